@@ -1,0 +1,58 @@
+//! Per-kind settings, written as `#[actor(...)]` options.
+
+use std::time::Duration;
+
+/// When an actor's state reaches storage.
+///
+/// ```
+/// use actor::SaveMode;
+/// assert_eq!(SaveMode::default(), SaveMode::Durable);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SaveMode {
+    /// The reply to an exclusive action is sent only after the state it produced is
+    /// durable; writes from many actors share one transaction (group commit).
+    #[default]
+    Durable,
+    /// Replies go out at once; state is saved at most once per interval and on sleep,
+    /// like RivetKit's `stateSaveInterval`. A crash can lose up to one interval of writes.
+    Debounced(Duration),
+}
+
+/// The settings of one actor kind.
+///
+/// `#[actor(sleep_timeout = "5m", action_timeout = "10s", inbox = 256, save_interval = "1s")]`
+/// fills these in; anything not written keeps its default.
+///
+/// ```
+/// use std::time::Duration;
+/// let c = actor::ActorConfig::default();
+/// assert_eq!(c.sleep_timeout, Some(Duration::from_secs(30)));
+/// assert_eq!(c.action_timeout, Duration::from_secs(60));
+/// assert_eq!(c.inbox_capacity, 1024);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActorConfig {
+    /// Idle time before the actor sleeps; `None` never sleeps on its own (`sleep_timeout = "never"`).
+    pub sleep_timeout: Option<Duration>,
+    /// Longest an action may run before the caller gets `actor/action_timed_out`.
+    pub action_timeout: Duration,
+    /// Longest `on_sleep` and `on_destroy` may run before they are abandoned.
+    pub sleep_grace: Duration,
+    /// Calls that may wait for their turn before callers get `actor/overloaded`.
+    pub inbox_capacity: usize,
+    /// When state is saved.
+    pub save: SaveMode,
+}
+
+impl Default for ActorConfig {
+    fn default() -> Self {
+        Self {
+            sleep_timeout: Some(Duration::from_secs(30)),
+            action_timeout: Duration::from_secs(60),
+            sleep_grace: Duration::from_secs(15),
+            inbox_capacity: 1024,
+            save: SaveMode::Durable,
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! The context every action and hook receives.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::client::Client;
+use crate::definition::ActorOptions;
+use crate::instance::cell::InstanceCell;
+use crate::key::{ActorId, ActorKey};
+
+/// What an action can reach besides its state: its identity, its runtime-only vars,
+/// keep-awake guards, and the means to sleep or destroy itself.
+///
+/// Cloning is cheap; a clone may be moved into spawned tasks.
+///
+/// ```
+/// use actor::prelude::*;
+///
+/// #[actor]
+/// #[derive(Clone, Default, Serialize, Deserialize)]
+/// pub struct Session { visits: u32 }
+///
+/// #[actor]
+/// impl Session {
+///     #[action]
+///     async fn whoami(&self, ctx: &Ctx<Self>) -> String {
+///         format!("{} {}", ctx.name(), ctx.key())
+///     }
+/// }
+/// ```
+pub struct Ctx<A: ActorOptions> {
+    inner: Arc<CtxInner<A>>,
+}
+
+struct CtxInner<A: ActorOptions> {
+    id: ActorId,
+    key: ActorKey,
+    vars: A::Vars,
+    cell: Arc<InstanceCell>,
+    client: Client,
+}
+
+impl<A: ActorOptions> Clone for Ctx<A> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<A: ActorOptions> fmt::Debug for Ctx<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ctx")
+            .field("actor", &A::NAME)
+            .field("id", &self.inner.id)
+            .field("key", &self.inner.key)
+            .finish()
+    }
+}
+
+impl<A: ActorOptions> Ctx<A> {
+    pub(crate) fn new(id: ActorId, key: ActorKey, cell: Arc<InstanceCell>, client: Client) -> Self {
+        Self {
+            inner: Arc::new(CtxInner {
+                id,
+                key,
+                vars: A::Vars::default(),
+                cell,
+                client,
+            }),
+        }
+    }
+
+    /// The actor kind's name.
+    pub fn name(&self) -> &'static str {
+        A::NAME
+    }
+
+    /// This instance's id.
+    pub fn id(&self) -> &ActorId {
+        &self.inner.id
+    }
+
+    /// This instance's key.
+    pub fn key(&self) -> &ActorKey {
+        &self.inner.key
+    }
+
+    /// The runtime-only vars (`#[actor(vars = T)]`), rebuilt on every wake, never saved.
+    /// Use interior mutability (a `Mutex`, an atomic, a `Notify`) to change them.
+    pub fn vars(&self) -> &A::Vars {
+        &self.inner.vars
+    }
+
+    /// A client for calling other actors (or this one) through their typed handles.
+    pub fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    /// Holds the actor awake until the guard is dropped, for background work the
+    /// runtime cannot see. A cancelled future drops its guard, so it never leaks.
+    ///
+    /// ```
+    /// # use actor::prelude::*;
+    /// # #[actor] #[derive(Clone, Default, Serialize, Deserialize)] pub struct Job {}
+    /// # #[actor] impl Job {
+    /// #[action]
+    /// async fn start(&self, ctx: &Ctx<Self>) {
+    ///     let guard = ctx.keep_awake();
+    ///     tokio::spawn(async move {
+    ///         // ... long background work ...
+    ///         drop(guard);
+    ///     });
+    /// }
+    /// # }
+    /// ```
+    pub fn keep_awake(&self) -> KeepAwake {
+        self.inner.cell.hold();
+        KeepAwake {
+            cell: self.inner.cell.clone(),
+        }
+    }
+
+    /// Runs `future` with the actor held awake, releasing it when the future finishes or
+    /// is dropped.
+    pub async fn keep_awake_while<F: Future>(&self, future: F) -> F::Output {
+        let _guard = self.keep_awake();
+        future.await
+    }
+
+    /// Asks the runtime to put this actor to sleep once the current calls finish.
+    pub fn sleep(&self) {
+        self.inner.cell.request_sleep();
+    }
+
+    /// Asks the runtime to destroy this actor once the current call finishes: calls
+    /// still waiting get `actor/destroyed`, `on_destroy` runs, and all its storage is removed.
+    pub fn destroy(&self) {
+        self.inner.cell.request_destroy();
+    }
+}
+
+/// Holds an actor awake while it lives; see [`Ctx::keep_awake`].
+///
+/// ```
+/// # use actor::prelude::*;
+/// # #[actor] #[derive(Clone, Default, Serialize, Deserialize)] pub struct Job {}
+/// # #[actor] impl Job {
+/// #[action]
+/// async fn hold(&self, ctx: &Ctx<Self>) {
+///     let guard: KeepAwake = ctx.keep_awake();
+///     drop(guard); // the actor may sleep again
+/// }
+/// # }
+/// ```
+#[must_use = "the actor is held awake only while the guard lives"]
+pub struct KeepAwake {
+    cell: Arc<InstanceCell>,
+}
+
+impl Drop for KeepAwake {
+    fn drop(&mut self) {
+        self.cell.release();
+    }
+}
+
+impl fmt::Debug for KeepAwake {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KeepAwake")
+    }
+}

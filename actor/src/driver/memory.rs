@@ -1,0 +1,152 @@
+//! The in-memory driver: everything in one map, gone when the process ends. For tests
+//! and for benchmarks of the runtime without I/O.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use futures_util::future::{BoxFuture, ready};
+use futures_util::FutureExt;
+
+use super::{ActorRecord, Commit, Driver, SaveBatch, SaveOp, StorageError};
+use crate::key::{ActorId, ActorKey};
+
+/// Keeps actors in memory.
+///
+/// ```
+/// use actor::driver::{Driver, SaveBatch, SaveOp, memory::MemoryDriver};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let driver = MemoryDriver::new();
+/// let id = actor::ActorId::from("a1");
+/// let mut batch = SaveBatch::new(id.clone());
+/// batch.ops.push(SaveOp::CreateActor { kind: "counter".into(), key: "k".into() });
+/// batch.put(b"state".to_vec(), b"1".to_vec());
+/// driver.commit(batch).await.unwrap();
+/// assert_eq!(driver.get(&id, b"state").await.unwrap(), Some(b"1".to_vec()));
+/// # }
+/// ```
+#[derive(Debug, Default)]
+pub struct MemoryDriver {
+    inner: Mutex<Store>,
+}
+
+#[derive(Debug, Default)]
+struct Store {
+    actors: HashMap<ActorId, ActorRecord>,
+    by_key: HashMap<(String, ActorKey), ActorId>,
+    records: HashMap<ActorId, BTreeMap<Vec<u8>, Vec<u8>>>,
+}
+
+impl MemoryDriver {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&Store) -> T) -> T {
+        f(&self.inner.lock().expect("memory driver lock poisoned"))
+    }
+}
+
+impl Store {
+    /// Applies `batch` or nothing of it.
+    fn apply(&mut self, batch: SaveBatch) -> Result<(), StorageError> {
+        let creates_conflict = batch.ops.iter().find_map(|op| match op {
+            SaveOp::CreateActor { kind, key } => self
+                .by_key
+                .contains_key(&(kind.clone(), key.clone()))
+                .then(|| StorageError::AlreadyExists {
+                    kind: kind.clone(),
+                    key: key.clone(),
+                }),
+            _ => None,
+        });
+        if let Some(err) = creates_conflict {
+            return Err(err);
+        }
+        let id = batch.actor;
+        for op in batch.ops {
+            match op {
+                SaveOp::CreateActor { kind, key } => {
+                    self.by_key.insert((kind.clone(), key.clone()), id.clone());
+                    self.actors.insert(
+                        id.clone(),
+                        ActorRecord {
+                            id: id.clone(),
+                            kind,
+                            key,
+                        },
+                    );
+                }
+                SaveOp::Put { key, value } => {
+                    self.records.entry(id.clone()).or_default().insert(key, value);
+                }
+                SaveOp::Delete { key } => {
+                    if let Some(r) = self.records.get_mut(&id) {
+                        r.remove(&key);
+                    }
+                }
+                SaveOp::DeletePrefix { prefix } => {
+                    if let Some(r) = self.records.get_mut(&id) {
+                        r.retain(|k, _| !k.starts_with(&prefix));
+                    }
+                }
+                SaveOp::DestroyActor => {
+                    if let Some(rec) = self.actors.remove(&id) {
+                        self.by_key.remove(&(rec.kind, rec.key));
+                    }
+                    self.records.remove(&id);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Driver for MemoryDriver {
+    fn lookup<'a>(
+        &'a self,
+        kind: &'a str,
+        key: &'a ActorKey,
+    ) -> BoxFuture<'a, Result<Option<ActorId>, StorageError>> {
+        let id = self.with(|s| s.by_key.get(&(kind.to_string(), key.clone())).cloned());
+        ready(Ok(id)).boxed()
+    }
+
+    fn actor<'a>(&'a self, id: &'a ActorId) -> BoxFuture<'a, Result<Option<ActorRecord>, StorageError>> {
+        let rec = self.with(|s| s.actors.get(id).cloned());
+        ready(Ok(rec)).boxed()
+    }
+
+    fn get<'a>(
+        &'a self,
+        id: &'a ActorId,
+        key: &'a [u8],
+    ) -> BoxFuture<'a, Result<Option<Vec<u8>>, StorageError>> {
+        let value = self.with(|s| s.records.get(id).and_then(|r| r.get(key).cloned()));
+        ready(Ok(value)).boxed()
+    }
+
+    fn scan<'a>(
+        &'a self,
+        id: &'a ActorId,
+        prefix: &'a [u8],
+    ) -> BoxFuture<'a, Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError>> {
+        let rows = self.with(|s| {
+            s.records
+                .get(id)
+                .map(|r| {
+                    r.range(prefix.to_vec()..)
+                        .take_while(|(k, _)| k.starts_with(prefix))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
+        ready(Ok(rows)).boxed()
+    }
+
+    fn commit(&self, batch: SaveBatch) -> Commit {
+        let mut store = self.inner.lock().expect("memory driver lock poisoned");
+        Commit::Done(store.apply(batch))
+    }
+}

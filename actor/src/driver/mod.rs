@@ -1,0 +1,118 @@
+//! Storage drivers: where actors, their state and (later) their queues, schedules and
+//! workflow history live.
+//!
+//! Every record of an actor is a key/value pair in that actor's own keyspace, so one
+//! [`SaveBatch`] commits state and any other record atomically, and destroying an actor
+//! removes one keyspace. [`memory`] keeps it in a map (tests); [`sqlite`] keeps it in a
+//! SQLite file through sqlx (the embedded default), batching many actors' writes into one
+//! transaction.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`batch`] | [`SaveBatch`] and [`SaveOp`]: what one commit writes |
+//! | [`memory`] | the in-memory driver |
+//! | [`sqlite`] | the SQLite driver and its group commit |
+
+pub mod batch;
+pub mod memory;
+pub mod sqlite;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use futures_util::future::BoxFuture;
+use tokio::sync::oneshot;
+
+pub use batch::{SaveBatch, SaveOp};
+
+use crate::key::{ActorId, ActorKey};
+
+/// The record keys the runtime uses inside an actor's keyspace.
+pub mod keys {
+    /// The serialized state struct.
+    pub const STATE: &[u8] = b"state";
+}
+
+/// A failure inside a driver.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StorageError {
+    /// A `CreateActor` named a kind and key that already has an actor.
+    #[error("an actor of kind `{kind}` already exists under key {key}")]
+    AlreadyExists {
+        /// The kind.
+        kind: String,
+        /// The key.
+        key: ActorKey,
+    },
+    /// The backend failed; the message carries its cause.
+    #[error("{0}")]
+    Backend(String),
+}
+
+/// What the directory knows of a stored actor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActorRecord {
+    /// Its id.
+    pub id: ActorId,
+    /// Its kind's name.
+    pub kind: String,
+    /// Its key.
+    pub key: ActorKey,
+}
+
+/// The outcome of [`Driver::commit`]: already known, or arriving when the batch's
+/// transaction commits.
+pub enum Commit {
+    /// The driver applied the batch during the call.
+    Done(Result<(), StorageError>),
+    /// The batch is queued; the receiver answers once it is durable.
+    Pending(oneshot::Receiver<Result<(), StorageError>>),
+}
+
+impl Future for Commit {
+    type Output = Result<(), StorageError>;
+
+    fn poll(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        match self.get_mut() {
+            Self::Done(result) => std::task::Poll::Ready(std::mem::replace(result, Ok(()))),
+            Self::Pending(rx) => Pin::new(rx).poll(cx).map(|r| {
+                r.unwrap_or_else(|_| Err(StorageError::Backend("the storage writer stopped".into())))
+            }),
+        }
+    }
+}
+
+/// A place to keep actors. Implementations must apply the batches one caller commits in
+/// the order of its `commit` calls, and each batch atomically.
+pub trait Driver: Send + Sync + 'static {
+    /// The id of the actor of `kind` under `key`, if one exists.
+    fn lookup<'a>(
+        &'a self,
+        kind: &'a str,
+        key: &'a ActorKey,
+    ) -> BoxFuture<'a, Result<Option<ActorId>, StorageError>>;
+
+    /// The stored actor with this id, if it exists.
+    fn actor<'a>(&'a self, id: &'a ActorId) -> BoxFuture<'a, Result<Option<ActorRecord>, StorageError>>;
+
+    /// One record of an actor.
+    fn get<'a>(
+        &'a self,
+        id: &'a ActorId,
+        key: &'a [u8],
+    ) -> BoxFuture<'a, Result<Option<Vec<u8>>, StorageError>>;
+
+    /// Every record of an actor whose key starts with `prefix`, in key order.
+    fn scan<'a>(
+        &'a self,
+        id: &'a ActorId,
+        prefix: &'a [u8],
+    ) -> BoxFuture<'a, Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError>>;
+
+    /// Queues `batch` for an atomic commit. The ordering is fixed when this returns; the
+    /// [`Commit`] says when the batch is durable.
+    fn commit(&self, batch: SaveBatch) -> Commit;
+}

@@ -1,0 +1,255 @@
+//! The SQLite driver: the embedded default, one database file in a data directory.
+//!
+//! Reads go through a small sqlx pool. Writes go through one writer task that takes every
+//! batch queued since its last commit and writes them in one transaction with few, multi-row
+//! statements (group commit): sqlx pays a thread hand-off per statement, so the number of
+//! statements, not rows, sets the cost. See [`group_commit`].
+
+mod group_commit;
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use sqlx::Row;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{ActorRecord, Commit, Driver, SaveBatch, StorageError};
+use crate::key::{ActorId, ActorKey};
+
+/// The file inside the data directory that holds every actor.
+pub const DATABASE_FILE: &str = "actors.sqlite3";
+
+/// How hard a commit pushes data to disk.
+///
+/// ```
+/// assert_eq!(actor::driver::sqlite::Sync::default(), actor::driver::sqlite::Sync::Full);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Sync {
+    /// `fsync` on every commit: an acknowledged write survives a power cut.
+    #[default]
+    Full,
+    /// No `fsync` on commit (WAL, `synchronous=NORMAL`): an acknowledged write survives a
+    /// process crash, not a power cut.
+    Normal,
+}
+
+/// Settings for [`SqliteDriver::open_with`].
+///
+/// ```
+/// let opts = actor::driver::sqlite::SqliteOptions::default();
+/// assert_eq!(opts.read_connections, 4);
+/// ```
+#[derive(Clone, Debug)]
+pub struct SqliteOptions {
+    /// Durability of each commit.
+    pub sync: Sync,
+    /// Connections in the read pool.
+    pub read_connections: u32,
+    /// How long a statement waits for a lock held by another process.
+    pub busy_timeout: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            sync: Sync::Full,
+            read_connections: 4,
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Keeps actors in a SQLite database inside a data directory.
+///
+/// ```
+/// use actor::driver::{Driver, sqlite::SqliteDriver};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let dir = tempfile::tempdir().unwrap();
+/// let driver = SqliteDriver::open(dir.path()).await.unwrap();
+/// assert_eq!(driver.lookup("counter", &"k".into()).await.unwrap(), None);
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct SqliteDriver {
+    reads: SqlitePool,
+    writes: mpsc::UnboundedSender<group_commit::Job>,
+    path: PathBuf,
+}
+
+fn backend(err: impl std::fmt::Display) -> StorageError {
+    StorageError::Backend(err.to_string())
+}
+
+impl SqliteDriver {
+    /// Opens (creating if needed) the database in `dir` with default settings.
+    pub async fn open(dir: impl AsRef<Path>) -> Result<Self, StorageError> {
+        Self::open_with(dir, SqliteOptions::default()).await
+    }
+
+    /// Opens (creating if needed) the database in `dir`.
+    pub async fn open_with(dir: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, StorageError> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(|e| {
+            backend(format!("cannot create data directory {}: {e}", dir.display()))
+        })?;
+        let path = dir.join(DATABASE_FILE);
+        let connect = SqliteConnectOptions::from_str("sqlite:")
+            .map_err(backend)?
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(match options.sync {
+                Sync::Full => SqliteSynchronous::Full,
+                Sync::Normal => SqliteSynchronous::Normal,
+            })
+            .busy_timeout(options.busy_timeout);
+        let writer = sqlx::ConnectOptions::connect(&connect)
+            .await
+            .map_err(|e| backend(format!("cannot open {}: {e}", path.display())))?;
+        let mut writer = writer;
+        schema::ensure(&mut writer).await?;
+        let reads = SqlitePoolOptions::new()
+            .max_connections(options.read_connections.max(1))
+            .connect_with(connect)
+            .await
+            .map_err(backend)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(group_commit::run(writer, rx));
+        Ok(Self {
+            reads,
+            writes: tx,
+            path,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Driver for SqliteDriver {
+    fn lookup<'a>(
+        &'a self,
+        kind: &'a str,
+        key: &'a ActorKey,
+    ) -> BoxFuture<'a, Result<Option<ActorId>, StorageError>> {
+        async move {
+            let row = sqlx::query("SELECT id FROM actors WHERE kind = ? AND key = ?")
+                .bind(kind)
+                .bind(key.to_json())
+                .fetch_optional(&self.reads)
+                .await
+                .map_err(backend)?;
+            Ok(row.map(|r| ActorId::from(r.get::<String, _>(0))))
+        }
+        .boxed()
+    }
+
+    fn actor<'a>(&'a self, id: &'a ActorId) -> BoxFuture<'a, Result<Option<ActorRecord>, StorageError>> {
+        async move {
+            let row = sqlx::query("SELECT kind, key FROM actors WHERE id = ?")
+                .bind(id.as_str())
+                .fetch_optional(&self.reads)
+                .await
+                .map_err(backend)?;
+            row.map(|r| {
+                let key: String = r.get(1);
+                Ok(ActorRecord {
+                    id: id.clone(),
+                    kind: r.get(0),
+                    key: ActorKey::from_json(&key)
+                        .map_err(|e| backend(format!("stored key {key} is corrupt: {e}")))?,
+                })
+            })
+            .transpose()
+        }
+        .boxed()
+    }
+
+    fn get<'a>(
+        &'a self,
+        id: &'a ActorId,
+        key: &'a [u8],
+    ) -> BoxFuture<'a, Result<Option<Vec<u8>>, StorageError>> {
+        async move {
+            let row = sqlx::query("SELECT value FROM records WHERE actor_id = ? AND key = ?")
+                .bind(id.as_str())
+                .bind(key)
+                .fetch_optional(&self.reads)
+                .await
+                .map_err(backend)?;
+            Ok(row.map(|r| r.get::<Vec<u8>, _>(0)))
+        }
+        .boxed()
+    }
+
+    fn scan<'a>(
+        &'a self,
+        id: &'a ActorId,
+        prefix: &'a [u8],
+    ) -> BoxFuture<'a, Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError>> {
+        async move {
+            let rows = match prefix_end(prefix) {
+                Some(end) => sqlx::query(
+                    "SELECT key, value FROM records WHERE actor_id = ? AND key >= ? AND key < ? ORDER BY key",
+                )
+                .bind(id.as_str())
+                .bind(prefix)
+                .bind(end),
+                None => sqlx::query(
+                    "SELECT key, value FROM records WHERE actor_id = ? AND key >= ? ORDER BY key",
+                )
+                .bind(id.as_str())
+                .bind(prefix),
+            }
+            .fetch_all(&self.reads)
+            .await
+            .map_err(backend)?;
+            Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+        }
+        .boxed()
+    }
+
+    fn commit(&self, batch: SaveBatch) -> Commit {
+        let (ack, rx) = oneshot::channel();
+        match self.writes.send(group_commit::Job { batch, ack }) {
+            Ok(()) => Commit::Pending(rx),
+            Err(_) => Commit::Done(Err(backend("the SQLite writer has stopped"))),
+        }
+    }
+}
+
+/// The smallest key greater than every key starting with `prefix`, or `None` when no
+/// such key exists (an empty or all-`0xff` prefix).
+pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_end;
+
+    #[test]
+    fn prefix_end_increments_the_last_byte_below_ff() {
+        assert_eq!(prefix_end(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(prefix_end(&[1, 0xff]), Some(vec![2]));
+        assert_eq!(prefix_end(&[0xff, 0xff]), None);
+        assert_eq!(prefix_end(b""), None);
+    }
+}

@@ -1,0 +1,90 @@
+//! The task that runs one awake actor: its inbox, its turns, its saves and its sleep.
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `cell.rs` | flags and counters shared with `Ctx`, guards and the mailbox |
+//! | `start.rs` | create and wake: loading state, `on_create`, `on_wake` |
+//! | `turn.rs` | one exclusive or shared action as a future |
+//! | `gate.rs` | the output gate: replies wait for the writes they saw |
+//! | `run.rs` | the loop that ties them together, and stopping |
+
+pub(crate) mod cell;
+mod gate;
+mod run;
+mod start;
+mod turn;
+
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tracing::Instrument;
+
+use crate::client::Client;
+use crate::definition::Actor;
+use crate::driver::Driver;
+use crate::error::ActorError;
+use crate::key::{ActorId, ActorKey};
+use crate::mailbox::Mailbox;
+use crate::payload::Payload;
+
+/// How an instance begins.
+#[derive(Debug)]
+pub enum Start {
+    /// A new actor: run `on_create` with this input, then `on_wake`, then commit it.
+    Create(Payload),
+    /// An existing actor: load its state, then `on_wake`.
+    Wake,
+}
+
+/// The directory's record of one actor id: its live mailbox, if any.
+#[derive(Debug, Default)]
+pub struct Slot {
+    /// Locked by whoever starts or retires the instance.
+    pub state: Mutex<SlotState>,
+}
+
+/// What a [`Slot`] holds.
+#[derive(Debug, Default)]
+pub struct SlotState {
+    /// The awake instance's mailbox.
+    pub mailbox: Option<Mailbox>,
+    /// Set when the instance stopped and the directory forgot this slot: look again.
+    pub retired: bool,
+}
+
+/// The hosting side an instance reports to when it stops.
+pub trait Host: Send + Sync + 'static {
+    /// The instance in `slot` stopped; forget the slot.
+    fn retire(&self, id: &ActorId, slot: &Arc<Slot>);
+}
+
+/// Everything an instance needs to start.
+pub struct Spawn {
+    /// Its id.
+    pub id: ActorId,
+    /// Its key.
+    pub key: ActorKey,
+    /// Create or wake.
+    pub start: Start,
+    /// Where its records live.
+    pub driver: Arc<dyn Driver>,
+    /// For `ctx.client()`.
+    pub client: Client,
+    /// Its directory slot.
+    pub slot: Arc<Slot>,
+    /// Told when it stops.
+    pub host: Arc<dyn Host>,
+    /// Answered once the instance is running (or failed to start).
+    pub ready: oneshot::Sender<Result<(), ActorError>>,
+}
+
+/// Starts an instance of `A` on the current tokio runtime and returns its mailbox.
+pub fn spawn<A: Actor>(spawn: Spawn) -> Mailbox {
+    let config = A::config();
+    let cell = Arc::new(cell::InstanceCell::default());
+    let (tx, rx) = mpsc::unbounded_channel();
+    let mailbox = Mailbox::new(tx, cell.clone(), config.inbox_capacity);
+    let span = tracing::info_span!("actor", kind = A::NAME, key = %spawn.key, id = %spawn.id);
+    tokio::spawn(run::run::<A>(spawn, rx, cell, config).instrument(span));
+    mailbox
+}

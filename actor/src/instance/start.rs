@@ -1,0 +1,119 @@
+//! Create and wake: bring an actor's state into memory and run its first hooks.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::ctx::Ctx;
+use crate::definition::Actor;
+use crate::driver::{Driver, SaveBatch, SaveOp, StorageError, keys};
+use crate::error::{ActorError, codes};
+use crate::key::{ActorId, ActorKey};
+
+use super::Start;
+
+/// The state an instance starts with, and its serialized form as last written.
+pub(super) struct Started<A> {
+    pub(super) state: A,
+    pub(super) bytes: Vec<u8>,
+}
+
+/// Serializes state; a failure names the type and the fix.
+pub(super) fn encode_state<A: Actor>(state: &A) -> Result<Vec<u8>, ActorError> {
+    serde_json::to_vec(state).map_err(|e| {
+        ActorError::of(
+            codes::SERIALIZATION_FAILED,
+            format!(
+                "the state of actor `{}` could not be serialized: {e}",
+                A::NAME
+            ),
+        )
+    })
+}
+
+/// Deserializes stored state; a failure says how to evolve the struct compatibly.
+pub(super) fn decode_state<A: Actor>(bytes: &[u8]) -> Result<A, ActorError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ActorError::of(
+            codes::INTERNAL,
+            format!(
+                "the stored state of actor `{}` does not decode as `{}`: {e}; when adding fields to \
+                 a state struct, give them #[serde(default)]",
+                A::NAME,
+                std::any::type_name::<A>()
+            ),
+        )
+    })
+}
+
+pub(super) fn storage_error(err: StorageError) -> ActorError {
+    match err {
+        StorageError::AlreadyExists { kind, key } => ActorError::of(
+            codes::ALREADY_EXISTS,
+            format!("an actor of kind `{kind}` already exists under key {key}"),
+        )
+        .with_metadata(serde_json::json!({ "actor": kind, "key": key })),
+        StorageError::Backend(cause) => ActorError::storage(cause),
+    }
+}
+
+/// Bounds a hook by `limit`; a timeout is `actor/action_timed_out` naming the hook.
+pub(super) async fn bounded<F>(hook: &str, limit: Duration, f: F) -> Result<(), ActorError>
+where
+    F: Future<Output = Result<(), ActorError>>,
+{
+    tokio::time::timeout(limit, f).await.unwrap_or_else(|_| {
+        Err(ActorError::of(
+            codes::ACTION_TIMED_OUT,
+            format!("`{hook}` ran longer than {limit:?}"),
+        ))
+    })
+}
+
+/// Creates or wakes the actor; nothing is stored unless every step succeeds.
+pub(super) async fn start<A: Actor>(
+    start: Start,
+    id: &ActorId,
+    key: &ActorKey,
+    driver: &Arc<dyn Driver>,
+    ctx: &Ctx<A>,
+    limit: Duration,
+) -> Result<Started<A>, ActorError> {
+    match start {
+        Start::Create(input) => {
+            let input: A::Input = input.decode()?;
+            let mut state = A::default();
+            bounded("on_create", limit, state.on_create(ctx, input)).await?;
+            bounded("on_wake", limit, state.on_wake(ctx)).await?;
+            let bytes = encode_state(&state)?;
+            let mut batch = SaveBatch::new(id.clone());
+            batch.ops.push(SaveOp::CreateActor {
+                kind: A::NAME.to_string(),
+                key: key.clone(),
+            });
+            batch.put(keys::STATE.to_vec(), bytes.clone());
+            driver.commit(batch).await.map_err(storage_error)?;
+            Ok(Started { state, bytes })
+        }
+        Start::Wake => {
+            let stored = driver
+                .get(id, keys::STATE)
+                .await
+                .map_err(storage_error)?
+                .ok_or_else(|| {
+                    ActorError::of(
+                        codes::NOT_FOUND,
+                        format!("actor `{}` {id} has no stored state", A::NAME),
+                    )
+                })?;
+            let mut state: A = decode_state(&stored)?;
+            bounded("on_wake", limit, state.on_wake(ctx)).await?;
+            let bytes = encode_state(&state)?;
+            if bytes != stored {
+                let mut batch = SaveBatch::new(id.clone());
+                batch.put(keys::STATE.to_vec(), bytes.clone());
+                driver.commit(batch).await.map_err(storage_error)?;
+            }
+            Ok(Started { state, bytes })
+        }
+    }
+}

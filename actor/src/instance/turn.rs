@@ -1,0 +1,151 @@
+//! One action as a future the instance loop can poll beside others.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use tokio::sync::oneshot;
+use tracing::Instrument;
+
+use crate::ctx::Ctx;
+use crate::definition::Actor;
+use crate::error::{ActorError, codes};
+use crate::mailbox::Reply;
+use crate::payload::Payload;
+
+use super::start::encode_state;
+
+/// A finished exclusive turn.
+pub(super) struct TurnDone<A> {
+    /// The state after the turn; `None` when the turn timed out or panicked and its
+    /// changes must be thrown away.
+    pub(super) state: Option<Arc<A>>,
+    /// The new serialized state, when the turn changed it.
+    pub(super) changed: Option<Vec<u8>>,
+    pub(super) result: Reply,
+    pub(super) reply: oneshot::Sender<Reply>,
+}
+
+/// A finished shared action.
+pub(super) struct SharedDone {
+    /// The commit sequence the snapshot it read had reached.
+    pub(super) seq: u64,
+    pub(super) result: Reply,
+    pub(super) reply: oneshot::Sender<Reply>,
+}
+
+/// The error for an action that ran past its timeout.
+fn timed_out(action: &str, timeout: Duration) -> ActorError {
+    ActorError::of(
+        codes::ACTION_TIMED_OUT,
+        format!("action `{action}` ran longer than {timeout:?}; its changes were discarded"),
+    )
+    .with_metadata(serde_json::json!({ "action": action, "timeout_ms": timeout.as_millis() as u64 }))
+}
+
+/// The error for an action that panicked, with the panic message logged.
+fn panicked(action: &str, panic: Box<dyn std::any::Any + Send>) -> ActorError {
+    let cause = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic".into());
+    tracing::error!(action, cause, "action panicked; its changes were discarded");
+    ActorError::of(codes::INTERNAL, format!("action `{action}` panicked: {cause}"))
+}
+
+/// Logs an error leaving an action: internal ones loudly, with their cause.
+pub(super) fn log_result(action: &str, result: &Reply) {
+    if let Err(err) = result {
+        if err.group() == "actor" && (err.is(codes::INTERNAL) || err.is(codes::STORAGE) || err.is(codes::SERIALIZATION_FAILED)) {
+            tracing::error!(action, error = %err, "action failed");
+        } else {
+            tracing::debug!(action, error = %err, "action returned an error");
+        }
+    }
+}
+
+/// Runs exclusive action `index` on `state`, copying it first only if a shared action
+/// still reads it.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn exclusive<A: Actor>(
+    mut state: Arc<A>,
+    ctx: Ctx<A>,
+    index: usize,
+    args: Payload,
+    reply: oneshot::Sender<Reply>,
+    last: Arc<Vec<u8>>,
+    timeout: Duration,
+) -> BoxFuture<'static, TurnDone<A>> {
+    let action = A::ACTIONS[index].name;
+    let span = tracing::debug_span!("action", name = action, access = "exclusive");
+    async move {
+        let outcome = {
+            let st = Arc::make_mut(&mut state);
+            let call = AssertUnwindSafe(st.call_exclusive(&ctx, index, args)).catch_unwind();
+            tokio::time::timeout(timeout, call).await
+        };
+        let result = match outcome {
+            Ok(Ok(result)) => result,
+            Ok(Err(panic)) => {
+                let err = panicked(action, panic);
+                return TurnDone { state: None, changed: None, result: Err(err), reply };
+            }
+            Err(_) => {
+                let err = timed_out(action, timeout);
+                return TurnDone { state: None, changed: None, result: Err(err), reply };
+            }
+        };
+        let bytes = match encode_state(&*state) {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                tracing::error!(action, error = %err, "state could not be serialized; the turn's changes were discarded");
+                return TurnDone { state: None, changed: None, result: Err(err), reply };
+            }
+        };
+        let changed = (bytes != *last).then_some(bytes);
+        if changed.is_some() && A::HAS_ON_STATE_CHANGE {
+            let hook = AssertUnwindSafe(state.on_state_change(&ctx)).catch_unwind();
+            if hook.await.is_err() {
+                tracing::error!(action, "on_state_change panicked");
+            }
+        }
+        log_result(action, &result);
+        TurnDone { state: Some(state), changed, result, reply }
+    }
+    .instrument(span)
+    .boxed()
+}
+
+/// Runs shared action `index` on a snapshot.
+pub(super) fn shared<A: Actor>(
+    snapshot: Arc<A>,
+    seq: u64,
+    ctx: Ctx<A>,
+    index: usize,
+    args: Payload,
+    reply: oneshot::Sender<Reply>,
+    timeout: Duration,
+) -> BoxFuture<'static, SharedDone> {
+    let action = A::ACTIONS[index].name;
+    let span = tracing::debug_span!("action", name = action, access = "shared");
+    async move {
+        let call = AssertUnwindSafe(snapshot.call_shared(&ctx, index, args)).catch_unwind();
+        let result = match tokio::time::timeout(timeout, call).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(panic)) => Err(panicked(action, panic)),
+            Err(_) => Err(timed_out(action, timeout)),
+        };
+        log_result(action, &result);
+        SharedDone { seq, result, reply }
+    }
+    .instrument(span)
+    .boxed()
+}
+
+/// An error for a call the instance could not take at all.
+pub(super) fn rejected(err: ActorError, reply: oneshot::Sender<Reply>) {
+    let _ = reply.send(Err(err));
+}

@@ -1,0 +1,81 @@
+//! Durable, key-addressed actors for Rust, declared with macros.
+//!
+//! An actor is a struct whose value is its durable state. `#[actor]` on the struct and on
+//! its `impl` block turns it into a kind: one instance per key, created on first use,
+//! asleep when idle, woken on the next call, with its state surviving sleep and restarts.
+//!
+//! ```
+//! use actor::prelude::*;
+//!
+//! #[actor(sleep_timeout = "30s")]
+//! #[derive(Clone, Default, Serialize, Deserialize)]
+//! pub struct Counter { count: i64 }
+//!
+//! #[actor]
+//! impl Counter {
+//!     #[action]
+//!     async fn increment(&mut self, by: i64) -> i64 {
+//!         self.count += by;
+//!         self.count
+//!     }
+//!
+//!     #[action]
+//!     async fn get(&self) -> i64 {
+//!         self.count
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), ActorError> {
+//! let registry = registry::Registry::builder().memory().build()?;
+//! let counter = registry.client().get_or_create::<Counter>(["user-1"]).await?;
+//! assert_eq!(counter.increment(5).await?, 5);
+//! assert_eq!(counter.get().await?, 5);
+//! # registry.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`definition`] | the traits `#[actor]` implements |
+//! | [`ctx`] | the context actions and hooks receive |
+//! | [`client`] | clients and the typed handles' untyped core |
+//! | [`driver`] | storage drivers: memory and SQLite |
+//! | [`instance`] | the task that runs one awake actor |
+//! | [`error`] | errors and their codes |
+
+pub mod client;
+pub mod config;
+pub mod ctx;
+pub mod definition;
+pub mod driver;
+pub mod error;
+pub mod handle;
+pub mod instance;
+pub mod key;
+pub mod kind;
+pub mod mailbox;
+pub mod payload;
+
+#[doc(hidden)]
+pub mod __private;
+
+
+pub use client::{Client, ActorLookup};
+pub use config::{ActorConfig, SaveMode};
+pub use ctx::{Ctx, KeepAwake};
+pub use definition::{Access, ActionInfo, Actor, ActorOptions};
+pub use error::{ActorError, codes};
+pub use handle::ActorHandle;
+pub use key::{ActorId, ActorKey};
+pub use payload::{Encoding, Payload, ReplyShape};
+
+/// Everything an actor author needs: `use actor::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        ActorError, ActorHandle, ActorId, ActorKey, ActorLookup, Client, Ctx, KeepAwake,
+    };
+    pub use crate::{Actor, ActorOptions};
+    pub use serde::{Deserialize, Serialize};
+}

@@ -1,0 +1,209 @@
+//! Actor kinds shared by the behaviour tests.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use actor::prelude::*;
+use tokio::sync::Notify;
+
+/// A counter with every hook recorded in its own state.
+#[actor(sleep_timeout = "30s", action_timeout = "5s", inbox = 8)]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Counter {
+    pub count: i64,
+    pub hooks: Vec<String>,
+    pub created_with: i64,
+}
+
+/// Passed to `increment_if` to show typed errors.
+#[derive(Debug, thiserror::Error, actor::ActorError)]
+#[actor_error(group = "counter")]
+pub enum CounterError {
+    #[error("the count would exceed {limit}")]
+    TooBig { limit: i64 },
+}
+
+#[actor]
+impl Counter {
+    #[on_create]
+    async fn init(&mut self, _ctx: &Ctx<Self>, start: i64) {
+        self.count = start;
+        self.created_with = start;
+        self.hooks.push("create".into());
+    }
+
+    #[on_wake]
+    async fn woke(&mut self) {
+        self.hooks.push("wake".into());
+    }
+
+    #[on_sleep]
+    async fn slept(&mut self) {
+        self.hooks.push("sleep".into());
+    }
+
+    #[action]
+    async fn increment(&mut self, by: i64) -> i64 {
+        self.count += by;
+        self.count
+    }
+
+    #[action]
+    async fn increment_if(&mut self, by: i64, limit: i64) -> Result<i64, CounterError> {
+        if self.count + by > limit {
+            return Err(CounterError::TooBig { limit });
+        }
+        self.count += by;
+        Ok(self.count)
+    }
+
+    #[action]
+    async fn get(&self) -> i64 {
+        self.count
+    }
+
+    #[action]
+    async fn hooks(&self) -> Vec<String> {
+        self.hooks.clone()
+    }
+
+    /// Never finishes on its own: for timeouts.
+    #[action]
+    async fn hang(&mut self) {
+        self.count += 1000;
+        std::future::pending::<()>().await;
+    }
+
+    #[action]
+    async fn nap(&mut self, ctx: &Ctx<Self>) {
+        ctx.sleep();
+    }
+
+    #[action]
+    async fn self_destruct(&mut self, ctx: &Ctx<Self>) {
+        ctx.destroy();
+    }
+
+    #[action]
+    async fn work_in_background(&self, ctx: &Ctx<Self>, secs: u64) {
+        let guard = ctx.keep_awake();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+            drop(guard);
+        });
+    }
+
+    #[action]
+    async fn panic_now(&mut self) {
+        self.count = -1;
+        panic!("boom");
+    }
+}
+
+/// Runtime-only signals for the concurrency tests.
+#[derive(Default)]
+pub struct Signals {
+    pub done: Notify,
+    pub finished: AtomicU32,
+}
+
+/// A job whose shared actions wait on, and race with, exclusive ones.
+#[actor(vars = Signals, action_timeout = "120s")]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Job {
+    pub finished: bool,
+    pub log: Vec<String>,
+}
+
+#[actor]
+impl Job {
+    /// Waits until `finish` has run, then reports what it saw.
+    #[action]
+    async fn wait_for_finish(&self, ctx: &Ctx<Self>) -> bool {
+        loop {
+            let notified = ctx.vars().done.notified();
+            if ctx.vars().finished.load(Ordering::Acquire) > 0 {
+                return true;
+            }
+            notified.await;
+        }
+    }
+
+    #[action]
+    async fn finish(&mut self, ctx: &Ctx<Self>) {
+        self.finished = true;
+        ctx.vars().finished.fetch_add(1, Ordering::AcqRel);
+        ctx.vars().done.notify_waiters();
+    }
+
+    /// A slow read.
+    #[action]
+    async fn slow_read(&self, secs: u64) -> usize {
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        self.log.len()
+    }
+
+    #[action]
+    async fn append(&mut self, entry: String) -> usize {
+        self.log.push(entry);
+        self.log.len()
+    }
+
+    #[action]
+    async fn log(&self) -> Vec<String> {
+        self.log.clone()
+    }
+}
+
+/// Saves on a debounce instead of before each reply.
+#[actor(save_interval = "1s")]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Lazy {
+    pub n: u64,
+}
+
+#[actor]
+impl Lazy {
+    #[action]
+    async fn bump(&mut self) -> u64 {
+        self.n += 1;
+        self.n
+    }
+}
+
+/// Counts state changes seen by `on_state_change` in its vars.
+#[actor(vars = ChangeCount)]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Watched {
+    pub value: u32,
+}
+
+#[derive(Default)]
+pub struct ChangeCount(pub AtomicU32);
+
+#[actor]
+impl Watched {
+    #[on_state_change]
+    async fn changed(&self, ctx: &Ctx<Self>) {
+        ctx.vars().0.fetch_add(1, Ordering::AcqRel);
+    }
+
+    #[action]
+    async fn set(&mut self, value: u32) {
+        self.value = value;
+    }
+
+    #[action]
+    async fn changes(&self, ctx: &Ctx<Self>) -> u32 {
+        ctx.vars().0.load(Ordering::Acquire)
+    }
+}
+
+pub async fn memory() -> registry::Registry {
+    registry::Registry::builder().memory().build().await.expect("memory registry")
+}
+
+pub async fn sqlite(dir: &std::path::Path) -> registry::Registry {
+    registry::Registry::builder().sqlite(dir).build().await.expect("sqlite registry")
+}

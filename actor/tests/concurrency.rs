@@ -1,0 +1,78 @@
+//! `&self` actions run concurrently on snapshots; `&mut self` actions take turns.
+
+mod common;
+
+use std::time::Duration;
+
+use actor::prelude::*;
+use common::{Job, memory};
+
+#[tokio::test(start_paused = true)]
+async fn a_shared_action_waiting_for_an_exclusive_one_does_not_deadlock() {
+    let registry = memory().await;
+    let job = Job::get_or_create(&registry.client(), ["j"]).await.unwrap();
+    let waiter = job.clone();
+    let waiting = tokio::spawn(async move { waiter.wait_for_finish().await });
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert!(!waiting.is_finished());
+    job.finish().await.unwrap();
+    let saw = tokio::time::timeout(Duration::from_secs(1), waiting)
+        .await
+        .expect("the waiting shared action finishes once finish has run")
+        .unwrap()
+        .unwrap();
+    assert!(saw);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_shared_action_does_not_delay_exclusive_ones_and_reads_its_snapshot() {
+    let registry = memory().await;
+    let job = Job::get_or_create(&registry.client(), ["j"]).await.unwrap();
+    job.append("before".into()).await.unwrap();
+    let reader = job.clone();
+    let slow = tokio::spawn(async move { reader.slow_read(100).await });
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    let start = tokio::time::Instant::now();
+    for i in 0..10 {
+        job.append(format!("during-{i}")).await.unwrap();
+    }
+    assert_eq!(start.elapsed(), Duration::ZERO, "exclusive turns ran while the slow read slept");
+    assert_eq!(slow.await.unwrap().unwrap(), 1, "the slow read saw the state as it started");
+    assert_eq!(job.log().await.unwrap().len(), 11);
+}
+
+#[tokio::test]
+async fn exclusive_actions_run_one_at_a_time_in_arrival_order() {
+    let registry = memory().await;
+    let job = Job::get_or_create(&registry.client(), ["j"]).await.unwrap();
+    let calls: Vec<_> = (0..200).map(|i| job.append(i.to_string())).collect();
+    let lens = futures_util::future::join_all(calls).await;
+    let lens: Vec<usize> = lens.into_iter().map(Result::unwrap).collect();
+    assert_eq!(lens, (1..=200).collect::<Vec<_>>());
+    let log = job.log().await.unwrap();
+    assert_eq!(log, (0..200).map(|i| i.to_string()).collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_callers_on_many_threads_lose_no_update() {
+    let registry = memory().await;
+    let client = registry.client();
+    let mut tasks = Vec::new();
+    for t in 0..8 {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..100 {
+                let job = Job::get_or_create(&client, [format!("j{}", i % 4)]).await.unwrap();
+                job.append(format!("{t}-{i}")).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let mut total = 0;
+    for k in 0..4 {
+        total += Job::get(&client, [format!("j{k}")]).await.unwrap().log().await.unwrap().len();
+    }
+    assert_eq!(total, 800);
+}

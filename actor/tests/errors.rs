@@ -1,0 +1,172 @@
+//! Every failure reaches the caller as a structured error and leaves state intact.
+
+mod common;
+
+use std::time::Duration;
+
+use actor::client::{Address, CreateMode};
+use actor::prelude::*;
+use actor::{Encoding, codes};
+use common::{Counter, memory};
+
+#[tokio::test]
+async fn get_of_a_missing_key_is_not_found() {
+    let registry = memory().await;
+    let err = Counter::get(&registry.client(), ["nobody"]).await.unwrap_err();
+    assert!(err.is(codes::NOT_FOUND), "{err}");
+    assert_eq!(err.metadata().unwrap()["key"], serde_json::json!(["nobody"]));
+    let err = Counter::get_for_id(&registry.client(), "no-such-id").await.unwrap_err();
+    assert!(err.is(codes::NOT_FOUND), "{err}");
+}
+
+#[tokio::test]
+async fn create_of_an_existing_key_is_already_exists_and_keeps_the_first() {
+    let registry = memory().await;
+    let client = registry.client();
+    let first = Counter::create(&client, ["k"]).input(3).await.unwrap();
+    let err = Counter::create(&client, ["k"]).input(99).await.unwrap_err();
+    assert!(err.is(codes::ALREADY_EXISTS), "{err}");
+    assert_eq!(first.get().await.unwrap(), 3);
+    let again = Counter::get_or_create(&client, ["k"]).input(50).await.unwrap();
+    assert_eq!(again.id(), first.id());
+    assert_eq!(again.get().await.unwrap(), 3, "get_or_create must not re-run on_create");
+}
+
+#[tokio::test]
+async fn unknown_action_is_action_not_found() {
+    let registry = memory().await;
+    let counter = Counter::get_or_create(&registry.client(), ["k"]).await.unwrap();
+    let err = counter
+        .call_encoded("explode", Encoding::Json, b"[]".to_vec())
+        .await
+        .unwrap_err();
+    assert!(err.is(codes::ACTION_NOT_FOUND), "{err}");
+    assert_eq!(err.metadata().unwrap()["action"], "explode");
+}
+
+#[tokio::test]
+async fn wrong_argument_types_are_invalid_arguments_and_change_nothing() {
+    let registry = memory().await;
+    let counter = Counter::get_or_create(&registry.client(), ["k"]).await.unwrap();
+    counter.increment(2).await.unwrap();
+    for bad in [&br#"["two"]"#[..], b"{}", b"not json", b"[1, 2, 3]"] {
+        let err = counter
+            .call_encoded("increment", Encoding::Json, bad.to_vec())
+            .await
+            .unwrap_err();
+        assert!(err.is(codes::INVALID_ARGUMENTS), "{err}");
+    }
+    assert_eq!(counter.get().await.unwrap(), 2);
+    let out = counter
+        .call_encoded("increment", Encoding::Json, b"[5]".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(out, b"7");
+    let cbor = Encoding::Cbor.encode(&(1i64,)).unwrap();
+    let out = counter.call_encoded("increment", Encoding::Cbor, cbor).await.unwrap();
+    assert_eq!(Encoding::Cbor.decode::<i64>(&out).unwrap(), 8);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_action_times_out_and_its_changes_are_discarded() {
+    let registry = memory().await;
+    let counter = Counter::get_or_create(&registry.client(), ["k"]).await.unwrap();
+    counter.increment(1).await.unwrap();
+    let started = tokio::time::Instant::now();
+    let err = counter.hang().await.unwrap_err();
+    assert!(err.is(codes::ACTION_TIMED_OUT), "{err}");
+    assert_eq!(started.elapsed(), Duration::from_secs(5), "action_timeout = \"5s\"");
+    assert_eq!(counter.get().await.unwrap(), 1, "the timed-out turn's +1000 must be rolled back");
+    assert_eq!(counter.increment(1).await.unwrap(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_inbox_answers_overloaded_at_once_and_loses_nothing_accepted() {
+    let registry = memory().await;
+    let counter = Counter::get_or_create(&registry.client(), ["k"]).await.unwrap();
+    let blocker = counter.clone();
+    let hang = tokio::spawn(async move { blocker.hang().await });
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    // inbox = 8: eight calls wait behind the hanging turn.
+    let mut waiting = Vec::new();
+    for _ in 0..8 {
+        let c = counter.clone();
+        waiting.push(tokio::spawn(async move { c.increment(1).await }));
+    }
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    let before = tokio::time::Instant::now();
+    let err = counter.increment(1).await.unwrap_err();
+    assert!(err.is(codes::OVERLOADED), "{err}");
+    assert_eq!(before.elapsed(), Duration::ZERO, "overloaded must answer without waiting");
+    assert_eq!(err.metadata().unwrap()["capacity"], 8);
+    assert!(hang.await.unwrap().unwrap_err().is(codes::ACTION_TIMED_OUT));
+    let mut results: Vec<i64> = Vec::new();
+    for w in waiting {
+        results.push(w.await.unwrap().unwrap());
+    }
+    results.sort();
+    assert_eq!(results, (1..=8).collect::<Vec<_>>());
+    assert_eq!(counter.get().await.unwrap(), 8);
+}
+
+#[tokio::test]
+async fn user_errors_keep_their_group_code_and_message() {
+    let registry = memory().await;
+    let counter = Counter::get_or_create(&registry.client(), ["k"]).await.unwrap();
+    assert_eq!(counter.increment_if(5, 10).await.unwrap(), 5);
+    let err = counter.increment_if(6, 10).await.unwrap_err();
+    assert_eq!((err.group(), err.code()), ("counter", "too_big"));
+    assert_eq!(err.message(), "the count would exceed 10");
+    assert_eq!(counter.get().await.unwrap(), 5);
+}
+
+#[tokio::test]
+async fn a_panicking_action_is_an_internal_error_and_rolls_back() {
+    let registry = memory().await;
+    let counter = Counter::get_or_create(&registry.client(), ["k"]).await.unwrap();
+    counter.increment(4).await.unwrap();
+    let err = counter.panic_now().await.unwrap_err();
+    assert!(err.is(codes::INTERNAL), "{err}");
+    assert!(err.message().contains("boom"), "{err}");
+    assert_eq!(counter.get().await.unwrap(), 4);
+}
+
+#[tokio::test]
+async fn bad_keys_and_unknown_kinds_are_rejected_before_storage() {
+    let registry = memory().await;
+    let client = registry.client();
+    let err = Counter::get_or_create(&client, ["bad\0key"]).await.unwrap_err();
+    assert!(err.is(codes::INVALID_KEY), "{err}");
+    let huge = "x".repeat(actor::key::MAX_KEY_BYTES + 1);
+    let err = Counter::get_or_create(&client, [huge.as_str()]).await.unwrap_err();
+    assert!(err.is(codes::INVALID_KEY), "{err}");
+    let address = Address::Key { key: "k".into(), create: CreateMode::Never };
+    let err = client.handle("noSuchKind", address).await.unwrap_err();
+    assert!(err.is(codes::KIND_NOT_REGISTERED), "{err}");
+    assert!(err.message().contains("counter"), "lists the registered kinds: {err}");
+}
+
+#[tokio::test]
+async fn calls_after_destroy_get_destroyed_or_not_found() {
+    let registry = memory().await;
+    let client = registry.client();
+    let counter = Counter::get_or_create(&client, ["k"]).await.unwrap();
+    counter.increment(1).await.unwrap();
+    counter.self_destruct().await.unwrap();
+    let err = counter.get().await.unwrap_err();
+    assert!(err.is(codes::DESTROYED) || err.is(codes::NOT_FOUND), "{err}");
+    let err = Counter::get(&client, ["k"]).await.unwrap_err();
+    assert!(err.is(codes::NOT_FOUND), "{err}");
+}
+
+#[tokio::test]
+async fn every_error_code_is_documented() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/errors.md");
+    let doc = std::fs::read_to_string(path).expect("docs/errors.md exists");
+    for (group, code) in codes::ALL {
+        assert!(
+            doc.contains(&format!("`{group}/{code}`")),
+            "docs/errors.md does not document `{group}/{code}`"
+        );
+    }
+}

@@ -1,0 +1,264 @@
+//! The directory of live instances, and the in-process transport built on it.
+//!
+//! Each actor id has at most one [`Slot`]; whoever holds the slot's lock may start an
+//! instance into it. An instance that stops retires its slot, so the next call finds
+//! none and starts a fresh instance from storage. Creation is serialized per key, so two
+//! `get_or_create` calls for one key make one actor.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+use actor::client::{Address, CreateMode, Resolved, Transport};
+use actor::driver::{Driver, StorageError};
+use actor::instance::{Host, Slot, Spawn, Start};
+use actor::kind::ActorKind;
+use actor::payload::Payload;
+use actor::{ActorError, ActorId, ActorKey, Client, codes};
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use tokio::sync::oneshot;
+
+type KeyLocks = HashMap<(&'static str, ActorKey), Weak<tokio::sync::Mutex<()>>>;
+
+/// Live instances by id.
+pub struct Directory {
+    kinds: HashMap<&'static str, ActorKind>,
+    driver: Arc<dyn Driver>,
+    slots: Mutex<HashMap<ActorId, Arc<Slot>>>,
+    creating: Mutex<KeyLocks>,
+    stopping: AtomicBool,
+    me: Weak<Directory>,
+}
+
+fn storage(err: StorageError) -> ActorError {
+    ActorError::of(codes::STORAGE, format!("storage failed: {err}"))
+}
+
+fn not_found(kind: &str, what: impl std::fmt::Display) -> ActorError {
+    ActorError::of(
+        codes::NOT_FOUND,
+        format!("no actor of kind `{kind}` exists {what}"),
+    )
+}
+
+impl Directory {
+    pub(crate) fn new(kinds: HashMap<&'static str, ActorKind>, driver: Arc<dyn Driver>) -> Arc<Self> {
+        Arc::new_cyclic(|me| Self {
+            kinds,
+            driver,
+            slots: Mutex::default(),
+            creating: Mutex::default(),
+            stopping: AtomicBool::new(false),
+            me: me.clone(),
+        })
+    }
+
+    fn this(&self) -> Arc<Self> {
+        self.me.upgrade().expect("a directory method runs while it is alive")
+    }
+
+    pub(crate) fn client(&self) -> Client {
+        Client::new(self.this())
+    }
+
+    pub(crate) fn kinds(&self) -> &HashMap<&'static str, ActorKind> {
+        &self.kinds
+    }
+
+    pub(crate) fn driver(&self) -> &Arc<dyn Driver> {
+        &self.driver
+    }
+
+    pub(crate) fn awake(&self) -> usize {
+        self.slots.lock().expect("slots lock").len()
+    }
+
+    fn kind(&self, name: &str) -> Result<&ActorKind, ActorError> {
+        if self.stopping.load(Ordering::Acquire) {
+            return Err(ActorError::of(
+                codes::STOPPED,
+                "the registry is shutting down and accepts no new calls",
+            ));
+        }
+        self.kinds.get(name).ok_or_else(|| {
+            let mut known: Vec<_> = self.kinds.keys().copied().collect();
+            known.sort_unstable();
+            ActorError::of(
+                codes::KIND_NOT_REGISTERED,
+                format!(
+                    "no actor kind named `{name}` is registered (registered: {}); if it is defined in \
+                     another crate, make sure the binary links it: `use that_crate as _;` or \
+                     `Registry::builder().register::<Type>()`",
+                    known.join(", ")
+                ),
+            )
+            .with_metadata(serde_json::json!({ "actor": name, "registered": known }))
+        })
+    }
+
+    fn key_lock(&self, kind: &'static str, key: &ActorKey) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.creating.lock().expect("key locks");
+        locks.retain(|_, lock| lock.strong_count() > 0);
+        let entry = locks.entry((kind, key.clone())).or_default();
+        match entry.upgrade() {
+            Some(lock) => lock,
+            None => {
+                let lock = Arc::new(tokio::sync::Mutex::new(()));
+                *entry = Arc::downgrade(&lock);
+                lock
+            }
+        }
+    }
+
+    async fn resolve_inner(&self, kind: &str, address: &Address) -> Result<Resolved, ActorError> {
+        let kind = *self.kind(kind)?;
+        match address {
+            Address::Id(id) => self.wake(&kind, id).await,
+            Address::Key { key, create } => {
+                key.validate()?;
+                let lock = self.key_lock(kind.name(), key);
+                let _creating = lock.lock().await;
+                match self.driver.lookup(kind.name(), key).await.map_err(storage)? {
+                    Some(_) if matches!(create, CreateMode::Always(_)) => Err(ActorError::of(
+                        codes::ALREADY_EXISTS,
+                        format!("an actor of kind `{}` already exists under key {key}", kind.name()),
+                    )
+                    .with_metadata(serde_json::json!({ "actor": kind.name(), "key": key }))),
+                    Some(id) => self.wake(&kind, &id).await,
+                    None => match create.input() {
+                        None => Err(not_found(kind.name(), format_args!("under key {key}"))
+                            .with_metadata(serde_json::json!({ "actor": kind.name(), "key": key }))),
+                        Some(input) => self.create(&kind, key, input).await,
+                    },
+                }
+            }
+        }
+    }
+
+    fn spawn(&self, kind: &ActorKind, id: &ActorId, key: ActorKey, start: Start, slot: &Arc<Slot>) -> (actor::mailbox::Mailbox, oneshot::Receiver<Result<(), ActorError>>) {
+        let (ready, started) = oneshot::channel();
+        let mailbox = kind.spawn(Spawn {
+            id: id.clone(),
+            key,
+            start,
+            driver: self.driver.clone(),
+            client: self.client(),
+            slot: slot.clone(),
+            host: self.this(),
+            ready,
+        });
+        (mailbox, started)
+    }
+
+    async fn started(started: oneshot::Receiver<Result<(), ActorError>>) -> Result<(), ActorError> {
+        started.await.unwrap_or_else(|_| {
+            Err(ActorError::of(codes::INTERNAL, "the actor task ended while starting"))
+        })
+    }
+
+    async fn create(&self, kind: &ActorKind, key: &ActorKey, input: Payload) -> Result<Resolved, ActorError> {
+        let id = ActorId::random();
+        let slot = Arc::new(Slot::default());
+        self.slots.lock().expect("slots lock").insert(id.clone(), slot.clone());
+        let mut state = slot.state.lock().await;
+        let (mailbox, started) = self.spawn(kind, &id, key.clone(), Start::Create(input), &slot);
+        match Self::started(started).await {
+            Ok(()) => {
+                state.mailbox = Some(mailbox.clone());
+                Ok(Resolved { id, mailbox })
+            }
+            Err(err) => {
+                state.retired = true;
+                self.retire(&id, &slot);
+                Err(err)
+            }
+        }
+    }
+
+    async fn wake(&self, kind: &ActorKind, id: &ActorId) -> Result<Resolved, ActorError> {
+        loop {
+            let slot = self
+                .slots
+                .lock()
+                .expect("slots lock")
+                .entry(id.clone())
+                .or_default()
+                .clone();
+            let mut state = slot.state.lock().await;
+            if state.retired {
+                continue;
+            }
+            if let Some(mailbox) = &state.mailbox {
+                if !mailbox.is_closed() {
+                    return Ok(Resolved {
+                        id: id.clone(),
+                        mailbox: mailbox.clone(),
+                    });
+                }
+                // It is stopping: wait until it has saved, then start a fresh one.
+                let mailbox = mailbox.clone();
+                drop(state);
+                mailbox.stopped().await;
+                continue;
+            }
+            let record = self.driver.actor(id).await.map_err(storage);
+            let record = match record {
+                Ok(Some(record)) if record.kind == kind.name() => record,
+                other => {
+                    state.retired = true;
+                    self.retire(id, &slot);
+                    return Err(other.err().unwrap_or_else(|| {
+                        not_found(kind.name(), format_args!("with id {id}"))
+                            .with_metadata(serde_json::json!({ "actor": kind.name(), "id": id }))
+                    }));
+                }
+            };
+            let (mailbox, started) = self.spawn(kind, id, record.key, Start::Wake, &slot);
+            return match Self::started(started).await {
+                Ok(()) => {
+                    state.mailbox = Some(mailbox.clone());
+                    Ok(Resolved {
+                        id: id.clone(),
+                        mailbox,
+                    })
+                }
+                Err(err) => {
+                    state.retired = true;
+                    self.retire(id, &slot);
+                    Err(err)
+                }
+            };
+        }
+    }
+
+    pub(crate) async fn shutdown(&self) {
+        self.stopping.store(true, Ordering::Release);
+        let slots: Vec<Arc<Slot>> = self.slots.lock().expect("slots lock").values().cloned().collect();
+        let mut mailboxes = Vec::new();
+        for slot in slots {
+            if let Some(mailbox) = slot.state.lock().await.mailbox.clone() {
+                mailbox.request_sleep();
+                mailboxes.push(mailbox);
+            }
+        }
+        for mailbox in mailboxes {
+            mailbox.stopped().await;
+        }
+    }
+}
+
+impl Host for Directory {
+    fn retire(&self, id: &ActorId, slot: &Arc<Slot>) {
+        let mut slots = self.slots.lock().expect("slots lock");
+        if slots.get(id).is_some_and(|s| Arc::ptr_eq(s, slot)) {
+            slots.remove(id);
+        }
+    }
+}
+
+impl Transport for Directory {
+    fn resolve<'a>(&'a self, kind: &'a str, address: &'a Address) -> BoxFuture<'a, Result<Resolved, ActorError>> {
+        self.resolve_inner(kind, address).boxed()
+    }
+}
