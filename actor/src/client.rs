@@ -123,9 +123,6 @@ impl Client {
 
     /// Resolves an untyped handle; the typed constructors below are built on it.
     pub async fn handle(&self, kind: &'static str, address: Address) -> Result<ActorHandle, ActorError> {
-        if let Address::Key { key, .. } = &address {
-            key.validate()?;
-        }
         let resolved = self.transport.resolve(kind, &address).await?;
         // From now on the handle follows this instance by id: a destroyed actor is not
         // silently re-created behind a handle that pointed at it.

@@ -43,7 +43,7 @@ async fn destroy_removes_every_byte_of_that_actor_and_nothing_of_others() {
     assert_eq!(rows(dir.path(), doomed_id.as_str()).await, (0, 0), "nothing of it is left");
     assert_eq!(rows(dir.path(), kept_id.as_str()).await, (1, 1));
     assert_eq!(kept.get().await.unwrap(), 9);
-    assert!(Counter::get(&client, ["doomed"]).await.unwrap_err().is(codes::NOT_FOUND));
+    assert!(client.get::<Counter>(["doomed"]).await.unwrap_err().is(codes::NOT_FOUND));
     assert!(Counter::get_for_id(&client, doomed_id.clone()).await.unwrap_err().is(codes::NOT_FOUND));
     let err = doomed.get().await.unwrap_err();
     assert!(err.is(codes::NOT_FOUND), "{err}");

@@ -35,7 +35,7 @@ fn state_survives_sleep_and_a_full_restart() {
     // The runtime above is gone: no shutdown, no on_sleep, just dropped.
     runtime().block_on(async {
         let registry = sqlite(dir.path()).await;
-        let counter = Counter::get(&registry.client(), ["a"]).await.unwrap();
+        let counter = registry.client().get::<Counter>(["a"]).await.unwrap();
         assert_eq!(counter.id(), id, "same actor, same id");
         assert_eq!(counter.get().await.unwrap(), 102);
         assert_eq!(
@@ -78,7 +78,7 @@ fn no_acknowledged_write_is_lost_when_the_process_dies_under_load() {
         let registry = sqlite(dir.path()).await;
         let client = registry.client();
         for (key, n) in &acked {
-            let stored = Counter::get(&client, [key.as_str()]).await.unwrap().get().await.unwrap();
+            let stored = client.get::<Counter>([key.as_str()]).await.unwrap().get().await.unwrap();
             assert!(stored >= *n, "{key}: acknowledged {n}, found {stored} after the crash");
         }
         registry.shutdown().await;

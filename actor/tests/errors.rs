@@ -12,7 +12,7 @@ use common::{Counter, memory};
 #[tokio::test]
 async fn get_of_a_missing_key_is_not_found() {
     let registry = memory().await;
-    let err = Counter::get(&registry.client(), ["nobody"]).await.unwrap_err();
+    let err = registry.client().get::<Counter>(["nobody"]).await.unwrap_err();
     assert!(err.is(codes::NOT_FOUND), "{err}");
     assert_eq!(err.metadata().unwrap()["key"], serde_json::json!(["nobody"]));
     let err = Counter::get_for_id(&registry.client(), "no-such-id").await.unwrap_err();
@@ -155,7 +155,7 @@ async fn calls_after_destroy_get_destroyed_or_not_found() {
     counter.self_destruct().await.unwrap();
     let err = counter.get().await.unwrap_err();
     assert!(err.is(codes::DESTROYED) || err.is(codes::NOT_FOUND), "{err}");
-    let err = Counter::get(&client, ["k"]).await.unwrap_err();
+    let err = client.get::<Counter>(["k"]).await.unwrap_err();
     assert!(err.is(codes::NOT_FOUND), "{err}");
 }
 

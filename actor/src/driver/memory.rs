@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use futures_util::future::{BoxFuture, ready};
 use futures_util::FutureExt;
 
-use super::{ActorRecord, Commit, Driver, SaveBatch, SaveOp, StorageError};
+use super::{ActorRecord, Commit, Driver, Record, SaveBatch, SaveOp, StorageError};
 use crate::key::{ActorId, ActorKey};
 
 /// Keeps actors in memory.
@@ -130,7 +130,7 @@ impl Driver for MemoryDriver {
         &'a self,
         id: &'a ActorId,
         prefix: &'a [u8],
-    ) -> BoxFuture<'a, Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError>> {
+    ) -> BoxFuture<'a, Result<Vec<Record>, StorageError>> {
         let rows = self.with(|s| {
             s.records
                 .get(id)

@@ -49,6 +49,9 @@ pub enum StorageError {
     Backend(String),
 }
 
+/// One stored record: its key and value.
+pub type Record = (Vec<u8>, Vec<u8>);
+
 /// What the directory knows of a stored actor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActorRecord {
@@ -110,7 +113,7 @@ pub trait Driver: Send + Sync + 'static {
         &'a self,
         id: &'a ActorId,
         prefix: &'a [u8],
-    ) -> BoxFuture<'a, Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError>>;
+    ) -> BoxFuture<'a, Result<Vec<Record>, StorageError>>;
 
     /// Queues `batch` for an atomic commit. The ordering is fixed when this returns; the
     /// [`Commit`] says when the batch is durable.

@@ -31,6 +31,12 @@ enum End {
     Crash(ActorError),
 }
 
+/// The hook that ends an instance's life.
+enum FinalHook {
+    Sleep,
+    Destroy,
+}
+
 /// What woke the loop.
 enum Event<A> {
     Flags,
@@ -357,7 +363,7 @@ impl<A: Actor> Instance<A> {
     async fn stop(&mut self, end: End) {
         match end {
             End::Sleep => {
-                let result = self.run_final_hook("on_sleep").await;
+                let result = self.run_final_hook(FinalHook::Sleep).await;
                 if let Err(err) = result.and_then(|()| self.save()) {
                     tracing::error!(error = %err, "could not save state before sleeping");
                 }
@@ -367,7 +373,7 @@ impl<A: Actor> Instance<A> {
                 tracing::debug!("asleep");
             }
             End::Destroy => {
-                if let Err(err) = self.run_final_hook("on_destroy").await {
+                if let Err(err) = self.run_final_hook(FinalHook::Destroy).await {
                     tracing::warn!(error = %err, "on_destroy failed; destroying anyway");
                 }
                 let _ = self.gate.flush().await;
@@ -394,14 +400,14 @@ impl<A: Actor> Instance<A> {
 
     /// Runs `on_sleep` or `on_destroy` within the grace period; a failed or late hook's
     /// changes are discarded.
-    async fn run_final_hook(&mut self, hook: &'static str) -> Result<(), ActorError> {
+    async fn run_final_hook(&mut self, hook: FinalHook) -> Result<(), ActorError> {
         let mut state = self.committed.take().expect("no turn is running at stop");
         let grace = self.config.sleep_grace;
         let result = {
             let st = Arc::make_mut(&mut state);
             match hook {
-                "on_sleep" => bounded(hook, grace, st.on_sleep(&self.ctx)).await,
-                _ => bounded(hook, grace, st.on_destroy(&self.ctx)).await,
+                FinalHook::Sleep => bounded("on_sleep", grace, st.on_sleep(&self.ctx)).await,
+                FinalHook::Destroy => bounded("on_destroy", grace, st.on_destroy(&self.ctx)).await,
             }
         };
         match result {

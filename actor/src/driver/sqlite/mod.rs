@@ -20,7 +20,7 @@ use sqlx::sqlite::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-use super::{ActorRecord, Commit, Driver, SaveBatch, StorageError};
+use super::{ActorRecord, Commit, Driver, Record, SaveBatch, StorageError};
 use crate::key::{ActorId, ActorKey};
 
 /// The file inside the data directory that holds every actor.
@@ -196,7 +196,7 @@ impl Driver for SqliteDriver {
         &'a self,
         id: &'a ActorId,
         prefix: &'a [u8],
-    ) -> BoxFuture<'a, Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError>> {
+    ) -> BoxFuture<'a, Result<Vec<Record>, StorageError>> {
         async move {
             let rows = match prefix_end(prefix) {
                 Some(end) => sqlx::query(
