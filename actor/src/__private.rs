@@ -6,7 +6,7 @@ pub use serde;
 
 pub use crate::config::{ActorConfig, SaveMode};
 pub use crate::definition::{Access, ActionInfo, Actor, ActorOptions};
-pub use crate::error::ActorError;
+pub use crate::error::{ActorError, action_not_found};
 pub use crate::handle::ActorHandle;
 pub use crate::kind::ActorKind;
 pub use crate::payload::{Payload, ReplyShape};

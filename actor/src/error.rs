@@ -218,7 +218,13 @@ impl From<std::convert::Infallible> for ActorError {
     }
 }
 
-pub(crate) fn action_not_found(kind: &str, action: impl fmt::Display) -> ActorError {
+/// The error for a call naming an action the kind does not have.
+///
+/// ```
+/// let e = actor::error::action_not_found("counter", "nope");
+/// assert!(e.is(actor::codes::ACTION_NOT_FOUND));
+/// ```
+pub fn action_not_found(kind: &str, action: impl fmt::Display) -> ActorError {
     ActorError::of(
         codes::ACTION_NOT_FOUND,
         format!("actor kind `{kind}` has no action `{action}`"),

@@ -145,9 +145,16 @@ impl ActorHandle {
 
     /// Sends one call, following the actor across sleeps.
     pub async fn send(&self, action: Cow<'static, str>, mut args: Payload) -> Result<Payload, ActorError> {
-        let mut mailbox = self.current().mailbox;
         for _ in 0..MAX_RESOLVES {
-            match mailbox.ask(action.clone(), args) {
+            // Ask under the lock: no clone of the mailbox on the hot path.
+            let asked = {
+                let current = self.inner.current.lock().expect("handle lock poisoned");
+                current
+                    .mailbox
+                    .ask(action.clone(), args)
+                    .map_err(|rejected| (rejected, current.mailbox.clone()))
+            };
+            match asked {
                 Ok(reply) => {
                     return reply.await.unwrap_or_else(|_| {
                         Err(ActorError::of(
@@ -159,7 +166,7 @@ impl ActorHandle {
                         ))
                     });
                 }
-                Err(Rejected::Overloaded { capacity }) => {
+                Err((Rejected::Overloaded { capacity }, _)) => {
                     return Err(ActorError::of(
                         codes::OVERLOADED,
                         format!(
@@ -170,9 +177,9 @@ impl ActorHandle {
                     )
                     .with_metadata(serde_json::json!({ "capacity": capacity })));
                 }
-                Err(Rejected::Closed(returned)) => {
+                Err((Rejected::Closed(returned), stale)) => {
                     args = returned;
-                    mailbox = self.refresh(&mailbox).await?;
+                    self.refresh(&stale).await?;
                 }
             }
         }

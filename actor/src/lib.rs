@@ -61,7 +61,9 @@ pub mod payload;
 #[doc(hidden)]
 pub mod __private;
 
-
+pub use actor_macros::{
+    ActorError, action, actor, on_create, on_destroy, on_sleep, on_state_change, on_wake,
+};
 pub use client::{Client, ActorLookup};
 pub use config::{ActorConfig, SaveMode};
 pub use ctx::{Ctx, KeepAwake};
@@ -74,7 +76,8 @@ pub use payload::{Encoding, Payload, ReplyShape};
 /// Everything an actor author needs: `use actor::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        ActorError, ActorHandle, ActorId, ActorKey, ActorLookup, Client, Ctx, KeepAwake,
+        ActorError, ActorHandle, ActorId, ActorKey, ActorLookup, Client, Ctx, KeepAwake, action, actor,
+        on_create, on_destroy, on_sleep, on_state_change, on_wake,
     };
     pub use crate::{Actor, ActorOptions};
     pub use serde::{Deserialize, Serialize};

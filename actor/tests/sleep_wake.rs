@@ -78,17 +78,19 @@ async fn ctx_sleep_puts_the_actor_to_sleep_after_the_call() {
 #[tokio::test(start_paused = true)]
 async fn calls_racing_a_sleep_are_all_answered() {
     let registry = memory().await;
-    let counter = Counter::get_or_create(&registry.client(), ["k"]).await.unwrap();
+    let job = Job::get_or_create(&registry.client(), ["j"]).await.unwrap();
     let mut calls = Vec::new();
     for i in 0..100 {
         if i == 50 {
-            counter.nap().await.unwrap();
+            job.nap().await.unwrap();
         }
-        let c = counter.clone();
-        calls.push(tokio::spawn(async move { c.increment(1).await }));
+        let j = job.clone();
+        calls.push(tokio::spawn(async move { j.append(i.to_string()).await }));
     }
     for call in calls {
         call.await.unwrap().unwrap();
     }
-    assert_eq!(counter.get().await.unwrap(), 100);
+    let mut log = job.log().await.unwrap();
+    log.sort_by_key(|s| s.parse::<u32>().unwrap());
+    assert_eq!(log, (0..100).map(|i| i.to_string()).collect::<Vec<_>>());
 }

@@ -1,12 +1,16 @@
 //! One action as a future the instance loop can poll beside others.
 
+use std::future::poll_fn;
 use std::panic::AssertUnwindSafe;
+use std::pin::pin;
+use std::task::Poll;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use tokio::sync::oneshot;
+use tokio::time::error::Elapsed;
 use tracing::Instrument;
 
 use crate::ctx::Ctx;
@@ -34,6 +38,16 @@ pub(super) struct SharedDone {
     pub(super) seq: u64,
     pub(super) result: Reply,
     pub(super) reply: oneshot::Sender<Reply>,
+}
+
+/// Runs `call` under `limit`. Most actions finish on their first poll, so the timer is
+/// armed only for one that does not.
+async fn within<F: Future>(limit: Duration, call: F) -> Result<F::Output, Elapsed> {
+    let mut call = pin!(call);
+    if let Poll::Ready(out) = poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await {
+        return Ok(out);
+    }
+    tokio::time::timeout(limit, call).await
 }
 
 /// The error for an action that ran past its timeout.
@@ -85,7 +99,7 @@ pub(super) fn exclusive<A: Actor>(
         let outcome = {
             let st = Arc::make_mut(&mut state);
             let call = AssertUnwindSafe(st.call_exclusive(&ctx, index, args)).catch_unwind();
-            tokio::time::timeout(timeout, call).await
+            within(timeout, call).await
         };
         let result = match outcome {
             Ok(Ok(result)) => result,
@@ -133,7 +147,7 @@ pub(super) fn shared<A: Actor>(
     let span = tracing::debug_span!("action", name = action, access = "shared");
     async move {
         let call = AssertUnwindSafe(snapshot.call_shared(&ctx, index, args)).catch_unwind();
-        let result = match tokio::time::timeout(timeout, call).await {
+        let result = match within(timeout, call).await {
             Ok(Ok(result)) => result,
             Ok(Err(panic)) => Err(panicked(action, panic)),
             Err(_) => Err(timed_out(action, timeout)),

@@ -151,6 +151,11 @@ impl Job {
     }
 
     #[action]
+    async fn nap(&self, ctx: &Ctx<Self>) {
+        ctx.sleep();
+    }
+
+    #[action]
     async fn log(&self) -> Vec<String> {
         self.log.clone()
     }
