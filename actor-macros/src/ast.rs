@@ -41,9 +41,12 @@ pub(crate) enum Receiver {
 /// What the method returns.
 pub(crate) enum Output {
     Unit,
-    Plain(Type),
+    Plain(Box<Type>),
     /// `Result<ok, err>`; `err` is `None` for one-argument aliases like `io::Result<T>`.
-    Result { ok: Type, err: Option<Type> },
+    Result {
+        ok: Box<Type>,
+        err: Option<Box<Type>>,
+    },
 }
 
 /// One marked method.
@@ -97,7 +100,9 @@ fn role_of(cx: &Ctxt, attr: &Attribute) -> Option<Role> {
 /// Whether `ty` is `&Ctx<…>`.
 fn is_ctx(ty: &Type) -> bool {
     let Type::Reference(r) = ty else { return false };
-    let Type::Path(p) = &*r.elem else { return false };
+    let Type::Path(p) = &*r.elem else {
+        return false;
+    };
     p.path.segments.last().is_some_and(|s| s.ident == "Ctx")
 }
 
@@ -122,10 +127,13 @@ fn output_of(ret: &ReturnType) -> Output {
             _ => None,
         });
         if let Some(ok) = types.next() {
-            return Output::Result { ok, err: types.next() };
+            return Output::Result {
+                ok: Box::new(ok),
+                err: types.next().map(Box::new),
+            };
         }
     }
-    Output::Plain(ty.clone())
+    Output::Plain(Box::new(ty.clone()))
 }
 
 fn method(cx: &Ctxt, role: Role, attr: Attribute, func: ImplItemFn) -> Method {
@@ -164,14 +172,24 @@ fn method(cx: &Ctxt, role: Role, attr: Attribute, func: ImplItemFn) -> Method {
         }
     }
     let output = output_of(&func.sig.output);
-    Method { role, attr, func, receiver, ctx, args, output }
+    Method {
+        role,
+        attr,
+        func,
+        receiver,
+        ctx,
+        args,
+        output,
+    }
 }
 
 /// Reads the block, removing our attributes from the methods it keeps.
 pub(crate) fn parse(cx: &Ctxt, mut item: ItemImpl) -> ActorImpl {
     let mut methods = Vec::new();
     for impl_item in &mut item.items {
-        let ImplItem::Fn(func) = impl_item else { continue };
+        let ImplItem::Fn(func) = impl_item else {
+            continue;
+        };
         let mut found: Option<(Role, Attribute)> = None;
         let mut keep = Vec::new();
         for attr in std::mem::take(&mut func.attrs) {
@@ -180,7 +198,10 @@ pub(crate) fn parse(cx: &Ctxt, mut item: ItemImpl) -> ActorImpl {
                     if let Some((first, _)) = &found {
                         cx.error_spanned_by(
                             &attr,
-                            format!("this method is already `#[{}]`; a method has one role", first.attr_name()),
+                            format!(
+                                "this method is already `#[{}]`; a method has one role",
+                                first.attr_name()
+                            ),
                         );
                     } else {
                         found = Some((role, attr));

@@ -28,9 +28,14 @@ pub(crate) struct StructOptions {
 
 fn string(cx: &Ctxt, expr: &Expr, option: &str, example: &str) -> Option<LitStr> {
     match expr {
-        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => Some(s.clone()),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Some(s.clone()),
         other => {
-            cx.error_spanned_by(other, format!("`{option}` takes a string: `{option} = {example}`"));
+            cx.error_spanned_by(
+                other,
+                format!("`{option}` takes a string: `{option} = {example}`"),
+            );
             None
         }
     }
@@ -69,7 +74,11 @@ pub(crate) fn struct_options(cx: &Ctxt, args: TokenStream) -> StructOptions {
             Err(_) => {
                 cx.error_spanned_by(
                     &path,
-                    format!("`{}` needs a value: `{} = …`; options are {STRUCT_OPTIONS}", quote::quote!(#path), quote::quote!(#path)),
+                    format!(
+                        "`{}` needs a value: `{} = …`; options are {STRUCT_OPTIONS}",
+                        quote::quote!(#path),
+                        quote::quote!(#path)
+                    ),
                 );
                 return Ok(());
             }
@@ -102,7 +111,8 @@ pub(crate) fn struct_options(cx: &Ctxt, args: TokenStream) -> StructOptions {
                 once(cx, &mut opts.sleep_timeout, d, &path, "sleep_timeout");
             }
             "action_timeout" | "sleep_grace" | "save_interval" => {
-                let d = string(cx, &value, &key, "\"30s\"").and_then(|lit| duration_of(cx, &lit, &key));
+                let d =
+                    string(cx, &value, &key, "\"30s\"").and_then(|lit| duration_of(cx, &lit, &key));
                 let slot = match key.as_str() {
                     "action_timeout" => &mut opts.action_timeout,
                     "sleep_grace" => &mut opts.sleep_grace,
@@ -112,7 +122,9 @@ pub(crate) fn struct_options(cx: &Ctxt, args: TokenStream) -> StructOptions {
             }
             "inbox" => {
                 let n = match &value {
-                    Expr::Lit(ExprLit { lit: Lit::Int(int), .. }) => match int.base10_parse::<usize>() {
+                    Expr::Lit(ExprLit {
+                        lit: Lit::Int(int), ..
+                    }) => match int.base10_parse::<usize>() {
                         Ok(0) | Err(_) => {
                             cx.error_spanned_by(int, "`inbox` is the number of calls that may wait: use a whole number of at least 1, like `inbox = 1024`");
                             None
@@ -138,7 +150,10 @@ pub(crate) fn struct_options(cx: &Ctxt, args: TokenStream) -> StructOptions {
             }
             _ => cx.error_spanned_by(
                 &path,
-                format!("unknown option `{}`; `#[actor]` takes {STRUCT_OPTIONS}", quote::quote!(#path)),
+                format!(
+                    "unknown option `{}`; `#[actor]` takes {STRUCT_OPTIONS}",
+                    quote::quote!(#path)
+                ),
             ),
         }
         Ok(())
@@ -169,7 +184,10 @@ pub(crate) fn action_options(cx: &Ctxt, attr: &syn::Attribute) -> ActionOptions 
                 && name.starts_with(|c: char| c.is_ascii_alphabetic())
                 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !ok {
-                cx.error_spanned_by(&lit, format!("action names are identifiers like `doThing`; `{name}` is not one"));
+                cx.error_spanned_by(
+                    &lit,
+                    format!("action names are identifiers like `doThing`; `{name}` is not one"),
+                );
             } else if opts.name.is_some() {
                 cx.error_spanned_by(&meta.path, "`name` is given twice; keep one");
             } else {
@@ -178,7 +196,10 @@ pub(crate) fn action_options(cx: &Ctxt, attr: &syn::Attribute) -> ActionOptions 
             Ok(())
         } else {
             let path = &meta.path;
-            Err(meta.error(format!("unknown option `{}`; `#[action]` takes `name = \"…\"`", quote::quote!(#path))))
+            Err(meta.error(format!(
+                "unknown option `{}`; `#[action]` takes `name = \"…\"`",
+                quote::quote!(#path)
+            )))
         }
     });
     if let Err(err) = result {

@@ -24,13 +24,30 @@ fn options(cx: &Ctxt, attrs: &[Attribute], allow_group: bool) -> Options {
                 &mut opts.group
             } else {
                 let path = &meta.path;
-                let allowed = if allow_group { "`group = \"…\"` and `code = \"…\"`" } else { "`code = \"…\"` on a variant (`group` goes on the type)" };
-                return Err(meta.error(format!("unknown option `{}`; `#[actor_error]` takes {allowed}", quote!(#path))));
+                let allowed = if allow_group {
+                    "`group = \"…\"` and `code = \"…\"`"
+                } else {
+                    "`code = \"…\"` on a variant (`group` goes on the type)"
+                };
+                return Err(meta.error(format!(
+                    "unknown option `{}`; `#[actor_error]` takes {allowed}",
+                    quote!(#path)
+                )));
             };
             let lit: LitStr = meta.value()?.parse()?;
             let v = lit.value();
-            if v.is_empty() || !v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
-                cx.error_spanned_by(&lit, format!("codes and groups are snake_case: use `{}`", v.to_snake_case()));
+            if v.is_empty()
+                || !v
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                cx.error_spanned_by(
+                    &lit,
+                    format!(
+                        "codes and groups are snake_case: use `{}`",
+                        v.to_snake_case()
+                    ),
+                );
             }
             *key = Some(lit);
             Ok(())
@@ -46,19 +63,28 @@ pub(crate) fn derive(input: DeriveInput) -> syn::Result<TokenStream> {
     let cx = Ctxt::default();
     let ident = &input.ident;
     let top = options(&cx, &input.attrs, true);
-    let group = top.group.map(|g| g.value()).unwrap_or_else(|| "user".into());
+    let group = top
+        .group
+        .map(|g| g.value())
+        .unwrap_or_else(|| "user".into());
     let code = match &input.data {
         Data::Enum(data) => {
             let arms = data.variants.iter().map(|v| {
                 let opts = options(&cx, &v.attrs, false);
-                let code = opts.code.map(|c| c.value()).unwrap_or_else(|| v.ident.to_string().to_snake_case());
+                let code = opts
+                    .code
+                    .map(|c| c.value())
+                    .unwrap_or_else(|| v.ident.to_string().to_snake_case());
                 let variant = &v.ident;
                 quote!(#ident::#variant { .. } => #code,)
             });
             quote!(match &err { #(#arms)* })
         }
         Data::Struct(_) => {
-            let code = top.code.map(|c| c.value()).unwrap_or_else(|| ident.to_string().to_snake_case());
+            let code = top
+                .code
+                .map(|c| c.value())
+                .unwrap_or_else(|| ident.to_string().to_snake_case());
             quote!(#code)
         }
         Data::Union(_) => {

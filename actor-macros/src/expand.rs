@@ -24,7 +24,10 @@ pub(crate) fn actor_struct(item: &ItemStruct, opts: &StructOptions) -> TokenStre
     let ident = &item.ident;
     let vis = &item.vis;
     let handle = handle_ident(ident);
-    let name = opts.name.clone().unwrap_or_else(|| case::camel(&ident.to_string()));
+    let name = opts
+        .name
+        .clone()
+        .unwrap_or_else(|| case::camel(&ident.to_string()));
     let mut config = Vec::new();
     if let Some(timeout) = opts.sleep_timeout {
         let value = match timeout {
@@ -112,7 +115,9 @@ fn call_expr(self_ty: &Type, m: &Method, args: &[TokenStream]) -> TokenStream {
             quote_spanned!(err.span()=> ::actor::__private::into_result::<_, #err>(#call))
         }
         Output::Result { err: None, .. } => quote!(::actor::__private::into_result(#call)),
-        Output::Unit | Output::Plain(_) => quote!(::core::result::Result::<_, ::actor::__private::ActorError>::Ok(#call)),
+        Output::Unit | Output::Plain(_) => {
+            quote!(::core::result::Result::<_, ::actor::__private::ActorError>::Ok(#call))
+        }
     }
 }
 
@@ -160,7 +165,11 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
         }
         _ => return quote!(#item),
     };
-    let actions: Vec<&Method> = actor.methods.iter().filter(|m| matches!(m.role, Role::Action(_))).collect();
+    let actions: Vec<&Method> = actor
+        .methods
+        .iter()
+        .filter(|m| matches!(m.role, Role::Action(_)))
+        .collect();
     let hook = |role: fn(&Role) -> bool| actor.methods.iter().find(|m| role(&m.role));
 
     let infos = actions.iter().map(|m| {
@@ -238,7 +247,9 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
     });
 
     let assertions = actor.methods.iter().flat_map(|m| {
-        let args = m.args.iter().map(|(_, ty)| quote_spanned!(ty.span()=> ::actor::__private::assert_argument::<#ty>();));
+        let args = m.args.iter().map(
+            |(_, ty)| quote_spanned!(ty.span()=> ::actor::__private::assert_argument::<#ty>();),
+        );
         let out = match (&m.role, &m.output) {
             (Role::Action(_), Output::Plain(ty) | Output::Result { ok: ty, .. }) => {
                 Some(quote_spanned!(ty.span()=> ::actor::__private::assert_output::<#ty>();))
@@ -246,7 +257,9 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
             _ => None,
         };
         let err = match &m.output {
-            Output::Result { err: Some(err), .. } => Some(quote_spanned!(err.span()=> ::actor::__private::assert_error::<#err>();)),
+            Output::Result { err: Some(err), .. } => {
+                Some(quote_spanned!(err.span()=> ::actor::__private::assert_error::<#err>();))
+            }
             _ => None,
         };
         args.chain(out).chain(err).collect::<Vec<_>>()

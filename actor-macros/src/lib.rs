@@ -42,7 +42,10 @@ pub fn actor(args: TokenStream, input: TokenStream) -> TokenStream {
     expand_actor(args.into(), input.into()).into()
 }
 
-fn expand_actor(args: proc_macro2::TokenStream, input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+fn expand_actor(
+    args: proc_macro2::TokenStream,
+    input: proc_macro2::TokenStream,
+) -> proc_macro2::TokenStream {
     match syn::parse2::<Item>(input.clone()) {
         Ok(Item::Struct(item)) => {
             let cx = ctxt::Ctxt::default();
@@ -98,10 +101,22 @@ fn expand_actor(args: proc_macro2::TokenStream, input: proc_macro2::TokenStream)
 /// The tokens naming an item, for spanning "wrong place" errors.
 fn item_head(item: &Item) -> proc_macro2::TokenStream {
     match item {
-        Item::Enum(e) => { let (t, i) = (&e.enum_token, &e.ident); quote!(#t #i) }
-        Item::Fn(f) => { let (t, i) = (&f.sig.fn_token, &f.sig.ident); quote!(#t #i) }
-        Item::Union(u) => { let (t, i) = (&u.union_token, &u.ident); quote!(#t #i) }
-        Item::Trait(t) => { let (k, i) = (&t.trait_token, &t.ident); quote!(#k #i) }
+        Item::Enum(e) => {
+            let (t, i) = (&e.enum_token, &e.ident);
+            quote!(#t #i)
+        }
+        Item::Fn(f) => {
+            let (t, i) = (&f.sig.fn_token, &f.sig.ident);
+            quote!(#t #i)
+        }
+        Item::Union(u) => {
+            let (t, i) = (&u.union_token, &u.ident);
+            quote!(#t #i)
+        }
+        Item::Trait(t) => {
+            let (k, i) = (&t.trait_token, &t.ident);
+            quote!(#k #i)
+        }
         other => quote!(#other),
     }
 }
@@ -109,11 +124,16 @@ fn item_head(item: &Item) -> proc_macro2::TokenStream {
 fn misplaced(name: &str, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);
     let target = syn::parse2::<syn::ImplItemFn>(item.clone())
-        .map(|f| { let (t, i) = (f.sig.fn_token, f.sig.ident); quote!(#t #i) })
+        .map(|f| {
+            let (t, i) = (f.sig.fn_token, f.sig.ident);
+            quote!(#t #i)
+        })
         .unwrap_or_else(|_| item.clone());
     let err = syn::Error::new_spanned(
         target,
-        format!("`#[{name}]` only works inside an `#[actor] impl` block: add `#[actor]` to the `impl`"),
+        format!(
+            "`#[{name}]` only works inside an `#[actor] impl` block: add `#[actor]` to the `impl`"
+        ),
     )
     .to_compile_error();
     quote!(#item #err).into()

@@ -13,14 +13,24 @@ fn check_method(cx: &Ctxt, m: &Method) {
     if sig.asyncness.is_none() {
         cx.error_spanned_by(
             sig.fn_token,
-            format!("`#[{attr}]` methods must be `async fn`: add `async` before `fn {}`", sig.ident),
+            format!(
+                "`#[{attr}]` methods must be `async fn`: add `async` before `fn {}`",
+                sig.ident
+            ),
         );
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
         cx.error_spanned_by(&sig.generics, format!("`#[{attr}]` methods cannot be generic: a network client must know the argument types; use concrete types"));
     }
-    let needs_mut = matches!(m.role, Role::OnCreate | Role::OnWake | Role::OnSleep | Role::OnDestroy);
-    let receiver_span = sig.inputs.first().map(quote::ToTokens::to_token_stream).unwrap_or_else(|| quote::ToTokens::to_token_stream(&sig.ident));
+    let needs_mut = matches!(
+        m.role,
+        Role::OnCreate | Role::OnWake | Role::OnSleep | Role::OnDestroy
+    );
+    let receiver_span = sig
+        .inputs
+        .first()
+        .map(quote::ToTokens::to_token_stream)
+        .unwrap_or_else(|| quote::ToTokens::to_token_stream(&sig.ident));
     match (&m.role, m.receiver) {
         (Role::OnStateChange, Receiver::Exclusive) => cx.error_spanned_by(
             receiver_span,
@@ -57,7 +67,12 @@ fn check_method(cx: &Ctxt, m: &Method) {
         }
         _ => {
             if let Some((_, ty)) = m.args.first() {
-                cx.error_spanned_by(ty, format!("`#[{attr}]` takes no arguments besides `&self`/`&mut self` and the context"));
+                cx.error_spanned_by(
+                    ty,
+                    format!(
+                        "`#[{attr}]` takes no arguments besides `&self`/`&mut self` and the context"
+                    ),
+                );
             }
         }
     }
@@ -87,10 +102,21 @@ pub(crate) fn check(cx: &Ctxt, actor: &ActorImpl) {
         if let Role::Action(_) = m.role {
             let name = m.name();
             if names.insert(name.clone(), m).is_some() {
-                cx.error_spanned_by(&m.attr, format!("two actions are named `{name}`; rename one with `#[action(name = \"…\")]`"));
+                cx.error_spanned_by(
+                    &m.attr,
+                    format!(
+                        "two actions are named `{name}`; rename one with `#[action(name = \"…\")]`"
+                    ),
+                );
             }
         } else if hooks.insert(m.role.attr_name(), m).is_some() {
-            cx.error_spanned_by(&m.attr, format!("`#[{}]` is given twice; an actor has one of each hook: merge them", m.role.attr_name()));
+            cx.error_spanned_by(
+                &m.attr,
+                format!(
+                    "`#[{}]` is given twice; an actor has one of each hook: merge them",
+                    m.role.attr_name()
+                ),
+            );
         }
     }
 }
@@ -100,7 +126,10 @@ fn check_impl(cx: &Ctxt, item: &ItemImpl) {
         cx.error_spanned_by(path, "`#[actor]` goes on the inherent `impl` block of the state struct (`impl Counter { … }`), not on a trait impl");
     }
     if !item.generics.params.is_empty() {
-        cx.error_spanned_by(&item.generics, "actor state cannot be generic: the registry needs one concrete type per actor name");
+        cx.error_spanned_by(
+            &item.generics,
+            "actor state cannot be generic: the registry needs one concrete type per actor name",
+        );
     }
     if !matches!(&*item.self_ty, syn::Type::Path(p) if p.qself.is_none()) {
         cx.error_spanned_by(&item.self_ty, "`#[actor]` goes on `impl YourStruct { … }`");

@@ -95,7 +95,7 @@ pub trait Transport: Send + Sync + 'static {
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), ActorError> {
-/// let registry = registry::Registry::builder().memory().build()?;
+/// let registry = registry::Registry::builder().memory().build().await?;
 /// let client: Client = registry.client();
 /// let room = client.get_or_create::<Room>(["lobby"]).await?;
 /// assert_eq!(room.post("hi".into()).await?, 1);
@@ -122,7 +122,11 @@ impl Client {
     }
 
     /// Resolves an untyped handle; the typed constructors below are built on it.
-    pub async fn handle(&self, kind: &'static str, address: Address) -> Result<ActorHandle, ActorError> {
+    pub async fn handle(
+        &self,
+        kind: &'static str,
+        address: Address,
+    ) -> Result<ActorHandle, ActorError> {
         let resolved = self.transport.resolve(kind, &address).await?;
         // From now on the handle follows this instance by id: a destroyed actor is not
         // silently re-created behind a handle that pointed at it.
@@ -143,7 +147,10 @@ impl Client {
     }
 
     /// A handle to the actor of kind `A` with this id; `actor/not_found` if none.
-    pub async fn get_for_id<A: Actor>(&self, id: impl Into<ActorId>) -> Result<A::Handle, ActorError> {
+    pub async fn get_for_id<A: Actor>(
+        &self,
+        id: impl Into<ActorId>,
+    ) -> Result<A::Handle, ActorError> {
         self.handle(A::NAME, Address::Id(id.into()))
             .await
             .map(A::Handle::from)
@@ -273,7 +280,7 @@ impl<A: Actor, I: CreateInput<A> + 'static> IntoFuture for Create<A, I> {
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), ActorError> {
-/// let registry = registry::Registry::builder().memory().build()?;
+/// let registry = registry::Registry::builder().memory().build().await?;
 /// let client = registry.client();
 /// let tally = Tally::get_or_create(&client, ["t"]).await?;
 /// assert_eq!(tally.bump().await?, 1);

@@ -145,8 +145,8 @@ impl<A: ActorOptions> Ctx<A> {
 ///
 /// ```
 /// # use actor::prelude::*;
-/// # #[actor] #[derive(Clone, Default, Serialize, Deserialize)] pub struct Job {}
-/// # #[actor] impl Job {
+/// # #[actor] #[derive(Clone, Default, Serialize, Deserialize)] pub struct Worker {}
+/// # #[actor] impl Worker {
 /// #[action]
 /// async fn hold(&self, ctx: &Ctx<Self>) {
 ///     let guard: KeepAwake = ctx.keep_awake();

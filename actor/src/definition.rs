@@ -117,10 +117,7 @@ pub trait Actor:
     }
 
     /// Runs `#[on_sleep]`: before the actor sleeps; its changes are saved.
-    fn on_sleep(
-        &mut self,
-        ctx: &Ctx<Self>,
-    ) -> impl Future<Output = Result<(), ActorError>> + Send {
+    fn on_sleep(&mut self, ctx: &Ctx<Self>) -> impl Future<Output = Result<(), ActorError>> + Send {
         let _ = ctx;
         async { Ok(()) }
     }

@@ -33,7 +33,7 @@ use crate::payload::{Encoding, Payload};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), ActorError> {
-/// let registry = registry::Registry::builder().memory().build()?;
+/// let registry = registry::Registry::builder().memory().build().await?;
 /// let echo = registry.client().get_or_create::<Echo>("e").await?;
 /// // typed:
 /// assert_eq!(echo.echo("hi".into()).await?, "hi");
@@ -61,7 +61,7 @@ impl fmt::Debug for ActorHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ActorHandle")
             .field("kind", &self.inner.kind)
-                        .field("id", &self.id())
+            .field("id", &self.id())
             .finish()
     }
 }
@@ -88,7 +88,11 @@ impl ActorHandle {
     }
 
     fn current(&self) -> Resolved {
-        self.inner.current.lock().expect("handle lock poisoned").clone()
+        self.inner
+            .current
+            .lock()
+            .expect("handle lock poisoned")
+            .clone()
     }
 
     /// Finds the instance again after the one in `stale` stopped.
@@ -144,7 +148,11 @@ impl ActorHandle {
     }
 
     /// Sends one call, following the actor across sleeps.
-    pub async fn send(&self, action: Cow<'static, str>, mut args: Payload) -> Result<Payload, ActorError> {
+    pub async fn send(
+        &self,
+        action: Cow<'static, str>,
+        mut args: Payload,
+    ) -> Result<Payload, ActorError> {
         for _ in 0..MAX_RESOLVES {
             // Ask under the lock: no clone of the mailbox on the hot path.
             let asked = {

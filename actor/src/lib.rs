@@ -27,7 +27,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), ActorError> {
-//! let registry = registry::Registry::builder().memory().build()?;
+//! let registry = registry::Registry::builder().memory().build().await?;
 //! let counter = registry.client().get_or_create::<Counter>(["user-1"]).await?;
 //! assert_eq!(counter.increment(5).await?, 5);
 //! assert_eq!(counter.get().await?, 5);
@@ -64,7 +64,7 @@ pub mod __private;
 pub use actor_macros::{
     ActorError, action, actor, on_create, on_destroy, on_sleep, on_state_change, on_wake,
 };
-pub use client::{Client, ActorLookup};
+pub use client::{ActorLookup, Client};
 pub use config::{ActorConfig, SaveMode};
 pub use ctx::{Ctx, KeepAwake};
 pub use definition::{Access, ActionInfo, Actor, ActorOptions};
@@ -75,10 +75,10 @@ pub use payload::{Encoding, Payload, ReplyShape};
 
 /// Everything an actor author needs: `use actor::prelude::*;`.
 pub mod prelude {
-    pub use crate::{
-        ActorError, ActorHandle, ActorId, ActorKey, ActorLookup, Client, Ctx, KeepAwake, action, actor,
-        on_create, on_destroy, on_sleep, on_state_change, on_wake,
-    };
     pub use crate::{Actor, ActorOptions};
+    pub use crate::{
+        ActorError, ActorHandle, ActorId, ActorKey, ActorLookup, Client, Ctx, KeepAwake, action,
+        actor, on_create, on_destroy, on_sleep, on_state_change, on_wake,
+    };
     pub use serde::{Deserialize, Serialize};
 }

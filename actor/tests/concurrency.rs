@@ -36,8 +36,16 @@ async fn a_slow_shared_action_does_not_delay_exclusive_ones_and_reads_its_snapsh
     for i in 0..10 {
         job.append(format!("during-{i}")).await.unwrap();
     }
-    assert_eq!(start.elapsed(), Duration::ZERO, "exclusive turns ran while the slow read slept");
-    assert_eq!(slow.await.unwrap().unwrap(), 1, "the slow read saw the state as it started");
+    assert_eq!(
+        start.elapsed(),
+        Duration::ZERO,
+        "exclusive turns ran while the slow read slept"
+    );
+    assert_eq!(
+        slow.await.unwrap().unwrap(),
+        1,
+        "the slow read saw the state as it started"
+    );
     assert_eq!(job.log().await.unwrap().len(), 11);
 }
 
@@ -62,7 +70,9 @@ async fn many_callers_on_many_threads_lose_no_update() {
         let client = client.clone();
         tasks.push(tokio::spawn(async move {
             for i in 0..100 {
-                let job = Job::get_or_create(&client, [format!("j{}", i % 4)]).await.unwrap();
+                let job = Job::get_or_create(&client, [format!("j{}", i % 4)])
+                    .await
+                    .unwrap();
                 job.append(format!("{t}-{i}")).await.unwrap();
             }
         }));
@@ -72,7 +82,13 @@ async fn many_callers_on_many_threads_lose_no_update() {
     }
     let mut total = 0;
     for k in 0..4 {
-        total += Job::get(&client, [format!("j{k}")]).await.unwrap().log().await.unwrap().len();
+        total += Job::get(&client, [format!("j{k}")])
+            .await
+            .unwrap()
+            .log()
+            .await
+            .unwrap()
+            .len();
     }
     assert_eq!(total, 800);
 }

@@ -8,7 +8,10 @@ use common::{Counter, sqlite};
 use sqlx::Row;
 
 async fn rows(path: &std::path::Path, id: &str) -> (i64, i64) {
-    let url = format!("sqlite:{}", path.join(actor::driver::sqlite::DATABASE_FILE).display());
+    let url = format!(
+        "sqlite:{}",
+        path.join(actor::driver::sqlite::DATABASE_FILE).display()
+    );
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
     let actors: i64 = sqlx::query("SELECT COUNT(*) FROM actors WHERE id = ?")
         .bind(id)
@@ -40,11 +43,26 @@ async fn destroy_removes_every_byte_of_that_actor_and_nothing_of_others() {
 
     doomed.destroy().await.unwrap();
 
-    assert_eq!(rows(dir.path(), doomed_id.as_str()).await, (0, 0), "nothing of it is left");
+    assert_eq!(
+        rows(dir.path(), doomed_id.as_str()).await,
+        (0, 0),
+        "nothing of it is left"
+    );
     assert_eq!(rows(dir.path(), kept_id.as_str()).await, (1, 1));
     assert_eq!(kept.get().await.unwrap(), 9);
-    assert!(client.get::<Counter>(["doomed"]).await.unwrap_err().is(codes::NOT_FOUND));
-    assert!(Counter::get_for_id(&client, doomed_id.clone()).await.unwrap_err().is(codes::NOT_FOUND));
+    assert!(
+        client
+            .get::<Counter>(["doomed"])
+            .await
+            .unwrap_err()
+            .is(codes::NOT_FOUND)
+    );
+    assert!(
+        Counter::get_for_id(&client, doomed_id.clone())
+            .await
+            .unwrap_err()
+            .is(codes::NOT_FOUND)
+    );
     let err = doomed.get().await.unwrap_err();
     assert!(err.is(codes::NOT_FOUND), "{err}");
 
@@ -59,7 +77,9 @@ async fn destroy_removes_every_byte_of_that_actor_and_nothing_of_others() {
 async fn destroying_a_sleeping_actor_wakes_it_and_removes_it() {
     let dir = tempfile::tempdir().unwrap();
     let registry = sqlite(dir.path()).await;
-    let counter = Counter::get_or_create(&registry.client(), ["z"]).await.unwrap();
+    let counter = Counter::get_or_create(&registry.client(), ["z"])
+        .await
+        .unwrap();
     counter.increment(1).await.unwrap();
     counter.sleep().await;
     let id = counter.id();

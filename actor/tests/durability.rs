@@ -25,11 +25,18 @@ fn state_survives_sleep_and_a_full_restart() {
     let dir = tempfile::tempdir().unwrap();
     let id = runtime().block_on(async {
         let registry = sqlite(dir.path()).await;
-        let counter = Counter::get_or_create(&registry.client(), ["a"]).input(100).await.unwrap();
+        let counter = Counter::get_or_create(&registry.client(), ["a"])
+            .input(100)
+            .await
+            .unwrap();
         counter.increment(1).await.unwrap();
         counter.sleep().await;
         assert_eq!(registry.awake(), 0);
-        assert_eq!(counter.increment(1).await.unwrap(), 102, "woken from SQLite");
+        assert_eq!(
+            counter.increment(1).await.unwrap(),
+            102,
+            "woken from SQLite"
+        );
         counter.id()
     });
     // The runtime above is gone: no shutdown, no on_sleep, just dropped.
@@ -59,9 +66,13 @@ fn no_acknowledged_write_is_lost_when_the_process_dies_under_load() {
             let (client, acked) = (client.clone(), acked.clone());
             tokio::spawn(async move {
                 let key = format!("actor-{a}");
-                let counter = Counter::get_or_create(&client, [key.as_str()]).await.unwrap();
+                let counter = Counter::get_or_create(&client, [key.as_str()])
+                    .await
+                    .unwrap();
                 loop {
-                    let Ok(n) = counter.increment(1).await else { return };
+                    let Ok(n) = counter.increment(1).await else {
+                        return;
+                    };
                     acked.lock().unwrap().insert(key.clone(), n);
                 }
             });
@@ -71,15 +82,31 @@ fn no_acknowledged_write_is_lost_when_the_process_dies_under_load() {
     });
     rt.shutdown_background();
     let acked = acked.lock().unwrap().clone();
-    assert!(acked.len() >= 150, "most actors got acknowledged writes: {}", acked.len());
+    assert!(
+        acked.len() >= 150,
+        "most actors got acknowledged writes: {}",
+        acked.len()
+    );
     let total: i64 = acked.values().sum();
-    assert!(total > 2_000, "the load was real: {total} acknowledged increments");
+    assert!(
+        total > 2_000,
+        "the load was real: {total} acknowledged increments"
+    );
     runtime().block_on(async {
         let registry = sqlite(dir.path()).await;
         let client = registry.client();
         for (key, n) in &acked {
-            let stored = client.get::<Counter>([key.as_str()]).await.unwrap().get().await.unwrap();
-            assert!(stored >= *n, "{key}: acknowledged {n}, found {stored} after the crash");
+            let stored = client
+                .get::<Counter>([key.as_str()])
+                .await
+                .unwrap()
+                .get()
+                .await
+                .unwrap();
+            assert!(
+                stored >= *n,
+                "{key}: acknowledged {n}, found {stored} after the crash"
+            );
         }
         registry.shutdown().await;
     });
@@ -90,7 +117,9 @@ fn debounced_actors_save_on_shutdown() {
     let dir = tempfile::tempdir().unwrap();
     runtime().block_on(async {
         let registry = sqlite(dir.path()).await;
-        let lazy = Lazy::get_or_create(&registry.client(), ["l"]).await.unwrap();
+        let lazy = Lazy::get_or_create(&registry.client(), ["l"])
+            .await
+            .unwrap();
         for _ in 0..10 {
             lazy.bump().await.unwrap();
         }
@@ -107,13 +136,25 @@ fn debounced_actors_save_on_shutdown() {
 #[tokio::test(start_paused = true)]
 async fn debounced_actors_save_at_most_once_per_interval() {
     let driver = Arc::new(actor::driver::memory::MemoryDriver::new());
-    let registry = registry::Registry::builder().driver(driver.clone()).build().await.unwrap();
-    let lazy = Lazy::get_or_create(&registry.client(), ["l"]).await.unwrap();
+    let registry = registry::Registry::builder()
+        .driver(driver.clone())
+        .build()
+        .await
+        .unwrap();
+    let lazy = Lazy::get_or_create(&registry.client(), ["l"])
+        .await
+        .unwrap();
     let id = lazy.id();
     let stored = || async {
         use actor::driver::Driver;
-        let bytes = driver.get(&id, actor::driver::keys::STATE).await.unwrap().unwrap();
-        serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["n"].as_u64().unwrap()
+        let bytes = driver
+            .get(&id, actor::driver::keys::STATE)
+            .await
+            .unwrap()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["n"]
+            .as_u64()
+            .unwrap()
     };
     for _ in 0..5 {
         lazy.bump().await.unwrap();

@@ -12,10 +12,19 @@ use common::{Counter, memory};
 #[tokio::test]
 async fn get_of_a_missing_key_is_not_found() {
     let registry = memory().await;
-    let err = registry.client().get::<Counter>(["nobody"]).await.unwrap_err();
+    let err = registry
+        .client()
+        .get::<Counter>(["nobody"])
+        .await
+        .unwrap_err();
     assert!(err.is(codes::NOT_FOUND), "{err}");
-    assert_eq!(err.metadata().unwrap()["key"], serde_json::json!(["nobody"]));
-    let err = Counter::get_for_id(&registry.client(), "no-such-id").await.unwrap_err();
+    assert_eq!(
+        err.metadata().unwrap()["key"],
+        serde_json::json!(["nobody"])
+    );
+    let err = Counter::get_for_id(&registry.client(), "no-such-id")
+        .await
+        .unwrap_err();
     assert!(err.is(codes::NOT_FOUND), "{err}");
 }
 
@@ -27,15 +36,24 @@ async fn create_of_an_existing_key_is_already_exists_and_keeps_the_first() {
     let err = Counter::create(&client, ["k"]).input(99).await.unwrap_err();
     assert!(err.is(codes::ALREADY_EXISTS), "{err}");
     assert_eq!(first.get().await.unwrap(), 3);
-    let again = Counter::get_or_create(&client, ["k"]).input(50).await.unwrap();
+    let again = Counter::get_or_create(&client, ["k"])
+        .input(50)
+        .await
+        .unwrap();
     assert_eq!(again.id(), first.id());
-    assert_eq!(again.get().await.unwrap(), 3, "get_or_create must not re-run on_create");
+    assert_eq!(
+        again.get().await.unwrap(),
+        3,
+        "get_or_create must not re-run on_create"
+    );
 }
 
 #[tokio::test]
 async fn unknown_action_is_action_not_found() {
     let registry = memory().await;
-    let counter = Counter::get_or_create(&registry.client(), ["k"]).await.unwrap();
+    let counter = Counter::get_or_create(&registry.client(), ["k"])
+        .await
+        .unwrap();
     let err = counter
         .call_encoded("explode", Encoding::Json, b"[]".to_vec())
         .await
@@ -47,7 +65,9 @@ async fn unknown_action_is_action_not_found() {
 #[tokio::test]
 async fn wrong_argument_types_are_invalid_arguments_and_change_nothing() {
     let registry = memory().await;
-    let counter = Counter::get_or_create(&registry.client(), ["k"]).await.unwrap();
+    let counter = Counter::get_or_create(&registry.client(), ["k"])
+        .await
+        .unwrap();
     counter.increment(2).await.unwrap();
     for bad in [&br#"["two"]"#[..], b"{}", b"not json", b"[1, 2, 3]"] {
         let err = counter
@@ -63,27 +83,42 @@ async fn wrong_argument_types_are_invalid_arguments_and_change_nothing() {
         .unwrap();
     assert_eq!(out, b"7");
     let cbor = Encoding::Cbor.encode(&(1i64,)).unwrap();
-    let out = counter.call_encoded("increment", Encoding::Cbor, cbor).await.unwrap();
+    let out = counter
+        .call_encoded("increment", Encoding::Cbor, cbor)
+        .await
+        .unwrap();
     assert_eq!(Encoding::Cbor.decode::<i64>(&out).unwrap(), 8);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_slow_action_times_out_and_its_changes_are_discarded() {
     let registry = memory().await;
-    let counter = Counter::get_or_create(&registry.client(), ["k"]).await.unwrap();
+    let counter = Counter::get_or_create(&registry.client(), ["k"])
+        .await
+        .unwrap();
     counter.increment(1).await.unwrap();
     let started = tokio::time::Instant::now();
     let err = counter.hang().await.unwrap_err();
     assert!(err.is(codes::ACTION_TIMED_OUT), "{err}");
-    assert_eq!(started.elapsed(), Duration::from_secs(5), "action_timeout = \"5s\"");
-    assert_eq!(counter.get().await.unwrap(), 1, "the timed-out turn's +1000 must be rolled back");
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(5),
+        "action_timeout = \"5s\""
+    );
+    assert_eq!(
+        counter.get().await.unwrap(),
+        1,
+        "the timed-out turn's +1000 must be rolled back"
+    );
     assert_eq!(counter.increment(1).await.unwrap(), 2);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_full_inbox_answers_overloaded_at_once_and_loses_nothing_accepted() {
     let registry = memory().await;
-    let counter = Counter::get_or_create(&registry.client(), ["k"]).await.unwrap();
+    let counter = Counter::get_or_create(&registry.client(), ["k"])
+        .await
+        .unwrap();
     let blocker = counter.clone();
     let hang = tokio::spawn(async move { blocker.hang().await });
     tokio::time::sleep(Duration::from_millis(1)).await;
@@ -97,7 +132,11 @@ async fn a_full_inbox_answers_overloaded_at_once_and_loses_nothing_accepted() {
     let before = tokio::time::Instant::now();
     let err = counter.increment(1).await.unwrap_err();
     assert!(err.is(codes::OVERLOADED), "{err}");
-    assert_eq!(before.elapsed(), Duration::ZERO, "overloaded must answer without waiting");
+    assert_eq!(
+        before.elapsed(),
+        Duration::ZERO,
+        "overloaded must answer without waiting"
+    );
     assert_eq!(err.metadata().unwrap()["capacity"], 8);
     assert!(hang.await.unwrap().unwrap_err().is(codes::ACTION_TIMED_OUT));
     let mut results: Vec<i64> = Vec::new();
@@ -112,7 +151,9 @@ async fn a_full_inbox_answers_overloaded_at_once_and_loses_nothing_accepted() {
 #[tokio::test]
 async fn user_errors_keep_their_group_code_and_message() {
     let registry = memory().await;
-    let counter = Counter::get_or_create(&registry.client(), ["k"]).await.unwrap();
+    let counter = Counter::get_or_create(&registry.client(), ["k"])
+        .await
+        .unwrap();
     assert_eq!(counter.increment_if(5, 10).await.unwrap(), 5);
     let err = counter.increment_if(6, 10).await.unwrap_err();
     assert_eq!((err.group(), err.code()), ("counter", "too_big"));
@@ -123,7 +164,9 @@ async fn user_errors_keep_their_group_code_and_message() {
 #[tokio::test]
 async fn a_panicking_action_is_an_internal_error_and_rolls_back() {
     let registry = memory().await;
-    let counter = Counter::get_or_create(&registry.client(), ["k"]).await.unwrap();
+    let counter = Counter::get_or_create(&registry.client(), ["k"])
+        .await
+        .unwrap();
     counter.increment(4).await.unwrap();
     let err = counter.panic_now().await.unwrap_err();
     assert!(err.is(codes::INTERNAL), "{err}");
@@ -135,15 +178,25 @@ async fn a_panicking_action_is_an_internal_error_and_rolls_back() {
 async fn bad_keys_and_unknown_kinds_are_rejected_before_storage() {
     let registry = memory().await;
     let client = registry.client();
-    let err = Counter::get_or_create(&client, ["bad\0key"]).await.unwrap_err();
+    let err = Counter::get_or_create(&client, ["bad\0key"])
+        .await
+        .unwrap_err();
     assert!(err.is(codes::INVALID_KEY), "{err}");
     let huge = "x".repeat(actor::key::MAX_KEY_BYTES + 1);
-    let err = Counter::get_or_create(&client, [huge.as_str()]).await.unwrap_err();
+    let err = Counter::get_or_create(&client, [huge.as_str()])
+        .await
+        .unwrap_err();
     assert!(err.is(codes::INVALID_KEY), "{err}");
-    let address = Address::Key { key: "k".into(), create: CreateMode::Never };
+    let address = Address::Key {
+        key: "k".into(),
+        create: CreateMode::Never,
+    };
     let err = client.handle("noSuchKind", address).await.unwrap_err();
     assert!(err.is(codes::KIND_NOT_REGISTERED), "{err}");
-    assert!(err.message().contains("counter"), "lists the registered kinds: {err}");
+    assert!(
+        err.message().contains("counter"),
+        "lists the registered kinds: {err}"
+    );
 }
 
 #[tokio::test]
@@ -154,7 +207,10 @@ async fn calls_after_destroy_get_destroyed_or_not_found() {
     counter.increment(1).await.unwrap();
     counter.self_destruct().await.unwrap();
     let err = counter.get().await.unwrap_err();
-    assert!(err.is(codes::DESTROYED) || err.is(codes::NOT_FOUND), "{err}");
+    assert!(
+        err.is(codes::DESTROYED) || err.is(codes::NOT_FOUND),
+        "{err}"
+    );
     let err = client.get::<Counter>(["k"]).await.unwrap_err();
     assert!(err.is(codes::NOT_FOUND), "{err}");
 }

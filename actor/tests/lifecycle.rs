@@ -12,7 +12,10 @@ async fn create_runs_on_create_once_with_its_input_then_on_wake() {
     let counter = Counter::create(&client, ["c"]).input(42).await.unwrap();
     assert_eq!(counter.get().await.unwrap(), 42);
     assert_eq!(counter.hooks().await.unwrap(), ["create", "wake"]);
-    let same = Counter::get_or_create(&client, ["c"]).input(7).await.unwrap();
+    let same = Counter::get_or_create(&client, ["c"])
+        .input(7)
+        .await
+        .unwrap();
     assert_eq!(same.get().await.unwrap(), 42);
     let by_id = Counter::get_for_id(&client, counter.id()).await.unwrap();
     assert_eq!(by_id.get().await.unwrap(), 42);
@@ -22,14 +25,18 @@ async fn create_runs_on_create_once_with_its_input_then_on_wake() {
 #[tokio::test]
 async fn get_or_create_without_input_uses_the_default() {
     let registry = memory().await;
-    let counter = Counter::get_or_create(&registry.client(), ["d"]).await.unwrap();
+    let counter = Counter::get_or_create(&registry.client(), ["d"])
+        .await
+        .unwrap();
     assert_eq!(counter.get().await.unwrap(), 0);
 }
 
 #[tokio::test]
 async fn on_state_change_runs_only_when_the_state_changed() {
     let registry = memory().await;
-    let watched = Watched::get_or_create(&registry.client(), ["w"]).await.unwrap();
+    let watched = Watched::get_or_create(&registry.client(), ["w"])
+        .await
+        .unwrap();
     watched.set(1).await.unwrap();
     watched.set(1).await.unwrap();
     watched.set(2).await.unwrap();

@@ -11,21 +11,41 @@ use tokio::time::sleep;
 #[tokio::test(start_paused = true)]
 async fn an_idle_actor_sleeps_after_its_timeout_and_wakes_with_its_state() {
     let registry = memory().await;
-    let counter = Counter::get_or_create(&registry.client(), ["k"]).input(10).await.unwrap();
+    let counter = Counter::get_or_create(&registry.client(), ["k"])
+        .input(10)
+        .await
+        .unwrap();
     assert_eq!(counter.increment(5).await.unwrap(), 15);
     sleep(Duration::from_secs(29)).await;
-    assert_eq!(registry.awake(), 1, "still awake before sleep_timeout = 30s");
+    assert_eq!(
+        registry.awake(),
+        1,
+        "still awake before sleep_timeout = 30s"
+    );
     sleep(Duration::from_secs(2)).await;
-    assert_eq!(registry.awake(), 0, "asleep after 30s idle; nothing held in the directory");
-    assert_eq!(counter.get().await.unwrap(), 15, "the call wakes it with its state");
+    assert_eq!(
+        registry.awake(),
+        0,
+        "asleep after 30s idle; nothing held in the directory"
+    );
+    assert_eq!(
+        counter.get().await.unwrap(),
+        15,
+        "the call wakes it with its state"
+    );
     assert_eq!(registry.awake(), 1);
-    assert_eq!(counter.hooks().await.unwrap(), ["create", "wake", "sleep", "wake"]);
+    assert_eq!(
+        counter.hooks().await.unwrap(),
+        ["create", "wake", "sleep", "wake"]
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn every_call_restarts_the_idle_clock() {
     let registry = memory().await;
-    let counter = Counter::get_or_create(&registry.client(), ["k"]).await.unwrap();
+    let counter = Counter::get_or_create(&registry.client(), ["k"])
+        .await
+        .unwrap();
     for _ in 0..5 {
         sleep(Duration::from_secs(20)).await;
         counter.increment(1).await.unwrap();
@@ -38,12 +58,18 @@ async fn every_call_restarts_the_idle_clock() {
 #[tokio::test(start_paused = true)]
 async fn a_keep_awake_guard_holds_the_actor_until_dropped() {
     let registry = memory().await;
-    let counter = Counter::get_or_create(&registry.client(), ["k"]).await.unwrap();
+    let counter = Counter::get_or_create(&registry.client(), ["k"])
+        .await
+        .unwrap();
     counter.work_in_background(100).await.unwrap();
     sleep(Duration::from_secs(99)).await;
     assert_eq!(registry.awake(), 1, "the guard lives for 100s");
     sleep(Duration::from_secs(2 + 29)).await;
-    assert_eq!(registry.awake(), 1, "idle only since the guard dropped at 100s");
+    assert_eq!(
+        registry.awake(),
+        1,
+        "idle only since the guard dropped at 100s"
+    );
     sleep(Duration::from_secs(2)).await;
     assert_eq!(registry.awake(), 0);
 }
@@ -66,13 +92,18 @@ async fn an_action_in_flight_holds_the_actor_awake() {
 #[tokio::test(start_paused = true)]
 async fn ctx_sleep_puts_the_actor_to_sleep_after_the_call() {
     let registry = memory().await;
-    let counter = Counter::get_or_create(&registry.client(), ["k"]).await.unwrap();
+    let counter = Counter::get_or_create(&registry.client(), ["k"])
+        .await
+        .unwrap();
     counter.increment(3).await.unwrap();
     counter.nap().await.unwrap();
     counter.sleep().await;
     assert_eq!(registry.awake(), 0);
     assert_eq!(counter.get().await.unwrap(), 3);
-    assert_eq!(counter.hooks().await.unwrap(), ["create", "wake", "sleep", "wake"]);
+    assert_eq!(
+        counter.hooks().await.unwrap(),
+        ["create", "wake", "sleep", "wake"]
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -43,7 +43,10 @@ fn not_found(kind: &str, what: impl std::fmt::Display) -> ActorError {
 }
 
 impl Directory {
-    pub(crate) fn new(kinds: HashMap<&'static str, ActorKind>, driver: Arc<dyn Driver>) -> Arc<Self> {
+    pub(crate) fn new(
+        kinds: HashMap<&'static str, ActorKind>,
+        driver: Arc<dyn Driver>,
+    ) -> Arc<Self> {
         Arc::new_cyclic(|me| Self {
             kinds,
             driver,
@@ -55,7 +58,9 @@ impl Directory {
     }
 
     fn this(&self) -> Arc<Self> {
-        self.me.upgrade().expect("a directory method runs while it is alive")
+        self.me
+            .upgrade()
+            .expect("a directory method runs while it is alive")
     }
 
     pub(crate) fn client(&self) -> Client {
@@ -119,16 +124,26 @@ impl Directory {
                 key.validate()?;
                 let lock = self.key_lock(kind.name(), key);
                 let _creating = lock.lock().await;
-                match self.driver.lookup(kind.name(), key).await.map_err(storage)? {
+                match self
+                    .driver
+                    .lookup(kind.name(), key)
+                    .await
+                    .map_err(storage)?
+                {
                     Some(_) if matches!(create, CreateMode::Always(_)) => Err(ActorError::of(
                         codes::ALREADY_EXISTS,
-                        format!("an actor of kind `{}` already exists under key {key}", kind.name()),
+                        format!(
+                            "an actor of kind `{}` already exists under key {key}",
+                            kind.name()
+                        ),
                     )
                     .with_metadata(serde_json::json!({ "actor": kind.name(), "key": key }))),
                     Some(id) => self.wake(&kind, &id).await,
                     None => match create.input() {
                         None => Err(not_found(kind.name(), format_args!("under key {key}"))
-                            .with_metadata(serde_json::json!({ "actor": kind.name(), "key": key }))),
+                            .with_metadata(
+                                serde_json::json!({ "actor": kind.name(), "key": key }),
+                            )),
                         Some(input) => self.create(&kind, key, input).await,
                     },
                 }
@@ -136,7 +151,17 @@ impl Directory {
         }
     }
 
-    fn spawn(&self, kind: &ActorKind, id: &ActorId, key: ActorKey, start: Start, slot: &Arc<Slot>) -> (actor::mailbox::Mailbox, oneshot::Receiver<Result<(), ActorError>>) {
+    fn spawn(
+        &self,
+        kind: &ActorKind,
+        id: &ActorId,
+        key: ActorKey,
+        start: Start,
+        slot: &Arc<Slot>,
+    ) -> (
+        actor::mailbox::Mailbox,
+        oneshot::Receiver<Result<(), ActorError>>,
+    ) {
         let (ready, started) = oneshot::channel();
         let mailbox = kind.spawn(Spawn {
             id: id.clone(),
@@ -153,14 +178,25 @@ impl Directory {
 
     async fn started(started: oneshot::Receiver<Result<(), ActorError>>) -> Result<(), ActorError> {
         started.await.unwrap_or_else(|_| {
-            Err(ActorError::of(codes::INTERNAL, "the actor task ended while starting"))
+            Err(ActorError::of(
+                codes::INTERNAL,
+                "the actor task ended while starting",
+            ))
         })
     }
 
-    async fn create(&self, kind: &ActorKind, key: &ActorKey, input: Payload) -> Result<Resolved, ActorError> {
+    async fn create(
+        &self,
+        kind: &ActorKind,
+        key: &ActorKey,
+        input: Payload,
+    ) -> Result<Resolved, ActorError> {
         let id = ActorId::random();
         let slot = Arc::new(Slot::default());
-        self.slots.lock().expect("slots lock").insert(id.clone(), slot.clone());
+        self.slots
+            .lock()
+            .expect("slots lock")
+            .insert(id.clone(), slot.clone());
         let mut state = slot.state.lock().await;
         let (mailbox, started) = self.spawn(kind, &id, key.clone(), Start::Create(input), &slot);
         match Self::started(started).await {
@@ -234,7 +270,13 @@ impl Directory {
 
     pub(crate) async fn shutdown(&self) {
         self.stopping.store(true, Ordering::Release);
-        let slots: Vec<Arc<Slot>> = self.slots.lock().expect("slots lock").values().cloned().collect();
+        let slots: Vec<Arc<Slot>> = self
+            .slots
+            .lock()
+            .expect("slots lock")
+            .values()
+            .cloned()
+            .collect();
         let mut mailboxes = Vec::new();
         for slot in slots {
             if let Some(mailbox) = slot.state.lock().await.mailbox.clone() {
@@ -258,7 +300,11 @@ impl Host for Directory {
 }
 
 impl Transport for Directory {
-    fn resolve<'a>(&'a self, kind: &'a str, address: &'a Address) -> BoxFuture<'a, Result<Resolved, ActorError>> {
+    fn resolve<'a>(
+        &'a self,
+        kind: &'a str,
+        address: &'a Address,
+    ) -> BoxFuture<'a, Result<Resolved, ActorError>> {
         self.resolve_inner(kind, address).boxed()
     }
 }

@@ -20,9 +20,17 @@ impl Lamp {
 
 #[tokio::test]
 async fn registering_a_kind_inventory_already_found_is_fine() {
-    let registry = Registry::builder().memory().register::<Lamp>().register::<Lamp>().build().await.unwrap();
+    let registry = Registry::builder()
+        .memory()
+        .register::<Lamp>()
+        .register::<Lamp>()
+        .build()
+        .await
+        .unwrap();
     assert_eq!(registry.kinds().filter(|k| k.name() == "lamp").count(), 1);
-    let lamp = Lamp::get_or_create(&registry.client(), ["hall"]).await.unwrap();
+    let lamp = Lamp::get_or_create(&registry.client(), ["hall"])
+        .await
+        .unwrap();
     assert!(lamp.toggle().await.unwrap());
     registry.shutdown().await;
 }

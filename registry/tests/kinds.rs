@@ -41,13 +41,21 @@ impl TaskStatusSync {}
 #[tokio::test]
 async fn duplicate_names_are_an_error_naming_both_types() {
     let err = Registry::builder().memory().build().await.unwrap_err();
-    let RegistryError::DuplicateName { name, first, second } = &err else {
+    let RegistryError::DuplicateName {
+        name,
+        first,
+        second,
+    } = &err
+    else {
         panic!("expected DuplicateName, got {err}");
     };
     assert_eq!(*name, "ledger");
     assert!(first.ends_with("audit::Ledger"), "{first}");
     assert!(second.ends_with("billing::Ledger"), "{second}");
-    assert!(err.to_string().contains("#[actor(name = "), "the message says how to fix it: {err}");
+    assert!(
+        err.to_string().contains("#[actor(name = "),
+        "the message says how to fix it: {err}"
+    );
 }
 
 #[test]

@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
-use futures_util::future::{BoxFuture, ready};
 use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, ready};
 
 use super::{ActorRecord, Commit, Driver, Record, SaveBatch, SaveOp, StorageError};
 use crate::key::{ActorId, ActorKey};
@@ -78,7 +78,10 @@ impl Store {
                     );
                 }
                 SaveOp::Put { key, value } => {
-                    self.records.entry(id.clone()).or_default().insert(key, value);
+                    self.records
+                        .entry(id.clone())
+                        .or_default()
+                        .insert(key, value);
                 }
                 SaveOp::Delete { key } => {
                     if let Some(r) = self.records.get_mut(&id) {
@@ -112,7 +115,10 @@ impl Driver for MemoryDriver {
         ready(Ok(id)).boxed()
     }
 
-    fn actor<'a>(&'a self, id: &'a ActorId) -> BoxFuture<'a, Result<Option<ActorRecord>, StorageError>> {
+    fn actor<'a>(
+        &'a self,
+        id: &'a ActorId,
+    ) -> BoxFuture<'a, Result<Option<ActorRecord>, StorageError>> {
         let rec = self.with(|s| s.actors.get(id).cloned());
         ready(Ok(rec)).boxed()
     }

@@ -82,7 +82,9 @@ impl Future for Commit {
         match self.get_mut() {
             Self::Done(result) => std::task::Poll::Ready(std::mem::replace(result, Ok(()))),
             Self::Pending(rx) => Pin::new(rx).poll(cx).map(|r| {
-                r.unwrap_or_else(|_| Err(StorageError::Backend("the storage writer stopped".into())))
+                r.unwrap_or_else(|_| {
+                    Err(StorageError::Backend("the storage writer stopped".into()))
+                })
             }),
         }
     }
@@ -99,7 +101,10 @@ pub trait Driver: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Option<ActorId>, StorageError>>;
 
     /// The stored actor with this id, if it exists.
-    fn actor<'a>(&'a self, id: &'a ActorId) -> BoxFuture<'a, Result<Option<ActorRecord>, StorageError>>;
+    fn actor<'a>(
+        &'a self,
+        id: &'a ActorId,
+    ) -> BoxFuture<'a, Result<Option<ActorRecord>, StorageError>>;
 
     /// One record of an actor.
     fn get<'a>(

@@ -64,7 +64,10 @@ impl Gate {
 
     /// Waits for the oldest commit in flight.
     pub(super) async fn next(&mut self) -> (u64, Result<(), StorageError>) {
-        let (seq, commit) = self.pending.front_mut().expect("next() without a pending commit");
+        let (seq, commit) = self
+            .pending
+            .front_mut()
+            .expect("next() without a pending commit");
         let seq = *seq;
         let result = poll_fn(|cx| Pin::new(&mut *commit).poll(cx)).await;
         (seq, result)

@@ -226,7 +226,10 @@ impl<A: Actor> Instance<A> {
                 Event::SleepTimer => {
                     let due = self.idle_since + sleep_timeout.expect("sleep_armed");
                     if Instant::now() >= due {
-                        tracing::debug!("idle for {:?}; going to sleep", sleep_timeout.unwrap_or_default());
+                        tracing::debug!(
+                            "idle for {:?}; going to sleep",
+                            sleep_timeout.unwrap_or_default()
+                        );
                         self.begin_stop(End::Sleep);
                     } else {
                         sleep_timer.as_mut().reset(due);
@@ -381,7 +384,9 @@ impl<A: Actor> Instance<A> {
                 batch.ops.push(SaveOp::DestroyActor);
                 match self.driver.commit(batch).await {
                     Ok(()) => tracing::debug!("destroyed"),
-                    Err(err) => tracing::error!(error = %err, "could not remove the actor's storage"),
+                    Err(err) => {
+                        tracing::error!(error = %err, "could not remove the actor's storage")
+                    }
                 }
             }
             End::Crash(err) => {

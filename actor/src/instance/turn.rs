@@ -3,8 +3,8 @@
 use std::future::poll_fn;
 use std::panic::AssertUnwindSafe;
 use std::pin::pin;
-use std::task::Poll;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -56,7 +56,9 @@ fn timed_out(action: &str, timeout: Duration) -> ActorError {
         codes::ACTION_TIMED_OUT,
         format!("action `{action}` ran longer than {timeout:?}; its changes were discarded"),
     )
-    .with_metadata(serde_json::json!({ "action": action, "timeout_ms": timeout.as_millis() as u64 }))
+    .with_metadata(
+        serde_json::json!({ "action": action, "timeout_ms": timeout.as_millis() as u64 }),
+    )
 }
 
 /// The error for an action that panicked, with the panic message logged.
@@ -67,13 +69,20 @@ fn panicked(action: &str, panic: Box<dyn std::any::Any + Send>) -> ActorError {
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a non-string panic".into());
     tracing::error!(action, cause, "action panicked; its changes were discarded");
-    ActorError::of(codes::INTERNAL, format!("action `{action}` panicked: {cause}"))
+    ActorError::of(
+        codes::INTERNAL,
+        format!("action `{action}` panicked: {cause}"),
+    )
 }
 
 /// Logs an error leaving an action: internal ones loudly, with their cause.
 pub(super) fn log_result(action: &str, result: &Reply) {
     if let Err(err) = result {
-        if err.group() == "actor" && (err.is(codes::INTERNAL) || err.is(codes::STORAGE) || err.is(codes::SERIALIZATION_FAILED)) {
+        if err.group() == "actor"
+            && (err.is(codes::INTERNAL)
+                || err.is(codes::STORAGE)
+                || err.is(codes::SERIALIZATION_FAILED))
+        {
             tracing::error!(action, error = %err, "action failed");
         } else {
             tracing::debug!(action, error = %err, "action returned an error");

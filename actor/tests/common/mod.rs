@@ -206,9 +206,17 @@ impl Watched {
 }
 
 pub async fn memory() -> registry::Registry {
-    registry::Registry::builder().memory().build().await.expect("memory registry")
+    registry::Registry::builder()
+        .memory()
+        .build()
+        .await
+        .expect("memory registry")
 }
 
 pub async fn sqlite(dir: &std::path::Path) -> registry::Registry {
-    registry::Registry::builder().sqlite(dir).build().await.expect("sqlite registry")
+    registry::Registry::builder()
+        .sqlite(dir)
+        .build()
+        .await
+        .expect("sqlite registry")
 }

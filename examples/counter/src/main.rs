@@ -51,7 +51,10 @@ async fn main() -> Result<(), ActorError> {
     let counter = Counter::get_or_create(&client, ["demo"]).await?;
     let count = counter.increment(1).await?;
     let (_, runs) = client.get::<Counter>(["demo"]).await?.get().await?;
-    println!("counter {} in {dir}: count is {count} after {runs} run(s)", counter.id());
+    println!(
+        "counter {} in {dir}: count is {count} after {runs} run(s)",
+        counter.id()
+    );
 
     registry.shutdown().await;
     Ok(())

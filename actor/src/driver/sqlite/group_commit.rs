@@ -138,6 +138,11 @@ async fn upsert(
             .push_bind(value.to_vec());
     });
     query.push(" ON CONFLICT (actor_id, key) DO UPDATE SET value = excluded.value");
-    query.build().persistent(false).execute(conn).await.map_err(backend)?;
+    query
+        .build()
+        .persistent(false)
+        .execute(conn)
+        .await
+        .map_err(backend)?;
     Ok(())
 }

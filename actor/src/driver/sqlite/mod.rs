@@ -95,10 +95,16 @@ impl SqliteDriver {
     }
 
     /// Opens (creating if needed) the database in `dir`.
-    pub async fn open_with(dir: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, StorageError> {
+    pub async fn open_with(
+        dir: impl AsRef<Path>,
+        options: SqliteOptions,
+    ) -> Result<Self, StorageError> {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir).map_err(|e| {
-            backend(format!("cannot create data directory {}: {e}", dir.display()))
+            backend(format!(
+                "cannot create data directory {}: {e}",
+                dir.display()
+            ))
         })?;
         let path = dir.join(DATABASE_FILE);
         let connect = SqliteConnectOptions::from_str("sqlite:")
@@ -154,7 +160,10 @@ impl Driver for SqliteDriver {
         .boxed()
     }
 
-    fn actor<'a>(&'a self, id: &'a ActorId) -> BoxFuture<'a, Result<Option<ActorRecord>, StorageError>> {
+    fn actor<'a>(
+        &'a self,
+        id: &'a ActorId,
+    ) -> BoxFuture<'a, Result<Option<ActorRecord>, StorageError>> {
         async move {
             let row = sqlx::query("SELECT kind, key FROM actors WHERE id = ?")
                 .bind(id.as_str())

@@ -35,7 +35,10 @@ pub(super) async fn ensure(conn: &mut SqliteConnection) -> Result<(), StorageErr
             "the data directory was written by a newer version (schema {found}, this build knows {VERSION}); upgrade this binary"
         )));
     }
-    sqlx::raw_sql(CREATE).execute(&mut *conn).await.map_err(backend)?;
+    sqlx::raw_sql(CREATE)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
     sqlx::raw_sql("PRAGMA user_version = 1")
         .execute(&mut *conn)
         .await
