@@ -54,12 +54,9 @@ pub(crate) fn actor_struct(item: &ItemStruct, opts: &StructOptions) -> TokenStre
         let d = duration(d);
         config.push(quote!(config.save = ::actor::__private::SaveMode::Debounced(#d);));
     }
-    let (vars, vars_check) = match &opts.vars {
-        Some(ty) => (
-            quote!(#ty),
-            quote_spanned!(ty.span()=> const _: fn() = || ::actor::__private::assert_vars::<#ty>();),
-        ),
-        None => (quote!(()), quote!()),
+    let vars = match &opts.vars {
+        Some(ty) => quote!(#ty),
+        None => quote!(()),
     };
     let handle_doc = format!(
         "The typed handle to a [`{ident}`] actor (kind `{name}`): one async method per action. \
@@ -101,7 +98,6 @@ pub(crate) fn actor_struct(item: &ItemStruct, opts: &StructOptions) -> TokenStre
                 }
             }
         };
-        #vars_check
     }
 }
 
@@ -135,19 +131,27 @@ fn arg_names(m: &Method) -> Vec<TokenStream> {
 
 fn dispatch_arm(self_ty: &Type, index: usize, m: &Method) -> TokenStream {
     let call = call_expr(self_ty, m, &arg_names(m));
-    let decode = if m.args.is_empty() {
-        quote!(::core::mem::drop(args);)
-    } else {
-        let names = m.args.iter().map(|(a, _)| a);
-        let types = m.args.iter().map(|(_, t)| t);
-        quote!(let (#(#names,)*): (#(#types,)*) = args.decode()?;)
+    // Spanned on the user's types, so a type that cannot cross the wire is reported there.
+    let decode = match m.args.first() {
+        None => quote!(::core::mem::drop(args);),
+        Some((_, first)) => {
+            let names = m.args.iter().map(|(a, _)| a);
+            let types = m.args.iter().map(|(_, t)| t);
+            quote_spanned!(first.span()=> let (#(#names,)*): (#(#types,)*) = args.decode()?;)
+        }
+    };
+    let wrap = match &m.output {
+        Output::Plain(ty) | Output::Result { ok: ty, .. } => {
+            quote_spanned!(ty.span()=> shape.wrap(out))
+        }
+        Output::Unit => quote!(shape.wrap(out)),
     };
     quote! {
         #index => {
             let shape = args.reply_shape();
             #decode
             let out = #call?;
-            shape.wrap(out)
+            #wrap
         }
     }
 }
@@ -235,34 +239,23 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
         let names: Vec<_> = m.args.iter().map(|(a, _)| a).collect();
         let types: Vec<_> = m.args.iter().map(|(_, t)| t).collect();
         let out = output_type(m);
+        let span = m.args.first().map(|(_, t)| t.span()).or_else(|| match &m.output {
+            Output::Plain(ty) | Output::Result { ok: ty, .. } => Some(ty.span()),
+            Output::Unit => None,
+        });
+        let call = match span {
+            Some(span) => quote_spanned!(span=> self.inner.call::<(#(#types,)*), #out>(#name, (#(#names,)*)).await),
+            None => quote!(self.inner.call::<(), ()>(#name, ()).await),
+        };
         let access = if m.receiver == Receiver::Exclusive { "Exclusive: runs alone, and answers once its writes are durable." } else { "Shared: runs concurrently on a snapshot of the state." };
         quote! {
             #(#docs)*
             #[doc = ""]
             #[doc = #access]
             pub async fn #ident(&self, #(#names: #types),*) -> ::core::result::Result<#out, ::actor::__private::ActorError> {
-                self.inner.call::<(#(#types,)*), #out>(#name, (#(#names,)*)).await
+                #call
             }
         }
-    });
-
-    let assertions = actor.methods.iter().flat_map(|m| {
-        let args = m.args.iter().map(
-            |(_, ty)| quote_spanned!(ty.span()=> ::actor::__private::assert_argument::<#ty>();),
-        );
-        let out = match (&m.role, &m.output) {
-            (Role::Action(_), Output::Plain(ty) | Output::Result { ok: ty, .. }) => {
-                Some(quote_spanned!(ty.span()=> ::actor::__private::assert_output::<#ty>();))
-            }
-            _ => None,
-        };
-        let err = match &m.output {
-            Output::Result { err: Some(err), .. } => {
-                Some(quote_spanned!(err.span()=> ::actor::__private::assert_error::<#err>();))
-            }
-            _ => None,
-        };
-        args.chain(out).chain(err).collect::<Vec<_>>()
     });
 
     quote! {
@@ -312,9 +305,6 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
                 ::actor::__private::ActorKind::of::<#self_ty>()
             }
 
-            const _: fn() = || {
-                #(#assertions)*
-            };
         };
     }
 }

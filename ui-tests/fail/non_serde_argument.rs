@@ -1,0 +1,19 @@
+use actor::prelude::*;
+
+#[actor]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Counter {
+    count: i64,
+}
+
+pub struct Opaque;
+
+#[actor]
+impl Counter {
+    #[action]
+    async fn take(&mut self, value: Opaque) {
+        let _ = value;
+    }
+}
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! trybuild cases live under `pass/` and `fail/`; see `tests/ui.rs`.
