@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::ActorError;
-use crate::instance::cell::InstanceCell;
+use crate::instance::cell::{Envelope, InstanceCell};
 use crate::payload::Payload;
 
 /// The answer to one call.
@@ -42,7 +42,6 @@ pub enum Rejected {
 /// Producers never wait on a full inbox: [`ask`](Self::ask) answers at once.
 #[derive(Clone)]
 pub struct Mailbox {
-    tx: mpsc::UnboundedSender<Command>,
     cell: Arc<InstanceCell>,
     capacity: usize,
 }
@@ -57,12 +56,8 @@ impl fmt::Debug for Mailbox {
 }
 
 impl Mailbox {
-    pub(crate) fn new(
-        tx: mpsc::UnboundedSender<Command>,
-        cell: Arc<InstanceCell>,
-        capacity: usize,
-    ) -> Self {
-        Self { tx, cell, capacity }
+    pub(crate) fn new(cell: Arc<InstanceCell>, capacity: usize) -> Self {
+        Self { cell, capacity }
     }
 
     /// Puts a call in the inbox and returns where its answer will arrive.
@@ -79,15 +74,18 @@ impl Mailbox {
             });
         }
         let (reply, rx) = oneshot::channel();
-        match self.tx.send(Command {
+        match self.cell.tx.send(Envelope::Call(Command {
             action,
             args,
             reply,
-        }) {
+        })) {
             Ok(()) => Ok(rx),
-            Err(mpsc::error::SendError(cmd)) => {
+            Err(mpsc::error::SendError(envelope)) => {
                 self.cell.inbox_depth.fetch_sub(1, Ordering::AcqRel);
-                Err(Rejected::Closed(cmd.args))
+                match envelope {
+                    Envelope::Call(cmd) => Err(Rejected::Closed(cmd.args)),
+                    Envelope::Signal => unreachable!("ask sends calls only"),
+                }
             }
         }
     }
@@ -104,7 +102,7 @@ impl Mailbox {
 
     /// Whether the instance behind this mailbox has stopped taking calls.
     pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
+        self.cell.tx.is_closed()
     }
 
     /// Asks the instance to destroy itself; lifecycle requests skip the inbox, so user

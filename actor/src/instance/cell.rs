@@ -2,30 +2,58 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
+
+use crate::mailbox::Command;
+
+/// What travels through an instance's inbox.
+pub(crate) enum Envelope {
+    /// A call.
+    Call(Command),
+    /// A flag changed: look at the cell again. Flags are read before every message, so a
+    /// signal queued behind calls never delays the request it announces.
+    Signal,
+}
 
 /// Shared between the instance task and everything that can hold it awake or ask it to stop.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct InstanceCell {
     keep_awake: AtomicUsize,
     sleep_requested: AtomicBool,
     destroy_requested: AtomicBool,
     /// Calls accepted but not yet started.
     pub(crate) inbox_depth: AtomicUsize,
-    /// Wakes the instance task when a flag or the keep-awake count changes.
-    pub(crate) changed: Notify,
+    /// The inbox, also used to wake the instance when a flag changes.
+    pub(crate) tx: mpsc::UnboundedSender<Envelope>,
     stopped: AtomicBool,
     stopped_notify: Notify,
 }
 
 impl InstanceCell {
+    pub(crate) fn new(tx: mpsc::UnboundedSender<Envelope>) -> Self {
+        Self {
+            keep_awake: AtomicUsize::new(0),
+            sleep_requested: AtomicBool::new(false),
+            destroy_requested: AtomicBool::new(false),
+            inbox_depth: AtomicUsize::new(0),
+            tx,
+            stopped: AtomicBool::new(false),
+            stopped_notify: Notify::new(),
+        }
+    }
+
+    fn signal(&self) {
+        // A closed inbox means the instance is stopping and reads the flags anyway.
+        let _ = self.tx.send(Envelope::Signal);
+    }
+
     pub(crate) fn hold(&self) {
         self.keep_awake.fetch_add(1, Ordering::AcqRel);
     }
 
     pub(crate) fn release(&self) {
         if self.keep_awake.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.changed.notify_one();
+            self.signal();
         }
     }
 
@@ -35,12 +63,12 @@ impl InstanceCell {
 
     pub(crate) fn request_sleep(&self) {
         self.sleep_requested.store(true, Ordering::Release);
-        self.changed.notify_one();
+        self.signal();
     }
 
     pub(crate) fn request_destroy(&self) {
         self.destroy_requested.store(true, Ordering::Release);
-        self.changed.notify_one();
+        self.signal();
     }
 
     pub(crate) fn sleep_requested(&self) -> bool {
@@ -50,9 +78,7 @@ impl InstanceCell {
     pub(crate) fn destroy_requested(&self) -> bool {
         self.destroy_requested.load(Ordering::Acquire)
     }
-}
 
-impl InstanceCell {
     pub(crate) fn mark_stopped(&self) {
         self.stopped.store(true, Ordering::Release);
         self.stopped_notify.notify_waiters();

@@ -81,10 +81,16 @@ pub struct Spawn {
 /// Starts an instance of `A` on the current tokio runtime and returns its mailbox.
 pub fn spawn<A: Actor>(spawn: Spawn) -> Mailbox {
     let config = A::config();
-    let cell = Arc::new(cell::InstanceCell::default());
     let (tx, rx) = mpsc::unbounded_channel();
-    let mailbox = Mailbox::new(tx, cell.clone(), config.inbox_capacity);
+    let cell = Arc::new(cell::InstanceCell::new(tx));
+    let mailbox = Mailbox::new(cell.clone(), config.inbox_capacity);
     let span = tracing::info_span!("actor", kind = A::NAME, key = %spawn.key, id = %spawn.id);
-    tokio::spawn(run::run::<A>(spawn, rx, cell, config).instrument(span));
+    let task = run::run::<A>(spawn, rx, cell, config);
+    // An instrumented future enters its span on every poll: skip that when nobody listens.
+    if span.is_disabled() {
+        tokio::spawn(task);
+    } else {
+        tokio::spawn(task.instrument(span));
+    }
     mailbox
 }

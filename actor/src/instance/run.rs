@@ -1,8 +1,10 @@
 //! The instance loop: take calls, run turns, save, reply through the gate, sleep.
 
 use std::collections::VecDeque;
+use std::future::poll_fn;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::task::Poll;
 
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
@@ -18,11 +20,16 @@ use crate::error::{ActorError, action_not_found, codes};
 use crate::key::ActorId;
 use crate::mailbox::Command;
 
+use super::cell::Envelope;
+
 use super::cell::InstanceCell;
 use super::gate::Gate;
 use super::start::{Started, bounded, decode_state, encode_state, start, storage_error};
 use super::turn::{self, SharedDone, TurnDone};
 use super::{Host, Slot, Spawn};
+
+/// Ready messages handled in a row before the loop goes through `select!`.
+const MAX_BURST: u32 = 64;
 
 /// Why the loop ended.
 enum End {
@@ -39,11 +46,10 @@ enum FinalHook {
 
 /// What woke the loop.
 enum Event<A> {
-    Flags,
     Turn(TurnDone<A>),
     Shared(SharedDone),
     Durable(u64, Result<(), StorageError>),
-    Command(Option<Command>),
+    Inbox(Option<Envelope>),
     SleepTimer,
     SaveTimer,
 }
@@ -54,7 +60,7 @@ struct Instance<A: Actor> {
     config: ActorConfig,
     driver: Arc<dyn Driver>,
     id: ActorId,
-    rx: mpsc::UnboundedReceiver<Command>,
+    rx: mpsc::UnboundedReceiver<Envelope>,
     /// Every call in the inbox has been taken (only after `rx.close()`).
     rx_done: bool,
     /// The state; `None` while an exclusive turn holds it.
@@ -76,7 +82,7 @@ struct Instance<A: Actor> {
 
 pub(super) async fn run<A: Actor>(
     spawn: Spawn,
-    rx: mpsc::UnboundedReceiver<Command>,
+    rx: mpsc::UnboundedReceiver<Envelope>,
     cell: Arc<InstanceCell>,
     config: ActorConfig,
 ) {
@@ -159,6 +165,10 @@ impl<A: Actor> Instance<A> {
         let mut sleep_timer = Box::pin(tokio::time::sleep_until(far));
         let mut save_timer = Box::pin(tokio::time::sleep_until(far));
         let mut save_armed = false;
+        // Work that is ready runs without re-entering `select!` (which registers wakers
+        // for every branch); after a burst, `select!` runs anyway so completions and
+        // cooperative yielding are never starved.
+        let mut burst = 0u32;
         loop {
             if self.stopping.is_none() {
                 if self.cell.destroy_requested() {
@@ -172,6 +182,31 @@ impl<A: Actor> Instance<A> {
             {
                 self.start_exclusive(index, cmd);
             }
+            if burst < MAX_BURST {
+                burst += 1;
+                if self.exclusive.is_some()
+                    && let Some(done) = self.poll_turn_once().await
+                {
+                    if let Err(end) = self.finish_turn(done) {
+                        return end;
+                    }
+                    continue;
+                }
+                if !self.rx_done {
+                    match self.rx.try_recv() {
+                        Ok(envelope) => {
+                            self.receive(envelope);
+                            continue;
+                        }
+                        Err(mpsc::error::TryRecvError::Disconnected) => {
+                            self.rx_done = true;
+                            continue;
+                        }
+                        Err(mpsc::error::TryRecvError::Empty) => {}
+                    }
+                }
+            }
+            burst = 0;
             if self.stopping.is_some() && self.rx_done && !self.busy() {
                 return self.stopping.take().expect("checked above");
             }
@@ -183,6 +218,13 @@ impl<A: Actor> Instance<A> {
             }
             self.idle = idle;
 
+            if self.dirty
+                && !save_armed
+                && let Some(every) = debounce
+            {
+                save_timer.as_mut().reset(Instant::now() + every);
+                save_armed = true;
+            }
             let turn_running = self.exclusive.is_some();
             let shared_running = !self.shared.is_empty();
             let commits_pending = self.gate.has_pending();
@@ -191,26 +233,17 @@ impl<A: Actor> Instance<A> {
             let exclusive = &mut self.exclusive;
             let event = tokio::select! {
                 biased;
-                () = self.cell.changed.notified() => Event::Flags,
                 done = async { exclusive.as_mut().expect("turn_running").await }, if turn_running => Event::Turn(done),
                 Some(done) = self.shared.next(), if shared_running => Event::Shared(done),
                 (seq, result) = self.gate.next(), if commits_pending => Event::Durable(seq, result),
-                cmd = self.rx.recv(), if inbox_open => Event::Command(cmd),
+                envelope = self.rx.recv(), if inbox_open => Event::Inbox(envelope),
                 () = &mut sleep_timer, if sleep_armed => Event::SleepTimer,
                 () = &mut save_timer, if save_armed => Event::SaveTimer,
             };
             match event {
-                Event::Flags => {}
                 Event::Turn(done) => {
                     if let Err(end) = self.finish_turn(done) {
                         return end;
-                    }
-                    if self.dirty
-                        && !save_armed
-                        && let Some(every) = debounce
-                    {
-                        save_timer.as_mut().reset(Instant::now() + every);
-                        save_armed = true;
                     }
                 }
                 Event::Shared(done) => {
@@ -221,8 +254,8 @@ impl<A: Actor> Instance<A> {
                     Ok(()) => self.gate.advance(seq),
                     Err(err) => return End::Crash(storage_error(err)),
                 },
-                Event::Command(Some(cmd)) => self.accept(cmd),
-                Event::Command(None) => self.rx_done = true,
+                Event::Inbox(Some(envelope)) => self.receive(envelope),
+                Event::Inbox(None) => self.rx_done = true,
                 Event::SleepTimer => {
                     let due = self.idle_since + sleep_timeout.expect("sleep_armed");
                     if Instant::now() >= due {
@@ -255,6 +288,23 @@ impl<A: Actor> Instance<A> {
             }
         }
         self.stopping = Some(end);
+    }
+
+    /// Polls the running turn once; most finish here without a trip through `select!`.
+    async fn poll_turn_once(&mut self) -> Option<TurnDone<A>> {
+        let turn = self.exclusive.as_mut()?;
+        match poll_fn(|cx| Poll::Ready(turn.as_mut().poll(cx))).await {
+            Poll::Ready(done) => Some(done),
+            Poll::Pending => None,
+        }
+    }
+
+    fn receive(&mut self, envelope: Envelope) {
+        match envelope {
+            Envelope::Call(cmd) => self.accept(cmd),
+            // The flags are read at the top of the loop.
+            Envelope::Signal => {}
+        }
     }
 
     fn accept(&mut self, cmd: Command) {
@@ -396,8 +446,10 @@ impl<A: Actor> Instance<A> {
                 for (_, cmd) in self.waiting.drain(..) {
                     let _ = cmd.reply.send(Err(err.clone()));
                 }
-                while let Ok(cmd) = self.rx.try_recv() {
-                    let _ = cmd.reply.send(Err(err.clone()));
+                while let Ok(envelope) = self.rx.try_recv() {
+                    if let Envelope::Call(cmd) = envelope {
+                        let _ = cmd.reply.send(Err(err.clone()));
+                    }
                 }
             }
         }

@@ -138,8 +138,7 @@ pub(super) fn exclusive<A: Actor>(
         log_result(action, &result);
         TurnDone { state: Some(state), changed, result, reply }
     }
-    .instrument(span)
-    .boxed()
+    .instrument_if_enabled(span)
 }
 
 /// Runs shared action `index` on a snapshot.
@@ -164,9 +163,21 @@ pub(super) fn shared<A: Actor>(
         log_result(action, &result);
         SharedDone { seq, result, reply }
     }
-    .instrument(span)
-    .boxed()
+    .instrument_if_enabled(span)
 }
+
+/// Boxes a turn, entering its span on each poll only if something listens.
+trait InstrumentIfEnabled: Future + Send + Sized + 'static {
+    fn instrument_if_enabled(self, span: tracing::Span) -> BoxFuture<'static, Self::Output> {
+        if span.is_disabled() {
+            self.boxed()
+        } else {
+            self.instrument(span).boxed()
+        }
+    }
+}
+
+impl<F: Future + Send + 'static> InstrumentIfEnabled for F {}
 
 /// An error for a call the instance could not take at all.
 pub(super) fn rejected(err: ActorError, reply: oneshot::Sender<Reply>) {
