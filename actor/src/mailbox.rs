@@ -74,11 +74,11 @@ impl Mailbox {
             });
         }
         let (reply, rx) = oneshot::channel();
-        match self.cell.tx.send(Envelope::Call(Command {
+        match self.cell.tx.send(Envelope::Call(Box::new(Command {
             action,
             args,
             reply,
-        })) {
+        }))) {
             Ok(()) => Ok(rx),
             Err(mpsc::error::SendError(envelope)) => {
                 self.cell.inbox_depth.fetch_sub(1, Ordering::AcqRel);

@@ -8,8 +8,8 @@ use crate::mailbox::Command;
 
 /// What travels through an instance's inbox.
 pub(crate) enum Envelope {
-    /// A call.
-    Call(Command),
+    /// A call, boxed so an idle inbox's buffer stays small.
+    Call(Box<Command>),
     /// A flag changed: look at the cell again. Flags are read before every message, so a
     /// signal queued behind calls never delays the request it announces.
     Signal,

@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::Poll;
@@ -10,7 +11,7 @@ use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
 use tokio::sync::mpsc;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use crate::config::{ActorConfig, SaveMode};
 use crate::ctx::Ctx;
@@ -72,7 +73,7 @@ struct Instance<A: Actor> {
     /// Debounced mode: changed since the last save.
     dirty: bool,
     exclusive: Option<BoxFuture<'static, TurnDone<A>>>,
-    waiting: VecDeque<(usize, Command)>,
+    waiting: VecDeque<(usize, Box<Command>)>,
     shared: FuturesUnordered<BoxFuture<'static, SharedDone>>,
     gate: Gate,
     idle: bool,
@@ -98,7 +99,9 @@ pub(super) async fn run<A: Actor>(
     } = spawn;
     let ctx = Ctx::<A>::new(id.clone(), key.clone(), cell.clone(), client);
     let Started { state, bytes } =
-        match start::<A>(how, &id, &key, &driver, &ctx, config.action_timeout).await {
+        // Boxed: start and stop run once, and must not widen the future that an idle
+        // instance keeps in memory.
+        match Box::pin(start::<A>(how, &id, &key, &driver, &ctx, config.action_timeout)).await {
             Ok(started) => started,
             Err(err) => {
                 tracing::warn!(error = %err, "actor failed to start");
@@ -130,7 +133,7 @@ pub(super) async fn run<A: Actor>(
         stopping: None,
     };
     let end = instance.serve().await;
-    instance.stop(end).await;
+    Box::pin(instance.stop(end)).await;
     retire(&id, &slot, &*host).await;
     cell.mark_stopped();
 }
@@ -161,9 +164,10 @@ impl<A: Actor> Instance<A> {
             SaveMode::Durable => None,
             SaveMode::Debounced(every) => Some(every),
         };
-        let far = Instant::now() + sleep_timeout.unwrap_or(std::time::Duration::from_secs(3600));
-        let mut sleep_timer = Box::pin(tokio::time::sleep_until(far));
-        let mut save_timer = Box::pin(tokio::time::sleep_until(far));
+        // Timers are made on first use: an actor that never idles or never debounces
+        // carries none.
+        let mut sleep_timer: Option<Pin<Box<Sleep>>> = None;
+        let mut save_timer: Option<Pin<Box<Sleep>>> = None;
         let mut save_armed = false;
         // Work that is ready runs without re-entering `select!` (which registers wakers
         // for every branch); after a burst, `select!` runs anyway so completions and
@@ -222,14 +226,27 @@ impl<A: Actor> Instance<A> {
                 && !save_armed
                 && let Some(every) = debounce
             {
-                save_timer.as_mut().reset(Instant::now() + every);
+                let at = Instant::now() + every;
+                match &mut save_timer {
+                    Some(timer) => timer.as_mut().reset(at),
+                    None => save_timer = Some(Box::pin(tokio::time::sleep_until(at))),
+                }
                 save_armed = true;
             }
             let turn_running = self.exclusive.is_some();
             let shared_running = !self.shared.is_empty();
             let commits_pending = self.gate.has_pending();
             let inbox_open = !self.rx_done;
-            let sleep_armed = idle && sleep_timeout.is_some() && self.stopping.is_none();
+            let sleep_armed = idle && self.stopping.is_none();
+            if sleep_armed
+                && sleep_timer.is_none()
+                && let Some(timeout) = sleep_timeout
+            {
+                sleep_timer = Some(Box::pin(tokio::time::sleep_until(
+                    self.idle_since + timeout,
+                )));
+            }
+            let sleep_armed = sleep_armed && sleep_timer.is_some();
             let exclusive = &mut self.exclusive;
             let event = tokio::select! {
                 biased;
@@ -237,8 +254,8 @@ impl<A: Actor> Instance<A> {
                 Some(done) = self.shared.next(), if shared_running => Event::Shared(done),
                 (seq, result) = self.gate.next(), if commits_pending => Event::Durable(seq, result),
                 envelope = self.rx.recv(), if inbox_open => Event::Inbox(envelope),
-                () = &mut sleep_timer, if sleep_armed => Event::SleepTimer,
-                () = &mut save_timer, if save_armed => Event::SaveTimer,
+                () = async { sleep_timer.as_mut().expect("sleep_armed").as_mut().await }, if sleep_armed => Event::SleepTimer,
+                () = async { save_timer.as_mut().expect("save_armed").as_mut().await }, if save_armed => Event::SaveTimer,
             };
             match event {
                 Event::Turn(done) => {
@@ -265,7 +282,9 @@ impl<A: Actor> Instance<A> {
                         );
                         self.begin_stop(End::Sleep);
                     } else {
-                        sleep_timer.as_mut().reset(due);
+                        if let Some(timer) = &mut sleep_timer {
+                            timer.as_mut().reset(due);
+                        }
                     }
                 }
                 Event::SaveTimer => {
@@ -307,7 +326,7 @@ impl<A: Actor> Instance<A> {
         }
     }
 
-    fn accept(&mut self, cmd: Command) {
+    fn accept(&mut self, cmd: Box<Command>) {
         let Some(index) = A::ACTIONS.iter().position(|a| a.name == cmd.action) else {
             self.take_from_inbox();
             turn::rejected(action_not_found(A::NAME, &cmd.action), cmd.reply);
@@ -352,7 +371,7 @@ impl<A: Actor> Instance<A> {
         Ok(snapshot)
     }
 
-    fn start_exclusive(&mut self, index: usize, cmd: Command) {
+    fn start_exclusive(&mut self, index: usize, cmd: Box<Command>) {
         self.take_from_inbox();
         let state = self.committed.take().expect("no turn is running");
         self.exclusive = Some(turn::exclusive(
