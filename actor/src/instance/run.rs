@@ -372,6 +372,7 @@ impl<A: Actor> Instance<A> {
     }
 
     fn start_exclusive(&mut self, index: usize, cmd: Box<Command>) {
+        let cmd = *cmd;
         self.take_from_inbox();
         let state = self.committed.take().expect("no turn is running");
         self.exclusive = Some(turn::exclusive(
