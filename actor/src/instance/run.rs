@@ -184,7 +184,7 @@ impl<A: Actor> Instance<A> {
             if self.exclusive.is_none()
                 && let Some((index, cmd)) = self.waiting.pop_front()
             {
-                self.start_exclusive(index, cmd);
+                self.start_exclusive(index, *cmd);
             }
             if burst < MAX_BURST {
                 burst += 1;
@@ -371,8 +371,7 @@ impl<A: Actor> Instance<A> {
         Ok(snapshot)
     }
 
-    fn start_exclusive(&mut self, index: usize, cmd: Box<Command>) {
-        let cmd = *cmd;
+    fn start_exclusive(&mut self, index: usize, cmd: Command) {
         self.take_from_inbox();
         let state = self.committed.take().expect("no turn is running");
         self.exclusive = Some(turn::exclusive(
