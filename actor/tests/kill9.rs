@@ -1,0 +1,110 @@
+//! A real crash: a child process drives actors on SQLite and prints every acknowledged
+//! value; the parent kills it with SIGKILL mid-load, reopens the data directory and checks
+//! that every acknowledged write is there.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use actor::prelude::*;
+use common::{Counter, sqlite};
+
+const CHILD_DIR: &str = "ACTOR_KILL9_CHILD_DIR";
+
+/// The child's body: run by the parent test in a separate process, never on its own.
+#[test]
+#[ignore = "run as a child process by kill9::acknowledged_writes_survive_sigkill"]
+fn child_drives_load_until_killed() {
+    let dir = std::env::var(CHILD_DIR).expect("the parent sets the data directory");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let registry = sqlite(std::path::Path::new(&dir)).await;
+        let client = registry.client();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, i64)>();
+        for a in 0..50 {
+            let (client, tx) = (client.clone(), tx.clone());
+            tokio::spawn(async move {
+                let counter = Counter::get_or_create(&client, [format!("k{a}")])
+                    .await
+                    .unwrap();
+                loop {
+                    let n = counter.increment(1).await.unwrap();
+                    tx.send((a, n)).unwrap();
+                }
+            });
+        }
+        while let Some((a, n)) = rx.recv().await {
+            println!("ack {a} {n}");
+        }
+    });
+}
+
+#[test]
+fn acknowledged_writes_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_drives_load_until_killed",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_DIR, dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut acked: HashMap<usize, i64> = HashMap::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = 0;
+    while seen < 3_000 {
+        let line = lines
+            .next()
+            .expect("the child keeps acknowledging")
+            .unwrap();
+        let Some(rest) = line.strip_prefix("ack ") else {
+            continue;
+        };
+        let (a, n) = rest.split_once(' ').unwrap();
+        acked.insert(a.parse().unwrap(), n.parse().unwrap());
+        seen += 1;
+    }
+    child.kill().unwrap(); // SIGKILL: no shutdown, no on_sleep, no flush
+    child.wait().unwrap();
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let registry = sqlite(dir.path()).await;
+        let client = registry.client();
+        for (a, n) in &acked {
+            let stored = client
+                .get::<Counter>([format!("k{a}")])
+                .await
+                .unwrap()
+                .get()
+                .await
+                .unwrap();
+            assert!(
+                stored >= *n,
+                "k{a}: acknowledged {n} before the kill, found {stored}"
+            );
+        }
+        registry.shutdown().await;
+    });
+    assert!(
+        acked.len() >= 40,
+        "the load reached most actors: {}",
+        acked.len()
+    );
+}
