@@ -84,7 +84,8 @@ pub fn spawn<A: Actor>(spawn: Spawn) -> Mailbox {
     let (tx, rx) = mpsc::unbounded_channel();
     let cell = Arc::new(cell::InstanceCell::new(tx));
     let mailbox = Mailbox::new(cell.clone(), config.inbox_capacity);
-    let span = tracing::info_span!("actor", kind = A::NAME, key = %spawn.key, id = %spawn.id);
+    // ERROR level: whenever errors are logged, they carry the actor they came from.
+    let span = tracing::error_span!("actor", kind = A::NAME, key = %spawn.key, id = %spawn.id);
     let task = run::run::<A>(spawn, rx, cell, config);
     // An instrumented future enters its span on every poll: skip that when nobody listens.
     if span.is_disabled() {
