@@ -1,7 +1,10 @@
 //! Procedural macros for the `actor` crate. Use them through `actor::prelude::*`.
+
 //!
 //! Each entry point is thin: parse → validate → expand, with every error of a call
 //! collected and reported at once, spanned on the user's own tokens.
+
+#![warn(missing_docs)]
 
 mod ast;
 mod attr;

@@ -1,4 +1,5 @@
 //! Durable, key-addressed actors for Rust, declared with macros.
+
 //!
 //! An actor is a struct whose value is its durable state. `#[actor]` on the struct and on
 //! its `impl` block turns it into a kind: one instance per key, created on first use,
@@ -44,6 +45,8 @@
 //! | [`driver`] | storage drivers: memory and SQLite |
 //! | [`instance`] | the task that runs one awake actor |
 //! | [`error`] | errors and their codes |
+
+#![warn(missing_docs)]
 
 pub mod client;
 pub mod config;

@@ -1,4 +1,5 @@
 //! Hosting for actor kinds: the registry every `#[actor]` type linked into the binary
+
 //! joins through `inventory`, the directory of live instances, and in-process routing.
 //!
 //! ```
@@ -30,6 +31,8 @@
 //! | [`builder`] | choosing a driver and collecting kinds |
 //! | [`directory`] | live instances by id, and the in-process transport |
 //! | [`error`] | errors building a registry |
+
+#![warn(missing_docs)]
 
 pub mod builder;
 pub mod directory;
