@@ -47,7 +47,8 @@ async fn within<F: Future>(limit: Duration, call: F) -> Result<F::Output, Elapse
     if let Poll::Ready(out) = poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await {
         return Ok(out);
     }
-    tokio::time::timeout(limit, call).await
+    // Boxed so the timer's space is paid only by actions that actually wait.
+    Box::pin(tokio::time::timeout(limit, call)).await
 }
 
 /// The error for an action that ran past its timeout.
