@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use crate::error::ActorError;
 use crate::instance::cell::{Envelope, InstanceCell};
@@ -74,13 +74,13 @@ impl Mailbox {
             });
         }
         let (reply, rx) = oneshot::channel();
-        match self.cell.tx.send(Envelope::Call(Box::new(Command {
+        match self.cell.inbox.send(Envelope::Call(Box::new(Command {
             action,
             args,
             reply,
         }))) {
             Ok(()) => Ok(rx),
-            Err(mpsc::error::SendError(envelope)) => {
+            Err(envelope) => {
                 self.cell.inbox_depth.fetch_sub(1, Ordering::AcqRel);
                 match envelope {
                     Envelope::Call(cmd) => Err(Rejected::Closed(cmd.args)),
@@ -102,7 +102,7 @@ impl Mailbox {
 
     /// Whether the instance behind this mailbox has stopped taking calls.
     pub fn is_closed(&self) -> bool {
-        self.cell.tx.is_closed()
+        self.cell.inbox.is_closed()
     }
 
     /// Asks the instance to destroy itself; lifecycle requests skip the inbox, so user

@@ -2,7 +2,9 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
+
+use super::inbox::Inbox;
 
 use crate::mailbox::Command;
 
@@ -24,19 +26,19 @@ pub(crate) struct InstanceCell {
     /// Calls accepted but not yet started.
     pub(crate) inbox_depth: AtomicUsize,
     /// The inbox, also used to wake the instance when a flag changes.
-    pub(crate) tx: mpsc::UnboundedSender<Envelope>,
+    pub(crate) inbox: Inbox,
     stopped: AtomicBool,
     stopped_notify: Notify,
 }
 
 impl InstanceCell {
-    pub(crate) fn new(tx: mpsc::UnboundedSender<Envelope>) -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             keep_awake: AtomicUsize::new(0),
             sleep_requested: AtomicBool::new(false),
             destroy_requested: AtomicBool::new(false),
             inbox_depth: AtomicUsize::new(0),
-            tx,
+            inbox: Inbox::default(),
             stopped: AtomicBool::new(false),
             stopped_notify: Notify::new(),
         }
@@ -44,7 +46,7 @@ impl InstanceCell {
 
     fn signal(&self) {
         // A closed inbox means the instance is stopping and reads the flags anyway.
-        let _ = self.tx.send(Envelope::Signal);
+        let _ = self.inbox.send(Envelope::Signal);
     }
 
     pub(crate) fn hold(&self) {

@@ -3,6 +3,7 @@
 //! | file | what it holds |
 //! |---|---|
 //! | `cell.rs` | flags and counters shared with `Ctx`, guards and the mailbox |
+//! | `inbox.rs` | the queue of calls and signals waiting for the task |
 //! | `start.rs` | create and wake: loading state, `on_create`, `on_wake` |
 //! | `turn.rs` | one exclusive or shared action as a future |
 //! | `gate.rs` | the output gate: replies wait for the writes they saw |
@@ -10,13 +11,14 @@
 
 pub(crate) mod cell;
 mod gate;
+mod inbox;
 mod run;
 mod start;
 mod turn;
 
 use std::sync::Arc;
 
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{Mutex, oneshot};
 use tracing::Instrument;
 
 use crate::client::Client;
@@ -81,12 +83,11 @@ pub struct Spawn {
 /// Starts an instance of `A` on the current tokio runtime and returns its mailbox.
 pub fn spawn<A: Actor>(spawn: Spawn) -> Mailbox {
     let config = A::config();
-    let (tx, rx) = mpsc::unbounded_channel();
-    let cell = Arc::new(cell::InstanceCell::new(tx));
+    let cell = Arc::new(cell::InstanceCell::new());
     let mailbox = Mailbox::new(cell.clone(), config.inbox_capacity);
     // ERROR level: whenever errors are logged, they carry the actor they came from.
     let span = tracing::error_span!("actor", kind = A::NAME, key = %spawn.key, id = %spawn.id);
-    let task = run::run::<A>(spawn, rx, cell, config);
+    let task = run::run::<A>(spawn, cell, config);
     // An instrumented future enters its span on every poll: skip that when nobody listens.
     if span.is_disabled() {
         tokio::spawn(task);

@@ -10,7 +10,6 @@ use std::task::Poll;
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
-use tokio::sync::mpsc;
 use tokio::time::{Instant, Sleep};
 
 use crate::config::{ActorConfig, SaveMode};
@@ -61,7 +60,6 @@ struct Instance<A: Actor> {
     config: ActorConfig,
     driver: Arc<dyn Driver>,
     id: ActorId,
-    rx: mpsc::UnboundedReceiver<Envelope>,
     /// Every call in the inbox has been taken (only after `rx.close()`).
     rx_done: bool,
     /// The state; `None` while an exclusive turn holds it.
@@ -81,12 +79,7 @@ struct Instance<A: Actor> {
     stopping: Option<End>,
 }
 
-pub(super) async fn run<A: Actor>(
-    spawn: Spawn,
-    rx: mpsc::UnboundedReceiver<Envelope>,
-    cell: Arc<InstanceCell>,
-    config: ActorConfig,
-) {
+pub(super) async fn run<A: Actor>(spawn: Spawn, cell: Arc<InstanceCell>, config: ActorConfig) {
     let Spawn {
         id,
         key,
@@ -118,7 +111,6 @@ pub(super) async fn run<A: Actor>(
         config,
         driver,
         id: id.clone(),
-        rx,
         rx_done: false,
         committed: Some(Arc::new(state)),
         turn_snapshot: None,
@@ -197,16 +189,16 @@ impl<A: Actor> Instance<A> {
                     continue;
                 }
                 if !self.rx_done {
-                    match self.rx.try_recv() {
-                        Ok(envelope) => {
+                    match self.cell.inbox.try_recv() {
+                        Poll::Ready(Some(envelope)) => {
                             self.receive(envelope);
                             continue;
                         }
-                        Err(mpsc::error::TryRecvError::Disconnected) => {
+                        Poll::Ready(None) => {
                             self.rx_done = true;
                             continue;
                         }
-                        Err(mpsc::error::TryRecvError::Empty) => {}
+                        Poll::Pending => {}
                     }
                 }
             }
@@ -253,7 +245,7 @@ impl<A: Actor> Instance<A> {
                 done = async { exclusive.as_mut().expect("turn_running").await }, if turn_running => Event::Turn(done),
                 Some(done) = self.shared.next(), if shared_running => Event::Shared(done),
                 (seq, result) = self.gate.next(), if commits_pending => Event::Durable(seq, result),
-                envelope = self.rx.recv(), if inbox_open => Event::Inbox(envelope),
+                envelope = poll_fn(|cx| self.cell.inbox.poll_recv(cx)), if inbox_open => Event::Inbox(envelope),
                 () = async { sleep_timer.as_mut().expect("sleep_armed").as_mut().await }, if sleep_armed => Event::SleepTimer,
                 () = async { save_timer.as_mut().expect("save_armed").as_mut().await }, if save_armed => Event::SaveTimer,
             };
@@ -299,7 +291,7 @@ impl<A: Actor> Instance<A> {
 
     /// Closes the inbox; calls already in it are still answered.
     fn begin_stop(&mut self, end: End) {
-        self.rx.close();
+        self.cell.inbox.close();
         if matches!(end, End::Destroy) {
             for (_, cmd) in self.waiting.drain(..) {
                 self.cell.inbox_depth.fetch_sub(1, Ordering::AcqRel);
@@ -461,11 +453,11 @@ impl<A: Actor> Instance<A> {
             End::Crash(err) => {
                 tracing::error!(error = %err, "actor stopped after a failure; it will wake from its last durable state");
                 self.gate.fail_all(&err);
-                self.rx.close();
+                self.cell.inbox.close();
                 for (_, cmd) in self.waiting.drain(..) {
                     let _ = cmd.reply.send(Err(err.clone()));
                 }
-                while let Ok(envelope) = self.rx.try_recv() {
+                while let Poll::Ready(Some(envelope)) = self.cell.inbox.try_recv() {
                     if let Envelope::Call(cmd) = envelope {
                         let _ = cmd.reply.send(Err(err.clone()));
                     }

@@ -1,0 +1,131 @@
+//! An awake instance's inbox: a locked queue and one waker.
+//!
+//! Smaller than a tokio channel (an idle inbox is a few dozen bytes, not a block of
+//! slots), and it never makes a producer wait: capacity is enforced by the mailbox's
+//! counter before a message is pushed.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::task::{Context, Poll};
+
+use futures_util::task::AtomicWaker;
+
+use super::cell::Envelope;
+
+/// Messages waiting for the instance task.
+#[derive(Default)]
+pub(crate) struct Inbox {
+    queue: Mutex<Queue>,
+    waker: AtomicWaker,
+}
+
+#[derive(Default)]
+struct Queue {
+    items: VecDeque<Envelope>,
+    closed: bool,
+}
+
+impl std::fmt::Debug for Inbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let queue = self.lock();
+        f.debug_struct("Inbox")
+            .field("queued", &queue.items.len())
+            .field("closed", &queue.closed)
+            .finish()
+    }
+}
+
+/// A queue that grew in a burst gives its memory back once drained.
+const KEEP_CAPACITY: usize = 16;
+
+impl Inbox {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().expect("inbox lock poisoned")
+    }
+
+    /// Queues `envelope`, or hands it back if the inbox is closed.
+    pub(crate) fn send(&self, envelope: Envelope) -> Result<(), Envelope> {
+        {
+            let mut queue = self.lock();
+            if queue.closed {
+                return Err(envelope);
+            }
+            queue.items.push_back(envelope);
+        }
+        self.waker.wake();
+        Ok(())
+    }
+
+    /// Takes the next message: `Ready(None)` once closed and drained.
+    fn take(&self) -> Poll<Option<Envelope>> {
+        let mut queue = self.lock();
+        match queue.items.pop_front() {
+            Some(envelope) => {
+                if queue.items.is_empty() && queue.items.capacity() > KEEP_CAPACITY {
+                    queue.items.shrink_to(KEEP_CAPACITY);
+                }
+                Poll::Ready(Some(envelope))
+            }
+            None if queue.closed => Poll::Ready(None),
+            None => Poll::Pending,
+        }
+    }
+
+    /// The next message if one is there.
+    pub(crate) fn try_recv(&self) -> Poll<Option<Envelope>> {
+        self.take()
+    }
+
+    /// Waits for the next message.
+    pub(crate) fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<Envelope>> {
+        if let ready @ Poll::Ready(_) = self.take() {
+            return ready;
+        }
+        self.waker.register(cx.waker());
+        // A message sent between the check and the registration must not be missed.
+        self.take()
+    }
+
+    /// Refuses new messages; those already queued are still delivered.
+    pub(crate) fn close(&self) {
+        self.lock().closed = true;
+    }
+
+    /// Whether the inbox refuses new messages.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivers_in_order_then_reports_closed() {
+        let inbox = Inbox::default();
+        assert!(inbox.send(Envelope::Signal).is_ok());
+        assert!(inbox.send(Envelope::Signal).is_ok());
+        inbox.close();
+        assert!(inbox.send(Envelope::Signal).is_err());
+        assert!(matches!(
+            inbox.try_recv(),
+            Poll::Ready(Some(Envelope::Signal))
+        ));
+        assert!(matches!(
+            inbox.try_recv(),
+            Poll::Ready(Some(Envelope::Signal))
+        ));
+        assert!(matches!(inbox.try_recv(), Poll::Ready(None)));
+    }
+
+    #[test]
+    fn gives_memory_back_after_a_burst() {
+        let inbox = Inbox::default();
+        for _ in 0..1000 {
+            assert!(inbox.send(Envelope::Signal).is_ok());
+        }
+        while let Poll::Ready(Some(_)) = inbox.try_recv() {}
+        assert!(inbox.lock().items.capacity() <= KEEP_CAPACITY);
+    }
+}
