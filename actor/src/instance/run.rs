@@ -72,7 +72,8 @@ struct Instance<A: Actor> {
     dirty: bool,
     exclusive: Option<BoxFuture<'static, TurnDone<A>>>,
     waiting: VecDeque<(usize, Box<Command>)>,
-    shared: FuturesUnordered<BoxFuture<'static, SharedDone>>,
+    /// Shared actions in flight; made on first use, so actors without them carry none.
+    shared: Option<FuturesUnordered<BoxFuture<'static, SharedDone>>>,
     gate: Gate,
     idle: bool,
     idle_since: Instant,
@@ -118,7 +119,7 @@ pub(super) async fn run<A: Actor>(spawn: Spawn, cell: Arc<InstanceCell>, config:
         dirty: false,
         exclusive: None,
         waiting: VecDeque::new(),
-        shared: FuturesUnordered::new(),
+        shared: None,
         gate: Gate::default(),
         idle: false,
         idle_since: Instant::now(),
@@ -142,7 +143,7 @@ impl<A: Actor> Instance<A> {
     fn busy(&self) -> bool {
         self.exclusive.is_some()
             || !self.waiting.is_empty()
-            || !self.shared.is_empty()
+            || self.shared.as_ref().is_some_and(|s| !s.is_empty())
             || self.gate.busy()
     }
 
@@ -226,7 +227,7 @@ impl<A: Actor> Instance<A> {
                 save_armed = true;
             }
             let turn_running = self.exclusive.is_some();
-            let shared_running = !self.shared.is_empty();
+            let shared_running = self.shared.as_ref().is_some_and(|s| !s.is_empty());
             let commits_pending = self.gate.has_pending();
             let inbox_open = !self.rx_done;
             let sleep_armed = idle && self.stopping.is_none();
@@ -243,7 +244,7 @@ impl<A: Actor> Instance<A> {
             let event = tokio::select! {
                 biased;
                 done = async { exclusive.as_mut().expect("turn_running").await }, if turn_running => Event::Turn(done),
-                Some(done) = self.shared.next(), if shared_running => Event::Shared(done),
+                Some(done) = async { self.shared.as_mut().expect("shared_running").next().await }, if shared_running => Event::Shared(done),
                 (seq, result) = self.gate.next(), if commits_pending => Event::Durable(seq, result),
                 envelope = poll_fn(|cx| self.cell.inbox.poll_recv(cx)), if inbox_open => Event::Inbox(envelope),
                 () = async { sleep_timer.as_mut().expect("sleep_armed").as_mut().await }, if sleep_armed => Event::SleepTimer,
@@ -337,15 +338,17 @@ impl<A: Actor> Instance<A> {
                     Ok(snapshot) => snapshot,
                     Err(err) => return turn::rejected(err, cmd.reply),
                 };
-                self.shared.push(turn::shared(
-                    snapshot,
-                    self.gate.submitted(),
-                    self.ctx.clone(),
-                    index,
-                    cmd.args,
-                    cmd.reply,
-                    self.config.action_timeout,
-                ));
+                self.shared
+                    .get_or_insert_with(FuturesUnordered::new)
+                    .push(turn::shared(
+                        snapshot,
+                        self.gate.submitted(),
+                        self.ctx.clone(),
+                        index,
+                        cmd.args,
+                        cmd.reply,
+                        self.config.action_timeout,
+                    ));
             }
         }
     }
