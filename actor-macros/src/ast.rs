@@ -1,48 +1,129 @@
-//! The `impl` block of an actor, read into what the expansion needs.
+//! What `#[actor]` is applied to, read from syn into the form the later stages work on
+//! (thiserror's `ast.rs`). Parsing records shapes; whether a shape is allowed is
+//! [`valid`](crate::valid)'s business.
 
-use syn::{Attribute, FnArg, ImplItem, ImplItemFn, ItemImpl, Pat, PathArguments, ReturnType, Type};
+use proc_macro2::TokenStream;
+use syn::ext::IdentExt;
+use syn::{
+    Attribute, FnArg, GenericArgument, Ident, ImplItem, ItemImpl, ItemStruct, Pat, PathArguments,
+    ReturnType, Signature, Type,
+};
 
-use crate::attr::{self, ActionOptions};
+use crate::attr::{self, ActionOptions, Marker, StructOptions};
 use crate::ctxt::Ctxt;
+
+/// `#[actor(…)] struct …`: the state struct and its options.
+pub(crate) struct State {
+    pub(crate) item: ItemStruct,
+    pub(crate) options: StructOptions,
+}
+
+impl State {
+    pub(crate) fn from_syn(cx: &Ctxt, item: ItemStruct, args: TokenStream) -> Self {
+        State {
+            options: attr::struct_options(cx, args),
+            item,
+        }
+    }
+}
+
+/// A lifecycle hook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Hook {
+    Create,
+    Wake,
+    Sleep,
+    Destroy,
+    StateChange,
+}
+
+impl Hook {
+    pub(crate) const ALL: [Hook; 5] = [
+        Hook::Create,
+        Hook::Wake,
+        Hook::Sleep,
+        Hook::Destroy,
+        Hook::StateChange,
+    ];
+
+    /// The marker attribute, which is also the `Actor` method it implements.
+    pub(crate) fn attr_name(self) -> &'static str {
+        match self {
+            Hook::Create => "on_create",
+            Hook::Wake => "on_wake",
+            Hook::Sleep => "on_sleep",
+            Hook::Destroy => "on_destroy",
+            Hook::StateChange => "on_state_change",
+        }
+    }
+}
 
 /// What a marked method is.
 pub(crate) enum Role {
     Action(ActionOptions),
-    OnCreate,
-    OnWake,
-    OnSleep,
-    OnDestroy,
-    OnStateChange,
+    Hook(Hook),
 }
 
 impl Role {
     pub(crate) fn attr_name(&self) -> &'static str {
         match self {
             Role::Action(_) => "action",
-            Role::OnCreate => "on_create",
-            Role::OnWake => "on_wake",
-            Role::OnSleep => "on_sleep",
-            Role::OnDestroy => "on_destroy",
-            Role::OnStateChange => "on_state_change",
+            Role::Hook(hook) => hook.attr_name(),
         }
     }
 }
 
-/// How the method takes `self`.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// How a method takes `self`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Receiver {
-    None,
+    Missing,
+    /// `self` or `mut self`.
     Value,
+    /// `&self` or `self: &Self`.
     Shared,
+    /// `&mut self` or `self: &mut Self`.
     Exclusive,
+    /// `self: Box<Self>` and friends.
     Other,
 }
 
-/// What the method returns.
+/// How a parameter whose type names `Ctx` takes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CtxForm {
+    /// `&Ctx<Self>`: the one accepted form.
+    Shared,
+    /// `&mut Ctx<Self>`.
+    Mut,
+    /// `Ctx<Self>` by value.
+    Value,
+}
+
+/// A typed parameter after the receiver.
+pub(crate) struct Param {
+    pub(crate) pat: Pat,
+    pub(crate) ty: Type,
+    /// `Some` when the type is syntactically the context (last path segment `Ctx`).
+    pub(crate) ctx: Option<CtxForm>,
+}
+
+impl Param {
+    /// The parameter's name when it is a plain identifier pattern (`x`, `mut x`).
+    pub(crate) fn ident(&self) -> Option<&Ident> {
+        match &self.pat {
+            Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => Some(&p.ident),
+            _ => None,
+        }
+    }
+}
+
+/// What a method returns, read syntactically.
 pub(crate) enum Output {
+    /// Nothing, or `()`.
     Unit,
+    /// Any other type `T`.
     Plain(Box<Type>),
-    /// `Result<ok, err>`; `err` is `None` for one-argument aliases like `io::Result<T>`.
+    /// A type whose last path segment is `Result`; `err` is `None` for one-argument
+    /// aliases such as `io::Result<T>`.
     Result {
         ok: Box<Type>,
         err: Option<Box<Type>>,
@@ -52,58 +133,182 @@ pub(crate) enum Output {
 /// One marked method.
 pub(crate) struct Method {
     pub(crate) role: Role,
-    pub(crate) attr: Attribute,
-    pub(crate) func: ImplItemFn,
+    /// The marker attribute, for errors about the role.
+    pub(crate) marker: Attribute,
+    pub(crate) sig: Signature,
+    /// The method's `///` lines, copied onto its handle method.
+    pub(crate) docs: Vec<Attribute>,
     pub(crate) receiver: Receiver,
-    pub(crate) ctx: bool,
-    pub(crate) args: Vec<(syn::Ident, Type)>,
+    pub(crate) params: Vec<Param>,
     pub(crate) output: Output,
 }
 
 impl Method {
-    pub(crate) fn ident(&self) -> &syn::Ident {
-        &self.func.sig.ident
+    pub(crate) fn ident(&self) -> &Ident {
+        &self.sig.ident
     }
 
-    /// The name clients call an action by.
+    /// The name clients call an action by: `name = "…"` or the method's own name.
     pub(crate) fn name(&self) -> String {
         match &self.role {
             Role::Action(ActionOptions { name: Some(lit) }) => lit.value(),
-            _ => self.ident().to_string(),
+            _ => self.ident().unraw().to_string(),
+        }
+    }
+
+    /// Whether the method takes the context (first, as validation requires).
+    pub(crate) fn takes_ctx(&self) -> bool {
+        self.params.first().is_some_and(|p| p.ctx.is_some())
+    }
+
+    /// The parameters a caller supplies: every one but the context.
+    pub(crate) fn args(&self) -> impl Iterator<Item = &Param> {
+        self.params.iter().filter(|p| p.ctx.is_none())
+    }
+
+    pub(crate) fn is_exclusive(&self) -> bool {
+        self.receiver == Receiver::Exclusive
+    }
+}
+
+/// `#[actor] impl …`: the block with our markers removed, and the marked methods.
+pub(crate) struct ActorImpl {
+    pub(crate) item: ItemImpl,
+    /// What was written inside `#[actor(…)]`; must be empty on an impl.
+    pub(crate) args: TokenStream,
+    pub(crate) methods: Vec<Method>,
+}
+
+impl ActorImpl {
+    /// Reads the block, taking our markers off the methods it keeps.
+    pub(crate) fn from_syn(cx: &Ctxt, mut item: ItemImpl, args: TokenStream) -> Self {
+        let mut methods = Vec::new();
+        for impl_item in &mut item.items {
+            let attrs = match impl_item {
+                ImplItem::Fn(func) => &mut func.attrs,
+                ImplItem::Const(c) => &mut c.attrs,
+                ImplItem::Type(t) => &mut t.attrs,
+                ImplItem::Macro(m) => &mut m.attrs,
+                _ => continue,
+            };
+            let mut found: Option<(Role, Attribute)> = None;
+            let mut kept = Vec::new();
+            for attr in std::mem::take(attrs) {
+                let Some(marker) = attr::marker(cx, &attr) else {
+                    kept.push(attr);
+                    continue;
+                };
+                let role = match marker {
+                    Marker::Action(opts) => Role::Action(opts),
+                    Marker::Hook(hook) => Role::Hook(hook),
+                };
+                match &found {
+                    Some((first, _)) => cx.error_spanned_by(
+                        &attr,
+                        format!(
+                            "this method is already `#[{}]` and a method has one role: remove `#[{}]`",
+                            first.attr_name(),
+                            role.attr_name()
+                        ),
+                    ),
+                    None => found = Some((role, attr)),
+                }
+            }
+            *attrs = kept;
+            let Some((role, marker)) = found else {
+                continue;
+            };
+            match impl_item {
+                ImplItem::Fn(func) => {
+                    methods.push(Method::from_syn(role, marker, &func.sig, &func.attrs))
+                }
+                _ => cx.error_spanned_by(
+                    &marker,
+                    format!(
+                        "`#[{}]` goes on an `async fn` in this block",
+                        role.attr_name()
+                    ),
+                ),
+            }
+        }
+        ActorImpl {
+            item,
+            args,
+            methods,
         }
     }
 }
 
-/// The whole block: the methods we generate for, and the block with our attributes removed.
-pub(crate) struct ActorImpl {
-    pub(crate) item: ItemImpl,
-    pub(crate) methods: Vec<Method>,
-}
-
-fn role_of(cx: &Ctxt, attr: &Attribute) -> Option<Role> {
-    let ident = attr.path().segments.last()?.ident.to_string();
-    let role = match ident.as_str() {
-        "action" => Role::Action(attr::action_options(cx, attr)),
-        "on_create" => Role::OnCreate,
-        "on_wake" => Role::OnWake,
-        "on_sleep" => Role::OnSleep,
-        "on_destroy" => Role::OnDestroy,
-        "on_state_change" => Role::OnStateChange,
-        _ => return None,
-    };
-    if !matches!(role, Role::Action(_)) && !matches!(attr.meta, syn::Meta::Path(_)) {
-        cx.error_spanned_by(attr, format!("`#[{ident}]` takes no options"));
+impl Method {
+    fn from_syn(role: Role, marker: Attribute, sig: &Signature, attrs: &[Attribute]) -> Self {
+        let mut receiver = Receiver::Missing;
+        let mut params = Vec::new();
+        for input in &sig.inputs {
+            match input {
+                FnArg::Receiver(r) => receiver = receiver_of(r),
+                FnArg::Typed(p) => params.push(Param {
+                    pat: (*p.pat).clone(),
+                    ty: (*p.ty).clone(),
+                    ctx: ctx_form(&p.ty),
+                }),
+            }
+        }
+        Method {
+            role,
+            marker,
+            sig: sig.clone(),
+            docs: attrs
+                .iter()
+                .filter(|a| a.path().is_ident("doc"))
+                .cloned()
+                .collect(),
+            receiver,
+            params,
+            output: output_of(&sig.output),
+        }
     }
-    Some(role)
 }
 
-/// Whether `ty` is `&Ctx<…>`.
-fn is_ctx(ty: &Type) -> bool {
-    let Type::Reference(r) = ty else { return false };
-    let Type::Path(p) = &*r.elem else {
-        return false;
+fn receiver_of(r: &syn::Receiver) -> Receiver {
+    match &r.kind {
+        syn::ReceiverKind::Value => Receiver::Value,
+        syn::ReceiverKind::Reference(_, _, None) => Receiver::Shared,
+        syn::ReceiverKind::Reference(_, _, Some(_)) => Receiver::Exclusive,
+        syn::ReceiverKind::Typed(_, ty) => match &**ty {
+            Type::Reference(r) if is_self(&r.elem) => {
+                if r.mutability.is_some() {
+                    Receiver::Exclusive
+                } else {
+                    Receiver::Shared
+                }
+            }
+            ty if is_self(ty) => Receiver::Value,
+            _ => Receiver::Other,
+        },
+        _ => Receiver::Other,
+    }
+}
+
+fn is_self(ty: &Type) -> bool {
+    matches!(ty, Type::Path(p) if p.qself.is_none() && p.path.is_ident("Self"))
+}
+
+/// Whether `ty` is the context, and how it is taken: detected syntactically, as a path
+/// whose last segment is `Ctx`.
+fn ctx_form(ty: &Type) -> Option<CtxForm> {
+    let is_ctx = |ty: &Type| {
+        matches!(ty, Type::Path(p) if p.qself.is_none()
+            && p.path.segments.last().is_some_and(|s| s.ident == "Ctx"))
     };
-    p.path.segments.last().is_some_and(|s| s.ident == "Ctx")
+    match ty {
+        Type::Reference(r) if is_ctx(&r.elem) => Some(if r.mutability.is_some() {
+            CtxForm::Mut
+        } else {
+            CtxForm::Shared
+        }),
+        ty if is_ctx(ty) => Some(CtxForm::Value),
+        _ => None,
+    }
 }
 
 fn output_of(ret: &ReturnType) -> Output {
@@ -111,9 +316,7 @@ fn output_of(ret: &ReturnType) -> Output {
         ReturnType::Default => return Output::Unit,
         ReturnType::Type(_, ty) => &**ty,
     };
-    if let Type::Tuple(t) = ty
-        && t.elems.is_empty()
-    {
+    if is_unit(ty) {
         return Output::Unit;
     }
     if let Type::Path(p) = ty
@@ -123,97 +326,89 @@ fn output_of(ret: &ReturnType) -> Output {
         && let PathArguments::AngleBracketed(args) = &last.arguments
     {
         let mut types = args.args.iter().filter_map(|a| match a {
-            syn::GenericArgument::Type(t) => Some(t.clone()),
+            GenericArgument::Type(t) => Some(Box::new(t.clone())),
             _ => None,
         });
         if let Some(ok) = types.next() {
             return Output::Result {
-                ok: Box::new(ok),
-                err: types.next().map(Box::new),
+                ok,
+                err: types.next(),
             };
         }
     }
     Output::Plain(Box::new(ty.clone()))
 }
 
-fn method(cx: &Ctxt, role: Role, attr: Attribute, func: ImplItemFn) -> Method {
-    let mut receiver = Receiver::None;
-    let mut ctx = false;
-    let mut args = Vec::new();
-    for (i, input) in func.sig.inputs.iter().enumerate() {
-        match input {
-            FnArg::Receiver(r) => {
-                receiver = match &r.kind {
-                    syn::ReceiverKind::Value => Receiver::Value,
-                    syn::ReceiverKind::Reference(_, _, None) => Receiver::Shared,
-                    syn::ReceiverKind::Reference(_, _, Some(_)) => Receiver::Exclusive,
-                    _ => Receiver::Other,
-                };
-            }
-            FnArg::Typed(pat) => {
-                if is_ctx(&pat.ty) {
-                    if i == 1 && receiver != Receiver::None {
-                        ctx = true;
-                    } else {
-                        cx.error_spanned_by(&pat.ty, "the context comes right after `self`: `(&mut self, ctx: &Ctx<Self>, …)`");
-                    }
-                    continue;
-                }
-                match &*pat.pat {
-                    Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
-                        args.push((p.ident.clone(), (*pat.ty).clone()));
-                    }
-                    other => cx.error_spanned_by(
-                        other,
-                        "action arguments must be plain names (`point: Point`); destructure inside the body",
-                    ),
-                }
-            }
-        }
-    }
-    let output = output_of(&func.sig.output);
-    Method {
-        role,
-        attr,
-        func,
-        receiver,
-        ctx,
-        args,
-        output,
+pub(crate) fn is_unit(ty: &Type) -> bool {
+    match ty {
+        Type::Tuple(t) => t.elems.is_empty(),
+        Type::Paren(p) => is_unit(&p.elem),
+        _ => false,
     }
 }
 
-/// Reads the block, removing our attributes from the methods it keeps.
-pub(crate) fn parse(cx: &Ctxt, mut item: ItemImpl) -> ActorImpl {
-    let mut methods = Vec::new();
-    for impl_item in &mut item.items {
-        let ImplItem::Fn(func) = impl_item else {
-            continue;
-        };
-        let mut found: Option<(Role, Attribute)> = None;
-        let mut keep = Vec::new();
-        for attr in std::mem::take(&mut func.attrs) {
-            match role_of(cx, &attr) {
-                Some(role) => {
-                    if let Some((first, _)) = &found {
-                        cx.error_spanned_by(
-                            &attr,
-                            format!(
-                                "this method is already `#[{}]`; a method has one role",
-                                first.attr_name()
-                            ),
-                        );
-                    } else {
-                        found = Some((role, attr));
-                    }
-                }
-                None => keep.push(attr),
-            }
-        }
-        func.attrs = keep;
-        if let Some((role, attr)) = found {
-            methods.push(method(cx, role, attr, func.clone()));
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn parse(tokens: TokenStream) -> ActorImpl {
+        let cx = Ctxt::new();
+        let actor = ActorImpl::from_syn(&cx, syn::parse2(tokens).unwrap(), TokenStream::new());
+        cx.check().unwrap();
+        actor
     }
-    ActorImpl { item, methods }
+
+    #[test]
+    fn reads_roles_receivers_ctx_and_outputs() {
+        let actor = parse(quote! {
+            impl Counter {
+                #[on_create]
+                async fn init(&mut self, ctx: &Ctx<Self>, start: i64) {}
+                /// Adds.
+                #[action(name = "addUp")]
+                async fn add(&mut self, by: i64, mut times: u8) -> Result<i64, MyError> { todo!() }
+                #[action]
+                async fn get(self: &Self) -> io::Result<i64> { todo!() }
+                #[action]
+                async fn r#type(&self) -> () {}
+                fn helper(&self) {}
+            }
+        });
+        assert_eq!(actor.methods.len(), 4);
+        let [init, add, get, ty] = &actor.methods[..] else {
+            unreachable!()
+        };
+        assert!(matches!(init.role, Role::Hook(Hook::Create)));
+        assert!(init.takes_ctx());
+        assert_eq!(init.args().count(), 1);
+        assert_eq!(add.name(), "addUp");
+        assert_eq!(add.docs.len(), 1);
+        assert!(add.is_exclusive());
+        let names: Vec<String> = add.args().map(|p| p.ident().unwrap().to_string()).collect();
+        assert_eq!(names, ["by", "times"]);
+        assert!(matches!(&add.output, Output::Result { err: Some(_), .. }));
+        assert_eq!(get.receiver, Receiver::Shared);
+        assert!(matches!(&get.output, Output::Result { err: None, .. }));
+        assert_eq!(ty.name(), "type");
+        assert!(matches!(ty.output, Output::Unit));
+        // Markers are gone from the block; other attributes and methods stay.
+        let item = &actor.item;
+        let text = quote!(#item).to_string();
+        assert!(!text.contains("on_create") && !text.contains("action"));
+        assert!(text.contains("helper") && text.contains("doc"));
+    }
+
+    #[test]
+    fn ctx_forms() {
+        let ty = |t: TokenStream| syn::parse2::<Type>(t).unwrap();
+        assert_eq!(ctx_form(&ty(quote!(&Ctx<Self>))), Some(CtxForm::Shared));
+        assert_eq!(
+            ctx_form(&ty(quote!(&actor::Ctx<Counter>))),
+            Some(CtxForm::Shared)
+        );
+        assert_eq!(ctx_form(&ty(quote!(&mut Ctx<Self>))), Some(CtxForm::Mut));
+        assert_eq!(ctx_form(&ty(quote!(Ctx<Self>))), Some(CtxForm::Value));
+        assert_eq!(ctx_form(&ty(quote!(&Context))), None);
+    }
 }

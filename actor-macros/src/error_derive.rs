@@ -1,12 +1,22 @@
-//! `#[derive(ActorError)]`: a team's own error type becomes an `ActorError` with a
-//! group, a code per variant, and its `Display` as the message.
+//! `#[derive(ActorError)]`: a team's own error type becomes an `ActorError` with a group,
+//! a code per variant, and its `Display` output as the message.
 
 use heck::ToSnakeCase;
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
 use syn::{Attribute, Data, DeriveInput, LitStr};
 
+use crate::attr::{self, key_of};
+use crate::case;
 use crate::ctxt::Ctxt;
+
+/// Where an `#[actor_error(…)]` attribute sits, which decides the keys it may hold.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Struct,
+    Enum,
+    Variant,
+}
 
 #[derive(Default)]
 struct Options {
@@ -14,42 +24,136 @@ struct Options {
     code: Option<LitStr>,
 }
 
-fn options(cx: &Ctxt, attrs: &[Attribute], allow_group: bool) -> Options {
+/// Parses `#[derive(ActorError)]` input and expands it; with mistakes, the impl is still
+/// emitted (with defaults where a value was wrong) beside the errors, so `?` on this
+/// error type keeps compiling elsewhere.
+pub(crate) fn derive(input: TokenStream) -> TokenStream {
+    let input = match syn::parse2::<DeriveInput>(input) {
+        Ok(input) => input,
+        Err(err) => return err.to_compile_error(),
+    };
+    let cx = Ctxt::new();
+    let tokens = expand(&cx, &input);
+    match cx.check() {
+        Ok(()) => tokens,
+        Err(err) => {
+            let err = err.to_compile_error();
+            quote!(#tokens #err)
+        }
+    }
+}
+
+fn expand(cx: &Ctxt, input: &DeriveInput) -> TokenStream {
+    let ident = &input.ident;
+    let place = match input.data {
+        Data::Struct(_) => Place::Struct,
+        Data::Enum(_) => Place::Enum,
+        Data::Union(_) => {
+            cx.error_spanned_by(
+                ident,
+                "`#[derive(ActorError)]` works on enums and structs: make this an enum",
+            );
+            return TokenStream::new();
+        }
+    };
+    let top = options(cx, &input.attrs, place);
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let group = top.group.map_or_else(|| "user".to_owned(), |g| g.value());
+    let code = match &input.data {
+        Data::Enum(data) if data.variants.is_empty() => {
+            return quote! {
+                #[automatically_derived]
+                impl #impl_generics ::core::convert::From<#ident #ty_generics> for ::actor::__private::ActorError #where_clause {
+                    fn from(err: #ident #ty_generics) -> Self {
+                        match err {}
+                    }
+                }
+            };
+        }
+        Data::Enum(data) => {
+            let arms = data.variants.iter().map(|v| {
+                let opts = options(cx, &v.attrs, Place::Variant);
+                let code = opts
+                    .code
+                    .map_or_else(|| v.ident.to_string().to_snake_case(), |c| c.value());
+                let variant = &v.ident;
+                quote!(#ident::#variant { .. } => #code,)
+            });
+            quote!(match &err { #(#arms)* })
+        }
+        _ => {
+            let code = top
+                .code
+                .map_or_else(|| ident.to_string().to_snake_case(), |c| c.value());
+            quote!(#code)
+        }
+    };
+    // Spanned on the type's name: a missing `Display` impl is reported there.
+    let message = quote_spanned!(ident.span()=> ::std::string::ToString::to_string(&err));
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics ::core::convert::From<#ident #ty_generics> for ::actor::__private::ActorError #where_clause {
+            fn from(err: #ident #ty_generics) -> Self {
+                let code: &'static str = #code;
+                ::actor::__private::ActorError::new(#group, code, #message)
+            }
+        }
+    }
+}
+
+fn options(cx: &Ctxt, attrs: &[Attribute], place: Place) -> Options {
     let mut opts = Options::default();
+    let allowed: &[&str] = match place {
+        Place::Struct => &["group", "code"],
+        Place::Enum => &["group"],
+        Place::Variant => &["code"],
+    };
     for attr in attrs.iter().filter(|a| a.path().is_ident("actor_error")) {
         let result = attr.parse_nested_meta(|meta| {
-            let key = if meta.path.is_ident("code") {
-                &mut opts.code
-            } else if meta.path.is_ident("group") && allow_group {
-                &mut opts.group
-            } else {
-                let path = &meta.path;
-                let allowed = if allow_group {
-                    "`group = \"…\"` and `code = \"…\"`"
-                } else {
-                    "`code = \"…\"` on a variant (`group` goes on the type)"
-                };
-                return Err(meta.error(format!(
-                    "unknown option `{}`; `#[actor_error]` takes {allowed}",
-                    quote!(#path)
-                )));
+            let key = key_of(&meta.path);
+            let slot = match key.as_str() {
+                "code" if place == Place::Enum => {
+                    cx.error_spanned_by(
+                        &meta.path,
+                        "`code` goes on each variant of an enum: move it to `#[actor_error(code = \"…\")]` on a variant",
+                    );
+                    return attr::skip_entry(&meta);
+                }
+                "group" if place == Place::Variant => {
+                    cx.error_spanned_by(
+                        &meta.path,
+                        "`group` goes on the enum, not on a variant: move it to `#[actor_error(group = \"…\")]` on the type",
+                    );
+                    return attr::skip_entry(&meta);
+                }
+                "group" => &mut opts.group,
+                "code" => &mut opts.code,
+                _ => {
+                    attr::unknown(cx, &meta.path, "#[actor_error]", allowed);
+                    return attr::skip_entry(&meta);
+                }
             };
-            let lit: LitStr = meta.value()?.parse()?;
-            let v = lit.value();
-            if v.is_empty()
-                || !v
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-            {
-                cx.error_spanned_by(
-                    &lit,
-                    format!(
-                        "codes and groups are snake_case: use `{}`",
-                        v.to_snake_case()
-                    ),
-                );
+            if slot.is_some() {
+                cx.error_spanned_by(&meta.path, format!("`{key}` is given twice: keep one"));
+                return attr::skip_entry(&meta);
             }
-            *key = Some(lit);
+            let example = if key == "group" {
+                "\"billing\""
+            } else {
+                "\"card_declined\""
+            };
+            if let Some(lit) = attr::string(cx, &meta, example)? {
+                let value = lit.value();
+                if case::is_snake(&value) {
+                    *slot = Some(lit);
+                } else {
+                    let message = match case::suggest_snake(&value) {
+                        Some(fix) => format!("error {key}s are snake_case: use `{fix}`"),
+                        None => format!("error {key}s are snake_case ASCII, like {example}"),
+                    };
+                    cx.error_spanned_by(&lit, message);
+                }
+            }
             Ok(())
         });
         if let Err(err) = result {
@@ -59,47 +163,66 @@ fn options(cx: &Ctxt, attrs: &[Attribute], allow_group: bool) -> Options {
     opts
 }
 
-pub(crate) fn derive(input: DeriveInput) -> syn::Result<TokenStream> {
-    let cx = Ctxt::default();
-    let ident = &input.ident;
-    let top = options(&cx, &input.attrs, true);
-    let group = top
-        .group
-        .map(|g| g.value())
-        .unwrap_or_else(|| "user".into());
-    let code = match &input.data {
-        Data::Enum(data) => {
-            let arms = data.variants.iter().map(|v| {
-                let opts = options(&cx, &v.attrs, false);
-                let code = opts
-                    .code
-                    .map(|c| c.value())
-                    .unwrap_or_else(|| v.ident.to_string().to_snake_case());
-                let variant = &v.ident;
-                quote!(#ident::#variant { .. } => #code,)
-            });
-            quote!(match &err { #(#arms)* })
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(input: TokenStream) -> Vec<String> {
+        let cx = Ctxt::new();
+        expand(&cx, &syn::parse2(input).unwrap());
+        match cx.check() {
+            Ok(()) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
         }
-        Data::Struct(_) => {
-            let code = top
-                .code
-                .map(|c| c.value())
-                .unwrap_or_else(|| ident.to_string().to_snake_case());
-            quote!(#code)
-        }
-        Data::Union(_) => {
-            cx.error_spanned_by(ident, "`#[derive(ActorError)]` works on enums and structs");
-            quote!("")
-        }
-    };
-    cx.check()?;
-    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-    Ok(quote! {
-        impl #impl_generics ::core::convert::From<#ident #ty_generics> for ::actor::__private::ActorError #where_clause {
-            fn from(err: #ident #ty_generics) -> Self {
-                let code: &'static str = #code;
-                ::actor::__private::ActorError::new(#group, code, ::std::string::ToString::to_string(&err))
+    }
+
+    #[test]
+    fn codes_default_to_snake_case() {
+        let cx = Ctxt::new();
+        let tokens = expand(
+            &cx,
+            &syn::parse_quote! {
+                #[actor_error(group = "billing")]
+                enum BillingError { CardDeclined, #[actor_error(code = "gone")] Missing(u8) }
+            },
+        )
+        .to_string();
+        cx.check().unwrap();
+        assert!(tokens.contains("\"card_declined\""), "{tokens}");
+        assert!(
+            tokens.contains("\"gone\"") && tokens.contains("\"billing\""),
+            "{tokens}"
+        );
+    }
+
+    #[test]
+    fn every_mistake_at_once() {
+        let found = errors(quote! {
+            #[actor_error(grup = "billing", code = "x")]
+            enum BillingError {
+                #[actor_error(group = "a", code = "Card Declined")]
+                CardDeclined,
+                #[actor_error(code = "a", code = "b")]
+                Other,
             }
-        }
-    })
+        });
+        assert_eq!(
+            found,
+            [
+                "unknown option `grup`: did you mean `group`? `#[actor_error]` takes `group`",
+                "`code` goes on each variant of an enum: move it to `#[actor_error(code = \"…\")]` on a variant",
+                "`group` goes on the enum, not on a variant: move it to `#[actor_error(group = \"…\")]` on the type",
+                "error codes are snake_case: use `card_declined`",
+                "`code` is given twice: keep one",
+            ]
+        );
+    }
+
+    #[test]
+    fn unions_are_rejected() {
+        assert_eq!(
+            errors(quote!(union U { a: u8 })),
+            ["`#[derive(ActorError)]` works on enums and structs: make this an enum"]
+        );
+    }
 }

@@ -1,67 +1,115 @@
-//! Code generation. Generated code reaches the runtime only through `::actor::__private`.
+//! Code generation (thiserror's `expand.rs`): parse → validate → expand for each entry
+//! point. Generated code reaches the runtime only through `::actor::__private` (and the
+//! public `::actor::Ctx`), and is wrapped in `const _: () = { … };` where it needs no
+//! public name (serde_derive's `dummy.rs`).
 
-use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{ItemStruct, Type};
+use syn::{Ident, Item, ItemStruct, Type};
 
-use crate::ast::{ActorImpl, Method, Output, Receiver, Role};
+use crate::ast::{ActorImpl, Hook, Method, Output, Role, State};
 use crate::attr::StructOptions;
-use crate::case;
+use crate::ctxt::Ctxt;
+use crate::{case, fallback, valid};
 
-fn duration(d: std::time::Duration) -> TokenStream {
-    let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
-    quote!(::actor::__private::Duration::new(#secs, #nanos))
-}
-
-/// The handle type's name: `Counter` → `CounterHandle`.
-fn handle_ident(ident: &syn::Ident) -> syn::Ident {
-    format_ident!("{}Handle", ident)
-}
-
-/// `#[actor(...)]` on the struct: the struct itself, its handle type, its options.
-pub(crate) fn actor_struct(item: &ItemStruct, opts: &StructOptions) -> TokenStream {
-    let ident = &item.ident;
-    let vis = &item.vis;
-    let handle = handle_ident(ident);
-    let name = opts
-        .name
-        .clone()
-        .unwrap_or_else(|| case::camel(&ident.to_string()));
-    let mut config = Vec::new();
-    if let Some(timeout) = opts.sleep_timeout {
-        let value = match timeout {
-            Some(d) => {
-                let d = duration(d);
-                quote!(::core::option::Option::Some(#d))
-            }
-            None => quote!(::core::option::Option::None),
-        };
-        config.push(quote!(config.sleep_timeout = #value;));
-    }
-    if let Some(d) = opts.action_timeout {
-        let d = duration(d);
-        config.push(quote!(config.action_timeout = #d;));
-    }
-    if let Some(d) = opts.sleep_grace {
-        let d = duration(d);
-        config.push(quote!(config.sleep_grace = #d;));
-    }
-    if let Some(n) = opts.inbox {
-        config.push(quote!(config.inbox_capacity = #n;));
-    }
-    if let Some(d) = opts.save_interval {
-        let d = duration(d);
-        config.push(quote!(config.save = ::actor::__private::SaveMode::Debounced(#d);));
-    }
-    let vars = match &opts.vars {
-        Some(ty) => quote!(#ty),
-        None => quote!(()),
+/// `#[actor(…)]` on anything: dispatches on what it is applied to.
+pub(crate) fn actor(args: TokenStream, input: TokenStream) -> TokenStream {
+    let item = match syn::parse2::<Item>(input.clone()) {
+        Ok(item) => item,
+        Err(err) => {
+            let err = err.to_compile_error();
+            return quote!(#input #err);
+        }
     };
+    match item {
+        Item::Struct(item) => {
+            let cx = Ctxt::new();
+            let state = State::from_syn(&cx, item, args);
+            valid::check_state(&cx, &state);
+            match cx.check() {
+                Ok(()) => state_tokens(&state),
+                Err(err) => fallback::state(&state, err),
+            }
+        }
+        Item::Impl(item) => {
+            let cx = Ctxt::new();
+            let actor = ActorImpl::from_syn(&cx, item, args);
+            valid::check_impl(&cx, &actor);
+            match cx.check() {
+                Ok(()) => impl_tokens(&actor),
+                Err(err) => fallback::actor_impl(&actor, err),
+            }
+        }
+        other => fallback::wrong_target(other),
+    }
+}
+
+/// `#[action]` or a hook marker that no `#[actor] impl` consumed.
+pub(crate) fn misplaced(marker: &str, item: TokenStream) -> TokenStream {
+    let target = match syn::parse2::<syn::ImplItemFn>(item.clone()) {
+        Ok(f) => {
+            let (fn_token, ident) = (f.sig.fn_token, f.sig.ident);
+            quote!(#fn_token #ident)
+        }
+        Err(_) => item.clone(),
+    };
+    let err = syn::Error::new_spanned(
+        target,
+        format!(
+            "`#[{marker}]` only works inside an `#[actor] impl` block: add `#[actor]` to the `impl`"
+        ),
+    )
+    .to_compile_error();
+    quote!(#item #err)
+}
+
+/// The name of the handle type: `Counter` → `CounterHandle`.
+pub(crate) fn handle_ident(ident: &Ident) -> Ident {
+    format_ident!("{}Handle", ident.unraw())
+}
+
+/// The kind name: `name = "…"` or the camelCase of the struct's name.
+pub(crate) fn kind_name(item: &ItemStruct, opts: &StructOptions) -> String {
+    opts.name
+        .as_ref()
+        .map(syn::LitStr::value)
+        .unwrap_or_else(|| case::camel(&item.ident.unraw().to_string()))
+}
+
+fn state_tokens(state: &State) -> TokenStream {
+    let opts = &state.options;
+    state_expansion(
+        &state.item.ident,
+        &state.item.vis,
+        &state.item,
+        &kind_name(&state.item, opts),
+        config(opts),
+        opts.vars.as_ref(),
+    )
+}
+
+/// The struct, its handle type and its `ActorOptions` impl.
+pub(crate) fn state_expansion(
+    ident: &Ident,
+    vis: &syn::Visibility,
+    item: &dyn ToTokens,
+    name: &str,
+    config: TokenStream,
+    vars: Option<&Type>,
+) -> TokenStream {
+    let handle = handle_ident(ident);
+    let vars = vars.map_or_else(|| quote!(()), ToTokens::to_token_stream);
     let handle_doc = format!(
-        "The typed handle to a [`{ident}`] actor (kind `{name}`): one async method per action. \
-         Get one with `{ident}::get_or_create(&client, key)`; it derefs to \
-         [`ActorHandle`](::actor::ActorHandle) for `id()`, `sleep()`, `destroy()` and calls by name."
+        "The typed handle to [`{ident}`] actors (kind `\"{name}\"`), generated by `#[actor]`.\n\n\
+         It has one async method per action, returning `Result<Output, ActorError>`, and works \
+         the same in-process and over the network. Get one with \
+         `{ident}::get_or_create(&client, key)` (or `get`, `create`); it derefs to \
+         `ActorHandle` for `id()`, `sleep()`, `destroy()` and calls by name."
     );
     quote! {
         #item
@@ -73,12 +121,14 @@ pub(crate) fn actor_struct(item: &ItemStruct, opts: &StructOptions) -> TokenStre
         }
 
         const _: () = {
+            #[automatically_derived]
             impl ::core::convert::From<::actor::__private::ActorHandle> for #handle {
                 fn from(inner: ::actor::__private::ActorHandle) -> Self {
                     Self { inner }
                 }
             }
 
+            #[automatically_derived]
             impl ::core::ops::Deref for #handle {
                 type Target = ::actor::__private::ActorHandle;
                 fn deref(&self) -> &Self::Target {
@@ -86,33 +136,146 @@ pub(crate) fn actor_struct(item: &ItemStruct, opts: &StructOptions) -> TokenStre
                 }
             }
 
+            #[automatically_derived]
             impl ::actor::__private::ActorOptions for #ident {
                 const NAME: &'static str = #name;
                 type Vars = #vars;
                 type Handle = #handle;
                 fn config() -> ::actor::__private::ActorConfig {
-                    #[allow(unused_mut)]
-                    let mut config = ::actor::__private::ActorConfig::default();
-                    #(#config)*
-                    config
+                    #config
                 }
             }
         };
     }
 }
 
-/// What a method's call evaluates to inside generated code, as `Result<T, ActorError>`.
-fn call_expr(self_ty: &Type, m: &Method, args: &[TokenStream]) -> TokenStream {
-    let ident = m.ident();
-    let ctx = m.ctx.then(|| quote!(ctx,));
-    let call = quote!(<#self_ty>::#ident(self, #ctx #(#args,)*).await);
-    match &m.output {
-        Output::Result { err: Some(err), .. } => {
-            quote_spanned!(err.span()=> ::actor::__private::into_result::<_, #err>(#call))
+fn duration(d: Duration) -> TokenStream {
+    if d.subsec_nanos() == 0 {
+        let secs = d.as_secs();
+        quote!(::actor::__private::Duration::from_secs(#secs))
+    } else if d.subsec_nanos().is_multiple_of(1_000_000) {
+        let millis = d.as_millis() as u64;
+        quote!(::actor::__private::Duration::from_millis(#millis))
+    } else {
+        let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
+        quote!(::actor::__private::Duration::new(#secs, #nanos))
+    }
+}
+
+/// `ActorConfig { given fields, ..Default::default() }`.
+fn config(opts: &StructOptions) -> TokenStream {
+    let mut fields = Vec::new();
+    if let Some(t) = &opts.sleep_timeout {
+        let value = match t.value {
+            Some(d) => {
+                let d = duration(d);
+                quote!(::core::option::Option::Some(#d))
+            }
+            None => quote!(::core::option::Option::None),
+        };
+        fields.push(quote!(sleep_timeout: #value));
+    }
+    for (field, opt) in [
+        ("action_timeout", &opts.action_timeout),
+        ("sleep_grace", &opts.sleep_grace),
+    ] {
+        if let Some(d) = opt.as_ref().and_then(|o| o.value) {
+            let (field, d) = (format_ident!("{field}"), duration(d));
+            fields.push(quote!(#field: #d));
         }
-        Output::Result { err: None, .. } => quote!(::actor::__private::into_result(#call)),
-        Output::Unit | Output::Plain(_) => {
-            quote!(::core::result::Result::<_, ::actor::__private::ActorError>::Ok(#call))
+    }
+    if let Some(n) = opts
+        .inbox
+        .as_ref()
+        .and_then(|n| n.base10_parse::<usize>().ok())
+    {
+        fields.push(quote!(inbox_capacity: #n));
+    }
+    if let Some(d) = opts.save_interval.as_ref().and_then(|o| o.value) {
+        let d = duration(d);
+        fields.push(quote!(save: ::actor::__private::SaveMode::Debounced(#d)));
+    }
+    if fields.is_empty() {
+        return quote!(::core::default::Default::default());
+    }
+    quote! {
+        ::actor::__private::ActorConfig {
+            #(#fields,)*
+            ..::core::default::Default::default()
+        }
+    }
+}
+
+/// Local names in generated bodies, hygienic so they never meet the user's argument names.
+struct Locals {
+    ctx: Ident,
+    index: Ident,
+    args: Ident,
+    shape: Ident,
+    out: Ident,
+    input: Ident,
+}
+
+impl Locals {
+    fn new() -> Self {
+        let local = |name: &str| Ident::new(name, Span::mixed_site());
+        Locals {
+            ctx: local("__ctx"),
+            index: local("__index"),
+            args: local("__args"),
+            shape: local("__shape"),
+            out: local("__out"),
+            input: local("__input"),
+        }
+    }
+}
+
+/// The module, inside the generated `const _`, of generic helpers that carry the wire
+/// bounds. User types reach them as turbofish arguments (`decode_arguments_2::<A, B>`),
+/// so rustc blames the exact type token that lacks a trait. Each bound is required in one
+/// place only (decoding needs `DeserializeOwned`, calling from the handle `Serialize`), so
+/// a type lacking both gets one error per missing trait, not one per use.
+fn wire_module(arities: &BTreeSet<usize>) -> TokenStream {
+    if arities.is_empty() {
+        return TokenStream::new();
+    }
+    let serde = quote!(::actor::__private::serde);
+    let params = |n: usize| -> Vec<Ident> { (0..n).map(|i| format_ident!("A{}", i)).collect() };
+    let decoders = arities.iter().filter(|n| **n > 0).map(|&n| {
+        let name = format_ident!("decode_arguments_{}", n);
+        let params = params(n);
+        quote! {
+            pub(super) fn #name<#(#params: #serde::de::DeserializeOwned + 'static),*>(
+                payload: Payload,
+            ) -> ::core::result::Result<(#(#params,)*), ActorError> {
+                payload.decode()
+            }
+        }
+    });
+    let callers = arities.iter().map(|&n| {
+        let name = format_ident!("call_action_{}", n);
+        let params = params(n);
+        quote! {
+            pub(super) async fn #name<#(#params: #serde::Serialize + ::core::marker::Send + 'static,)* R: #serde::de::DeserializeOwned + ::core::marker::Send + 'static>(
+                handle: &ActorHandle,
+                action: &'static str,
+                arguments: (#(#params,)*),
+            ) -> ::core::result::Result<R, ActorError> {
+                handle.call(action, arguments).await
+            }
+        }
+    });
+    quote! {
+        mod __actor_wire {
+            use ::actor::__private::{ActorError, ActorHandle, Payload, ReplyShape};
+            #(#decoders)*
+            #(#callers)*
+            pub(super) fn wrap_output<T: #serde::Serialize + ::core::marker::Send + 'static>(
+                shape: ReplyShape,
+                value: T,
+            ) -> ::core::result::Result<Payload, ActorError> {
+                shape.wrap(value)
+            }
         }
     }
 }
@@ -120,181 +283,281 @@ fn call_expr(self_ty: &Type, m: &Method, args: &[TokenStream]) -> TokenStream {
 fn output_type(m: &Method) -> TokenStream {
     match &m.output {
         Output::Unit => quote!(()),
-        Output::Plain(ty) | Output::Result { ok: ty, .. } => quote!(#ty),
+        Output::Plain(ty) | Output::Result { ok: ty, .. } => ty.to_token_stream(),
     }
 }
 
-/// The match arm that runs action `index`.
-fn arg_names(m: &Method) -> Vec<TokenStream> {
-    m.args.iter().map(|(a, _)| quote!(#a)).collect()
+/// `Self` inside an action's types means the state struct; in the handle's impl it would
+/// mean the handle, so it is spelled out there.
+fn replace_self(tokens: TokenStream, with: &TokenStream) -> TokenStream {
+    tokens
+        .into_iter()
+        .flat_map(|tt| match tt {
+            TokenTree::Ident(ident) if ident == "Self" => with.clone(),
+            TokenTree::Group(g) => {
+                let mut group = Group::new(g.delimiter(), replace_self(g.stream(), with));
+                group.set_span(g.span());
+                TokenTree::Group(group).into_token_stream()
+            }
+            other => other.into_token_stream(),
+        })
+        .collect()
 }
 
-fn dispatch_arm(self_ty: &Type, index: usize, m: &Method) -> TokenStream {
-    let call = call_expr(self_ty, m, &arg_names(m));
-    // Spanned on the user's types, so a type that cannot cross the wire is reported there.
-    let decode = match m.args.first() {
-        None => quote!(::core::mem::drop(args);),
-        Some((_, first)) => {
-            let names = m.args.iter().map(|(a, _)| a);
-            let types = m.args.iter().map(|(_, t)| t);
-            quote_spanned!(first.span()=> let (#(#names,)*): (#(#types,)*) = args.decode()?;)
+pub(crate) fn replace_self_ty(ty: &Type, with: &TokenStream) -> Type {
+    syn::parse2(replace_self(ty.to_token_stream(), with)).unwrap_or_else(|_| ty.clone())
+}
+
+/// The path of the handle type, beside the state struct: `a::Counter` → `a::CounterHandle`.
+pub(crate) fn handle_path(self_ty: &Type) -> Option<syn::Path> {
+    let Type::Path(p) = self_ty else { return None };
+    let mut path = p.path.clone();
+    let last = path.segments.last_mut()?;
+    last.ident = handle_ident(&last.ident);
+    Some(path)
+}
+
+/// The call of a user's method, as an expression of type `Result<T, ActorError>`.
+fn forward(self_ty: &Type, m: &Method, locals: &Locals, args: &[TokenStream]) -> TokenStream {
+    let ident = m.ident();
+    let ctx = m.takes_ctx().then_some(&locals.ctx).into_iter();
+    let call = quote_spanned!(ident.span()=> <#self_ty>::#ident(self, #(#ctx,)* #(#args,)*).await);
+    match &m.output {
+        // Spanned on `E`: "`ActorError: From<E>` is not satisfied" lands on the user's type.
+        Output::Result { err: Some(err), .. } => {
+            quote_spanned!(err.span()=> ::actor::__private::into_result::<_, #err>(#call))
         }
-    };
-    let wrap = match &m.output {
-        Output::Plain(ty) | Output::Result { ok: ty, .. } => {
-            quote_spanned!(ty.span()=> shape.wrap(out))
+        Output::Result { ok, err: None } => {
+            quote_spanned!(ok.span()=> ::actor::__private::into_result(#call))
         }
-        Output::Unit => quote!(shape.wrap(out)),
-    };
+        Output::Unit | Output::Plain(_) => {
+            quote!(::core::result::Result::<_, ::actor::__private::ActorError>::Ok(#call))
+        }
+    }
+}
+
+/// The match arm that decodes the arguments of action `index`, runs it, and wraps the reply.
+fn dispatch_arm(self_ty: &Type, index: usize, m: &Method, locals: &Locals) -> TokenStream {
+    let Locals {
+        args, shape, out, ..
+    } = locals;
+    let names: Vec<&Ident> = m.args().filter_map(|p| p.ident()).collect();
+    let call = forward(
+        self_ty,
+        m,
+        locals,
+        &names.iter().map(|n| quote!(#n)).collect::<Vec<_>>(),
+    );
+    // A zero-argument action ignores its payload: clients may send `[]`, `null` or nothing.
+    let decode = (!names.is_empty()).then(|| {
+        let decoder = format_ident!("decode_arguments_{}", names.len());
+        let types = m.args().map(|p| &p.ty);
+        quote!(let (#(#names,)*) = __actor_wire::#decoder::<#(#types),*>(#args)?;)
+    });
+    let out_ty = output_type(m);
     quote! {
         #index => {
-            let shape = args.reply_shape();
+            let #shape = #args.reply_shape();
             #decode
-            let out = #call?;
-            #wrap
+            let #out = #call?;
+            __actor_wire::wrap_output::<#out_ty>(#shape, #out)
         }
     }
 }
 
-/// `#[actor]` on the impl block: the `Actor` impl, the handle's methods, the registration.
-pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
+fn future(output: TokenStream) -> TokenStream {
+    quote!(impl ::core::future::Future<Output = #output> + ::core::marker::Send)
+}
+
+/// A hook's future, spanned on the user's method: "future cannot be sent between threads
+/// safely" is reported on its name.
+fn hook_body(m: &Method, call: TokenStream) -> TokenStream {
+    quote_spanned!(m.ident().span()=> async move { #call })
+}
+
+fn hook_fn(self_ty: &Type, m: &Method, hook: Hook, locals: &Locals) -> TokenStream {
+    let Locals { ctx, input, .. } = locals;
+    let fn_ident = format_ident!("{}", hook.attr_name());
+    let result = quote!(::core::result::Result<(), ::actor::__private::ActorError>);
+    match hook {
+        Hook::Create => {
+            let takes_input = m.args().next().is_some();
+            let args: Vec<TokenStream> = takes_input.then(|| quote!(#input)).into_iter().collect();
+            let body = hook_body(m, forward(self_ty, m, locals, &args));
+            let ret = future(result);
+            quote! {
+                fn on_create(&mut self, #ctx: &::actor::Ctx<Self>, #input: Self::Input) -> #ret {
+                    #body
+                }
+            }
+        }
+        Hook::StateChange => {
+            let ident = m.ident();
+            let ctx_arg = m.takes_ctx().then(|| quote!(#ctx));
+            let ret = future(quote!(()));
+            let body = hook_body(m, quote!(<#self_ty>::#ident(self, #ctx_arg).await));
+            quote! {
+                const HAS_ON_STATE_CHANGE: bool = true;
+                fn on_state_change(&self, #ctx: &::actor::Ctx<Self>) -> #ret {
+                    #body
+                }
+            }
+        }
+        Hook::Wake | Hook::Sleep | Hook::Destroy => {
+            let body = hook_body(m, forward(self_ty, m, locals, &[]));
+            let ret = future(result);
+            quote! {
+                fn #fn_ident(&mut self, #ctx: &::actor::Ctx<Self>) -> #ret {
+                    #body
+                }
+            }
+        }
+    }
+}
+
+/// One typed method on the handle.
+fn handle_method(m: &Method, self_tokens: &TokenStream) -> TokenStream {
+    let ident = m.ident();
+    let name = m.name();
+    let docs = &m.docs;
+    let names: Vec<&Ident> = m.args().filter_map(|p| p.ident()).collect();
+    let types: Vec<Type> = m
+        .args()
+        .map(|p| replace_self_ty(&p.ty, self_tokens))
+        .collect();
+    let out = match &m.output {
+        Output::Unit => quote!(()),
+        Output::Plain(ty) | Output::Result { ok: ty, .. } => {
+            replace_self_ty(ty, self_tokens).to_token_stream()
+        }
+    };
+    let caller = format_ident!("call_action_{}", names.len());
+    let access = if m.is_exclusive() {
+        format!(
+            "Calls the exclusive action `\"{name}\"`: it runs alone, and the reply waits until its writes are durable."
+        )
+    } else {
+        format!(
+            "Calls the shared action `\"{name}\"`: it runs alongside other calls, on a snapshot of the state."
+        )
+    };
+    let separator = (!docs.is_empty()).then(|| quote!(#[doc = ""]));
+    // Through `Deref`, not the private field: the impl block may sit in another module.
+    // Spanned on the method's name, where rustc reports the bounds the call's future
+    // carries if an argument or the output cannot cross the wire.
+    let call = quote_spanned! {ident.span()=>
+        __actor_wire::#caller::<#(#types,)* #out>(
+            ::core::ops::Deref::deref(self),
+            #name,
+            (#(#names,)*),
+        )
+        .await
+    };
+    quote! {
+        #(#docs)*
+        #separator
+        #[doc = #access]
+        pub async fn #ident(&self, #(#names: #types),*) -> ::core::result::Result<#out, ::actor::__private::ActorError> {
+            #call
+        }
+    }
+}
+
+fn impl_tokens(actor: &ActorImpl) -> TokenStream {
     let item = &actor.item;
     let self_ty = &*item.self_ty;
-    let handle = match self_ty {
-        Type::Path(p) => {
-            let mut path = p.path.clone();
-            let last = path.segments.last_mut().expect("a type path has a segment");
-            last.ident = handle_ident(&last.ident);
-            quote!(#path)
-        }
-        _ => return quote!(#item),
-    };
+    let self_tokens = self_ty.to_token_stream();
+    let handle = handle_path(self_ty).expect("validated: the impl is for a plain path");
+    let locals = Locals::new();
+    let Locals {
+        ctx, index, args, ..
+    } = &locals;
+
     let actions: Vec<&Method> = actor
         .methods
         .iter()
         .filter(|m| matches!(m.role, Role::Action(_)))
         .collect();
-    let hook = |role: fn(&Role) -> bool| actor.methods.iter().find(|m| role(&m.role));
-
     let infos = actions.iter().map(|m| {
         let name = m.name();
-        let access = if m.receiver == Receiver::Exclusive { quote!(Exclusive) } else { quote!(Shared) };
+        let access = if m.is_exclusive() {
+            quote!(Exclusive)
+        } else {
+            quote!(Shared)
+        };
         quote!(::actor::__private::ActionInfo { name: #name, access: ::actor::__private::Access::#access })
     });
-    let exclusive_arms = actions
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| m.receiver == Receiver::Exclusive)
-        .map(|(i, m)| dispatch_arm(self_ty, i, m));
-    let shared_arms = actions
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| m.receiver != Receiver::Exclusive)
-        .map(|(i, m)| dispatch_arm(self_ty, i, m));
-
-    let on_create = hook(|r| matches!(r, Role::OnCreate));
-    let input_ty = on_create
-        .and_then(|m| m.args.first())
-        .map(|(_, ty)| quote!(#ty))
-        .unwrap_or_else(|| quote!(()));
-    let create_body = match on_create {
-        Some(m) => {
-            let has_input = !m.args.is_empty();
-            let input: Vec<TokenStream> = has_input.then(|| quote!(input)).into_iter().collect();
-            let call = call_expr(self_ty, m, &input);
-            let drop_input = (!has_input).then(|| quote!(::core::mem::drop(input);));
-            quote!(#drop_input #call)
-        }
-        None => quote!(::core::mem::drop(input); ::core::result::Result::Ok(())),
+    let not_found = quote! {
+        _ => ::core::result::Result::Err(::actor::__private::action_not_found(
+            <Self as ::actor::__private::ActorOptions>::NAME,
+            #index,
+        )),
     };
-    let simple_hook = |fn_name: &str, role: fn(&Role) -> bool| {
-        let fn_ident = format_ident!("{}", fn_name);
-        hook(role).map(|m| {
-            let call = call_expr(self_ty, m, &[]);
-            quote! {
-                fn #fn_ident(&mut self, ctx: &::actor::Ctx<Self>) -> impl ::core::future::Future<Output = ::core::result::Result<(), ::actor::__private::ActorError>> + ::core::marker::Send {
-                    async move { #call }
+    let payload = future(
+        quote!(::core::result::Result<::actor::__private::Payload, ::actor::__private::ActorError>),
+    );
+    let exclusive: Vec<TokenStream> = actions
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.is_exclusive())
+        .map(|(i, m)| dispatch_arm(self_ty, i, m, &locals))
+        .collect();
+    let call_exclusive = (!exclusive.is_empty()).then(|| {
+        quote! {
+            fn call_exclusive(&mut self, #ctx: &::actor::Ctx<Self>, #index: usize, #args: ::actor::__private::Payload) -> #payload {
+                async move {
+                    match #index {
+                        #(#exclusive)*
+                        #not_found
+                    }
                 }
             }
-        })
-    };
-    let on_wake = simple_hook("on_wake", |r| matches!(r, Role::OnWake));
-    let on_sleep = simple_hook("on_sleep", |r| matches!(r, Role::OnSleep));
-    let on_destroy = simple_hook("on_destroy", |r| matches!(r, Role::OnDestroy));
-    let on_state_change = hook(|r| matches!(r, Role::OnStateChange)).map(|m| {
-        let ident = m.ident();
-        let ctx = m.ctx.then(|| quote!(ctx));
+        }
+    });
+    let shared: Vec<TokenStream> = actions
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| !m.is_exclusive())
+        .map(|(i, m)| dispatch_arm(self_ty, i, m, &locals))
+        .collect();
+    let call_shared = (!shared.is_empty()).then(|| {
         quote! {
-            const HAS_ON_STATE_CHANGE: bool = true;
-            fn on_state_change(&self, ctx: &::actor::Ctx<Self>) -> impl ::core::future::Future<Output = ()> + ::core::marker::Send {
-                async move { let _ = <#self_ty>::#ident(self, #ctx).await; }
+            fn call_shared(&self, #ctx: &::actor::Ctx<Self>, #index: usize, #args: ::actor::__private::Payload) -> #payload {
+                async move {
+                    match #index {
+                        #(#shared)*
+                        #not_found
+                    }
+                }
             }
         }
     });
 
-    let handle_methods = actions.iter().map(|m| {
-        let ident = m.ident();
-        let name = m.name();
-        let docs = m.func.attrs.iter().filter(|a| a.path().is_ident("doc"));
-        let names: Vec<_> = m.args.iter().map(|(a, _)| a).collect();
-        let types: Vec<_> = m.args.iter().map(|(_, t)| t).collect();
-        let out = output_type(m);
-        let span = m.args.first().map(|(_, t)| t.span()).or_else(|| match &m.output {
-            Output::Plain(ty) | Output::Result { ok: ty, .. } => Some(ty.span()),
-            Output::Unit => None,
-        });
-        let call = match span {
-            Some(span) => quote_spanned!(span=> self.inner.call::<(#(#types,)*), #out>(#name, (#(#names,)*)).await),
-            None => quote!(self.inner.call::<(), ()>(#name, ()).await),
-        };
-        let access = if m.receiver == Receiver::Exclusive { "Exclusive: runs alone, and answers once its writes are durable." } else { "Shared: runs concurrently on a snapshot of the state." };
-        quote! {
-            #(#docs)*
-            #[doc = ""]
-            #[doc = #access]
-            pub async fn #ident(&self, #(#names: #types),*) -> ::core::result::Result<#out, ::actor::__private::ActorError> {
-                #call
-            }
-        }
+    let hooks = actor.methods.iter().filter_map(|m| match m.role {
+        Role::Hook(hook) => Some(hook_fn(self_ty, m, hook, &locals)),
+        Role::Action(_) => None,
     });
+    let input = input_type(actor);
+    let handle_methods = actions.iter().map(|m| handle_method(m, &self_tokens));
+    let arities: BTreeSet<usize> = actions.iter().map(|m| m.args().count()).collect();
+    let wire = wire_module(&arities);
+    // Spanned on the struct's name, so a missing `Serialize`/`Default`/… derive is
+    // reported on it.
+    let actor_trait = quote_spanned!(self_ty.span()=> ::actor::__private::Actor);
 
     quote! {
         #item
 
         const _: () = {
-            impl ::actor::__private::Actor for #self_ty {
-                type Input = #input_ty;
+            #wire
+
+            #[automatically_derived]
+            impl #actor_trait for #self_ty {
+                type Input = #input;
                 const ACTIONS: &'static [::actor::__private::ActionInfo] = &[#(#infos),*];
-
-                fn on_create(&mut self, ctx: &::actor::Ctx<Self>, input: Self::Input) -> impl ::core::future::Future<Output = ::core::result::Result<(), ::actor::__private::ActorError>> + ::core::marker::Send {
-                    #[allow(unused_variables)]
-                    let ctx = ctx;
-                    async move { #create_body }
-                }
-                #on_wake
-                #on_sleep
-                #on_destroy
-                #on_state_change
-
-                #[allow(unused_variables)]
-                fn call_exclusive(&mut self, ctx: &::actor::Ctx<Self>, index: usize, args: ::actor::__private::Payload) -> impl ::core::future::Future<Output = ::core::result::Result<::actor::__private::Payload, ::actor::__private::ActorError>> + ::core::marker::Send {
-                    async move {
-                        match index {
-                            #(#exclusive_arms)*
-                            _ => ::core::result::Result::Err(::actor::__private::action_not_found(<Self as ::actor::__private::ActorOptions>::NAME, index)),
-                        }
-                    }
-                }
-
-                #[allow(unused_variables)]
-                fn call_shared(&self, ctx: &::actor::Ctx<Self>, index: usize, args: ::actor::__private::Payload) -> impl ::core::future::Future<Output = ::core::result::Result<::actor::__private::Payload, ::actor::__private::ActorError>> + ::core::marker::Send {
-                    async move {
-                        match index {
-                            #(#shared_arms)*
-                            _ => ::core::result::Result::Err(::actor::__private::action_not_found(<Self as ::actor::__private::ActorOptions>::NAME, index)),
-                        }
-                    }
-                }
+                #(#hooks)*
+                #call_exclusive
+                #call_shared
             }
 
             impl #handle {
@@ -304,24 +567,88 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
             ::actor::__private::inventory::submit! {
                 ::actor::__private::ActorKind::of::<#self_ty>()
             }
-
         };
     }
 }
 
-/// The `Actor` impl emitted beside `compile_error!` when the block has mistakes, so the
-/// user sees those mistakes and not a cascade of missing-trait errors.
-pub(crate) fn fallback_impl(actor: &ActorImpl) -> TokenStream {
-    let self_ty = &actor.item.self_ty;
-    if actor.item.trait_.is_some() || !actor.item.generics.params.is_empty() {
-        return quote!();
+/// `type Input`: the `#[on_create]` input's type, or `()`.
+pub(crate) fn input_type(actor: &ActorImpl) -> TokenStream {
+    actor
+        .methods
+        .iter()
+        .find(|m| matches!(m.role, Role::Hook(Hook::Create)))
+        .and_then(|m| m.args().next())
+        .map_or_else(|| quote!(()), |p| p.ty.to_token_stream())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(
+            duration(Duration::from_secs(30)).to_string(),
+            quote!(::actor::__private::Duration::from_secs(30u64)).to_string()
+        );
+        assert_eq!(
+            duration(Duration::from_millis(1500)).to_string(),
+            quote!(::actor::__private::Duration::from_millis(1500u64)).to_string()
+        );
+        assert_eq!(
+            duration(Duration::from_nanos(5)).to_string(),
+            quote!(::actor::__private::Duration::new(0u64, 5u32)).to_string()
+        );
     }
-    quote! {
-        const _: () = {
-            impl ::actor::__private::Actor for #self_ty {
-                type Input = ();
-                const ACTIONS: &'static [::actor::__private::ActionInfo] = &[];
-            }
-        };
+
+    #[test]
+    fn self_is_spelled_out_for_the_handle() {
+        let with = quote!(Counter);
+        let ty: Type = syn::parse_quote!(Vec<(Self, Option<Self>)>);
+        let replaced = replace_self_ty(&ty, &with);
+        assert_eq!(
+            quote!(#replaced).to_string(),
+            quote!(Vec<(Counter, Option<Counter>)>).to_string()
+        );
+    }
+
+    #[test]
+    fn handle_paths() {
+        let ty: Type = syn::parse_quote!(crate::rooms::ChatRoom);
+        let path = handle_path(&ty).unwrap();
+        assert_eq!(
+            quote!(#path).to_string(),
+            quote!(crate::rooms::ChatRoomHandle).to_string()
+        );
+        let raw: Ident = syn::parse_quote!(r#Match);
+        assert_eq!(handle_ident(&raw), "MatchHandle");
+    }
+
+    #[test]
+    fn zero_argument_actions_do_not_decode() {
+        let cx = Ctxt::new();
+        let actor = ActorImpl::from_syn(
+            &cx,
+            syn::parse_quote!(impl Counter {
+                #[action] async fn get(&self) -> i64 { 0 }
+                #[action] async fn add(&mut self, by: i64) {}
+            }),
+            TokenStream::new(),
+        );
+        cx.check().unwrap();
+        let locals = Locals::new();
+        let self_ty: Type = syn::parse_quote!(Counter);
+        let get = dispatch_arm(&self_ty, 0, &actor.methods[0], &locals).to_string();
+        let add = dispatch_arm(&self_ty, 1, &actor.methods[1], &locals).to_string();
+        assert!(!get.contains("decode"), "{get}");
+        assert!(add.contains("decode"), "{add}");
+    }
+
+    #[test]
+    fn config_only_names_what_was_given() {
+        assert_eq!(
+            config(&StructOptions::default()).to_string(),
+            quote!(::core::default::Default::default()).to_string()
+        );
     }
 }

@@ -1,8 +1,10 @@
-//! Procedural macros for the `actor` crate. Use them through `actor::prelude::*`.
-
+//! Procedural macros for the `actor` crate. Use them through `use actor::prelude::*;`.
 //!
-//! Each entry point is thin: parse → validate → expand, with every error of a call
-//! collected and reported at once, spanned on the user's own tokens.
+//! Every entry point is one line over three stages, as in thiserror and serde_derive:
+//! `ast` and `attr` read the input, `valid` checks the rules, `expand` writes the code.
+//! Every mistake of a call is collected (`ctxt`) and reported at once, spanned on the
+//! user's own tokens and worded as a fix; beside the errors, `fallback` emits stub impls
+//! with the real names, so the user sees their mistakes and not a cascade.
 
 #![warn(missing_docs)]
 
@@ -13,180 +15,365 @@ mod ctxt;
 mod duration;
 mod error_derive;
 mod expand;
+mod fallback;
 mod valid;
 
 use proc_macro::TokenStream;
-use quote::quote;
-use syn::{Item, parse_macro_input};
 
-/// Declares an actor kind. On the state struct it takes the kind's options and generates
-/// the typed handle `<Struct>Handle`; on the struct's `impl` block it turns `#[action]`
-/// and lifecycle methods into the kind's actions and hooks and registers the kind.
+/// Declares an actor kind: on the state struct with its options, and on the struct's
+/// `impl` block to turn marked methods into actions and lifecycle hooks.
 ///
-/// ```ignore
+/// ```
 /// use actor::prelude::*;
 ///
-/// #[actor(sleep_timeout = "30s", action_timeout = "10s", inbox = 256)]
+/// #[actor(sleep_timeout = "5m", inbox = 256)]         // kind "counter"
 /// #[derive(Clone, Default, Serialize, Deserialize)]
-/// pub struct Counter { count: i64 }
+/// pub struct Counter {
+///     count: i64,
+/// }
 ///
 /// #[actor]
 /// impl Counter {
-///     #[action]
-///     async fn increment(&mut self, by: i64) -> i64 { self.count += by; self.count }
+///     #[on_create]
+///     async fn init(&mut self, start: i64) {
+///         self.count = start;
+///     }
+///
+///     /// Adds `by` and returns the new count.
+///     #[action]                                        // exclusive: `&mut self`
+///     async fn increment(&mut self, by: i64) -> i64 {
+///         self.count += by;
+///         self.count
+///     }
+///
+///     #[action]                                        // shared: `&self`
+///     async fn get(&self) -> i64 {
+///         self.count
+///     }
+/// }
+///
+/// assert_eq!(Counter::NAME, "counter");
+/// assert_eq!(Counter::ACTIONS[0].name, "increment");
+/// assert_eq!(Counter::config().inbox_capacity, 256);
+/// # let _ = CounterHandle::increment;
+/// ```
+///
+/// # On the state struct
+///
+/// The struct is the actor's durable state: it must be `Clone + Default + Serialize +
+/// Deserialize` and not generic. Every option is optional and given at most once:
+///
+/// | option | meaning | default |
+/// |---|---|---|
+/// | `name = "chatRoom"` | the kind's name (camelCase, checked) | camelCase of the struct name |
+/// | `sleep_timeout = "30s"` | idle time before sleeping; `"never"` never sleeps | `"30s"` |
+/// | `action_timeout = "60s"` | longest an action may run | `"60s"` |
+/// | `sleep_grace = "15s"` | longest `on_sleep`/`on_destroy` may run | `"15s"` |
+/// | `inbox = 1024` | calls that may wait before callers get `actor/overloaded` | `1024` |
+/// | `save_interval = "1s"` | save at most once per interval (`SaveMode::Debounced`) instead of before every exclusive reply | durable saves |
+/// | `vars = MyVars` | runtime-only data, rebuilt with `Default` on wake (`ctx.vars()`) | `()` |
+///
+/// Durations are parsed at compile time (`"500ms"`, `"2m"`, `"1h 30m"`).
+///
+/// # On the impl block
+///
+/// `#[actor]` takes no options here. Methods marked with [`macro@action`] become actions;
+/// [`macro@on_create`], [`macro@on_wake`], [`macro@on_sleep`], [`macro@on_destroy`] and
+/// [`macro@on_state_change`] mark the hooks (at most one of each). Unmarked methods stay
+/// ordinary methods. Every marked method is an `async fn` whose parameters are:
+///
+/// 1. `&mut self` (exclusive: one at a time, the reply waits for durability) or `&self`
+///    (shared: runs alongside other calls on a snapshot);
+/// 2. optionally `ctx: &Ctx<Self>`;
+/// 3. the arguments, plain names with owned types that are `Serialize + Deserialize +
+///    Send + 'static`.
+///
+/// An action returns `T`, `Result<T, E>` with `E: Into<ActorError>`, or nothing. A
+/// `Result` is recognised by name (the last path segment is `Result`), so one-argument
+/// aliases such as `type Result<T> = std::result::Result<T, MyError>;` work too; the
+/// hooks return `()` or `Result<(), E>`, except `#[on_state_change]`, which returns `()`.
+///
+/// Every mistake is a compile error on the token to change: a missing `async`, a wrong
+/// receiver, a borrowed argument, two actions with one name, an argument type that is
+/// not `Serialize` (reported on that type), and so on.
+///
+/// # What it generates
+///
+/// For the struct above, roughly:
+///
+/// ```ignore
+/// /// The typed handle to [`Counter`] actors (kind `"counter"`), …
+/// #[derive(Clone, Debug)]
+/// pub struct CounterHandle { inner: ActorHandle }
+/// // From<ActorHandle> and Deref<Target = ActorHandle> for CounterHandle
+///
+/// impl ActorOptions for Counter {
+///     const NAME: &'static str = "counter";
+///     type Vars = ();
+///     type Handle = CounterHandle;
+///     fn config() -> ActorConfig {
+///         ActorConfig {
+///             sleep_timeout: Some(Duration::from_secs(300)),
+///             inbox_capacity: 256,
+///             ..Default::default()
+///         }
+///     }
 /// }
 /// ```
 ///
-/// Struct options: `name = "camelCase"`, `sleep_timeout = "30s" | "never"`,
-/// `action_timeout = "60s"`, `sleep_grace = "15s"`, `inbox = 1024`,
-/// `save_interval = "1s"` (debounced saves), `vars = Type`.
+/// and for the impl block (the helpers are generic functions in a private module, so a
+/// type that cannot cross the network is reported on the user's own token):
+///
+/// ```ignore
+/// impl Actor for Counter {
+///     type Input = i64;                     // the #[on_create] input, or ()
+///     const ACTIONS: &'static [ActionInfo] = &[
+///         ActionInfo { name: "increment", access: Access::Exclusive },
+///         ActionInfo { name: "get", access: Access::Shared },
+///     ];
+///     fn on_create(&mut self, ctx: &Ctx<Self>, input: i64)
+///         -> impl Future<Output = Result<(), ActorError>> + Send
+///     {
+///         async move { Ok(Counter::init(self, input).await) }
+///     }
+///     fn call_exclusive(&mut self, ctx: &Ctx<Self>, index: usize, args: Payload)
+///         -> impl Future<Output = Result<Payload, ActorError>> + Send
+///     {
+///         async move {
+///             match index {
+///                 0 => {
+///                     let shape = args.reply_shape();
+///                     let (by,) = decode_arguments_1::<i64>(args)?;   // args.decode::<(i64,)>()
+///                     let out = Ok::<_, ActorError>(Counter::increment(self, by).await)?;
+///                     wrap_output::<i64>(shape, out)                  // shape.wrap(out)
+///                 }
+///                 _ => Err(action_not_found(Self::NAME, index)),
+///             }
+///         }
+///     }
+///     fn call_shared(&self, ctx: &Ctx<Self>, index: usize, args: Payload)
+///         -> impl Future<Output = Result<Payload, ActorError>> + Send
+///     {
+///         // the same for `get`, which takes no arguments and so decodes none
+///     }
+/// }
+///
+/// impl CounterHandle {
+///     /// Adds `by` and returns the new count.
+///     ///
+///     /// Calls the exclusive action `"increment"`: …
+///     pub async fn increment(&self, by: i64) -> Result<i64, ActorError> {
+///         // ActorHandle::call::<(i64,), i64>(self, "increment", (by,))
+///         call_action_1::<i64, i64>(self, "increment", (by,)).await
+///     }
+///     pub async fn get(&self) -> Result<i64, ActorError> { /* … */ }
+/// }
+///
+/// inventory::submit! { ActorKind::of::<Counter>() }
+/// ```
 #[proc_macro_attribute]
 pub fn actor(args: TokenStream, input: TokenStream) -> TokenStream {
-    expand_actor(args.into(), input.into()).into()
+    expand::actor(args.into(), input.into()).into()
 }
 
-fn expand_actor(
-    args: proc_macro2::TokenStream,
-    input: proc_macro2::TokenStream,
-) -> proc_macro2::TokenStream {
-    match syn::parse2::<Item>(input.clone()) {
-        Ok(Item::Struct(item)) => {
-            let cx = ctxt::Ctxt::default();
-            if !item.generics.params.is_empty() {
-                cx.error_spanned_by(&item.generics, "actor state cannot be generic: the registry needs one concrete type per actor name; use a concrete struct");
-            }
-            let opts = attr::struct_options(&cx, args);
-            match cx.check() {
-                Ok(()) => expand::actor_struct(&item, &opts),
-                Err(err) => {
-                    let errors = err.to_compile_error();
-                    let fallback = if item.generics.params.is_empty() {
-                        expand::actor_struct(&item, &attr::StructOptions::default())
-                    } else {
-                        quote!(#item)
-                    };
-                    quote!(#fallback #errors)
-                }
-            }
-        }
-        Ok(Item::Impl(item)) => {
-            let cx = ctxt::Ctxt::default();
-            if !args.is_empty() {
-                cx.error_spanned_by(&args, "options go on the struct: `#[actor(…)] struct …`; the impl block takes a bare `#[actor]`");
-            }
-            let actor = ast::parse(&cx, item);
-            valid::check(&cx, &actor);
-            match cx.check() {
-                Ok(()) => expand::actor_impl(&actor),
-                Err(err) => {
-                    let errors = err.to_compile_error();
-                    let item = &actor.item;
-                    let fallback = expand::fallback_impl(&actor);
-                    quote!(#item #fallback #errors)
-                }
-            }
-        }
-        Ok(other) => {
-            let err = syn::Error::new_spanned(
-                item_head(&other),
-                "`#[actor]` goes on the state struct and on its `impl` block",
-            )
-            .to_compile_error();
-            quote!(#other #err)
-        }
-        Err(err) => {
-            let err = err.to_compile_error();
-            quote!(#input #err)
-        }
-    }
-}
-
-/// The tokens naming an item, for spanning "wrong place" errors.
-fn item_head(item: &Item) -> proc_macro2::TokenStream {
-    match item {
-        Item::Enum(e) => {
-            let (t, i) = (&e.enum_token, &e.ident);
-            quote!(#t #i)
-        }
-        Item::Fn(f) => {
-            let (t, i) = (&f.sig.fn_token, &f.sig.ident);
-            quote!(#t #i)
-        }
-        Item::Union(u) => {
-            let (t, i) = (&u.union_token, &u.ident);
-            quote!(#t #i)
-        }
-        Item::Trait(t) => {
-            let (k, i) = (&t.trait_token, &t.ident);
-            quote!(#k #i)
-        }
-        other => quote!(#other),
-    }
-}
-
-fn misplaced(name: &str, item: TokenStream) -> TokenStream {
-    let item = proc_macro2::TokenStream::from(item);
-    let target = syn::parse2::<syn::ImplItemFn>(item.clone())
-        .map(|f| {
-            let (t, i) = (f.sig.fn_token, f.sig.ident);
-            quote!(#t #i)
-        })
-        .unwrap_or_else(|_| item.clone());
-    let err = syn::Error::new_spanned(
-        target,
-        format!(
-            "`#[{name}]` only works inside an `#[actor] impl` block: add `#[actor]` to the `impl`"
-        ),
-    )
-    .to_compile_error();
-    quote!(#item #err).into()
-}
-
-/// Marks an action inside an `#[actor] impl`: `&mut self` for an exclusive turn, `&self`
-/// for a shared one. `#[action(name = "doThing")]` renames it for clients.
+/// Marks an action inside an `#[actor] impl` block: `&mut self` for an exclusive turn,
+/// `&self` for a shared one. Clients call it by the method's name, or by the name given
+/// with `#[action(name = "doThing")]` (camelCase or snake_case).
+///
+/// ```
+/// use actor::prelude::*;
+///
+/// #[actor]
+/// #[derive(Clone, Default, Serialize, Deserialize)]
+/// pub struct Inbox { messages: Vec<String> }
+///
+/// #[actor]
+/// impl Inbox {
+///     #[action]
+///     async fn post(&mut self, ctx: &Ctx<Self>, text: String) -> Result<usize, ActorError> {
+///         if text.is_empty() {
+///             return Err(ActorError::user("empty_message", "say something"));
+///         }
+///         self.messages.push(text);
+///         Ok(self.messages.len())
+///     }
+///
+///     #[action(name = "readAll")]
+///     async fn read_all(&self) -> Vec<String> {
+///         self.messages.clone()
+///     }
+/// }
+///
+/// assert_eq!(Inbox::ACTIONS[1].name, "readAll");
+/// ```
+///
+/// Outside an `#[actor] impl` block it is an error.
 #[proc_macro_attribute]
 pub fn action(_args: TokenStream, item: TokenStream) -> TokenStream {
-    misplaced("action", item)
+    expand::misplaced("action", item.into()).into()
 }
 
-/// Marks the hook that runs once when the actor is created, with the create input.
+/// Marks the hook that runs once, when the actor is created, before the first
+/// `#[on_wake]`. It takes `&mut self`, optionally `ctx: &Ctx<Self>`, and at most one
+/// input: the value given at create (`()` without one).
+///
+/// ```
+/// use actor::prelude::*;
+///
+/// #[actor]
+/// #[derive(Clone, Default, Serialize, Deserialize)]
+/// pub struct Game { players: Vec<String> }
+///
+/// #[actor]
+/// impl Game {
+///     #[on_create]
+///     async fn open(&mut self, players: Vec<String>) -> Result<(), ActorError> {
+///         self.players = players;
+///         Ok(())
+///     }
+/// }
+/// # let _: Option<<Game as Actor>::Input> = Some(vec![String::new()]);
+/// ```
 #[proc_macro_attribute]
 pub fn on_create(_args: TokenStream, item: TokenStream) -> TokenStream {
-    misplaced("on_create", item)
+    expand::misplaced("on_create", item.into()).into()
 }
 
-/// Marks the hook that runs on every wake.
+/// Marks the hook that runs on every wake: after create, after sleep, after a restart.
+/// It takes `&mut self` and optionally `ctx: &Ctx<Self>`.
+///
+/// ```
+/// use actor::prelude::*;
+///
+/// #[actor]
+/// #[derive(Clone, Default, Serialize, Deserialize)]
+/// pub struct Lamp { wakes: u32 }
+///
+/// #[actor]
+/// impl Lamp {
+///     #[on_wake]
+///     async fn woke(&mut self) {
+///         self.wakes += 1;
+///     }
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn on_wake(_args: TokenStream, item: TokenStream) -> TokenStream {
-    misplaced("on_wake", item)
+    expand::misplaced("on_wake", item.into()).into()
 }
 
-/// Marks the hook that runs before the actor sleeps.
+/// Marks the hook that runs before the actor sleeps; its changes are saved. It takes
+/// `&mut self` and optionally `ctx: &Ctx<Self>`, and has `sleep_grace` to finish.
+///
+/// ```
+/// use actor::prelude::*;
+///
+/// #[actor]
+/// #[derive(Clone, Default, Serialize, Deserialize)]
+/// pub struct Draft { text: String, saved_on_sleep: bool }
+///
+/// #[actor]
+/// impl Draft {
+///     #[on_sleep]
+///     async fn tidy(&mut self) {
+///         self.saved_on_sleep = true;
+///     }
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn on_sleep(_args: TokenStream, item: TokenStream) -> TokenStream {
-    misplaced("on_sleep", item)
+    expand::misplaced("on_sleep", item.into()).into()
 }
 
-/// Marks the hook that runs before the actor is destroyed.
+/// Marks the hook that runs before the actor and all its storage are destroyed. It takes
+/// `&mut self` and optionally `ctx: &Ctx<Self>`.
+///
+/// ```
+/// use actor::prelude::*;
+///
+/// #[actor]
+/// #[derive(Clone, Default, Serialize, Deserialize)]
+/// pub struct Account { id: String }
+///
+/// #[actor]
+/// impl Account {
+///     #[on_destroy]
+///     async fn farewell(&mut self, ctx: &Ctx<Self>) -> Result<(), ActorError> {
+///         let _ = ctx.key();
+///         Ok(())
+///     }
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn on_destroy(_args: TokenStream, item: TokenStream) -> TokenStream {
-    misplaced("on_destroy", item)
+    expand::misplaced("on_destroy", item.into()).into()
 }
 
-/// Marks the hook that observes the state after a turn changed it (`&self` only).
+/// Marks the hook that observes the state after a turn changed it. It takes `&self`, so
+/// it cannot change the state by construction, optionally `ctx: &Ctx<Self>`, and returns
+/// `()`.
+///
+/// ```
+/// use actor::prelude::*;
+///
+/// #[derive(Default)]
+/// pub struct Seen(std::sync::atomic::AtomicU64);
+///
+/// #[actor(vars = Seen)]
+/// #[derive(Clone, Default, Serialize, Deserialize)]
+/// pub struct Board { cells: Vec<u8> }
+///
+/// #[actor]
+/// impl Board {
+///     #[on_state_change]
+///     async fn changed(&self, ctx: &Ctx<Self>) {
+///         ctx.vars().0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+///     }
+/// }
+///
+/// assert!(Board::HAS_ON_STATE_CHANGE);
+/// ```
 #[proc_macro_attribute]
 pub fn on_state_change(_args: TokenStream, item: TokenStream) -> TokenStream {
-    misplaced("on_state_change", item)
+    expand::misplaced("on_state_change", item.into()).into()
 }
 
-/// Converts a team's own error type into `ActorError`: group from
-/// `#[actor_error(group = "…")]` (default `user`), code per variant from
-/// `#[actor_error(code = "…")]` (default: the variant's snake_case name), message from
-/// `Display`.
+/// Converts a team's own error type into `ActorError`, so actions can return
+/// `Result<T, MyError>` and use `?`.
+///
+/// - group: `#[actor_error(group = "…")]` on the type, default `"user"`;
+/// - code: `#[actor_error(code = "…")]` on each variant (on the type for a struct),
+///   default the snake_case of the variant's (or struct's) name;
+/// - message: the type's `Display` output.
+///
+/// Groups and codes are snake_case.
+///
+/// ```
+/// use actor::prelude::*;
+///
+/// #[derive(Debug, ActorError)]
+/// #[actor_error(group = "billing")]
+/// pub enum BillingError {
+///     CardDeclined,
+///     #[actor_error(code = "over_limit")]
+///     LimitExceeded { limit: u64 },
+/// }
+///
+/// impl std::fmt::Display for BillingError {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         match self {
+///             Self::CardDeclined => f.write_str("the card was declined"),
+///             Self::LimitExceeded { limit } => write!(f, "over the limit of {limit}"),
+///         }
+///     }
+/// }
+///
+/// let err = ActorError::from(BillingError::LimitExceeded { limit: 5 });
+/// assert_eq!((err.group(), err.code()), ("billing", "over_limit"));
+/// assert_eq!(err.message(), "over the limit of 5");
+/// assert_eq!(ActorError::from(BillingError::CardDeclined).code(), "card_declined");
+/// ```
 #[proc_macro_derive(ActorError, attributes(actor_error))]
 pub fn derive_actor_error(input: TokenStream) -> TokenStream {
-    let input = parse_macro_input!(input as syn::DeriveInput);
-    error_derive::derive(input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    error_derive::derive(input.into()).into()
 }

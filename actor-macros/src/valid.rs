@@ -1,137 +1,544 @@
-//! Checks that need the whole picture: receivers per role, async-ness, arity, duplicates.
+//! The rules, checked on the parsed form (thiserror's `valid.rs`): names, receivers per
+//! role, arities, owned wire types, duplicates. Every error lands on the user's token
+//! that has to change and says what to write instead.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
-use syn::ItemImpl;
+use quote::{ToTokens, quote};
+use syn::{GenericArgument, PathArguments, Type};
 
-use crate::ast::{ActorImpl, Method, Output, Receiver, Role};
+use crate::ast::{ActorImpl, CtxForm, Hook, Method, Output, Param, Receiver, Role, State, is_unit};
+use crate::case;
 use crate::ctxt::Ctxt;
 
-fn check_method(cx: &Ctxt, m: &Method) {
-    let sig = &m.func.sig;
-    let attr = m.role.attr_name();
-    if sig.asyncness.is_none() {
+/// Checks the state struct and its options.
+pub(crate) fn check_state(cx: &Ctxt, state: &State) {
+    let item = &state.item;
+    if !item.generics.params.is_empty() {
         cx.error_spanned_by(
-            sig.fn_token,
+            &item.generics,
+            "actor state cannot be generic: the registry needs one concrete type per actor name; remove the parameters and use concrete field types",
+        );
+    }
+    let opts = &state.options;
+    if let Some(lit) = &opts.name {
+        let name = lit.value();
+        if !case::is_camel(&name) {
+            let message = match case::suggest_camel(&name) {
+                Some(fix) => format!("actor names are camelCase: use `{fix}`"),
+                None => "actor names are camelCase ASCII letters and digits starting with a lowercase letter, like `chatRoom`".to_owned(),
+            };
+            cx.error_spanned_by(lit, message);
+        }
+    }
+    if let Some(timeout) = &opts.action_timeout
+        && timeout.value == Some(Duration::ZERO)
+    {
+        cx.error_spanned_by(
+            &timeout.lit,
+            "an `action_timeout` of zero fails every action: give a duration like \"60s\"",
+        );
+    }
+    if let Some(inbox) = &opts.inbox {
+        match inbox.base10_parse::<usize>() {
+            Ok(0) => cx.error_spanned_by(
+                inbox,
+                "`inbox` is how many calls may wait for their turn: use at least 1, like `inbox = 1024`",
+            ),
+            Ok(_) => {}
+            Err(_) => cx.error_spanned_by(
+                inbox,
+                "`inbox` is too large for this platform: use a smaller number, like `inbox = 1024`",
+            ),
+        }
+    }
+}
+
+/// Checks the impl block and every marked method.
+pub(crate) fn check_impl(cx: &Ctxt, actor: &ActorImpl) {
+    let item = &actor.item;
+    if !actor.args.is_empty() {
+        cx.error_spanned_by(
+            &actor.args,
+            "options go on the struct: move them to `#[actor(…)]` on the state struct; the impl block takes a bare `#[actor]`",
+        );
+    }
+    if let Some((path, for_token)) = &item.trait_ {
+        cx.error_spanned_by(
+            quote!(#path #for_token),
+            "`#[actor]` goes on the state struct's own `impl Name { … }` block, not on a trait impl: move the actions there",
+        );
+    }
+    let generic = "actor state cannot be generic: the registry needs one concrete type per actor name; remove the parameters";
+    let self_ident = self_ident(&item.self_ty);
+    if !item.generics.params.is_empty() {
+        cx.error_spanned_by(&item.generics, generic);
+    } else if let Some(args) = generic_args(&item.self_ty) {
+        cx.error_spanned_by(args, generic);
+    } else if self_ident.is_none() {
+        cx.error_spanned_by(
+            &item.self_ty,
+            "`#[actor]` goes on `impl Name { … }`, where `Name` is the `#[actor]` state struct",
+        );
+    }
+
+    let mut names: HashSet<String> = HashSet::new();
+    let mut hooks: HashMap<Hook, ()> = HashMap::new();
+    for m in &actor.methods {
+        check_signature(cx, m);
+        check_receiver(cx, m);
+        check_params(cx, m, self_ident);
+        check_output(cx, m);
+        match &m.role {
+            Role::Action(opts) => {
+                let name = m.name();
+                let name_tokens = match &opts.name {
+                    Some(lit) => lit.to_token_stream(),
+                    None => m.ident().to_token_stream(),
+                };
+                if !case::is_camel(&name) && !case::is_snake(&name) {
+                    let message = match (&opts.name, case::suggest_camel(&name)) {
+                        (Some(_), Some(fix)) => {
+                            format!("action names are camelCase or snake_case ASCII: use `{fix}`")
+                        }
+                        (Some(_), None) => {
+                            "action names are camelCase or snake_case ASCII, like `doThing`"
+                                .to_owned()
+                        }
+                        (None, _) => format!(
+                            "`{name}` cannot be an action name: action names are camelCase or snake_case ASCII; give one with `#[action(name = \"doThing\")]`"
+                        ),
+                    };
+                    cx.error_spanned_by(&name_tokens, message);
+                }
+                if !names.insert(name.clone()) {
+                    cx.error_spanned_by(
+                        &name_tokens,
+                        format!(
+                            "two actions are named `{name}`: rename one with `#[action(name = \"…\")]`"
+                        ),
+                    );
+                }
+            }
+            Role::Hook(hook) => {
+                if hooks.insert(*hook, ()).is_some() {
+                    let attr = hook.attr_name();
+                    cx.error_spanned_by(
+                        &m.marker,
+                        format!(
+                            "`#[{attr}]` is given twice: an actor has one `#[{attr}]`; merge the two methods"
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The struct's name, when the impl is `impl Name` or `impl path::to::Name`.
+pub(crate) fn self_ident(ty: &Type) -> Option<&syn::Ident> {
+    let Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    (p.qself.is_none() && matches!(last.arguments, PathArguments::None)).then_some(&last.ident)
+}
+
+/// The `<…>` of `impl Name<…>`, if any.
+fn generic_args(ty: &Type) -> Option<&syn::AngleBracketedGenericArguments> {
+    let Type::Path(p) = ty else { return None };
+    match &p.path.segments.last()?.arguments {
+        PathArguments::AngleBracketed(args) => Some(args),
+        _ => None,
+    }
+}
+
+/// "actions" or "`#[on_wake]`", as the subject of a sentence.
+fn subject(m: &Method) -> String {
+    match m.role {
+        Role::Action(_) => "actions".to_owned(),
+        Role::Hook(hook) => format!("`#[{}]`", hook.attr_name()),
+    }
+}
+
+fn check_signature(cx: &Ctxt, m: &Method) {
+    let sig = &m.sig;
+    let ident = &sig.ident;
+    let subject = subject(m);
+    if sig.asyncness.is_none() {
+        let message = match m.role {
+            Role::Action(_) => {
+                format!("actions must be `async fn`: add `async` before `fn {ident}`")
+            }
+            Role::Hook(_) => {
+                format!("{subject} must be an `async fn`: add `async` before `fn {ident}`")
+            }
+        };
+        cx.error_spanned_by(sig.fn_token, message);
+    }
+    if let syn::Safety::Unsafe(token) = &sig.safety {
+        cx.error_spanned_by(
+            token,
+            format!("{subject} cannot be `unsafe`: the runtime cannot uphold a safety contract; remove `unsafe`"),
+        );
+    }
+    if let Some(abi) = &sig.abi {
+        cx.error_spanned_by(
+            abi,
             format!(
-                "`#[{attr}]` methods must be `async fn`: add `async` before `fn {}`",
-                sig.ident
+                "{subject} use the Rust ABI: remove `{}`",
+                abi.to_token_stream()
             ),
         );
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        cx.error_spanned_by(&sig.generics, format!("`#[{attr}]` methods cannot be generic: a network client must know the argument types; use concrete types"));
-    }
-    let needs_mut = matches!(
-        m.role,
-        Role::OnCreate | Role::OnWake | Role::OnSleep | Role::OnDestroy
-    );
-    let receiver_span = sig
-        .inputs
-        .first()
-        .map(quote::ToTokens::to_token_stream)
-        .unwrap_or_else(|| quote::ToTokens::to_token_stream(&sig.ident));
-    match (&m.role, m.receiver) {
-        (Role::OnStateChange, Receiver::Exclusive) => cx.error_spanned_by(
-            receiver_span,
-            "`#[on_state_change]` receives `&self`: it observes the new state and cannot change it; move the change into an action",
-        ),
-        (Role::OnStateChange, Receiver::Shared) | (Role::Action(_), Receiver::Shared | Receiver::Exclusive) => {}
-        (_, Receiver::Exclusive) if needs_mut => {}
-        (_, Receiver::Shared) if needs_mut => cx.error_spanned_by(
-            receiver_span,
-            format!("`#[{attr}]` takes `&mut self`: lifecycle hooks may change the state"),
-        ),
-        (_, Receiver::Value) => cx.error_spanned_by(
-            receiver_span,
-            format!("`#[{attr}]` cannot take `self` by value: the runtime keeps the state; take `&self` (shared) or `&mut self` (exclusive)"),
-        ),
-        (Role::Action(_), _) => cx.error_spanned_by(
-            receiver_span,
-            "actions take `&self` (shared, concurrent) or `&mut self` (exclusive, one at a time) first",
-        ),
-        (_, _) => cx.error_spanned_by(
-            receiver_span,
-            format!("`#[{attr}]` takes `{}` first", if needs_mut { "&mut self" } else { "&self" }),
-        ),
-    }
-    match m.role {
-        Role::Action(_) => {}
-        Role::OnCreate => {
-            if m.args.len() > 1 {
-                cx.error_spanned_by(
-                    &m.args[1].1,
-                    "`#[on_create]` takes at most one input after the context; put several values in a struct or a tuple",
-                );
-            }
-        }
-        _ => {
-            if let Some((_, ty)) = m.args.first() {
-                cx.error_spanned_by(
-                    ty,
-                    format!(
-                        "`#[{attr}]` takes no arguments besides `&self`/`&mut self` and the context"
-                    ),
-                );
-            }
-        }
-    }
-    if !matches!(m.role, Role::Action(_)) {
-        match &m.output {
-            Output::Unit => {}
-            Output::Result { ok, .. } if is_unit(ok) => {}
-            Output::Plain(ty) | Output::Result { ok: ty, .. } => cx.error_spanned_by(
-                ty,
-                format!("`#[{attr}]` returns nothing or `Result<(), E>`"),
-            ),
-        }
-    }
-}
-
-fn is_unit(ty: &syn::Type) -> bool {
-    matches!(ty, syn::Type::Tuple(t) if t.elems.is_empty())
-}
-
-/// Validates the block and its methods, recording every problem in `cx`.
-pub(crate) fn check(cx: &Ctxt, actor: &ActorImpl) {
-    check_impl(cx, &actor.item);
-    let mut names: HashMap<String, &Method> = HashMap::new();
-    let mut hooks: HashMap<&'static str, &Method> = HashMap::new();
-    for m in &actor.methods {
-        check_method(cx, m);
-        if let Role::Action(_) = m.role {
-            let name = m.name();
-            if names.insert(name.clone(), m).is_some() {
-                cx.error_spanned_by(
-                    &m.attr,
-                    format!(
-                        "two actions are named `{name}`; rename one with `#[action(name = \"…\")]`"
-                    ),
-                );
-            }
-        } else if hooks.insert(m.role.attr_name(), m).is_some() {
-            cx.error_spanned_by(
-                &m.attr,
-                format!(
-                    "`#[{}]` is given twice; an actor has one of each hook: merge them",
-                    m.role.attr_name()
-                ),
-            );
-        }
-    }
-}
-
-fn check_impl(cx: &Ctxt, item: &ItemImpl) {
-    if let Some((_, path, _)) = item.trait_.as_ref().map(|(p, f)| ((), p, f)) {
-        cx.error_spanned_by(path, "`#[actor]` goes on the inherent `impl` block of the state struct (`impl Counter { … }`), not on a trait impl");
-    }
-    if !item.generics.params.is_empty() {
+        let generics = &sig.generics;
+        let where_clause = &generics.where_clause;
         cx.error_spanned_by(
-            &item.generics,
-            "actor state cannot be generic: the registry needs one concrete type per actor name",
+            quote!(#generics #where_clause),
+            format!("{subject} cannot be generic: a client must know the argument types; use concrete types"),
         );
     }
-    if !matches!(&*item.self_ty, syn::Type::Path(p) if p.qself.is_none()) {
-        cx.error_spanned_by(&item.self_ty, "`#[actor]` goes on `impl YourStruct { … }`");
+}
+
+fn check_receiver(cx: &Ctxt, m: &Method) {
+    let sig = &m.sig;
+    let receiver_tokens = sig.inputs.first().map(ToTokens::to_token_stream);
+    let report = |message: String| match &receiver_tokens {
+        Some(tokens) if m.receiver != Receiver::Missing => cx.error_spanned_by(tokens, message),
+        _ => cx.error_at(sig.paren_token.span.join(), message),
+    };
+    match (&m.role, m.receiver) {
+        (Role::Action(_), Receiver::Shared | Receiver::Exclusive) => {}
+        (Role::Action(_), Receiver::Missing) => report(
+            "actions take `&self` (shared: runs alongside other calls) or `&mut self` (exclusive: one at a time) first: add `&self` or `&mut self`".to_owned(),
+        ),
+        (Role::Action(_), Receiver::Value | Receiver::Other) => report(
+            "actions borrow the state, which the runtime keeps: write `&mut self` (exclusive) or `&self` (shared)".to_owned(),
+        ),
+        (Role::Hook(Hook::StateChange), Receiver::Shared) => {}
+        (Role::Hook(Hook::StateChange), Receiver::Exclusive) => report(
+            "`#[on_state_change]` takes `&self`: it observes the new state and cannot change it; write `&self` and move the change into an action".to_owned(),
+        ),
+        (Role::Hook(Hook::StateChange), Receiver::Missing) => {
+            report("`#[on_state_change]` takes `&self` first: add `&self`".to_owned())
+        }
+        (Role::Hook(Hook::StateChange), _) => report(
+            "`#[on_state_change]` borrows the state, which the runtime keeps: write `&self`".to_owned(),
+        ),
+        (Role::Hook(_), Receiver::Exclusive) => {}
+        (Role::Hook(hook), Receiver::Shared) => report(format!(
+            "`#[{}]` takes `&mut self`: lifecycle hooks may change the state; write `&mut self`",
+            hook.attr_name()
+        )),
+        (Role::Hook(hook), Receiver::Missing) => report(format!(
+            "`#[{}]` takes `&mut self` first: add `&mut self`",
+            hook.attr_name()
+        )),
+        (Role::Hook(hook), Receiver::Value | Receiver::Other) => report(format!(
+            "`#[{}]` borrows the state, which the runtime keeps: write `&mut self`",
+            hook.attr_name()
+        )),
+    }
+}
+
+fn check_params(cx: &Ctxt, m: &Method, self_ident: Option<&syn::Ident>) {
+    for (i, p) in m.params.iter().enumerate() {
+        match p.ctx {
+            Some(form) => check_ctx(cx, p, form, i, self_ident),
+            None => check_arg(cx, p),
+        }
+    }
+    let args: Vec<&Param> = m.args().collect();
+    match m.role {
+        Role::Action(_) => {}
+        Role::Hook(Hook::Create) => {
+            if let Some(extra) = args.get(1) {
+                let (pat, ty) = (&extra.pat, &extra.ty);
+                cx.error_spanned_by(
+                    quote!(#pat: #ty),
+                    "`#[on_create]` takes at most one input after the context: put the values in one struct or tuple, like `input: (i64, String)`",
+                );
+            }
+        }
+        Role::Hook(hook) => {
+            for extra in &args {
+                let (pat, ty) = (&extra.pat, &extra.ty);
+                cx.error_spanned_by(
+                    quote!(#pat: #ty),
+                    format!(
+                        "`#[{}]` takes no arguments besides the context: remove `{}`",
+                        hook.attr_name(),
+                        quote!(#pat: #ty).to_string().replace(" :", ":")
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn check_ctx(cx: &Ctxt, p: &Param, form: CtxForm, index: usize, self_ident: Option<&syn::Ident>) {
+    let ty = &p.ty;
+    if index != 0 {
+        cx.error_spanned_by(
+            ty,
+            "the context goes right after the receiver: `(&mut self, ctx: &Ctx<Self>, …)`",
+        );
+        return;
+    }
+    match form {
+        CtxForm::Shared => {}
+        CtxForm::Mut => {
+            cx.error_spanned_by(ty, "take the context by shared reference: `&Ctx<Self>`");
+            return;
+        }
+        CtxForm::Value => {
+            cx.error_spanned_by(ty, "take the context by reference: `&Ctx<Self>`");
+            return;
+        }
+    }
+    let Type::Reference(r) = ty else { return };
+    let Type::Path(path) = &*r.elem else { return };
+    let last = path.path.segments.last().expect("a path has a segment");
+    let names_self = match &last.arguments {
+        PathArguments::AngleBracketed(args) if args.args.len() == 1 => match &args.args[0] {
+            GenericArgument::Type(Type::Path(arg)) => {
+                arg.qself.is_none()
+                    && (arg.path.is_ident("Self")
+                        || self_ident.is_some_and(|s| {
+                            arg.path.segments.last().is_some_and(|l| &l.ident == s)
+                        }))
+            }
+            _ => false,
+        },
+        _ => false,
+    };
+    if !names_self {
+        cx.error_spanned_by(ty, "the context is this actor's: write `&Ctx<Self>`");
+    }
+}
+
+fn check_arg(cx: &Ctxt, p: &Param) {
+    if p.ident().is_none() {
+        cx.error_spanned_by(
+            &p.pat,
+            "arguments are plain names, like `point: Point`: name this one and destructure it inside the body",
+        );
+    }
+    check_wire_type(
+        cx,
+        &p.ty,
+        "arguments arrive over the network and must be owned",
+        "write",
+    );
+}
+
+fn check_output(cx: &Ctxt, m: &Method) {
+    let returned = match &m.sig.output {
+        syn::ReturnType::Type(_, ty) => Some(&**ty),
+        syn::ReturnType::Default => None,
+    };
+    match (&m.role, &m.output) {
+        (Role::Action(_), Output::Plain(ty) | Output::Result { ok: ty, .. }) => check_wire_type(
+            cx,
+            ty,
+            "outputs travel back over the network and must be owned",
+            "return",
+        ),
+        (Role::Action(_), Output::Unit) => {}
+        (Role::Hook(Hook::StateChange), Output::Unit) => {}
+        (Role::Hook(Hook::StateChange), _) => cx.error_spanned_by(
+            returned,
+            "`#[on_state_change]` returns `()`: it runs after the reply is sent, so no caller would see a value or an error; handle errors inside the hook",
+        ),
+        (Role::Hook(_), Output::Unit) => {}
+        (Role::Hook(_), Output::Result { ok, .. }) if is_unit(ok) => {}
+        (Role::Hook(hook), Output::Result { ok, .. }) => cx.error_spanned_by(
+            ok,
+            format!("`#[{}]` returns `()` or `Result<(), E>`: use `()` here", hook.attr_name()),
+        ),
+        (Role::Hook(hook), Output::Plain(_)) => cx.error_spanned_by(
+            returned,
+            format!(
+                "`#[{}]` returns `()` or `Result<(), E>`: return the value from an action instead",
+                hook.attr_name()
+            ),
+        ),
+    }
+}
+
+/// Arguments and outputs cross the network: no borrows, no `impl Trait`.
+fn check_wire_type(cx: &Ctxt, ty: &Type, why: &str, verb: &str) {
+    match ty {
+        Type::Reference(r) => {
+            let elem = &r.elem;
+            let owned = match &**elem {
+                Type::Path(p) if p.path.is_ident("str") => quote!(String),
+                Type::Slice(s) => {
+                    let inner = &s.elem;
+                    quote!(Vec<#inner>)
+                }
+                Type::Path(p) if p.path.is_ident("Path") => quote!(PathBuf),
+                other => quote!(#other),
+            };
+            let written = quote!(#ty).to_string().replace("& ", "&");
+            let owned = owned.to_string().replace(" < ", "<").replace(" >", ">");
+            cx.error_spanned_by(ty, format!("{why}: {verb} `{owned}` instead of `{written}`"));
+        }
+        Type::ImplTrait(_) => cx.error_spanned_by(
+            ty,
+            format!("{why} and a client must know their type: {verb} a concrete type instead of `impl Trait`"),
+        ),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    fn errors(args: TokenStream, block: TokenStream) -> Vec<String> {
+        let cx = Ctxt::new();
+        let actor = ActorImpl::from_syn(&cx, syn::parse2(block).unwrap(), args);
+        check_impl(&cx, &actor);
+        match cx.check() {
+            Ok(()) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_good_block_passes() {
+        let found = errors(
+            TokenStream::new(),
+            quote! {
+                impl Counter {
+                    #[on_create] async fn init(&mut self, ctx: &Ctx<Self>, start: i64) -> Result<(), E> {}
+                    #[on_wake] async fn wake(&mut self, ctx: &actor::Ctx<Counter>) {}
+                    #[on_sleep] async fn sleep(&mut self) {}
+                    #[on_destroy] async fn destroy(&mut self) {}
+                    #[on_state_change] async fn changed(&self, ctx: &Ctx<Self>) {}
+                    #[action] async fn add(&mut self, ctx: &Ctx<Self>, by: i64, mut times: u8) -> Result<i64, E> {}
+                    #[action(name = "readAll")] async fn read_all(&self) -> Vec<i64> {}
+                    #[action] async fn reset_all(&mut self) {}
+                    fn helper(&self, x: &str) -> &str { x }
+                }
+            },
+        );
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn every_mistake_of_a_block_at_once() {
+        let found = errors(
+            quote!(inbox = 1),
+            quote! {
+                impl Counter {
+                    #[action] fn a(&mut self) {}
+                    #[action] async fn b(self) {}
+                    #[action] async fn c() {}
+                    #[action] async fn d<T>(&self, t: T) {}
+                    #[action] async fn e(&self, (x, y): (i64, i64)) {}
+                    #[action] async fn f(&self, name: &str) -> &[u8] {}
+                    #[action(name = "a")] async fn g(&self, by: i64, ctx: &Ctx<Self>) {}
+                    #[action(name = "bad-name")] async fn h(&self) {}
+                    #[on_create] async fn i(&self, a: i64, b: i64) {}
+                    #[on_create] async fn j(&mut self, ctx: &mut Ctx<Self>) {}
+                    #[on_wake] async fn k(&mut self, reason: String) -> i64 {}
+                    #[on_state_change] async fn l(&mut self) -> Result<(), E> {}
+                }
+            },
+        );
+        assert_eq!(
+            found,
+            [
+                "options go on the struct: move them to `#[actor(…)]` on the state struct; the impl block takes a bare `#[actor]`",
+                "actions must be `async fn`: add `async` before `fn a`",
+                "actions borrow the state, which the runtime keeps: write `&mut self` (exclusive) or `&self` (shared)",
+                "actions take `&self` (shared: runs alongside other calls) or `&mut self` (exclusive: one at a time) first: add `&self` or `&mut self`",
+                "actions cannot be generic: a client must know the argument types; use concrete types",
+                "arguments are plain names, like `point: Point`: name this one and destructure it inside the body",
+                "arguments arrive over the network and must be owned: write `String` instead of `&str`",
+                "outputs travel back over the network and must be owned: return `Vec<u8>` instead of `&[u8]`",
+                "the context goes right after the receiver: `(&mut self, ctx: &Ctx<Self>, …)`",
+                "two actions are named `a`: rename one with `#[action(name = \"…\")]`",
+                "action names are camelCase or snake_case ASCII: use `badName`",
+                "`#[on_create]` takes `&mut self`: lifecycle hooks may change the state; write `&mut self`",
+                "`#[on_create]` takes at most one input after the context: put the values in one struct or tuple, like `input: (i64, String)`",
+                "take the context by shared reference: `&Ctx<Self>`",
+                "`#[on_create]` is given twice: an actor has one `#[on_create]`; merge the two methods",
+                "`#[on_wake]` takes no arguments besides the context: remove `reason: String`",
+                "`#[on_wake]` returns `()` or `Result<(), E>`: return the value from an action instead",
+                "`#[on_state_change]` takes `&self`: it observes the new state and cannot change it; write `&self` and move the change into an action",
+                "`#[on_state_change]` returns `()`: it runs after the reply is sent, so no caller would see a value or an error; handle errors inside the hook",
+            ]
+        );
+    }
+
+    #[test]
+    fn impl_shape() {
+        let found = errors(
+            TokenStream::new(),
+            quote!(
+                impl<T> Describe for Holder<T> {}
+            ),
+        );
+        assert_eq!(
+            found,
+            [
+                "`#[actor]` goes on the state struct's own `impl Name { … }` block, not on a trait impl: move the actions there",
+                "actor state cannot be generic: the registry needs one concrete type per actor name; remove the parameters",
+            ]
+        );
+    }
+
+    #[test]
+    fn ctx_must_name_this_actor() {
+        let found = errors(
+            TokenStream::new(),
+            quote!(impl Counter { #[action] async fn a(&self, ctx: &Ctx<Other>) {} }),
+        );
+        assert_eq!(found, ["the context is this actor's: write `&Ctx<Self>`"]);
+    }
+
+    fn state_errors(args: TokenStream, item: TokenStream) -> Vec<String> {
+        let cx = Ctxt::new();
+        let state = State::from_syn(&cx, syn::parse2(item).unwrap(), args);
+        check_state(&cx, &state);
+        match cx.check() {
+            Ok(()) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn state_rules() {
+        let found = state_errors(
+            quote!(name = "Chat_Room", inbox = 0, action_timeout = "0s"),
+            quote!(
+                struct S<T> {
+                    t: T,
+                }
+            ),
+        );
+        assert_eq!(
+            found,
+            [
+                "actor state cannot be generic: the registry needs one concrete type per actor name; remove the parameters and use concrete field types",
+                "actor names are camelCase: use `chatRoom`",
+                "an `action_timeout` of zero fails every action: give a duration like \"60s\"",
+                "`inbox` is how many calls may wait for their turn: use at least 1, like `inbox = 1024`",
+            ]
+        );
+        assert!(
+            state_errors(
+                quote!(name = "chatRoom2"),
+                quote!(
+                    struct S;
+                )
+            )
+            .is_empty()
+        );
     }
 }

@@ -1,5 +1,3 @@
-use actor::prelude::*;
-
 #[derive(Debug, actor::ActorError)]
 #[actor_error(grup = "billing")]
 pub enum BillingError {

@@ -8,4 +8,16 @@ pub enum Light {
     On,
 }
 
+// Only the error above: the impl block expands against stub names.
+#[actor]
+impl Light {
+    #[action]
+    async fn toggle(&mut self) {
+        *self = match self {
+            Light::Off => Light::On,
+            Light::On => Light::Off,
+        };
+    }
+}
+
 fn main() {}

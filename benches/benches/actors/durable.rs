@@ -1,0 +1,246 @@
+//! Section "durable": acknowledged durable actions per second across many actors, beside
+//! plain sqlx writing the same rows.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use actor::driver::sqlite::Sync;
+use benches::table::thousands;
+use benches::{Measured, Sched, Table};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite, SqliteConnection};
+use tokio::task::JoinSet;
+
+use crate::kinds::Counter;
+use crate::setup::{Storage, create_many};
+use crate::{BenchResult, Config, Goal, progress, runtime};
+
+/// The driver's table layout, so the sqlx baseline writes the same kind of rows.
+const RECORDS: &str = "CREATE TABLE IF NOT EXISTS records (
+    actor_id TEXT NOT NULL,
+    key BLOB NOT NULL,
+    value BLOB NOT NULL,
+    PRIMARY KEY (actor_id, key)
+) WITHOUT ROWID";
+
+const UPSERT: &str = "INSERT INTO records (actor_id, key, value) VALUES (?, ?, ?) \
+     ON CONFLICT (actor_id, key) DO UPDATE SET value = excluded.value";
+
+/// What writes the rows of one line of the table.
+#[derive(Clone, Copy)]
+enum Writer {
+    /// Our registry on this storage.
+    Ours(Storage),
+    /// The plain sqlx loop, one upsert per transaction.
+    SqlxLoop(SqliteSynchronous),
+    /// sqlx writing this many rows in one statement per transaction.
+    SqlxBatch(usize),
+}
+
+impl Writer {
+    fn name(self, actors: usize) -> String {
+        match self {
+            Self::Ours(storage) => format!("ours: {actors} actors, {storage}"),
+            Self::SqlxLoop(SqliteSynchronous::Full) => {
+                "sqlx loop: 1 upsert per transaction, synchronous=FULL".into()
+            }
+            Self::SqlxLoop(_) => "sqlx loop: 1 upsert per transaction, synchronous=NORMAL".into(),
+            Self::SqlxBatch(rows) => {
+                format!("sqlx: one {rows}-row upsert per transaction, FULL")
+            }
+        }
+    }
+
+    fn measure(self, config: &Config) -> BenchResult<Measured> {
+        match self {
+            Self::Ours(storage) => ours(config, storage),
+            Self::SqlxLoop(sync) => sqlx_one_per_transaction(config, sync),
+            Self::SqlxBatch(rows) => sqlx_multi_row(config, rows),
+        }
+    }
+}
+
+pub fn run(config: &Config) -> BenchResult<Vec<Goal>> {
+    let writers = [
+        Writer::SqlxLoop(SqliteSynchronous::Full),
+        Writer::Ours(Storage::Sqlite(Sync::Full)),
+        Writer::Ours(Storage::Sqlite(Sync::Normal)),
+        Writer::Ours(Storage::Memory),
+        Writer::SqlxLoop(SqliteSynchronous::Normal),
+        Writer::SqlxBatch(1_000),
+        Writer::SqlxBatch(8_192),
+    ];
+    let mut table = Table::new([
+        "what",
+        "acks or rows/s",
+        "vs sqlx loop",
+        "mean latency",
+        "worker CPU per ack",
+    ]);
+    let mut goals = Vec::new();
+    let mut baseline = None;
+    for writer in writers {
+        let name = writer.name(config.actors);
+        if !config.includes(&name) {
+            continue;
+        }
+        let m = writer.measure(config)?;
+        progress!("durable, {name}: {:.0}/s", m.per_second());
+        let rate = m.per_second();
+        let base = *baseline.get_or_insert(rate);
+        let latency = match writer {
+            // Little's law: every caller always has one call in flight.
+            Writer::Ours(_) => format!(
+                "{:.2?}",
+                Duration::from_secs_f64(config.actors as f64 / rate)
+            ),
+            Writer::SqlxLoop(_) => format!("{:.2?}", m.elapsed / m.ops.max(1) as u32),
+            Writer::SqlxBatch(rows) => format!(
+                "{:.2?} per transaction",
+                m.elapsed / (m.ops / rows as u64).max(1) as u32
+            ),
+        };
+        let cpu = match writer {
+            Writer::Ours(_) => format!("{:.2}µs", m.busy_ns_per_op() / 1000.0),
+            _ => String::new(),
+        };
+        table.row([
+            name,
+            thousands(rate),
+            format!("{:.1}x", rate / base),
+            latency,
+            cpu,
+        ]);
+        if let Writer::Ours(Storage::Sqlite(Sync::Full)) = writer {
+            goals.push(Goal {
+                what: format!("durable: acked actions/s, {} actors, SQLite", config.actors),
+                goal: ">= 100,000/s".into(),
+                figure: format!("{}/s", thousands(rate)),
+                met: rate >= 100_000.0,
+            });
+        }
+    }
+    println!(
+        "## durable: acknowledged actions per second ({} s window after {} s warm-up)\n\n{table}",
+        config.window.as_secs_f64(),
+        config.warmup.as_secs_f64()
+    );
+    Ok(goals)
+}
+
+/// `config.actors` callers, one per actor, each incrementing its actor in a loop.
+fn ours(config: &Config, storage: Storage) -> BenchResult<Measured> {
+    let dir = tempfile::tempdir()?;
+    let (actors, warmup, window) = (config.actors, config.warmup, config.window);
+    runtime()?.block_on(async move {
+        let registry = storage.registry(dir.path()).await?;
+        let handles = create_many::<Counter>(&registry.client(), "durable", actors).await?;
+        let acked = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut callers = JoinSet::new();
+        for counter in handles {
+            let (acked, stop) = (acked.clone(), stop.clone());
+            callers.spawn(async move {
+                while !stop.load(Relaxed) {
+                    counter.increment(1).await?;
+                    acked.fetch_add(1, Relaxed);
+                }
+                BenchResult::Ok(())
+            });
+        }
+        tokio::time::sleep(warmup).await;
+        let (from, sched, started) = (acked.load(Relaxed), Sched::now(), Instant::now());
+        tokio::time::sleep(window).await;
+        let (to, elapsed) = (acked.load(Relaxed), started.elapsed());
+        let sched = Sched::now().since(&sched);
+        stop.store(true, Relaxed);
+        while let Some(joined) = callers.join_next().await {
+            joined??;
+        }
+        registry.shutdown().await;
+        Ok(Measured {
+            ops: to - from,
+            elapsed,
+            sched,
+            ..Measured::default()
+        })
+    })
+}
+
+async fn connect(dir: &std::path::Path, sync: SqliteSynchronous) -> BenchResult<SqliteConnection> {
+    let mut conn = SqliteConnectOptions::from_str("sqlite:")?
+        .filename(dir.join("baseline.sqlite3"))
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(sync)
+        .connect()
+        .await?;
+    sqlx::raw_sql(RECORDS).execute(&mut conn).await?;
+    Ok(conn)
+}
+
+/// A small state blob, as the runtime writes for a counter.
+fn value(n: u64) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({ "count": n })).expect("a JSON value encodes")
+}
+
+/// The plain loop: one upsert per transaction, rows keyed by 1,000 actor ids in turn.
+fn sqlx_one_per_transaction(config: &Config, sync: SqliteSynchronous) -> BenchResult<Measured> {
+    let dir = tempfile::tempdir()?;
+    let window = config.window.min(Duration::from_secs(3));
+    runtime()?.block_on(async move {
+        let mut conn = connect(dir.path(), sync).await?;
+        let ids: Vec<String> = (0..1_000).map(|i| format!("actor-{i}")).collect();
+        let started = Instant::now();
+        let mut n = 0u64;
+        while started.elapsed() < window {
+            let mut tx = conn.begin().await?;
+            sqlx::query(UPSERT)
+                .bind(&ids[n as usize % ids.len()])
+                .bind(&b"state"[..])
+                .bind(value(n))
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            n += 1;
+        }
+        Ok(Measured {
+            ops: n,
+            elapsed: started.elapsed(),
+            ..Measured::default()
+        })
+    })
+}
+
+/// What a group commit could reach: `rows` rows in one multi-row upsert per transaction.
+fn sqlx_multi_row(config: &Config, rows: usize) -> BenchResult<Measured> {
+    let dir = tempfile::tempdir()?;
+    let window = config.window.min(Duration::from_secs(3));
+    runtime()?.block_on(async move {
+        let mut conn = connect(dir.path(), SqliteSynchronous::Full).await?;
+        let ids: Vec<String> = (0..rows).map(|i| format!("actor-{i}")).collect();
+        let started = Instant::now();
+        let mut n = 0u64;
+        while started.elapsed() < window {
+            let mut tx = conn.begin().await?;
+            let mut query =
+                QueryBuilder::<Sqlite>::new("INSERT INTO records (actor_id, key, value) ");
+            query.push_values(&ids, |mut row, id| {
+                row.push_bind(id.clone())
+                    .push_bind(b"state".to_vec())
+                    .push_bind(value(n));
+            });
+            query.push(" ON CONFLICT (actor_id, key) DO UPDATE SET value = excluded.value");
+            query.build().persistent(false).execute(&mut *tx).await?;
+            tx.commit().await?;
+            n += rows as u64;
+        }
+        Ok(Measured {
+            ops: n,
+            elapsed: started.elapsed(),
+            ..Measured::default()
+        })
+    })
+}

@@ -1,0 +1,204 @@
+//! The `actors` benchmark: what this runtime costs next to raw tokio, plain sqlx, and
+//! (with `--features peers`) kameo, ractor and actix. Results and their reading are in
+//! `docs/benchmarks.md`.
+//!
+//! ```text
+//! cargo bench -p benches --features peers                  # everything, about 3 minutes
+//! cargo bench -p benches -- ask wake                       # some sections, no peers
+//! ACTORS_BENCH_ONLY="current-thread" cargo bench -p benches -- ask   # some rows
+//! ACTORS_BENCH_ASKS=100000 cargo bench -p benches          # shorter runs
+//! ```
+//!
+//! Four sections, each printed as a Markdown table when it finishes, then a table of
+//! goals. Progress goes to stderr, tables to stdout.
+//!
+//! - **ask**: the in-process round trip of one call. Each row runs on a fresh tokio
+//!   runtime: multi-thread with one worker per core (what servers use) unless the row
+//!   says current-thread (no hand-offs between threads, so the figure is CPU work alone).
+//!   Actix runs on its own `System`, single-threaded as actix is used, and once more with
+//!   the caller on a tokio runtime. The caller is a spawned task making
+//!   `ACTORS_BENCH_ASKS` (1,000,000) sequential asks after a warm-up, each waiting for its
+//!   reply; the figure is wall time / asks, the median of `ACTORS_BENCH_ROUNDS` (3)
+//!   rounds run round-robin. Ours is an exclusive action on the memory driver in the
+//!   default, durable mode (state serialized and committed before the reply); variants
+//!   isolate parts of its cost (debounced save, shared action, 4 KiB of state). The
+//!   baseline is a spawned task reading a tokio `mpsc` channel and answering on a
+//!   `oneshot`; a calibration row adds 600 ns of busy work per message to it. Tokio's
+//!   metrics give worker CPU and parks per call; a second pass of 20,000 asks with the
+//!   counting allocator on gives allocations per call, by size.
+//! - **durable**: acknowledged exclusive actions per second on SQLite in a temporary
+//!   directory. `ACTORS_BENCH_ACTORS` (1,000) actors, each driven by its own task making
+//!   sequential increments; counted over `ACTORS_BENCH_SECS` (5) seconds after one second
+//!   of warm-up, with `Sync::Full` (default) and `Sync::Normal`, and on the memory driver
+//!   for reference. Beside them, a plain sqlx loop upserting one small row keyed by
+//!   `(actor_id, key)` per transaction into a fresh file (the same table layout), and, to
+//!   show the ceiling of a group commit, one multi-row upsert of 1,000 and 8,192 rows per
+//!   transaction.
+//! - **wake**: latency of the first call to an actor just put to sleep with
+//!   `handle.sleep().await` (re-resolving the handle, loading and decoding the state,
+//!   starting the task, answering), `ACTORS_BENCH_WAKES` (1,000) times, median and p99,
+//!   on the memory driver and on SQLite; the call is the shared `get`, and on SQLite also
+//!   the durable `increment`.
+//! - **memory**: a counting `#[global_allocator]` around `System`. `ACTORS_BENCH_IDLE`
+//!   (10,000) idle actors are created and their handles kept; the growth in live heap
+//!   bytes divided by their number is the cost of an awake idle actor. Ours are then put
+//!   to sleep and their handles dropped: what remains per actor is the cost of a sleeping
+//!   one. The same for a raw tokio task with its channel and for the peers' idle actors.
+//!   Bytes are the sizes asked of the allocator (no malloc overhead); SQLite's own page
+//!   cache is allocated by C code and not counted. For ours, the blocks an awake actor
+//!   keeps alive are listed by size.
+//!
+//! `ACTORS_BENCH_ONLY=text` runs only the rows whose name contains `text`. Run without
+//! `--bench` (as `cargo test --benches` does), every count is tiny: a smoke test that the
+//! benchmark still works, whose figures mean nothing. Nothing here asserts a speed; the
+//! goals table only reports.
+
+mod ask;
+mod durable;
+mod idle;
+mod kinds;
+#[cfg(feature = "peers")]
+mod peers;
+mod setup;
+mod wake;
+
+use std::time::Duration;
+
+use benches::CountingAlloc;
+
+pub use setup::runtime;
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc::new();
+
+/// Errors end the run with a message; a benchmark has no one to recover for.
+type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// Sizes of the run, from the environment (`ACTORS_BENCH_*`) and the command line.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Sequential asks per contestant and round.
+    pub asks: u64,
+    /// Rounds of the ask section.
+    pub rounds: usize,
+    /// Asks in the allocation-counting pass.
+    pub alloc_asks: u64,
+    /// Concurrent actors in the durable section.
+    pub actors: usize,
+    /// Warm-up before counting in the durable section.
+    pub warmup: Duration,
+    /// Counted window of the durable section.
+    pub window: Duration,
+    /// Wakes per storage in the wake section.
+    pub wakes: usize,
+    /// Idle actors per contestant in the memory section.
+    pub idle: usize,
+    /// Sections to run: those whose name contains one of these (all when empty).
+    pub filters: Vec<String>,
+    /// Rows to run: those whose name contains this (`ACTORS_BENCH_ONLY`; all when unset).
+    pub only: Option<String>,
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> BenchResult<T> {
+    match std::env::var(name) {
+        Ok(text) => text
+            .replace('_', "")
+            .parse()
+            .map_err(|_| format!("{name}={text} is not a valid number").into()),
+        Err(_) => Ok(default),
+    }
+}
+
+impl Config {
+    fn load() -> BenchResult<Self> {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        // `cargo bench` passes `--bench`; `cargo test --benches` does not: then smoke-test.
+        let bench = args.iter().any(|a| a == "--bench");
+        let filters = args.into_iter().filter(|a| !a.starts_with('-')).collect();
+        let (asks, rounds, secs, warmup, wakes, idle) = if bench {
+            (1_000_000, 3, 5.0, 1.0, 1_000, 10_000)
+        } else {
+            (2_000, 1, 0.2, 0.1, 5, 100)
+        };
+        Ok(Self {
+            asks: env_or("ACTORS_BENCH_ASKS", asks)?,
+            rounds: env_or("ACTORS_BENCH_ROUNDS", rounds)?.max(1),
+            alloc_asks: if bench { 20_000 } else { 1_000 },
+            actors: env_or("ACTORS_BENCH_ACTORS", if bench { 1_000 } else { 20 })?,
+            warmup: Duration::from_secs_f64(warmup),
+            window: Duration::from_secs_f64(env_or("ACTORS_BENCH_SECS", secs)?),
+            wakes: env_or("ACTORS_BENCH_WAKES", wakes)?,
+            idle: env_or("ACTORS_BENCH_IDLE", idle)?,
+            filters,
+            only: std::env::var("ACTORS_BENCH_ONLY").ok(),
+        })
+    }
+
+    /// Whether the row named `row` is to be run.
+    pub fn includes(&self, row: &str) -> bool {
+        self.only.as_deref().is_none_or(|only| row.contains(only))
+    }
+
+    fn wants(&self, section: &str) -> bool {
+        self.filters.is_empty() || self.filters.iter().any(|f| section.contains(f.as_str()))
+    }
+}
+
+/// Progress on stderr, so stdout holds only the tables.
+macro_rules! progress {
+    ($($arg:tt)*) => { eprintln!("[actors bench] {}", format_args!($($arg)*)) };
+}
+pub(crate) use progress;
+
+/// One line of the goals table.
+pub struct Goal {
+    /// What is measured.
+    pub what: String,
+    /// The goal, in words.
+    pub goal: String,
+    /// The figure reached.
+    pub figure: String,
+    /// Whether the goal is met.
+    pub met: bool,
+}
+
+fn main() -> BenchResult<()> {
+    let config = Config::load()?;
+    println!(
+        "# actors benchmark\n\n{} logical CPUs, peers {}, {} asks x {} rounds\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if cfg!(feature = "peers") {
+            "on"
+        } else {
+            "off (--features peers)"
+        },
+        config.asks,
+        config.rounds,
+    );
+    let mut goals = Vec::new();
+    if config.wants("ask") {
+        goals.extend(ask::run(&config)?);
+    }
+    if config.wants("durable") {
+        goals.extend(durable::run(&config)?);
+    }
+    if config.wants("wake") {
+        wake::run(&config)?;
+    }
+    if config.wants("memory") {
+        goals.extend(idle::run(&config)?);
+    }
+    if !goals.is_empty() {
+        let mut table = benches::Table::new(["goal", "target", "measured", "met"]);
+        for g in goals {
+            table.row([
+                g.what,
+                g.goal,
+                g.figure,
+                if g.met { "yes" } else { "no" }.to_string(),
+            ]);
+        }
+        println!("## Goals\n\n{table}");
+    }
+    Ok(())
+}

@@ -1,0 +1,6 @@
+#[derive(Debug, actor::ActorError)]
+pub enum BillingError {
+    Declined,
+}
+
+fn main() {}

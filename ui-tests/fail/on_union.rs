@@ -1,0 +1,9 @@
+use actor::prelude::*;
+
+#[actor]
+pub union Bits {
+    int: u32,
+    float: f32,
+}
+
+fn main() {}
