@@ -72,6 +72,10 @@ impl<A: ActorOptions> Ctx<A> {
         }
     }
 
+    pub(crate) fn cell(&self) -> &Arc<InstanceCell> {
+        &self.inner.cell
+    }
+
     /// The actor kind's name.
     pub fn name(&self) -> &'static str {
         A::NAME

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use crate::client::{Address, Client, Resolved};
 use crate::error::{ActorError, codes};
 use crate::key::ActorId;
-use crate::mailbox::{Mailbox, Rejected};
+use crate::mailbox::{Asked, Mailbox, Rejected};
 use crate::payload::{Encoding, Payload};
 
 /// A handle to one actor, untyped. `#[actor]` wraps it in `<Struct>Handle`, which derefs
@@ -163,7 +163,8 @@ impl ActorHandle {
                     .map_err(|rejected| (rejected, current.mailbox.clone()))
             };
             match asked {
-                Ok(reply) => {
+                Ok(Asked::Ready(reply)) => return reply,
+                Ok(Asked::Waiting(reply)) => {
                     return reply.await.unwrap_or_else(|_| {
                         Err(ActorError::of(
                             codes::STOPPED,

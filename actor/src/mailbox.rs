@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use tokio::sync::oneshot;
 
 use crate::error::ActorError;
-use crate::instance::cell::{Envelope, InstanceCell};
+use crate::instance::cell::InstanceCell;
 use crate::payload::Payload;
 
 /// The answer to one call.
@@ -22,6 +22,27 @@ pub struct Command {
     pub args: Payload,
     /// Where the answer goes.
     pub reply: oneshot::Sender<Reply>,
+}
+
+/// An accepted call: answered already, or answered later through a channel.
+#[derive(Debug)]
+pub enum Asked {
+    /// The caller ran the turn in place and it finished; this is the answer.
+    Ready(Reply),
+    /// The answer arrives here (when the actor's task ran the call, or when the writes it
+    /// saw are durable).
+    Waiting(oneshot::Receiver<Reply>),
+}
+
+/// The side of an awake instance that callers reach: its flags and inbox, and the ability
+/// to run a call in place when the actor is idle.
+pub(crate) trait Inlet: Send + Sync + 'static {
+    /// The instance's flags and inbox.
+    fn cell(&self) -> &InstanceCell;
+
+    /// Runs the call in the caller's task if the actor can take it now without breaking
+    /// arrival order; otherwise hands the arguments back for the inbox.
+    fn call_in_place(&self, action: &str, args: Payload) -> Result<Asked, Payload>;
 }
 
 /// Why a call was not accepted.
@@ -42,82 +63,86 @@ pub enum Rejected {
 /// Producers never wait on a full inbox: [`ask`](Self::ask) answers at once.
 #[derive(Clone)]
 pub struct Mailbox {
-    cell: Arc<InstanceCell>,
+    inlet: Arc<dyn Inlet>,
     capacity: usize,
 }
 
 impl fmt::Debug for Mailbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Mailbox")
-            .field("depth", &self.cell.inbox_depth.load(Ordering::Relaxed))
+            .field("depth", &self.depth())
             .field("capacity", &self.capacity)
             .finish()
     }
 }
 
 impl Mailbox {
-    pub(crate) fn new(cell: Arc<InstanceCell>, capacity: usize) -> Self {
-        Self { cell, capacity }
+    pub(crate) fn new(inlet: Arc<dyn Inlet>, capacity: usize) -> Self {
+        Self { inlet, capacity }
     }
 
-    /// Puts a call in the inbox and returns where its answer will arrive.
-    pub fn ask(
-        &self,
-        action: Cow<'static, str>,
-        args: Payload,
-    ) -> Result<oneshot::Receiver<Reply>, Rejected> {
-        let depth = self.cell.inbox_depth.fetch_add(1, Ordering::AcqRel);
+    fn cell(&self) -> &InstanceCell {
+        self.inlet.cell()
+    }
+
+    /// Delivers a call. When the actor is idle and nothing waits before this call, the
+    /// caller runs the turn itself (see `docs/concurrency.md`); otherwise the call joins
+    /// the inbox and the actor's task answers it.
+    pub fn ask(&self, action: Cow<'static, str>, args: Payload) -> Result<Asked, Rejected> {
+        let args = match self.inlet.call_in_place(&action, args) {
+            Ok(asked) => return Ok(asked),
+            Err(args) => args,
+        };
+        let cell = self.cell();
+        let depth = cell.inbox_depth.fetch_add(1, Ordering::AcqRel);
         if depth >= self.capacity {
-            self.cell.inbox_depth.fetch_sub(1, Ordering::AcqRel);
+            cell.inbox_depth.fetch_sub(1, Ordering::AcqRel);
             return Err(Rejected::Overloaded {
                 capacity: self.capacity,
             });
         }
         let (reply, rx) = oneshot::channel();
-        match self.cell.inbox.send(Envelope::Call(Box::new(Command {
+        match cell.inbox.send(Box::new(Command {
             action,
             args,
             reply,
-        }))) {
-            Ok(()) => Ok(rx),
-            Err(envelope) => {
-                self.cell.inbox_depth.fetch_sub(1, Ordering::AcqRel);
-                match envelope {
-                    Envelope::Call(cmd) => Err(Rejected::Closed(cmd.args)),
-                    Envelope::Signal => unreachable!("ask sends calls only"),
-                }
+        })) {
+            Ok(()) => Ok(Asked::Waiting(rx)),
+            Err(cmd) => {
+                cell.inbox_depth.fetch_sub(1, Ordering::AcqRel);
+                Err(Rejected::Closed(cmd.args))
             }
         }
     }
 
     /// Whether two mailboxes lead to the same instance.
     pub fn same_instance(&self, other: &Mailbox) -> bool {
-        Arc::ptr_eq(&self.cell, &other.cell)
+        std::ptr::addr_eq(Arc::as_ptr(&self.inlet), Arc::as_ptr(&other.inlet))
     }
 
     /// Calls accepted but not yet started.
     pub fn depth(&self) -> usize {
-        self.cell.inbox_depth.load(Ordering::Relaxed)
+        self.cell().depth()
     }
 
     /// Whether the instance behind this mailbox has stopped taking calls.
     pub fn is_closed(&self) -> bool {
-        self.cell.inbox.is_closed()
+        self.cell().inbox.is_closed()
     }
 
     /// Asks the instance to destroy itself; lifecycle requests skip the inbox, so user
     /// traffic cannot starve them.
     pub fn request_destroy(&self) {
-        self.cell.request_destroy();
+        self.cell().request_destroy();
     }
 
     /// Asks the instance to sleep once its current calls finish.
     pub fn request_sleep(&self) {
-        self.cell.request_sleep();
+        self.cell().request_sleep();
     }
 
     /// Waits until the instance has fully stopped (slept or destroyed).
     pub async fn stopped(&self) {
-        self.cell.stopped().await;
+        self.cell().stopped().await;
     }
 }

@@ -1,21 +1,12 @@
 //! The flags and counters an awake instance shares with its context, guards and mailbox.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 
+use futures_util::task::AtomicWaker;
 use tokio::sync::Notify;
 
 use super::inbox::Inbox;
-
-use crate::mailbox::Command;
-
-/// What travels through an instance's inbox.
-pub(crate) enum Envelope {
-    /// A call, boxed so an idle inbox's buffer stays small.
-    Call(Box<Command>),
-    /// A flag changed: look at the cell again. Flags are read before every message, so a
-    /// signal queued behind calls never delays the request it announces.
-    Signal,
-}
 
 /// Shared between the instance task and everything that can hold it awake or ask it to stop.
 #[derive(Debug)]
@@ -25,8 +16,11 @@ pub(crate) struct InstanceCell {
     destroy_requested: AtomicBool,
     /// Calls accepted but not yet started.
     pub(crate) inbox_depth: AtomicUsize,
-    /// The inbox, also used to wake the instance when a flag changes.
+    /// Calls waiting for the task.
     pub(crate) inbox: Inbox,
+    /// Something besides the inbox changed (a flag, a hand-over, a commit): look again.
+    nudged: AtomicBool,
+    nudge_waker: AtomicWaker,
     stopped: AtomicBool,
     stopped_notify: Notify,
 }
@@ -39,14 +33,31 @@ impl InstanceCell {
             destroy_requested: AtomicBool::new(false),
             inbox_depth: AtomicUsize::new(0),
             inbox: Inbox::default(),
+            nudged: AtomicBool::new(false),
+            nudge_waker: AtomicWaker::new(),
             stopped: AtomicBool::new(false),
             stopped_notify: Notify::new(),
         }
     }
 
-    fn signal(&self) {
-        // A closed inbox means the instance is stopping and reads the flags anyway.
-        let _ = self.inbox.send(Envelope::Signal);
+    /// Wakes the instance task so it reads the flags and the shared core again.
+    pub(crate) fn nudge(&self) {
+        self.nudged.store(true, Ordering::Release);
+        self.nudge_waker.wake();
+    }
+
+    /// Ready once after every [`nudge`](Self::nudge).
+    pub(crate) fn poll_nudged(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.nudged.swap(false, Ordering::AcqRel) {
+            return Poll::Ready(());
+        }
+        self.nudge_waker.register(cx.waker());
+        // A nudge between the check and the registration must not be missed.
+        if self.nudged.swap(false, Ordering::AcqRel) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
     }
 
     pub(crate) fn hold(&self) {
@@ -55,7 +66,7 @@ impl InstanceCell {
 
     pub(crate) fn release(&self) {
         if self.keep_awake.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.signal();
+            self.nudge();
         }
     }
 
@@ -65,12 +76,12 @@ impl InstanceCell {
 
     pub(crate) fn request_sleep(&self) {
         self.sleep_requested.store(true, Ordering::Release);
-        self.signal();
+        self.nudge();
     }
 
     pub(crate) fn request_destroy(&self) {
         self.destroy_requested.store(true, Ordering::Release);
-        self.signal();
+        self.nudge();
     }
 
     pub(crate) fn sleep_requested(&self) -> bool {
@@ -79,6 +90,16 @@ impl InstanceCell {
 
     pub(crate) fn destroy_requested(&self) -> bool {
         self.destroy_requested.load(Ordering::Acquire)
+    }
+
+    /// Whether the actor was asked to sleep or to be destroyed.
+    pub(crate) fn stop_requested(&self) -> bool {
+        self.sleep_requested() || self.destroy_requested()
+    }
+
+    /// Calls waiting for the task, queued or taken but not started.
+    pub(crate) fn depth(&self) -> usize {
+        self.inbox_depth.load(Ordering::Acquire)
     }
 
     pub(crate) fn mark_stopped(&self) {

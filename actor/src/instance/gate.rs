@@ -1,14 +1,14 @@
 //! The output gate: a reply waits until every write it could have observed is durable.
 
 use std::collections::VecDeque;
-use std::future::poll_fn;
 use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use tokio::sync::oneshot;
 
 use crate::driver::{Commit, StorageError};
 use crate::error::ActorError;
-use crate::mailbox::Reply;
+use crate::mailbox::{Asked, Reply};
 
 /// Commits in flight and the replies held behind them.
 #[derive(Default)]
@@ -43,12 +43,29 @@ impl Gate {
         }
     }
 
+    /// Whether everything up to `needs` is durable.
+    pub(super) fn is_durable(&self, needs: u64) -> bool {
+        needs <= self.durable
+    }
+
     /// Sends `result` now if what it needs is durable, else holds it.
     pub(super) fn reply(&mut self, needs: u64, reply: oneshot::Sender<Reply>, result: Reply) {
-        if needs <= self.durable {
+        if self.is_durable(needs) {
             let _ = reply.send(result);
         } else {
             self.held.push((needs, reply, result));
+        }
+    }
+
+    /// For a caller that ran its turn in place: the result now if what it needs is
+    /// durable, else a receiver that gets it once it is.
+    pub(super) fn deliver(&mut self, needs: u64, result: Reply) -> Asked {
+        if self.is_durable(needs) {
+            Asked::Ready(result)
+        } else {
+            let (reply, rx) = oneshot::channel();
+            self.held.push((needs, reply, result));
+            Asked::Waiting(rx)
         }
     }
 
@@ -62,15 +79,16 @@ impl Gate {
         !self.pending.is_empty() || !self.held.is_empty()
     }
 
-    /// Waits for the oldest commit in flight.
-    pub(super) async fn next(&mut self) -> (u64, Result<(), StorageError>) {
-        let (seq, commit) = self
-            .pending
-            .front_mut()
-            .expect("next() without a pending commit");
+    /// Polls the oldest commit in flight.
+    pub(super) fn poll_next(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<(u64, Result<(), StorageError>)> {
+        let Some((seq, commit)) = self.pending.front_mut() else {
+            return Poll::Pending;
+        };
         let seq = *seq;
-        let result = poll_fn(|cx| Pin::new(&mut *commit).poll(cx)).await;
-        (seq, result)
+        Pin::new(commit).poll(cx).map(|result| (seq, result))
     }
 
     /// Records that the commit `seq` is durable and releases the replies that waited for it.
@@ -95,15 +113,5 @@ impl Gate {
         for (_, reply, _) in self.held.drain(..) {
             let _ = reply.send(Err(err.clone()));
         }
-    }
-
-    /// Waits for every commit in flight; the first failure is returned.
-    pub(super) async fn flush(&mut self) -> Result<(), StorageError> {
-        while self.has_pending() {
-            let (seq, result) = self.next().await;
-            result?;
-            self.advance(seq);
-        }
-        Ok(())
     }
 }

@@ -1,4 +1,4 @@
-//! An awake instance's inbox: a locked queue and one waker.
+//! An awake instance's inbox: a locked queue of calls and one waker.
 //!
 //! Smaller than a tokio channel (an idle inbox is a few dozen bytes, not a block of
 //! slots), and it never makes a producer wait: capacity is enforced by the mailbox's
@@ -10,7 +10,10 @@ use std::task::{Context, Poll};
 
 use futures_util::task::AtomicWaker;
 
-use super::cell::Envelope;
+use crate::mailbox::Command;
+
+/// A call, boxed so an idle inbox's buffer stays small.
+pub(crate) type Envelope = Box<Command>;
 
 /// Messages waiting for the instance task.
 #[derive(Default)]
@@ -101,21 +104,31 @@ impl Inbox {
 mod tests {
     use super::*;
 
+    fn call(action: &'static str) -> Envelope {
+        let (reply, _) = tokio::sync::oneshot::channel();
+        Box::new(Command {
+            action: action.into(),
+            args: crate::payload::Payload::local(()),
+            reply,
+        })
+    }
+
+    fn action(polled: Poll<Option<Envelope>>) -> Option<String> {
+        match polled {
+            Poll::Ready(Some(cmd)) => Some(cmd.action.into_owned()),
+            _ => None,
+        }
+    }
+
     #[test]
     fn delivers_in_order_then_reports_closed() {
         let inbox = Inbox::default();
-        assert!(inbox.send(Envelope::Signal).is_ok());
-        assert!(inbox.send(Envelope::Signal).is_ok());
+        assert!(inbox.send(call("a")).is_ok());
+        assert!(inbox.send(call("b")).is_ok());
         inbox.close();
-        assert!(inbox.send(Envelope::Signal).is_err());
-        assert!(matches!(
-            inbox.try_recv(),
-            Poll::Ready(Some(Envelope::Signal))
-        ));
-        assert!(matches!(
-            inbox.try_recv(),
-            Poll::Ready(Some(Envelope::Signal))
-        ));
+        assert!(inbox.send(call("c")).is_err());
+        assert_eq!(action(inbox.try_recv()).as_deref(), Some("a"));
+        assert_eq!(action(inbox.try_recv()).as_deref(), Some("b"));
         assert!(matches!(inbox.try_recv(), Poll::Ready(None)));
     }
 
@@ -123,7 +136,7 @@ mod tests {
     fn gives_memory_back_after_a_burst() {
         let inbox = Inbox::default();
         for _ in 0..1000 {
-            assert!(inbox.send(Envelope::Signal).is_ok());
+            assert!(inbox.send(call("x")).is_ok());
         }
         while let Poll::Ready(Some(_)) = inbox.try_recv() {}
         assert!(inbox.lock().items.capacity() <= KEEP_CAPACITY);

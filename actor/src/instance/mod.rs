@@ -3,7 +3,8 @@
 //! | file | what it holds |
 //! |---|---|
 //! | `cell.rs` | flags and counters shared with `Ctx`, guards and the mailbox |
-//! | `inbox.rs` | the queue of calls and signals waiting for the task |
+//! | `inbox.rs` | the queue of calls waiting for the task |
+//! | `live.rs` | the state and gate shared by the task and callers that run turns in place |
 //! | `start.rs` | create and wake: loading state, `on_create`, `on_wake` |
 //! | `turn.rs` | one exclusive or shared action as a future |
 //! | `gate.rs` | the output gate: replies wait for the writes they saw |
@@ -12,6 +13,7 @@
 pub(crate) mod cell;
 mod gate;
 mod inbox;
+mod live;
 mod run;
 mod start;
 mod turn;
@@ -22,6 +24,7 @@ use tokio::sync::{Mutex, oneshot};
 use tracing::Instrument;
 
 use crate::client::Client;
+use crate::ctx::Ctx;
 use crate::definition::Actor;
 use crate::driver::Driver;
 use crate::error::ActorError;
@@ -83,11 +86,24 @@ pub struct Spawn {
 /// Starts an instance of `A` on the current tokio runtime and returns its mailbox.
 pub fn spawn<A: Actor>(spawn: Spawn) -> Mailbox {
     let config = A::config();
+    let capacity = config.inbox_capacity;
     let cell = Arc::new(cell::InstanceCell::new());
-    let mailbox = Mailbox::new(cell.clone(), config.inbox_capacity);
     // ERROR level: whenever errors are logged, they carry the actor they came from.
     let span = tracing::error_span!("actor", kind = A::NAME, key = %spawn.key, id = %spawn.id);
-    let task = run::run::<A>(spawn, cell, config);
+    let ctx = Ctx::<A>::new(
+        spawn.id.clone(),
+        spawn.key.clone(),
+        cell,
+        spawn.client.clone(),
+    );
+    let live = Arc::new(live::Live::new(
+        ctx,
+        config,
+        spawn.driver.clone(),
+        span.clone(),
+    ));
+    let mailbox = Mailbox::new(live.clone(), capacity);
+    let task = run::run::<A>(spawn, live);
     // An instrumented future enters its span on every poll: skip that when nobody listens.
     if span.is_disabled() {
         tokio::spawn(task);

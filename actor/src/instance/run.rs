@@ -5,25 +5,24 @@ use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::task::Poll;
+use std::task::{Context, Poll};
 
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
+use tokio::sync::oneshot;
 use tokio::time::{Instant, Sleep};
 
-use crate::config::{ActorConfig, SaveMode};
-use crate::ctx::Ctx;
+use crate::config::SaveMode;
 use crate::definition::{Access, Actor};
-use crate::driver::{Driver, SaveBatch, SaveOp, StorageError, keys};
+use crate::driver::{SaveBatch, SaveOp, StorageError};
 use crate::error::{ActorError, action_not_found, codes};
 use crate::key::ActorId;
-use crate::mailbox::Command;
-
-use super::cell::Envelope;
+use crate::mailbox::{Command, Reply};
 
 use super::cell::InstanceCell;
-use super::gate::Gate;
+use super::inbox::Envelope;
+use super::live::{Core, Finished, Live, PendingTurn};
 use super::start::{Started, bounded, decode_state, encode_state, start, storage_error};
 use super::turn::{self, SharedDone, TurnDone};
 use super::{Host, Slot, Spawn};
@@ -47,80 +46,100 @@ enum FinalHook {
 /// What woke the loop.
 enum Event<A> {
     Turn(TurnDone<A>),
-    Shared(SharedDone),
+    Shared(SharedDone, oneshot::Sender<Reply>),
     Durable(u64, Result<(), StorageError>),
     Inbox(Option<Envelope>),
+    Nudge,
     SleepTimer,
     SaveTimer,
 }
 
+/// A shared action the task runs, with where its answer goes.
+struct Answering {
+    call: BoxFuture<'static, SharedDone>,
+    reply: Option<oneshot::Sender<Reply>>,
+}
+
+impl Future for Answering {
+    type Output = (SharedDone, oneshot::Sender<Reply>);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        this.call.as_mut().poll(cx).map(|done| {
+            let reply = this
+                .reply
+                .take()
+                .expect("an answered action is not polled again");
+            (done, reply)
+        })
+    }
+}
+
+/// What the loop needs to know about the shared core, read under one lock.
+struct View {
+    /// A caller is running a turn in place.
+    turn_in_place: bool,
+    /// Commits are in flight or replies are held.
+    gate_busy: bool,
+    /// Commits are in flight.
+    commits_pending: bool,
+    /// Debounced mode: changes wait for the save timer, which is not armed yet.
+    arm_save: bool,
+}
+
+/// The task's own half of an instance; the rest is in [`Live`].
 struct Instance<A: Actor> {
-    ctx: Ctx<A>,
-    cell: Arc<InstanceCell>,
-    config: ActorConfig,
-    driver: Arc<dyn Driver>,
-    id: ActorId,
+    live: Arc<Live<A>>,
     /// Every call in the inbox has been taken (only after `rx.close()`).
     rx_done: bool,
-    /// The state; `None` while an exclusive turn holds it.
-    committed: Option<Arc<A>>,
-    /// A snapshot for shared calls that arrive while a turn holds the state, decoded from `last`.
-    turn_snapshot: Option<Arc<A>>,
-    /// The committed state, serialized.
-    last: Arc<Vec<u8>>,
-    /// Debounced mode: changed since the last save.
-    dirty: bool,
-    exclusive: Option<BoxFuture<'static, TurnDone<A>>>,
+    exclusive: Option<PendingTurn<A>>,
     waiting: VecDeque<(usize, Box<Command>)>,
     /// Shared actions in flight; made on first use, so actors without them carry none.
-    shared: Option<FuturesUnordered<BoxFuture<'static, SharedDone>>>,
-    gate: Gate,
+    shared: Option<FuturesUnordered<Answering>>,
     idle: bool,
     idle_since: Instant,
     stopping: Option<End>,
 }
 
-pub(super) async fn run<A: Actor>(spawn: Spawn, cell: Arc<InstanceCell>, config: ActorConfig) {
+pub(super) async fn run<A: Actor>(spawn: Spawn, live: Arc<Live<A>>) {
     let Spawn {
         id,
         key,
         start: how,
-        driver,
-        client,
         slot,
         host,
         ready,
+        ..
     } = spawn;
-    let ctx = Ctx::<A>::new(id.clone(), key.clone(), cell.clone(), client);
-    let Started { state, bytes } =
-        // Boxed: start and stop run once, and must not widen the future that an idle
-        // instance keeps in memory.
-        match Box::pin(start::<A>(how, &id, &key, &driver, &ctx, config.action_timeout)).await {
-            Ok(started) => started,
-            Err(err) => {
-                tracing::warn!(error = %err, "actor failed to start");
-                let _ = ready.send(Err(err));
-                cell.mark_stopped();
-                return;
-            }
-        };
+    let cell = live.cell.clone();
+    // Boxed: start and stop run once, and must not widen the future that an idle
+    // instance keeps in memory.
+    let started = Box::pin(start::<A>(
+        how,
+        &id,
+        &key,
+        &live.driver,
+        &live.ctx,
+        live.config.action_timeout,
+    ))
+    .await;
+    match started {
+        Ok(Started { state, bytes }) => live.open(state, bytes),
+        Err(err) => {
+            tracing::warn!(error = %err, "actor failed to start");
+            let _ = ready.send(Err(err));
+            cell.mark_stopped();
+            return;
+        }
+    }
     let _ = ready.send(Ok(()));
     tracing::debug!("awake");
     let mut instance = Instance {
-        ctx,
-        cell: cell.clone(),
-        config,
-        driver,
-        id: id.clone(),
+        live,
         rx_done: false,
-        committed: Some(Arc::new(state)),
-        turn_snapshot: None,
-        last: Arc::new(bytes),
-        dirty: false,
         exclusive: None,
         waiting: VecDeque::new(),
         shared: None,
-        gate: Gate::default(),
         idle: false,
         idle_since: Instant::now(),
         stopping: None,
@@ -140,20 +159,70 @@ async fn retire(id: &ActorId, slot: &Arc<Slot>, host: &dyn Host) {
 }
 
 impl<A: Actor> Instance<A> {
+    fn cell(&self) -> &InstanceCell {
+        &self.live.cell
+    }
+
     fn busy(&self) -> bool {
         self.exclusive.is_some()
             || !self.waiting.is_empty()
             || self.shared.as_ref().is_some_and(|s| !s.is_empty())
-            || self.gate.busy()
     }
 
     fn take_from_inbox(&self) {
-        self.cell.inbox_depth.fetch_sub(1, Ordering::AcqRel);
+        self.cell().inbox_depth.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Under one lock: stops on a caller's failure, adopts turns callers handed over,
+    /// reads the lifecycle flags, and starts the next waiting exclusive call.
+    fn look(&mut self) -> Result<View, End> {
+        let live = self.live.clone();
+        let mut core = live.lock();
+        if let Some(err) = core.crashed.take() {
+            return Err(End::Crash(*err));
+        }
+        if let Some(turn) = core.handed_turn.take() {
+            self.exclusive = Some(turn);
+        }
+        for (call, reply) in core.handed_shared.drain(..) {
+            self.shared
+                .get_or_insert_with(FuturesUnordered::new)
+                .push(Answering {
+                    call,
+                    reply: Some(reply),
+                });
+        }
+        if self.stopping.is_none() {
+            if self.cell().destroy_requested() {
+                self.begin_stop(&mut core, End::Destroy);
+            } else if self.cell().sleep_requested() {
+                self.begin_stop(&mut core, End::Sleep);
+            }
+        }
+        if self.exclusive.is_none()
+            && core.committed.is_some()
+            && let Some((index, cmd)) = self.waiting.pop_front()
+        {
+            let Command { args, reply, .. } = *cmd;
+            let call = live.begin_turn(&mut core, index, args);
+            // After the state is taken, so no caller slips in ahead of this call.
+            self.take_from_inbox();
+            self.exclusive = Some((call, reply));
+        }
+        let arm_save =
+            matches!(live.config.save, SaveMode::Debounced(_)) && core.dirty && !core.save_armed;
+        core.save_armed |= arm_save;
+        Ok(View {
+            turn_in_place: core.committed.is_none() && self.exclusive.is_none(),
+            gate_busy: core.gate.busy(),
+            commits_pending: core.gate.has_pending(),
+            arm_save,
+        })
     }
 
     async fn serve(&mut self) -> End {
-        let sleep_timeout = self.config.sleep_timeout;
-        let debounce = match self.config.save {
+        let sleep_timeout = self.live.config.sleep_timeout;
+        let debounce = match self.live.config.save {
             SaveMode::Durable => None,
             SaveMode::Debounced(every) => Some(every),
         };
@@ -161,23 +230,21 @@ impl<A: Actor> Instance<A> {
         // carries none.
         let mut sleep_timer: Option<Pin<Box<Sleep>>> = None;
         let mut save_timer: Option<Pin<Box<Sleep>>> = None;
-        let mut save_armed = false;
         // Work that is ready runs without re-entering `select!` (which registers wakers
         // for every branch); after a burst, `select!` runs anyway so completions and
         // cooperative yielding are never starved.
         let mut burst = 0u32;
         loop {
-            if self.stopping.is_none() {
-                if self.cell.destroy_requested() {
-                    self.begin_stop(End::Destroy);
-                } else if self.cell.sleep_requested() {
-                    self.begin_stop(End::Sleep);
+            let view = match self.look() {
+                Ok(view) => view,
+                Err(end) => return end,
+            };
+            if let (true, Some(every)) = (view.arm_save, debounce) {
+                let at = Instant::now() + every;
+                match &mut save_timer {
+                    Some(timer) => timer.as_mut().reset(at),
+                    None => save_timer = Some(Box::pin(tokio::time::sleep_until(at))),
                 }
-            }
-            if self.exclusive.is_none()
-                && let Some((index, cmd)) = self.waiting.pop_front()
-            {
-                self.start_exclusive(index, *cmd);
             }
             if burst < MAX_BURST {
                 burst += 1;
@@ -190,9 +257,9 @@ impl<A: Actor> Instance<A> {
                     continue;
                 }
                 if !self.rx_done {
-                    match self.cell.inbox.try_recv() {
-                        Poll::Ready(Some(envelope)) => {
-                            self.receive(envelope);
+                    match self.cell().inbox.try_recv() {
+                        Poll::Ready(Some(cmd)) => {
+                            self.accept(cmd);
                             continue;
                         }
                         Poll::Ready(None) => {
@@ -204,31 +271,19 @@ impl<A: Actor> Instance<A> {
                 }
             }
             burst = 0;
-            if self.stopping.is_some() && self.rx_done && !self.busy() {
+            let busy = self.busy() || view.gate_busy;
+            if self.stopping.is_some() && self.rx_done && !busy && !view.turn_in_place {
                 return self.stopping.take().expect("checked above");
             }
-            let idle = !self.busy()
-                && !self.cell.held()
-                && self.cell.inbox_depth.load(Ordering::Acquire) == 0;
+            let idle = !busy && !self.cell().held() && self.cell().depth() == 0;
             if idle && !self.idle {
                 self.idle_since = Instant::now();
             }
             self.idle = idle;
 
-            if self.dirty
-                && !save_armed
-                && let Some(every) = debounce
-            {
-                let at = Instant::now() + every;
-                match &mut save_timer {
-                    Some(timer) => timer.as_mut().reset(at),
-                    None => save_timer = Some(Box::pin(tokio::time::sleep_until(at))),
-                }
-                save_armed = true;
-            }
+            let save_armed = save_timer.is_some() && self.live.lock().save_armed;
             let turn_running = self.exclusive.is_some();
             let shared_running = self.shared.as_ref().is_some_and(|s| !s.is_empty());
-            let commits_pending = self.gate.has_pending();
             let inbox_open = !self.rx_done;
             let sleep_armed = idle && self.stopping.is_none();
             if sleep_armed
@@ -240,13 +295,17 @@ impl<A: Actor> Instance<A> {
                 )));
             }
             let sleep_armed = sleep_armed && sleep_timer.is_some();
+            let live = &self.live;
             let exclusive = &mut self.exclusive;
+            let shared = &mut self.shared;
             let event = tokio::select! {
                 biased;
-                done = async { exclusive.as_mut().expect("turn_running").await }, if turn_running => Event::Turn(done),
-                Some(done) = async { self.shared.as_mut().expect("shared_running").next().await }, if shared_running => Event::Shared(done),
-                (seq, result) = self.gate.next(), if commits_pending => Event::Durable(seq, result),
-                envelope = poll_fn(|cx| self.cell.inbox.poll_recv(cx)), if inbox_open => Event::Inbox(envelope),
+                done = async { exclusive.as_mut().expect("turn_running").0.as_mut().await }, if turn_running => Event::Turn(done),
+                Some((done, reply)) = async { shared.as_mut().expect("shared_running").next().await }, if shared_running => Event::Shared(done, reply),
+                (seq, result) = poll_fn(|cx| live.lock().gate.poll_next(cx)), if view.commits_pending => Event::Durable(seq, result),
+                // Before the inbox: a flag set before a call was queued is seen first.
+                () = poll_fn(|cx| live.cell.poll_nudged(cx)) => Event::Nudge,
+                cmd = poll_fn(|cx| live.cell.inbox.poll_recv(cx)), if inbox_open => Event::Inbox(cmd),
                 () = async { sleep_timer.as_mut().expect("sleep_armed").as_mut().await }, if sleep_armed => Event::SleepTimer,
                 () = async { save_timer.as_mut().expect("save_armed").as_mut().await }, if save_armed => Event::SaveTimer,
             };
@@ -256,33 +315,43 @@ impl<A: Actor> Instance<A> {
                         return end;
                     }
                 }
-                Event::Shared(done) => {
-                    let needs = if debounce.is_some() { 0 } else { done.seq };
-                    self.gate.reply(needs, done.reply, done.result);
+                Event::Shared(done, reply) => {
+                    self.live.lock().gate.reply(done.seq, reply, done.result);
                 }
                 Event::Durable(seq, result) => match result {
-                    Ok(()) => self.gate.advance(seq),
+                    Ok(()) => self.live.lock().gate.advance(seq),
                     Err(err) => return End::Crash(storage_error(err)),
                 },
-                Event::Inbox(Some(envelope)) => self.receive(envelope),
+                Event::Inbox(Some(cmd)) => self.accept(cmd),
                 Event::Inbox(None) => self.rx_done = true,
+                // The flags and the core are read at the top of the loop.
+                Event::Nudge => {}
                 Event::SleepTimer => {
-                    let due = self.idle_since + sleep_timeout.expect("sleep_armed");
-                    if Instant::now() >= due {
-                        tracing::debug!(
-                            "idle for {:?}; going to sleep",
-                            sleep_timeout.unwrap_or_default()
-                        );
-                        self.begin_stop(End::Sleep);
+                    let timeout = sleep_timeout.expect("sleep_armed");
+                    let now = Instant::now();
+                    let due = self.idle_since.max(self.live.active_at()) + timeout;
+                    let live = self.live.clone();
+                    let mut core = live.lock();
+                    // A caller may have run a call in place since the loop last looked.
+                    let quiet =
+                        core.committed.is_some() && !self.cell().held() && self.cell().depth() == 0;
+                    let next = if now < due {
+                        Some(due)
+                    } else if quiet {
+                        tracing::debug!("idle for {timeout:?}; going to sleep");
+                        self.begin_stop(&mut core, End::Sleep);
+                        None
                     } else {
-                        if let Some(timer) = &mut sleep_timer {
-                            timer.as_mut().reset(due);
-                        }
+                        Some(now + timeout)
+                    };
+                    if let (Some(at), Some(timer)) = (next, &mut sleep_timer) {
+                        timer.as_mut().reset(at);
                     }
                 }
                 Event::SaveTimer => {
-                    save_armed = false;
-                    if let Err(err) = self.save() {
+                    let mut core = self.live.lock();
+                    core.save_armed = false;
+                    if let Err(err) = self.live.save(&mut core) {
                         return End::Crash(err);
                     }
                 }
@@ -290,13 +359,14 @@ impl<A: Actor> Instance<A> {
         }
     }
 
-    /// Closes the inbox; calls already in it are still answered.
-    fn begin_stop(&mut self, end: End) {
-        self.cell.inbox.close();
+    /// Closes the inbox and the in-place path; calls already in the inbox are still answered.
+    fn begin_stop(&mut self, core: &mut Core<A>, end: End) {
+        core.open = false;
+        self.cell().inbox.close();
         if matches!(end, End::Destroy) {
             for (_, cmd) in self.waiting.drain(..) {
-                self.cell.inbox_depth.fetch_sub(1, Ordering::AcqRel);
-                let _ = cmd.reply.send(Err(destroyed::<A>(&self.id)));
+                self.live.cell.inbox_depth.fetch_sub(1, Ordering::AcqRel);
+                let _ = cmd.reply.send(Err(destroyed::<A>(&self.live.id)));
             }
         }
         self.stopping = Some(end);
@@ -304,18 +374,10 @@ impl<A: Actor> Instance<A> {
 
     /// Polls the running turn once; most finish here without a trip through `select!`.
     async fn poll_turn_once(&mut self) -> Option<TurnDone<A>> {
-        let turn = self.exclusive.as_mut()?;
+        let (turn, _) = self.exclusive.as_mut()?;
         match poll_fn(|cx| Poll::Ready(turn.as_mut().poll(cx))).await {
             Poll::Ready(done) => Some(done),
             Poll::Pending => None,
-        }
-    }
-
-    fn receive(&mut self, envelope: Envelope) {
-        match envelope {
-            Envelope::Call(cmd) => self.accept(cmd),
-            // The flags are read at the top of the loop.
-            Envelope::Signal => {}
         }
     }
 
@@ -327,114 +389,53 @@ impl<A: Actor> Instance<A> {
         };
         if matches!(self.stopping, Some(End::Destroy)) {
             self.take_from_inbox();
-            turn::rejected(destroyed::<A>(&self.id), cmd.reply);
+            turn::rejected(destroyed::<A>(&self.live.id), cmd.reply);
             return;
         }
         match A::ACTIONS[index].access {
             Access::Exclusive => self.waiting.push_back((index, cmd)),
             Access::Shared => {
                 self.take_from_inbox();
-                let snapshot = match self.snapshot() {
-                    Ok(snapshot) => snapshot,
-                    Err(err) => return turn::rejected(err, cmd.reply),
-                };
-                self.shared
-                    .get_or_insert_with(FuturesUnordered::new)
-                    .push(turn::shared(
-                        snapshot,
-                        self.gate.submitted(),
-                        self.ctx.clone(),
-                        index,
-                        cmd.args,
-                        cmd.reply,
-                        self.config.action_timeout,
-                    ));
+                let Command { args, reply, .. } = *cmd;
+                let begun = self.live.begin_shared(&mut self.live.lock(), index, args);
+                match begun {
+                    Ok((call, _)) => {
+                        self.shared
+                            .get_or_insert_with(FuturesUnordered::new)
+                            .push(Answering {
+                                call,
+                                reply: Some(reply),
+                            })
+                    }
+                    Err(err) => turn::rejected(err, reply),
+                }
             }
         }
-    }
-
-    /// The state as of the last finished turn.
-    fn snapshot(&mut self) -> Result<Arc<A>, ActorError> {
-        if let Some(state) = &self.committed {
-            return Ok(state.clone());
-        }
-        if let Some(snapshot) = &self.turn_snapshot {
-            return Ok(snapshot.clone());
-        }
-        let snapshot = Arc::new(decode_state::<A>(&self.last)?);
-        self.turn_snapshot = Some(snapshot.clone());
-        Ok(snapshot)
-    }
-
-    fn start_exclusive(&mut self, index: usize, cmd: Command) {
-        self.take_from_inbox();
-        let state = self.committed.take().expect("no turn is running");
-        self.exclusive = Some(turn::exclusive(
-            state,
-            self.ctx.clone(),
-            index,
-            cmd.args,
-            cmd.reply,
-            self.last.clone(),
-            self.config.action_timeout,
-        ));
     }
 
     fn finish_turn(&mut self, done: TurnDone<A>) -> Result<(), End> {
-        self.exclusive = None;
-        self.turn_snapshot = None;
-        let Some(state) = done.state else {
-            // Timed out or panicked: throw its changes away.
-            match decode_state::<A>(&self.last) {
-                Ok(state) => self.committed = Some(Arc::new(state)),
-                Err(err) => {
-                    let _ = done.reply.send(done.result);
-                    return Err(End::Crash(err));
-                }
+        let (_, reply) = self.exclusive.take().expect("a turn was running");
+        let mut core = self.live.lock();
+        match self.live.finish_turn(&mut core, done) {
+            Finished::Reply { needs, result } => {
+                core.gate.reply(needs, reply, result);
+                Ok(())
             }
-            let _ = done.reply.send(done.result);
-            return Ok(());
-        };
-        self.committed = Some(state);
-        if let Some(bytes) = done.changed {
-            self.last = Arc::new(bytes);
-            self.dirty = true;
-            if matches!(self.config.save, SaveMode::Durable)
-                && let Err(err) = self.save()
-            {
-                let _ = done.reply.send(Err(err.clone()));
-                return Err(End::Crash(err));
+            Finished::Crash { result, err } => {
+                let _ = reply.send(result);
+                Err(End::Crash(err))
             }
         }
-        let needs = match self.config.save {
-            SaveMode::Durable => self.gate.submitted(),
-            SaveMode::Debounced(_) => 0,
-        };
-        self.gate.reply(needs, done.reply, done.result);
-        Ok(())
-    }
-
-    /// Hands the current state to the driver if it changed since the last save.
-    fn save(&mut self) -> Result<(), ActorError> {
-        if !self.dirty {
-            return Ok(());
-        }
-        self.dirty = false;
-        let mut batch = SaveBatch::new(self.id.clone());
-        batch.put(keys::STATE.to_vec(), self.last.to_vec());
-        self.gate
-            .submit(self.driver.commit(batch))
-            .map_err(storage_error)
     }
 
     async fn stop(&mut self, end: End) {
         match end {
             End::Sleep => {
                 let result = self.run_final_hook(FinalHook::Sleep).await;
-                if let Err(err) = result.and_then(|()| self.save()) {
+                if let Err(err) = result.and_then(|()| self.live.save(&mut self.live.lock())) {
                     tracing::error!(error = %err, "could not save state before sleeping");
                 }
-                if let Err(err) = self.gate.flush().await {
+                if let Err(err) = self.live.flush().await {
                     tracing::error!(error = %err, "could not save state before sleeping");
                 }
                 tracing::debug!("asleep");
@@ -443,10 +444,10 @@ impl<A: Actor> Instance<A> {
                 if let Err(err) = self.run_final_hook(FinalHook::Destroy).await {
                     tracing::warn!(error = %err, "on_destroy failed; destroying anyway");
                 }
-                let _ = self.gate.flush().await;
-                let mut batch = SaveBatch::new(self.id.clone());
+                let _ = self.live.flush().await;
+                let mut batch = SaveBatch::new(self.live.id.clone());
                 batch.ops.push(SaveOp::DestroyActor);
-                match self.driver.commit(batch).await {
+                match self.live.driver.commit(batch).await {
                     Ok(()) => tracing::debug!("destroyed"),
                     Err(err) => {
                         tracing::error!(error = %err, "could not remove the actor's storage")
@@ -455,15 +456,17 @@ impl<A: Actor> Instance<A> {
             }
             End::Crash(err) => {
                 tracing::error!(error = %err, "actor stopped after a failure; it will wake from its last durable state");
-                self.gate.fail_all(&err);
-                self.cell.inbox.close();
+                {
+                    let mut core = self.live.lock();
+                    core.open = false;
+                    core.gate.fail_all(&err);
+                }
+                self.cell().inbox.close();
                 for (_, cmd) in self.waiting.drain(..) {
                     let _ = cmd.reply.send(Err(err.clone()));
                 }
-                while let Poll::Ready(Some(envelope)) = self.cell.inbox.try_recv() {
-                    if let Envelope::Call(cmd) = envelope {
-                        let _ = cmd.reply.send(Err(err.clone()));
-                    }
+                while let Poll::Ready(Some(cmd)) = self.cell().inbox.try_recv() {
+                    let _ = cmd.reply.send(Err(err.clone()));
                 }
             }
         }
@@ -472,27 +475,34 @@ impl<A: Actor> Instance<A> {
     /// Runs `on_sleep` or `on_destroy` within the grace period; a failed or late hook's
     /// changes are discarded.
     async fn run_final_hook(&mut self, hook: FinalHook) -> Result<(), ActorError> {
-        let mut state = self.committed.take().expect("no turn is running at stop");
-        let grace = self.config.sleep_grace;
+        let mut state = self
+            .live
+            .lock()
+            .committed
+            .take()
+            .expect("no turn is running at stop");
+        let grace = self.live.config.sleep_grace;
+        let ctx = &self.live.ctx;
         let result = {
             let st = Arc::make_mut(&mut state);
             match hook {
-                FinalHook::Sleep => bounded("on_sleep", grace, st.on_sleep(&self.ctx)).await,
-                FinalHook::Destroy => bounded("on_destroy", grace, st.on_destroy(&self.ctx)).await,
+                FinalHook::Sleep => bounded("on_sleep", grace, st.on_sleep(ctx)).await,
+                FinalHook::Destroy => bounded("on_destroy", grace, st.on_destroy(ctx)).await,
             }
         };
+        let mut core = self.live.lock();
         match result {
             Ok(()) => {
                 let bytes = encode_state(&*state)?;
-                if bytes != *self.last {
-                    self.last = Arc::new(bytes);
-                    self.dirty = true;
+                if bytes != *core.last {
+                    core.last = Arc::new(bytes);
+                    core.dirty = true;
                 }
-                self.committed = Some(state);
+                core.committed = Some(state);
                 Ok(())
             }
             Err(err) => {
-                self.committed = Some(Arc::new(decode_state::<A>(&self.last)?));
+                core.committed = Some(Arc::new(decode_state::<A>(&core.last)?));
                 Err(err)
             }
         }

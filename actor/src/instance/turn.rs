@@ -29,7 +29,6 @@ pub(super) struct TurnDone<A> {
     /// The new serialized state, when the turn changed it.
     pub(super) changed: Option<Vec<u8>>,
     pub(super) result: Reply,
-    pub(super) reply: oneshot::Sender<Reply>,
 }
 
 /// A finished shared action.
@@ -37,7 +36,6 @@ pub(super) struct SharedDone {
     /// The commit sequence the snapshot it read had reached.
     pub(super) seq: u64,
     pub(super) result: Reply,
-    pub(super) reply: oneshot::Sender<Reply>,
 }
 
 /// Runs `call` under `limit`. Most actions finish on their first poll, so the timer is
@@ -93,13 +91,11 @@ pub(super) fn log_result(action: &str, result: &Reply) {
 
 /// Runs exclusive action `index` on `state`, copying it first only if a shared action
 /// still reads it.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn exclusive<A: Actor>(
     mut state: Arc<A>,
     ctx: Ctx<A>,
     index: usize,
     args: Payload,
-    reply: oneshot::Sender<Reply>,
     last: Arc<Vec<u8>>,
     timeout: Duration,
 ) -> BoxFuture<'static, TurnDone<A>> {
@@ -115,18 +111,18 @@ pub(super) fn exclusive<A: Actor>(
             Ok(Ok(result)) => result,
             Ok(Err(panic)) => {
                 let err = panicked(action, panic);
-                return TurnDone { state: None, changed: None, result: Err(err), reply };
+                return TurnDone { state: None, changed: None, result: Err(err) };
             }
             Err(_) => {
                 let err = timed_out(action, timeout);
-                return TurnDone { state: None, changed: None, result: Err(err), reply };
+                return TurnDone { state: None, changed: None, result: Err(err) };
             }
         };
         let bytes = match encode_state(&*state) {
             Ok(bytes) => bytes,
             Err(err) => {
                 tracing::error!(action, error = %err, "state could not be serialized; the turn's changes were discarded");
-                return TurnDone { state: None, changed: None, result: Err(err), reply };
+                return TurnDone { state: None, changed: None, result: Err(err) };
             }
         };
         let changed = (bytes != *last).then_some(bytes);
@@ -137,7 +133,7 @@ pub(super) fn exclusive<A: Actor>(
             }
         }
         log_result(action, &result);
-        TurnDone { state: Some(state), changed, result, reply }
+        TurnDone { state: Some(state), changed, result }
     }
     .instrument_if_enabled(span)
 }
@@ -149,7 +145,6 @@ pub(super) fn shared<A: Actor>(
     ctx: Ctx<A>,
     index: usize,
     args: Payload,
-    reply: oneshot::Sender<Reply>,
     timeout: Duration,
 ) -> BoxFuture<'static, SharedDone> {
     let action = A::ACTIONS[index].name;
@@ -162,7 +157,7 @@ pub(super) fn shared<A: Actor>(
             Err(_) => Err(timed_out(action, timeout)),
         };
         log_result(action, &result);
-        SharedDone { seq, result, reply }
+        SharedDone { seq, result }
     }
     .instrument_if_enabled(span)
 }

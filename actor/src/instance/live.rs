@@ -1,0 +1,366 @@
+//! The shared half of an awake instance: its state and its output gate, reached by the
+//! instance task and by callers that run a turn in place.
+//!
+//! A call to an idle actor does not need the actor's task: when nothing is queued before
+//! it and no turn holds the state, the caller takes the state, runs the turn on its own
+//! task and puts the state back, with the same save, output gate, timeout, panic and
+//! tracing rules as the task applies. Most actions finish on their first poll, so the
+//! round trip costs no task switch at all. An action that has to wait is handed to the
+//! instance task after that first poll, so dropping the caller never cancels a turn.
+
+use std::future::poll_fn;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use futures_util::future::BoxFuture;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use crate::config::{ActorConfig, SaveMode};
+use crate::ctx::Ctx;
+use crate::definition::{Access, Actor};
+use crate::driver::{Driver, SaveBatch, StorageError, keys};
+use crate::error::{ActorError, action_not_found};
+use crate::key::ActorId;
+use crate::mailbox::{Asked, Inlet, Reply};
+use crate::payload::Payload;
+
+use super::cell::InstanceCell;
+use super::gate::Gate;
+use super::start::{decode_state, storage_error};
+use super::turn::{self, SharedDone, TurnDone};
+
+/// An exclusive turn that waits, and where its answer goes.
+pub(super) type PendingTurn<A> = (BoxFuture<'static, TurnDone<A>>, oneshot::Sender<Reply>);
+/// A shared action that waits, and where its answer goes.
+pub(super) type PendingShared = (BoxFuture<'static, SharedDone>, oneshot::Sender<Reply>);
+
+/// What the instance task and in-place callers share.
+pub(crate) struct Live<A: Actor> {
+    pub(super) ctx: Ctx<A>,
+    pub(super) cell: Arc<InstanceCell>,
+    pub(super) config: ActorConfig,
+    pub(super) driver: Arc<dyn Driver>,
+    pub(super) id: ActorId,
+    /// The actor's span; entered by in-place calls when something listens.
+    span: tracing::Span,
+    /// The runtime the instance task runs on: calls from elsewhere go through the inbox,
+    /// so anything an action spawns lands on the actor's runtime.
+    runtime: tokio::runtime::Id,
+    core: Mutex<Core<A>>,
+    /// When the last in-place call finished, in nanoseconds after `born`.
+    active_at: AtomicU64,
+    born: Instant,
+}
+
+/// The mutable part, behind a lock that is never held across an await or a user's code.
+pub(super) struct Core<A> {
+    /// The state; `None` while a turn holds it.
+    pub(super) committed: Option<Arc<A>>,
+    /// A snapshot for shared calls that arrive while a turn holds the state, decoded from `last`.
+    turn_snapshot: Option<Arc<A>>,
+    /// The committed state, serialized.
+    pub(super) last: Arc<Vec<u8>>,
+    /// Changed since the last save (debounced mode).
+    pub(super) dirty: bool,
+    /// Debounced mode: the task has armed its save timer.
+    pub(super) save_armed: bool,
+    pub(super) gate: Gate,
+    /// Callers may run turns in place: set once the state is loaded, cleared when the
+    /// instance begins to stop. Callers use the inbox while it is not set.
+    pub(super) open: bool,
+    /// A failure found by an in-place call; the task stops the instance with it.
+    pub(super) crashed: Option<Box<ActorError>>,
+    /// An exclusive turn a caller started that must finish on the task.
+    pub(super) handed_turn: Option<PendingTurn<A>>,
+    /// Shared actions callers started that must finish on the task.
+    pub(super) handed_shared: Vec<PendingShared>,
+}
+
+/// How a finished turn is answered.
+pub(super) enum Finished {
+    /// Send `result` once the commit `needs` is durable.
+    Reply { needs: u64, result: Reply },
+    /// Send `result`, then stop the instance with the error.
+    Crash { result: Reply, err: ActorError },
+}
+
+impl<A: Actor> Live<A> {
+    pub(super) fn new(
+        ctx: Ctx<A>,
+        config: ActorConfig,
+        driver: Arc<dyn Driver>,
+        span: tracing::Span,
+    ) -> Self {
+        Self {
+            cell: ctx.cell().clone(),
+            id: ctx.id().clone(),
+            ctx,
+            config,
+            driver,
+            span,
+            runtime: tokio::runtime::Handle::current().id(),
+            core: Mutex::new(Core {
+                committed: None,
+                turn_snapshot: None,
+                last: Arc::default(),
+                dirty: false,
+                save_armed: false,
+                gate: Gate::default(),
+                open: false,
+                crashed: None,
+                handed_turn: None,
+                handed_shared: Vec::new(),
+            }),
+            active_at: AtomicU64::new(0),
+            born: Instant::now(),
+        }
+    }
+
+    /// Installs the loaded state and lets callers in.
+    pub(super) fn open(&self, state: A, bytes: Vec<u8>) {
+        let mut core = self.lock();
+        core.committed = Some(Arc::new(state));
+        core.last = Arc::new(bytes);
+        core.open = true;
+    }
+
+    pub(super) fn lock(&self) -> MutexGuard<'_, Core<A>> {
+        // A panic never happens under this lock (user code runs outside it), so poison
+        // would only repeat an earlier bug's report; the data is consistent.
+        self.core
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// When an in-place call last finished (the instance's start if none did).
+    pub(super) fn active_at(&self) -> Instant {
+        self.born + std::time::Duration::from_nanos(self.active_at.load(Ordering::Relaxed))
+    }
+
+    fn touch(&self) {
+        let nanos = self.born.elapsed().as_nanos();
+        self.active_at
+            .store(u64::try_from(nanos).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// The commit a reply must wait for to be sure of everything it could have seen.
+    pub(super) fn needs(&self, core: &Core<A>) -> u64 {
+        match self.config.save {
+            SaveMode::Durable => core.gate.submitted(),
+            SaveMode::Debounced(_) => 0,
+        }
+    }
+
+    /// Takes the state for an exclusive turn.
+    pub(super) fn begin_turn(
+        &self,
+        core: &mut Core<A>,
+        index: usize,
+        args: Payload,
+    ) -> BoxFuture<'static, TurnDone<A>> {
+        let state = core.committed.take().expect("no turn is running");
+        turn::exclusive(
+            state,
+            self.ctx.clone(),
+            index,
+            args,
+            core.last.clone(),
+            self.config.action_timeout,
+        )
+    }
+
+    /// Starts a shared action on the state as of the last finished turn, and returns the
+    /// commit its answer must wait for.
+    pub(super) fn begin_shared(
+        &self,
+        core: &mut Core<A>,
+        index: usize,
+        args: Payload,
+    ) -> Result<(BoxFuture<'static, SharedDone>, u64), ActorError> {
+        let snapshot = core.snapshot()?;
+        let needs = self.needs(core);
+        let call = turn::shared(
+            snapshot,
+            needs,
+            self.ctx.clone(),
+            index,
+            args,
+            self.config.action_timeout,
+        );
+        Ok((call, needs))
+    }
+
+    /// Puts the state back after a turn, saves it in durable mode, and says how to answer.
+    pub(super) fn finish_turn(&self, core: &mut Core<A>, done: TurnDone<A>) -> Finished {
+        core.turn_snapshot = None;
+        let Some(state) = done.state else {
+            // Timed out, panicked or unserializable: throw its changes away.
+            return match decode_state::<A>(&core.last) {
+                Ok(state) => {
+                    core.committed = Some(Arc::new(state));
+                    Finished::Reply {
+                        needs: 0,
+                        result: done.result,
+                    }
+                }
+                Err(err) => Finished::Crash {
+                    result: done.result,
+                    err,
+                },
+            };
+        };
+        core.committed = Some(state);
+        if let Some(bytes) = done.changed {
+            core.last = Arc::new(bytes);
+            core.dirty = true;
+            if matches!(self.config.save, SaveMode::Durable)
+                && let Err(err) = self.save(core)
+            {
+                return Finished::Crash {
+                    result: Err(err.clone()),
+                    err,
+                };
+            }
+        }
+        Finished::Reply {
+            needs: self.needs(core),
+            result: done.result,
+        }
+    }
+
+    /// Hands the current state to the driver if it changed since the last save.
+    pub(super) fn save(&self, core: &mut Core<A>) -> Result<(), ActorError> {
+        if !core.dirty {
+            return Ok(());
+        }
+        core.dirty = false;
+        let mut batch = SaveBatch::new(self.id.clone());
+        batch.put(keys::STATE.to_vec(), core.last.to_vec());
+        let commit = self.driver.commit(batch);
+        core.gate.submit(commit).map_err(storage_error)
+    }
+
+    /// Waits for every commit in flight; the first failure is returned.
+    pub(super) async fn flush(&self) -> Result<(), StorageError> {
+        while self.lock().gate.has_pending() {
+            let (seq, result) = poll_fn(|cx| self.lock().gate.poll_next(cx)).await;
+            result?;
+            self.lock().gate.advance(seq);
+        }
+        Ok(())
+    }
+
+    /// Whether a caller may take the state now: the instance is running, nothing is queued
+    /// before the call, and the caller is on the actor's runtime.
+    fn open_to(&self, core: &Core<A>) -> bool {
+        core.open
+            && !self.cell.stop_requested()
+            && tokio::runtime::Handle::try_current().is_ok_and(|h| h.id() == self.runtime)
+    }
+
+    fn exclusive_in_place(&self, index: usize, args: Payload) -> Result<Asked, Payload> {
+        let mut call = {
+            let Ok(mut core) = self.core.try_lock() else {
+                return Err(args);
+            };
+            if core.committed.is_none() || self.cell.depth() != 0 || !self.open_to(&core) {
+                return Err(args);
+            }
+            self.begin_turn(&mut core, index, args)
+        };
+        let polled = call.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+        let mut core = self.lock();
+        let asked = match polled {
+            Poll::Ready(done) => match self.finish_turn(&mut core, done) {
+                Finished::Reply { needs, result } => core.gate.deliver(needs, result),
+                Finished::Crash { result, err } => {
+                    core.open = false;
+                    core.crashed = Some(Box::new(err));
+                    Asked::Ready(result)
+                }
+            },
+            Poll::Pending => {
+                let (reply, rx) = oneshot::channel();
+                core.handed_turn = Some((call, reply));
+                Asked::Waiting(rx)
+            }
+        };
+        // The task has work only if this call left some: a turn to finish, a commit to
+        // watch, a save to schedule, calls that queued meanwhile, or a stop to go on with.
+        let task_has_work = core.handed_turn.is_some()
+            || core.crashed.is_some()
+            || core.gate.has_pending()
+            || (core.dirty && !core.save_armed)
+            || !core.open
+            || self.cell.depth() != 0;
+        self.touch();
+        drop(core);
+        if task_has_work {
+            self.cell.nudge();
+        }
+        Ok(asked)
+    }
+
+    fn shared_in_place(&self, index: usize, args: Payload) -> Result<Asked, Payload> {
+        let begun = {
+            let Ok(mut core) = self.core.try_lock() else {
+                return Err(args);
+            };
+            // A reply that would have to wait for a commit goes through the task, which
+            // watches commits.
+            if !self.open_to(&core) || !core.gate.is_durable(self.needs(&core)) {
+                return Err(args);
+            }
+            self.begin_shared(&mut core, index, args)
+        };
+        let mut call = match begun {
+            Ok((call, _)) => call,
+            Err(err) => return Ok(Asked::Ready(Err(err))),
+        };
+        let asked = match call.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(done) => Asked::Ready(done.result),
+            Poll::Pending => {
+                let (reply, rx) = oneshot::channel();
+                self.lock().handed_shared.push((call, reply));
+                self.cell.nudge();
+                Asked::Waiting(rx)
+            }
+        };
+        self.touch();
+        Ok(asked)
+    }
+}
+
+impl<A: Actor> Core<A> {
+    /// The state as of the last finished turn.
+    pub(super) fn snapshot(&mut self) -> Result<Arc<A>, ActorError> {
+        if let Some(state) = &self.committed {
+            return Ok(state.clone());
+        }
+        if let Some(snapshot) = &self.turn_snapshot {
+            return Ok(snapshot.clone());
+        }
+        let snapshot = Arc::new(decode_state::<A>(&self.last)?);
+        self.turn_snapshot = Some(snapshot.clone());
+        Ok(snapshot)
+    }
+}
+
+impl<A: Actor> Inlet for Live<A> {
+    fn cell(&self) -> &InstanceCell {
+        &self.cell
+    }
+
+    fn call_in_place(&self, action: &str, args: Payload) -> Result<Asked, Payload> {
+        let Some(index) = A::ACTIONS.iter().position(|a| a.name == action) else {
+            return Ok(Asked::Ready(Err(action_not_found(A::NAME, action))));
+        };
+        let _entered = (!self.span.is_disabled()).then(|| self.span.enter());
+        match A::ACTIONS[index].access {
+            Access::Exclusive => self.exclusive_in_place(index, args),
+            Access::Shared => self.shared_in_place(index, args),
+        }
+    }
+}
