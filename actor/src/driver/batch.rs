@@ -1,5 +1,8 @@
 //! What one commit writes for one actor.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use crate::key::{ActorId, ActorKey};
 
 /// One change to an actor's stored records.
@@ -14,10 +17,11 @@ pub enum SaveOp {
     },
     /// Writes one record.
     Put {
-        /// The record's key.
-        key: Vec<u8>,
-        /// Its value.
-        value: Vec<u8>,
+        /// The record's key; fixed keys (`keys::STATE`) are borrowed, not copied.
+        key: Cow<'static, [u8]>,
+        /// Its value, shared with whoever else holds it (the instance keeps the state's
+        /// bytes to compare the next turn against), so queuing a write copies nothing.
+        value: Arc<[u8]>,
     },
     /// Removes one record.
     Delete {
@@ -62,8 +66,25 @@ impl SaveBatch {
     }
 
     /// Adds a write of one record.
-    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) -> &mut Self {
-        self.ops.push(SaveOp::Put { key, value });
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use actor::driver::{SaveBatch, SaveOp, keys};
+    /// let state: Arc<[u8]> = Arc::from(&b"{}"[..]);
+    /// let mut batch = SaveBatch::new(actor::ActorId::from("a1"));
+    /// batch.put(keys::STATE, state.clone()); // borrowed key, shared value
+    /// batch.put(b"q/1".to_vec(), b"x".to_vec()); // owned bytes work too
+    /// assert!(matches!(&batch.ops[0], SaveOp::Put { value, .. } if Arc::ptr_eq(value, &state)));
+    /// ```
+    pub fn put(
+        &mut self,
+        key: impl Into<Cow<'static, [u8]>>,
+        value: impl Into<Arc<[u8]>>,
+    ) -> &mut Self {
+        self.ops.push(SaveOp::Put {
+            key: key.into(),
+            value: value.into(),
+        });
         self
     }
 

@@ -2,7 +2,7 @@
 //! and for benchmarks of the runtime without I/O.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, ready};
@@ -33,7 +33,7 @@ pub struct MemoryDriver {
 struct Store {
     actors: HashMap<ActorId, ActorRecord>,
     by_key: HashMap<(String, ActorKey), ActorId>,
-    records: HashMap<ActorId, BTreeMap<Vec<u8>, Vec<u8>>>,
+    records: HashMap<ActorId, BTreeMap<Vec<u8>, Arc<[u8]>>>,
 }
 
 impl MemoryDriver {
@@ -78,10 +78,17 @@ impl Store {
                     );
                 }
                 SaveOp::Put { key, value } => {
-                    self.records
-                        .entry(id.clone())
-                        .or_default()
-                        .insert(key, value);
+                    let records = match self.records.get_mut(&id) {
+                        Some(records) => records,
+                        None => self.records.entry(id.clone()).or_default(),
+                    };
+                    // Overwriting keeps the stored key: no copy of it.
+                    match records.get_mut(&*key) {
+                        Some(stored) => *stored = value,
+                        None => {
+                            records.insert(key.into_owned(), value);
+                        }
+                    }
                 }
                 SaveOp::Delete { key } => {
                     if let Some(r) = self.records.get_mut(&id) {
@@ -128,7 +135,11 @@ impl Driver for MemoryDriver {
         id: &'a ActorId,
         key: &'a [u8],
     ) -> BoxFuture<'a, Result<Option<Vec<u8>>, StorageError>> {
-        let value = self.with(|s| s.records.get(id).and_then(|r| r.get(key).cloned()));
+        let value = self.with(|s| {
+            s.records
+                .get(id)
+                .and_then(|r| r.get(key).map(|v| v.to_vec()))
+        });
         ready(Ok(value)).boxed()
     }
 
@@ -143,7 +154,7 @@ impl Driver for MemoryDriver {
                 .map(|r| {
                     r.range(prefix.to_vec()..)
                         .take_while(|(k, _)| k.starts_with(prefix))
-                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .map(|(k, v)| (k.clone(), v.to_vec()))
                         .collect()
                 })
                 .unwrap_or_default()

@@ -61,7 +61,9 @@ pub(super) struct Core<A> {
     /// A snapshot for shared calls that arrive while a turn holds the state, decoded from `last`.
     turn_snapshot: Option<Arc<A>>,
     /// The committed state, serialized.
-    pub(super) last: Arc<Vec<u8>>,
+    pub(super) last: Arc<[u8]>,
+    /// Where turns serialize the state; kept so a turn allocates nothing for it.
+    scratch: Vec<u8>,
     /// Changed since the last save (debounced mode).
     pub(super) dirty: bool,
     /// Debounced mode: the task has armed its save timer.
@@ -104,7 +106,8 @@ impl<A: Actor> Live<A> {
             core: Mutex::new(Core {
                 committed: None,
                 turn_snapshot: None,
-                last: Arc::default(),
+                last: Arc::from(&[][..]),
+                scratch: Vec::new(),
                 dirty: false,
                 save_armed: false,
                 gate: Gate::default(),
@@ -119,10 +122,10 @@ impl<A: Actor> Live<A> {
     }
 
     /// Installs the loaded state and lets callers in.
-    pub(super) fn open(&self, state: A, bytes: Vec<u8>) {
+    pub(super) fn open(&self, state: A, bytes: Arc<[u8]>) {
         let mut core = self.lock();
         core.committed = Some(Arc::new(state));
-        core.last = Arc::new(bytes);
+        core.last = bytes;
         core.open = true;
     }
 
@@ -139,7 +142,11 @@ impl<A: Actor> Live<A> {
         self.born + std::time::Duration::from_nanos(self.active_at.load(Ordering::Relaxed))
     }
 
+    /// Records activity for the sleep timer; an actor that never sleeps skips the clock.
     fn touch(&self) {
+        if self.config.sleep_timeout.is_none() {
+            return;
+        }
         let nanos = self.born.elapsed().as_nanos();
         self.active_at
             .store(u64::try_from(nanos).unwrap_or(u64::MAX), Ordering::Relaxed);
@@ -167,6 +174,7 @@ impl<A: Actor> Live<A> {
             index,
             args,
             core.last.clone(),
+            std::mem::take(&mut core.scratch),
             self.config.action_timeout,
         )
     }
@@ -195,6 +203,7 @@ impl<A: Actor> Live<A> {
     /// Puts the state back after a turn, saves it in durable mode, and says how to answer.
     pub(super) fn finish_turn(&self, core: &mut Core<A>, done: TurnDone<A>) -> Finished {
         core.turn_snapshot = None;
+        core.scratch = done.scratch;
         let Some(state) = done.state else {
             // Timed out, panicked or unserializable: throw its changes away.
             return match decode_state::<A>(&core.last) {
@@ -213,7 +222,7 @@ impl<A: Actor> Live<A> {
         };
         core.committed = Some(state);
         if let Some(bytes) = done.changed {
-            core.last = Arc::new(bytes);
+            core.last = bytes;
             core.dirty = true;
             if matches!(self.config.save, SaveMode::Durable)
                 && let Err(err) = self.save(core)
@@ -237,7 +246,7 @@ impl<A: Actor> Live<A> {
         }
         core.dirty = false;
         let mut batch = SaveBatch::new(self.id.clone());
-        batch.put(keys::STATE.to_vec(), core.last.to_vec());
+        batch.put(keys::STATE, core.last.clone());
         let commit = self.driver.commit(batch);
         core.gate.submit(commit).map_err(storage_error)
     }

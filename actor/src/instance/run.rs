@@ -493,9 +493,10 @@ impl<A: Actor> Instance<A> {
         let mut core = self.live.lock();
         match result {
             Ok(()) => {
-                let bytes = encode_state(&*state)?;
-                if bytes != *core.last {
-                    core.last = Arc::new(bytes);
+                let mut buf = Vec::new();
+                encode_state(&*state, &mut buf)?;
+                if buf[..] != core.last[..] {
+                    core.last = Arc::from(buf);
                     core.dirty = true;
                 }
                 core.committed = Some(state);

@@ -14,12 +14,14 @@ use super::Start;
 /// The state an instance starts with, and its serialized form as last written.
 pub(super) struct Started<A> {
     pub(super) state: A,
-    pub(super) bytes: Vec<u8>,
+    pub(super) bytes: Arc<[u8]>,
 }
 
-/// Serializes state; a failure names the type and the fix.
-pub(super) fn encode_state<A: Actor>(state: &A) -> Result<Vec<u8>, ActorError> {
-    serde_json::to_vec(state).map_err(|e| {
+/// Serializes state into `buf` (cleared first, so one buffer serves every turn); a
+/// failure names the type and the fix.
+pub(super) fn encode_state<A: Actor>(state: &A, buf: &mut Vec<u8>) -> Result<(), ActorError> {
+    buf.clear();
+    serde_json::to_writer(&mut *buf, state).map_err(|e| {
         ActorError::of(
             codes::SERIALIZATION_FAILED,
             format!(
@@ -84,13 +86,15 @@ pub(super) async fn start<A: Actor>(
             let mut state = A::default();
             bounded("on_create", limit, state.on_create(ctx, input)).await?;
             bounded("on_wake", limit, state.on_wake(ctx)).await?;
-            let bytes = encode_state(&state)?;
+            let mut buf = Vec::new();
+            encode_state(&state, &mut buf)?;
+            let bytes = Arc::<[u8]>::from(buf);
             let mut batch = SaveBatch::new(id.clone());
             batch.ops.push(SaveOp::CreateActor {
                 kind: A::NAME.to_string(),
                 key: key.clone(),
             });
-            batch.put(keys::STATE.to_vec(), bytes.clone());
+            batch.put(keys::STATE, bytes.clone());
             driver.commit(batch).await.map_err(storage_error)?;
             Ok(Started { state, bytes })
         }
@@ -107,10 +111,12 @@ pub(super) async fn start<A: Actor>(
                 })?;
             let mut state: A = decode_state(&stored)?;
             bounded("on_wake", limit, state.on_wake(ctx)).await?;
-            let bytes = encode_state(&state)?;
-            if bytes != stored {
+            let mut buf = Vec::new();
+            encode_state(&state, &mut buf)?;
+            let bytes = Arc::<[u8]>::from(buf);
+            if *bytes != *stored {
                 let mut batch = SaveBatch::new(id.clone());
-                batch.put(keys::STATE.to_vec(), bytes.clone());
+                batch.put(keys::STATE, bytes.clone());
                 driver.commit(batch).await.map_err(storage_error)?;
             }
             Ok(Started { state, bytes })

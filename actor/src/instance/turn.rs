@@ -27,7 +27,9 @@ pub(super) struct TurnDone<A> {
     /// changes must be thrown away.
     pub(super) state: Option<Arc<A>>,
     /// The new serialized state, when the turn changed it.
-    pub(super) changed: Option<Vec<u8>>,
+    pub(super) changed: Option<Arc<[u8]>>,
+    /// The buffer the state was serialized into, for the next turn.
+    pub(super) scratch: Vec<u8>,
     pub(super) result: Reply,
 }
 
@@ -96,7 +98,8 @@ pub(super) fn exclusive<A: Actor>(
     ctx: Ctx<A>,
     index: usize,
     args: Payload,
-    last: Arc<Vec<u8>>,
+    last: Arc<[u8]>,
+    mut scratch: Vec<u8>,
     timeout: Duration,
 ) -> BoxFuture<'static, TurnDone<A>> {
     let action = A::ACTIONS[index].name;
@@ -111,21 +114,20 @@ pub(super) fn exclusive<A: Actor>(
             Ok(Ok(result)) => result,
             Ok(Err(panic)) => {
                 let err = panicked(action, panic);
-                return TurnDone { state: None, changed: None, result: Err(err) };
+                return TurnDone { state: None, changed: None, result: Err(err), scratch };
             }
             Err(_) => {
                 let err = timed_out(action, timeout);
-                return TurnDone { state: None, changed: None, result: Err(err) };
+                return TurnDone { state: None, changed: None, result: Err(err), scratch };
             }
         };
-        let bytes = match encode_state(&*state) {
-            Ok(bytes) => bytes,
+        let changed = match encode_state(&*state, &mut scratch) {
+            Ok(()) => (scratch[..] != last[..]).then(|| Arc::from(&scratch[..])),
             Err(err) => {
                 tracing::error!(action, error = %err, "state could not be serialized; the turn's changes were discarded");
-                return TurnDone { state: None, changed: None, result: Err(err) };
+                return TurnDone { state: None, changed: None, result: Err(err), scratch };
             }
         };
-        let changed = (bytes != *last).then_some(bytes);
         if changed.is_some() && A::HAS_ON_STATE_CHANGE {
             let hook = AssertUnwindSafe(state.on_state_change(&ctx)).catch_unwind();
             if hook.await.is_err() {
@@ -133,7 +135,7 @@ pub(super) fn exclusive<A: Actor>(
             }
         }
         log_result(action, &result);
-        TurnDone { state: Some(state), changed, result }
+        TurnDone { state: Some(state), changed, result, scratch }
     }
     .instrument_if_enabled(span)
 }
