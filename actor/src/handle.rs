@@ -84,14 +84,20 @@ impl ActorHandle {
 
     /// The id of the instance this handle reaches.
     pub fn id(&self) -> ActorId {
-        self.current().id
-    }
-
-    fn current(&self) -> Resolved {
         self.inner
             .current
             .lock()
             .expect("handle lock poisoned")
+            .id
+            .clone()
+    }
+
+    fn mailbox(&self) -> Mailbox {
+        self.inner
+            .current
+            .lock()
+            .expect("handle lock poisoned")
+            .mailbox
             .clone()
     }
 
@@ -154,14 +160,12 @@ impl ActorHandle {
         mut args: Payload,
     ) -> Result<Payload, ActorError> {
         for _ in 0..MAX_RESOLVES {
-            // Ask under the lock: no clone of the mailbox on the hot path.
-            let asked = {
-                let current = self.inner.current.lock().expect("handle lock poisoned");
-                current
-                    .mailbox
-                    .ask(action.clone(), args)
-                    .map_err(|rejected| (rejected, current.mailbox.clone()))
-            };
+            // Not under the handle's lock: the call may run in place, and its action may
+            // call this same handle.
+            let mailbox = self.mailbox();
+            let asked = mailbox
+                .ask(action.clone(), args)
+                .map_err(|rejected| (rejected, mailbox));
             match asked {
                 Ok(Asked::Ready(reply)) => return reply,
                 Ok(Asked::Waiting(reply)) => {
@@ -204,7 +208,7 @@ impl ActorHandle {
     /// Destroys the actor: calls still waiting get `actor/destroyed`, `on_destroy` runs,
     /// and every stored byte of it is removed. Returns once that is done.
     pub async fn destroy(&self) -> Result<(), ActorError> {
-        let mut mailbox = self.current().mailbox;
+        let mut mailbox = self.mailbox();
         if mailbox.is_closed() {
             mailbox = self.refresh(&mailbox).await?;
         }
@@ -215,7 +219,7 @@ impl ActorHandle {
 
     /// Asks the actor to sleep now and waits until it has.
     pub async fn sleep(&self) {
-        let mailbox = self.current().mailbox;
+        let mailbox = self.mailbox();
         mailbox.request_sleep();
         mailbox.stopped().await;
     }

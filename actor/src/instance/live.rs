@@ -21,7 +21,7 @@ use crate::config::{ActorConfig, SaveMode};
 use crate::ctx::Ctx;
 use crate::definition::{Access, Actor};
 use crate::driver::{Driver, SaveBatch, StorageError, keys};
-use crate::error::{ActorError, action_not_found};
+use crate::error::{ActorError, action_not_found, codes};
 use crate::key::ActorId;
 use crate::mailbox::{Asked, Inlet, Reply};
 use crate::payload::Payload;
@@ -40,11 +40,10 @@ pub(super) type PendingShared = (BoxFuture<'static, SharedDone>, oneshot::Sender
 pub(crate) struct Live<A: Actor> {
     pub(super) ctx: Ctx<A>,
     pub(super) cell: Arc<InstanceCell>,
-    pub(super) config: ActorConfig,
     pub(super) driver: Arc<dyn Driver>,
     pub(super) id: ActorId,
-    /// The actor's span; entered by in-place calls when something listens.
-    span: tracing::Span,
+    /// The actor's span, kept only when something listens: in-place calls enter it.
+    span: Option<Box<tracing::Span>>,
     /// The runtime the instance task runs on: calls from elsewhere go through the inbox,
     /// so anything an action spawns lands on the actor's runtime.
     runtime: tokio::runtime::Id,
@@ -72,6 +71,9 @@ pub(super) struct Core<A> {
     /// Callers may run turns in place: set once the state is loaded, cleared when the
     /// instance begins to stop. Callers use the inbox while it is not set.
     pub(super) open: bool,
+    /// The task has stopped for good: nothing will watch commits or finish hand-overs, so
+    /// an in-place call still running answers `actor/stopped` and saves nothing.
+    pub(super) retired: bool,
     /// A failure found by an in-place call; the task stops the instance with it.
     pub(super) crashed: Option<Box<ActorError>>,
     /// An exclusive turn a caller started that must finish on the task.
@@ -89,19 +91,18 @@ pub(super) enum Finished {
 }
 
 impl<A: Actor> Live<A> {
-    pub(super) fn new(
-        ctx: Ctx<A>,
-        config: ActorConfig,
-        driver: Arc<dyn Driver>,
-        span: tracing::Span,
-    ) -> Self {
+    /// The kind's settings (`#[actor(...)]` constants, so nothing is stored per instance).
+    pub(super) fn config(&self) -> ActorConfig {
+        A::config()
+    }
+
+    pub(super) fn new(ctx: Ctx<A>, driver: Arc<dyn Driver>, span: tracing::Span) -> Self {
         Self {
             cell: ctx.cell().clone(),
             id: ctx.id().clone(),
             ctx,
-            config,
             driver,
-            span,
+            span: (!span.is_disabled()).then(|| Box::new(span)),
             runtime: tokio::runtime::Handle::current().id(),
             core: Mutex::new(Core {
                 committed: None,
@@ -112,6 +113,7 @@ impl<A: Actor> Live<A> {
                 save_armed: false,
                 gate: Gate::default(),
                 open: false,
+                retired: false,
                 crashed: None,
                 handed_turn: None,
                 handed_shared: Vec::new(),
@@ -144,7 +146,7 @@ impl<A: Actor> Live<A> {
 
     /// Records activity for the sleep timer; an actor that never sleeps skips the clock.
     fn touch(&self) {
-        if self.config.sleep_timeout.is_none() {
+        if self.config().sleep_timeout.is_none() {
             return;
         }
         let nanos = self.born.elapsed().as_nanos();
@@ -154,7 +156,7 @@ impl<A: Actor> Live<A> {
 
     /// The commit a reply must wait for to be sure of everything it could have seen.
     pub(super) fn needs(&self, core: &Core<A>) -> u64 {
-        match self.config.save {
+        match self.config().save {
             SaveMode::Durable => core.gate.submitted(),
             SaveMode::Debounced(_) => 0,
         }
@@ -175,7 +177,7 @@ impl<A: Actor> Live<A> {
             args,
             core.last.clone(),
             std::mem::take(&mut core.scratch),
-            self.config.action_timeout,
+            self.config().action_timeout,
         )
     }
 
@@ -195,7 +197,7 @@ impl<A: Actor> Live<A> {
             self.ctx.clone(),
             index,
             args,
-            self.config.action_timeout,
+            self.config().action_timeout,
         );
         Ok((call, needs))
     }
@@ -224,7 +226,7 @@ impl<A: Actor> Live<A> {
         if let Some(bytes) = done.changed {
             core.last = bytes;
             core.dirty = true;
-            if matches!(self.config.save, SaveMode::Durable)
+            if matches!(self.config().save, SaveMode::Durable)
                 && let Err(err) = self.save(core)
             {
                 return Finished::Crash {
@@ -261,6 +263,45 @@ impl<A: Actor> Live<A> {
         Ok(())
     }
 
+    /// Waits until no caller holds the state for a turn in place.
+    pub(super) async fn state_returned(&self) {
+        loop {
+            {
+                let core = self.lock();
+                if core.committed.is_some() || core.handed_turn.is_some() {
+                    return;
+                }
+            }
+            poll_fn(|cx| self.cell.poll_nudged(cx)).await;
+        }
+    }
+
+    /// Marks the task gone: hand-overs and held replies are answered `actor/stopped`.
+    pub(super) fn retire(&self) {
+        let err = self.stopped_error();
+        let mut core = self.lock();
+        core.open = false;
+        core.retired = true;
+        if let Some((_, reply)) = core.handed_turn.take() {
+            let _ = reply.send(Err(err.clone()));
+        }
+        for (_, reply) in core.handed_shared.drain(..) {
+            let _ = reply.send(Err(err.clone()));
+        }
+        core.gate.fail_all(&err);
+    }
+
+    fn stopped_error(&self) -> ActorError {
+        ActorError::of(
+            codes::STOPPED,
+            format!(
+                "actor `{}` {} stopped before answering; the call may or may not have run",
+                A::NAME,
+                self.id
+            ),
+        )
+    }
+
     /// Whether a caller may take the state now: the instance is running, nothing is queued
     /// before the call, and the caller is on the actor's runtime.
     fn open_to(&self, core: &Core<A>) -> bool {
@@ -281,6 +322,11 @@ impl<A: Actor> Live<A> {
         };
         let polled = call.as_mut().poll(&mut Context::from_waker(Waker::noop()));
         let mut core = self.lock();
+        if core.retired {
+            // Only after a storage failure stopped the task mid-call: this turn's state
+            // must not reach storage behind the next instance's back.
+            return Ok(Asked::Ready(Err(self.stopped_error())));
+        }
         let asked = match polled {
             Poll::Ready(done) => match self.finish_turn(&mut core, done) {
                 Finished::Reply { needs, result } => core.gate.deliver(needs, result),
@@ -331,10 +377,16 @@ impl<A: Actor> Live<A> {
         let asked = match call.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
             Poll::Ready(done) => Asked::Ready(done.result),
             Poll::Pending => {
-                let (reply, rx) = oneshot::channel();
-                self.lock().handed_shared.push((call, reply));
-                self.cell.nudge();
-                Asked::Waiting(rx)
+                let mut core = self.lock();
+                if core.retired {
+                    Asked::Ready(Err(self.stopped_error()))
+                } else {
+                    let (reply, rx) = oneshot::channel();
+                    core.handed_shared.push((call, reply));
+                    drop(core);
+                    self.cell.nudge();
+                    Asked::Waiting(rx)
+                }
             }
         };
         self.touch();
@@ -366,7 +418,7 @@ impl<A: Actor> Inlet for Live<A> {
         let Some(index) = A::ACTIONS.iter().position(|a| a.name == action) else {
             return Ok(Asked::Ready(Err(action_not_found(A::NAME, action))));
         };
-        let _entered = (!self.span.is_disabled()).then(|| self.span.enter());
+        let _entered = self.span.as_ref().map(|span| span.enter());
         match A::ACTIONS[index].access {
             Access::Exclusive => self.exclusive_in_place(index, args),
             Access::Shared => self.shared_in_place(index, args),

@@ -85,8 +85,7 @@ pub struct Spawn {
 
 /// Starts an instance of `A` on the current tokio runtime and returns its mailbox.
 pub fn spawn<A: Actor>(spawn: Spawn) -> Mailbox {
-    let config = A::config();
-    let capacity = config.inbox_capacity;
+    let capacity = A::config().inbox_capacity;
     let cell = Arc::new(cell::InstanceCell::new());
     // ERROR level: whenever errors are logged, they carry the actor they came from.
     let span = tracing::error_span!("actor", kind = A::NAME, key = %spawn.key, id = %spawn.id);
@@ -96,12 +95,7 @@ pub fn spawn<A: Actor>(spawn: Spawn) -> Mailbox {
         cell,
         spawn.client.clone(),
     );
-    let live = Arc::new(live::Live::new(
-        ctx,
-        config,
-        spawn.driver.clone(),
-        span.clone(),
-    ));
+    let live = Arc::new(live::Live::new(ctx, spawn.driver.clone(), span.clone()));
     let mailbox = Mailbox::new(live.clone(), capacity);
     let task = run::run::<A>(spawn, live);
     // An instrumented future enters its span on every poll: skip that when nobody listens.

@@ -34,7 +34,8 @@ const MAX_BURST: u32 = 64;
 enum End {
     Sleep,
     Destroy,
-    Crash(ActorError),
+    /// Boxed: the error is rare and would otherwise widen every instance's future.
+    Crash(Box<ActorError>),
 }
 
 /// The hook that ends an instance's life.
@@ -120,7 +121,7 @@ pub(super) async fn run<A: Actor>(spawn: Spawn, live: Arc<Live<A>>) {
         &key,
         &live.driver,
         &live.ctx,
-        live.config.action_timeout,
+        live.config().action_timeout,
     ))
     .await;
     match started {
@@ -146,6 +147,7 @@ pub(super) async fn run<A: Actor>(spawn: Spawn, live: Arc<Live<A>>) {
     };
     let end = instance.serve().await;
     Box::pin(instance.stop(end)).await;
+    instance.live.retire();
     retire(&id, &slot, &*host).await;
     cell.mark_stopped();
 }
@@ -179,7 +181,7 @@ impl<A: Actor> Instance<A> {
         let live = self.live.clone();
         let mut core = live.lock();
         if let Some(err) = core.crashed.take() {
-            return Err(End::Crash(*err));
+            return Err(End::Crash(err));
         }
         if let Some(turn) = core.handed_turn.take() {
             self.exclusive = Some(turn);
@@ -210,7 +212,7 @@ impl<A: Actor> Instance<A> {
             self.exclusive = Some((call, reply));
         }
         let arm_save =
-            matches!(live.config.save, SaveMode::Debounced(_)) && core.dirty && !core.save_armed;
+            matches!(live.config().save, SaveMode::Debounced(_)) && core.dirty && !core.save_armed;
         core.save_armed |= arm_save;
         Ok(View {
             turn_in_place: core.committed.is_none() && self.exclusive.is_none(),
@@ -221,8 +223,8 @@ impl<A: Actor> Instance<A> {
     }
 
     async fn serve(&mut self) -> End {
-        let sleep_timeout = self.live.config.sleep_timeout;
-        let debounce = match self.live.config.save {
+        let sleep_timeout = self.live.config().sleep_timeout;
+        let debounce = match self.live.config().save {
             SaveMode::Durable => None,
             SaveMode::Debounced(every) => Some(every),
         };
@@ -320,7 +322,7 @@ impl<A: Actor> Instance<A> {
                 }
                 Event::Durable(seq, result) => match result {
                     Ok(()) => self.live.lock().gate.advance(seq),
-                    Err(err) => return End::Crash(storage_error(err)),
+                    Err(err) => return End::Crash(Box::new(storage_error(err))),
                 },
                 Event::Inbox(Some(cmd)) => self.accept(cmd),
                 Event::Inbox(None) => self.rx_done = true,
@@ -352,7 +354,7 @@ impl<A: Actor> Instance<A> {
                     let mut core = self.live.lock();
                     core.save_armed = false;
                     if let Err(err) = self.live.save(&mut core) {
-                        return End::Crash(err);
+                        return End::Crash(Box::new(err));
                     }
                 }
             }
@@ -423,7 +425,7 @@ impl<A: Actor> Instance<A> {
             }
             Finished::Crash { result, err } => {
                 let _ = reply.send(result);
-                Err(End::Crash(err))
+                Err(End::Crash(Box::new(err)))
             }
         }
     }
@@ -461,12 +463,18 @@ impl<A: Actor> Instance<A> {
                     core.open = false;
                     core.gate.fail_all(&err);
                 }
+                // A caller may hold the state for a turn in place (the failure came from
+                // storage): let it finish first, so its write cannot land after the next
+                // instance has loaded the state.
+                if self.exclusive.is_none() {
+                    self.live.state_returned().await;
+                }
                 self.cell().inbox.close();
                 for (_, cmd) in self.waiting.drain(..) {
-                    let _ = cmd.reply.send(Err(err.clone()));
+                    let _ = cmd.reply.send(Err((*err).clone()));
                 }
                 while let Poll::Ready(Some(cmd)) = self.cell().inbox.try_recv() {
-                    let _ = cmd.reply.send(Err(err.clone()));
+                    let _ = cmd.reply.send(Err((*err).clone()));
                 }
             }
         }
@@ -481,7 +489,7 @@ impl<A: Actor> Instance<A> {
             .committed
             .take()
             .expect("no turn is running at stop");
-        let grace = self.live.config.sleep_grace;
+        let grace = self.live.config().sleep_grace;
         let ctx = &self.live.ctx;
         let result = {
             let st = Arc::make_mut(&mut state);

@@ -160,6 +160,16 @@ fn contestants() -> Vec<Contestant> {
             run: |n| ours(n, MultiThread, Call::Document),
         },
         Contestant {
+            name: "two threads: raw tokio, bounded",
+            role: Role::Raw,
+            run: raw_two_threads,
+        },
+        Contestant {
+            name: "two threads: ours, exclusive, via the actor's task",
+            role: Role::OursVariant,
+            run: ours_via_task,
+        },
+        Contestant {
             name: "current-thread: raw tokio, bounded",
             role: Role::Raw,
             run: |n| raw::<mpsc::Sender<Ask>>(n, CurrentThread, 0),
@@ -193,6 +203,84 @@ fn contestants() -> Vec<Contestant> {
     #[cfg(feature = "peers")]
     all.extend(crate::peers::ask_contestants());
     all
+}
+
+/// Ours when the caller cannot run the turn in place, so every call goes through the
+/// inbox to the actor's task: the actor lives on a current-thread runtime on one thread,
+/// the caller is a task on another current-thread runtime on another thread (a caller on
+/// another runtime always uses the inbox). This is the path calls take when an actor is
+/// busy, and what every call cost before calls ran in place.
+fn ours_via_task(n: u64) -> BenchResult<Measured> {
+    let (client_tx, client_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let actor_thread = std::thread::spawn(move || -> BenchResult<()> {
+        current_thread()?.block_on(async move {
+            let registry = registry::Registry::builder().memory().build().await?;
+            let client = registry.client();
+            // Created here, so its task runs on this runtime.
+            Counter::get_or_create(&client, ["via-task"]).await?;
+            client_tx
+                .send(client)
+                .map_err(|_| "the caller thread is gone")?;
+            let _ = stop_rx.await;
+            registry.shutdown().await;
+            BenchResult::Ok(())
+        })
+    });
+    let client = client_rx.recv()?;
+    let measured = current_thread()?.block_on(async move {
+        tokio::spawn(async move {
+            let counter = Counter::get_or_create(&client, ["via-task"]).await?;
+            for _ in 0..warmup(n) {
+                counter.increment(1).await?;
+            }
+            let probe = Probe::start(&ALLOC);
+            for _ in 0..n {
+                black_box(counter.increment(1).await?);
+            }
+            BenchResult::Ok(probe.finish(n))
+        })
+        .await?
+    });
+    let _ = stop_tx.send(());
+    actor_thread
+        .join()
+        .map_err(|_| "the actor thread panicked")??;
+    measured
+}
+
+/// The raw baseline in the topology of [`ours_via_task`]: the receiver on a
+/// current-thread runtime on one thread, the caller on another, so every ask crosses
+/// threads both ways.
+fn raw_two_threads(n: u64) -> BenchResult<Measured> {
+    let (tx, mut rx) = <mpsc::Sender<Ask> as RawChannel>::open();
+    let receiver = std::thread::spawn(move || -> BenchResult<()> {
+        current_thread()?.block_on(async move {
+            let mut count = 0i64;
+            while let Some(ask) = rx.recv().await {
+                count += ask.by;
+                let _ = ask.reply.send(count);
+            }
+        });
+        Ok(())
+    });
+    let measured = current_thread()?.block_on(async move {
+        tokio::spawn(async move {
+            for _ in 0..warmup(n) {
+                tx.ask(1).await.ok_or("the receiver stopped")?;
+            }
+            let probe = Probe::start(&ALLOC);
+            for _ in 0..n {
+                black_box(tx.ask(1).await.ok_or("the receiver stopped")?);
+            }
+            BenchResult::Ok(probe.finish(n))
+        })
+        .await?
+    });
+    receiver
+        .join()
+        .map_err(|_| "the receiver thread panicked")??;
+    measured
 }
 
 /// Runs every contestant `rounds` times, round-robin, then once more counting allocations.
