@@ -55,6 +55,11 @@ pub struct ActionInfo {
 /// assert_eq!(<Ledger as ActorOptions>::NAME, "ledger");
 /// assert_eq!(Ledger::config().sleep_timeout, Some(std::time::Duration::from_secs(300)));
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an actor: its struct has no `#[actor]` attribute",
+    label = "not an actor",
+    note = "put `#[actor]` (with any options, e.g. `#[actor(sleep_timeout = \"5m\")]`) on `struct {Self}`, next to its `#[derive(...)]`"
+)]
 pub trait ActorOptions: Sized + Send + Sync + 'static {
     /// The kind's name: the camelCase of the struct name unless `name = "…"` is given.
     const NAME: &'static str;
@@ -91,6 +96,11 @@ pub trait ActorOptions: Sized + Send + Sync + 'static {
 ///
 /// assert_eq!(Greeter::ACTIONS[0].name, "greet");
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an actor: it has no `#[actor]` impl block",
+    label = "not an actor",
+    note = "add `#[actor] impl {Self} {{ ... }}` holding its actions and hooks (it may be empty)"
+)]
 pub trait Actor:
     ActorOptions + Clone + Default + Serialize + DeserializeOwned + Send + Sync + 'static
 {
