@@ -28,6 +28,9 @@ pub struct Directory {
     slots: Mutex<HashMap<ActorId, Arc<Slot>>>,
     creating: Mutex<KeyLocks>,
     stopping: AtomicBool,
+    /// The runtime the registry was built on: every instance's task runs there, whichever
+    /// runtime the call that woke it came from.
+    runtime: tokio::runtime::Handle,
     me: Weak<Directory>,
 }
 
@@ -53,6 +56,7 @@ impl Directory {
             slots: Mutex::default(),
             creating: Mutex::default(),
             stopping: AtomicBool::new(false),
+            runtime: tokio::runtime::Handle::current(),
             me: me.clone(),
         })
     }
@@ -163,6 +167,7 @@ impl Directory {
         oneshot::Receiver<Result<(), ActorError>>,
     ) {
         let (ready, started) = oneshot::channel();
+        let _on_registry_runtime = self.runtime.enter();
         let mailbox = kind.spawn(Spawn {
             id: id.clone(),
             key,

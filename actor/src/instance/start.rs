@@ -1,5 +1,6 @@
 //! Create and wake: bring an actor's state into memory and run its first hooks.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,7 +10,10 @@ use crate::driver::{Driver, SaveBatch, SaveOp, StorageError, keys};
 use crate::error::{ActorError, codes};
 use crate::key::{ActorId, ActorKey};
 
+use futures_util::FutureExt;
+
 use super::Start;
+use super::turn::panicked;
 
 /// The state an instance starts with, and its serialized form as last written.
 pub(super) struct Started<A> {
@@ -63,12 +67,15 @@ pub(super) async fn bounded<F>(hook: &str, limit: Duration, f: F) -> Result<(), 
 where
     F: Future<Output = Result<(), ActorError>>,
 {
-    tokio::time::timeout(limit, f).await.unwrap_or_else(|_| {
-        Err(ActorError::of(
+    // A panicking hook is an internal error, not the end of the instance's task.
+    match tokio::time::timeout(limit, AssertUnwindSafe(f).catch_unwind()).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(panic)) => Err(panicked(hook, panic)),
+        Err(_) => Err(ActorError::of(
             codes::ACTION_TIMED_OUT,
             format!("`{hook}` ran longer than {limit:?}"),
-        ))
-    })
+        )),
+    }
 }
 
 /// Creates or wakes the actor; nothing is stored unless every step succeeds.

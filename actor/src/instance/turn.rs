@@ -62,8 +62,9 @@ fn timed_out(action: &str, timeout: Duration) -> ActorError {
     )
 }
 
-/// The error for an action that panicked, with the panic message logged.
-fn panicked(action: &str, panic: Box<dyn std::any::Any + Send>) -> ActorError {
+/// The error for an action or hook (named by `action`) that panicked, with the panic
+/// message logged.
+pub(super) fn panicked(action: &str, panic: Box<dyn std::any::Any + Send>) -> ActorError {
     let cause = panic
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
@@ -72,7 +73,7 @@ fn panicked(action: &str, panic: Box<dyn std::any::Any + Send>) -> ActorError {
     tracing::error!(action, cause, "action panicked; its changes were discarded");
     ActorError::of(
         codes::INTERNAL,
-        format!("action `{action}` panicked: {cause}"),
+        format!("`{action}` panicked: {cause}; its changes were discarded"),
     )
 }
 
@@ -121,7 +122,10 @@ pub(super) fn exclusive<A: Actor>(
                 return TurnDone { state: None, changed: None, result: Err(err), scratch };
             }
         };
-        let changed = match encode_state(&*state, &mut scratch) {
+        // A panicking `Serialize` impl is caught like a panicking action.
+        let encoded = std::panic::catch_unwind(AssertUnwindSafe(|| encode_state(&*state, &mut scratch)))
+            .unwrap_or_else(|panic| Err(panicked(action, panic)));
+        let changed = match encoded {
             Ok(()) => (scratch[..] != last[..]).then(|| Arc::from(&scratch[..])),
             Err(err) => {
                 tracing::error!(action, error = %err, "state could not be serialized; the turn's changes were discarded");
