@@ -159,6 +159,9 @@ impl ActorHandle {
         action: Cow<'static, str>,
         mut args: Payload,
     ) -> Result<Payload, ActorError> {
+        // A call answered in place never waits, so a caller looping over calls would
+        // never yield to the scheduler: spend tokio's cooperative budget like any channel.
+        tokio::task::consume_budget().await;
         for _ in 0..MAX_RESOLVES {
             // Not under the handle's lock: the call may run in place, and its action may
             // call this same handle.

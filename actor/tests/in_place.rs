@@ -1151,3 +1151,31 @@ async fn panics_in_serialize_and_hooks_are_internal_errors_and_the_actor_keeps_w
     assert_eq!(h.value().await.unwrap(), 2, "stored state intact");
     registry.shutdown().await;
 }
+
+// ---------------------------------------------------------------------------------------
+// 9. Cooperative scheduling.
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_caller_looping_over_in_place_calls_lets_other_tasks_run() {
+    let registry = common::memory().await;
+    let h = ledger(&registry, "loop").await;
+    let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let setter = tokio::spawn({
+        let flag = flag.clone();
+        async move { flag.store(true, Ordering::SeqCst) }
+    });
+    // Every call is answered in place; without a yield point the spawned task above
+    // would not run before the loop ends.
+    let mut calls = 0u32;
+    while !flag.load(Ordering::SeqCst) && calls < 100_000 {
+        h.log().await.unwrap();
+        calls += 1;
+    }
+    assert!(
+        flag.load(Ordering::SeqCst),
+        "the other task never ran during {calls} calls"
+    );
+    assert!(calls < 1_000, "it ran only after {calls} calls");
+    setter.await.unwrap();
+    registry.shutdown().await;
+}
