@@ -159,9 +159,6 @@ impl ActorHandle {
         action: Cow<'static, str>,
         mut args: Payload,
     ) -> Result<Payload, ActorError> {
-        // A call answered in place never waits, so a caller looping over calls would
-        // never yield to the scheduler: spend tokio's cooperative budget like any channel.
-        tokio::task::consume_budget().await;
         for _ in 0..MAX_RESOLVES {
             // Not under the handle's lock: the call may run in place, and its action may
             // call this same handle.
@@ -170,7 +167,13 @@ impl ActorHandle {
                 .ask(action.clone(), args)
                 .map_err(|rejected| (rejected, mailbox));
             match asked {
-                Ok(Asked::Ready(reply)) => return reply,
+                Ok(Asked::Ready(reply)) => {
+                    // Answered in place, without waiting: spend tokio's cooperative budget
+                    // as a channel receive would, so a task looping over calls still
+                    // yields to the others on its worker.
+                    tokio::task::consume_budget().await;
+                    return reply;
+                }
                 Ok(Asked::Waiting(reply)) => {
                     return reply.await.unwrap_or_else(|_| {
                         Err(ActorError::of(
