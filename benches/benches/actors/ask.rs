@@ -118,6 +118,10 @@ enum Call {
     Shared,
     /// `increment` on a durable actor with about 4 KiB of state.
     Document,
+    /// `Durable` with the caller in `tokio::task::unconstrained`: the same work without
+    /// the yield every 128 calls answered in place (tokio's cooperative budget), so the
+    /// row shows what fairness costs a caller that never waits.
+    Unconstrained,
 }
 
 fn contestants() -> Vec<Contestant> {
@@ -158,6 +162,11 @@ fn contestants() -> Vec<Contestant> {
             name: "ours: exclusive, durable, 4 KiB state",
             role: Role::OursVariant,
             run: |n| ours(n, MultiThread, Call::Document),
+        },
+        Contestant {
+            name: "ours: exclusive, durable, caller unconstrained",
+            role: Role::OursVariant,
+            run: |n| ours(n, MultiThread, Call::Unconstrained),
         },
         Contestant {
             name: "two threads: raw tokio, bounded",
@@ -500,6 +509,7 @@ fn ours(n: u64, flavor: Flavor, call: Call) -> BenchResult<Measured> {
                     Call::Debounced => debounced.increment(1).await,
                     Call::Shared => counter.get().await,
                     Call::Document => document.increment(1).await,
+                    Call::Unconstrained => tokio::task::unconstrained(counter.increment(1)).await,
                 }
             };
             for _ in 0..warmup(n) {
