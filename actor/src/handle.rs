@@ -10,7 +10,9 @@ use serde::de::DeserializeOwned;
 use crate::client::{Address, Client, Resolved};
 use crate::error::{ActorError, codes};
 use crate::key::ActorId;
-use crate::mailbox::{Asked, Mailbox, Rejected};
+use tokio::sync::oneshot;
+
+use crate::mailbox::{Asked, Mailbox, Rejected, Reply};
 use crate::payload::{Encoding, Payload};
 
 /// A handle to one actor, untyped. `#[actor]` wraps it in `<Struct>Handle`, which derefs
@@ -52,6 +54,24 @@ struct Inner {
     client: Client,
     kind: &'static str,
     current: Mutex<Resolved>,
+}
+
+/// Waits for `reply` as the yield of a task whose cooperative budget is spent: outside
+/// the budget (which would refuse the wait with tokio's forced yield), and with a plain
+/// `yield_now` if the answer was somehow there without waiting.
+async fn yield_awaiting<T>(reply: oneshot::Receiver<T>) -> Result<T, oneshot::error::RecvError> {
+    let mut waited = false;
+    let mut reply = std::pin::pin!(tokio::task::unconstrained(reply));
+    let answer = std::future::poll_fn(|cx| {
+        let polled = reply.as_mut().poll(cx);
+        waited |= polled.is_pending();
+        polled
+    })
+    .await;
+    if !waited {
+        tokio::task::yield_now().await;
+    }
+    answer
 }
 
 /// How often a call re-resolves an actor that stopped under it before giving up.
@@ -168,22 +188,14 @@ impl ActorHandle {
                 .map_err(|rejected| (rejected, mailbox));
             match asked {
                 Ok(Asked::Ready(reply)) => {
-                    // Answered in place, without waiting: spend tokio's cooperative budget
-                    // as a channel receive would, so a task looping over calls still
-                    // yields to the others on its worker.
+                    // Answered in place: spend a unit of the task's cooperative budget, as
+                    // a channel receive would (see `Mailbox::ask`).
                     tokio::task::consume_budget().await;
                     return reply;
                 }
-                Ok(Asked::Waiting(reply)) => {
-                    return reply.await.unwrap_or_else(|_| {
-                        Err(ActorError::of(
-                            codes::STOPPED,
-                            format!(
-                                "actor `{}` stopped before answering `{action}`; it may or may not have run",
-                                self.inner.kind
-                            ),
-                        ))
-                    });
+                Ok(Asked::Waiting(reply)) => return self.answer(&action, reply.await),
+                Ok(Asked::Yielding(reply)) => {
+                    return self.answer(&action, yield_awaiting(reply).await);
                 }
                 Err((Rejected::Overloaded { capacity }, _)) => {
                     return Err(ActorError::of(
@@ -209,6 +221,23 @@ impl ActorHandle {
                 self.inner.kind
             ),
         ))
+    }
+
+    /// The answer a queued call received, or `actor/stopped` if the instance dropped it.
+    fn answer(
+        &self,
+        action: &str,
+        received: Result<Reply, oneshot::error::RecvError>,
+    ) -> Result<Payload, ActorError> {
+        received.unwrap_or_else(|_| {
+            Err(ActorError::of(
+                codes::STOPPED,
+                format!(
+                    "actor `{}` stopped before answering `{action}`; it may or may not have run",
+                    self.inner.kind
+                ),
+            ))
+        })
     }
 
     /// Destroys the actor: calls still waiting get `actor/destroyed`, `on_destroy` runs,

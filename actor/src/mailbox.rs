@@ -32,6 +32,10 @@ pub enum Asked {
     /// The answer arrives here (when the actor's task ran the call, or when the writes it
     /// saw are durable).
     Waiting(oneshot::Receiver<Reply>),
+    /// The caller's task has spent its tokio cooperative budget, so the call was queued
+    /// although it could have run in place: waiting for this answer is the caller's
+    /// yield (see [`Mailbox::ask`]).
+    Yielding(oneshot::Receiver<Reply>),
 }
 
 /// The side of an awake instance that callers reach: its flags and inbox, and the ability
@@ -88,10 +92,22 @@ impl Mailbox {
     /// Delivers a call. When the actor is idle and nothing waits before this call, the
     /// caller runs the turn itself (see `docs/concurrency.md`); otherwise the call joins
     /// the inbox and the actor's task answers it.
+    ///
+    /// A call answered in place spends a unit of the caller task's tokio cooperative
+    /// budget, as a channel receive does. Once the budget is spent, calls are queued even
+    /// to an idle actor ([`Asked::Yielding`]): waiting for the actor's task is then the
+    /// caller's yield, and the actor's task runs behind the other tasks already queued on
+    /// the worker. (Tokio's own forced yield would also do, but its multi-thread scheduler
+    /// answers it by waking an idle worker to steal the caller.)
     pub fn ask(&self, action: Cow<'static, str>, args: Payload) -> Result<Asked, Rejected> {
-        let args = match self.inlet.call_in_place(&action, args) {
-            Ok(asked) => return Ok(asked),
-            Err(args) => args,
+        let in_place = tokio::task::coop::has_budget_remaining();
+        let args = if in_place {
+            match self.inlet.call_in_place(&action, args) {
+                Ok(asked) => return Ok(asked),
+                Err(args) => args,
+            }
+        } else {
+            args
         };
         let cell = self.cell();
         let depth = cell.inbox_depth.fetch_add(1, Ordering::AcqRel);
@@ -107,7 +123,8 @@ impl Mailbox {
             args,
             reply,
         })) {
-            Ok(()) => Ok(Asked::Waiting(rx)),
+            Ok(()) if in_place => Ok(Asked::Waiting(rx)),
+            Ok(()) => Ok(Asked::Yielding(rx)),
             Err(cmd) => {
                 cell.inbox_depth.fetch_sub(1, Ordering::AcqRel);
                 Err(Rejected::Closed(cmd.args))

@@ -37,6 +37,7 @@ pub struct Gates {
 pub struct Ledger {
     pub log: Vec<String>,
     pub hooks: Vec<String>,
+    pub ticks: u64,
 }
 
 #[actor]
@@ -106,6 +107,13 @@ impl Ledger {
     #[action]
     async fn readers_done(&self, ctx: &Ctx<Self>) -> u32 {
         ctx.vars().readers_done.load(Ordering::Acquire)
+    }
+
+    /// Counts: an exclusive action that changes the state and costs the same every time.
+    #[action]
+    async fn tick(&mut self) -> u64 {
+        self.ticks += 1;
+        self.ticks
     }
 
     /// The tokio task that ran this exclusive action.
@@ -1178,4 +1186,46 @@ async fn a_caller_looping_over_in_place_calls_lets_other_tasks_run() {
     assert!(calls < 1_000, "it ran only after {calls} calls");
     setter.await.unwrap();
     registry.shutdown().await;
+}
+
+/// On a one-worker multi-thread runtime (the scheduler with the LIFO slot and stealing),
+/// a task looping over calls answered in place lets the timer driver run: a 1 ms sleep
+/// in another task ends while the loop is still going.
+#[test]
+fn a_caller_looping_over_in_place_calls_lets_timers_fire() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let registry = common::memory().await;
+        let h = ledger(&registry, "timers").await;
+        let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let looping = tokio::spawn({
+            let flag = flag.clone();
+            async move {
+                let mut calls = 0u32;
+                while !flag.load(Ordering::SeqCst) && calls < 5_000_000 {
+                    h.tick().await.unwrap();
+                    calls += 1;
+                }
+                calls
+            }
+        });
+        let timer = tokio::spawn({
+            let flag = flag.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                flag.store(true, Ordering::SeqCst);
+            }
+        });
+        let calls = looping.await.unwrap();
+        assert!(
+            flag.load(Ordering::SeqCst),
+            "the timer never fired during {calls} calls"
+        );
+        timer.await.unwrap();
+        registry.shutdown().await;
+    });
 }
