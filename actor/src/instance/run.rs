@@ -86,6 +86,8 @@ struct View {
     commits_pending: bool,
     /// Debounced mode: changes wait for the save timer, which is not armed yet.
     arm_save: bool,
+    /// Debounced mode: the save timer is armed (or is being armed now).
+    save_armed: bool,
 }
 
 /// The task's own half of an instance; the rest is in [`Live`].
@@ -219,6 +221,7 @@ impl<A: Actor> Instance<A> {
             gate_busy: core.gate.busy(),
             commits_pending: core.gate.has_pending(),
             arm_save,
+            save_armed: core.save_armed,
         })
     }
 
@@ -283,7 +286,7 @@ impl<A: Actor> Instance<A> {
             }
             self.idle = idle;
 
-            let save_armed = save_timer.is_some() && self.live.lock().save_armed;
+            let save_armed = save_timer.is_some() && view.save_armed;
             let turn_running = self.exclusive.is_some();
             let shared_running = self.shared.as_ref().is_some_and(|s| !s.is_empty());
             let inbox_open = !self.rx_done;
