@@ -34,7 +34,7 @@ async fn contract(driver: Arc<dyn Driver>) {
         "{:?}",
         results[50]
     );
-    assert_eq!(driver.actor(&ActorId::from("dup")).await.unwrap(), None);
+    assert_eq!(driver.load(&ActorId::from("dup")).await.unwrap(), None);
     assert!(
         driver
             .get(&ActorId::from("dup"), b"state")
@@ -47,6 +47,11 @@ async fn contract(driver: Arc<dyn Driver>) {
         driver.lookup("k", &"key7".into()).await.unwrap(),
         Some(ActorId::from("a7"))
     );
+    // A wake's one read: the record and the state together.
+    let loaded = driver.load(&ActorId::from("a7")).await.unwrap().unwrap();
+    assert_eq!(loaded.record.kind, "k");
+    assert_eq!(loaded.record.key, "key7".into());
+    assert_eq!(loaded.state.as_deref(), Some(&b"a7"[..]));
 
     // Ops apply in order within a batch.
     let id = ActorId::from("a1");
@@ -86,7 +91,7 @@ async fn contract(driver: Arc<dyn Driver>) {
     let mut batch = SaveBatch::new(id.clone());
     batch.ops.push(SaveOp::DestroyActor);
     driver.commit(batch).await.unwrap();
-    assert_eq!(driver.actor(&id).await.unwrap(), None);
+    assert_eq!(driver.load(&id).await.unwrap(), None);
     assert!(driver.scan(&id, b"").await.unwrap().is_empty());
     assert_eq!(driver.lookup("k", &"key1".into()).await.unwrap(), None);
     assert_eq!(

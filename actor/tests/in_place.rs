@@ -782,7 +782,7 @@ async fn calls_right_after_ctx_destroy_are_destroyed_or_not_found() {
     assert!(gone(&err), "exclusive follow-up: {err}");
     let err = h.log().await.unwrap_err();
     assert!(err.is(codes::NOT_FOUND), "{err}");
-    assert!(registry.driver().actor(&id).await.unwrap().is_none());
+    assert!(registry.driver().load(&id).await.unwrap().is_none());
     assert!(
         registry
             .driver()
@@ -817,7 +817,7 @@ async fn calls_made_before_the_task_sees_ctx_destroy_are_not_run() {
     let err = exclusive.await.unwrap_err();
     assert!(gone(&err), "{err}");
     all_asleep(&registry).await;
-    assert!(registry.driver().actor(&id).await.unwrap().is_none());
+    assert!(registry.driver().load(&id).await.unwrap().is_none());
 }
 
 #[tokio::test(start_paused = true)]
@@ -837,7 +837,7 @@ async fn a_turn_that_destroys_its_actor_and_waits_is_answered_and_later_calls_ar
     let err = exclusive.await.unwrap_err();
     assert!(gone(&err), "{err}");
     all_asleep(&registry).await;
-    assert!(registry.driver().actor(&id).await.unwrap().is_none());
+    assert!(registry.driver().load(&id).await.unwrap().is_none());
 }
 
 #[tokio::test(start_paused = true)]

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use actor::client::{Address, CreateMode, Resolved, Transport};
-use actor::driver::{Driver, StorageError};
+use actor::driver::{Driver, Loaded, StorageError};
 use actor::instance::{Host, Slot, Spawn, Start};
 use actor::kind::ActorKind;
 use actor::payload::Payload;
@@ -243,9 +243,12 @@ impl Directory {
                 mailbox.stopped().await;
                 continue;
             }
-            let record = self.driver.actor(id).await.map_err(storage);
-            let record = match record {
-                Ok(Some(record)) if record.kind == kind.name() => record,
+            let loaded = self.driver.load(id).await.map_err(storage);
+            let Loaded {
+                record,
+                state: stored,
+            } = match loaded {
+                Ok(Some(loaded)) if loaded.record.kind == kind.name() => loaded,
                 other => {
                     state.retired = true;
                     self.retire(id, &slot);
@@ -255,7 +258,7 @@ impl Directory {
                     }));
                 }
             };
-            let (mailbox, started) = self.spawn(kind, id, record.key, Start::Wake, &slot);
+            let (mailbox, started) = self.spawn(kind, id, record.key, Start::Wake(stored), &slot);
             return match Self::started(started).await {
                 Ok(()) => {
                     state.mailbox = Some(mailbox.clone());

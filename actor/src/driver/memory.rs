@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, ready};
 
-use super::{ActorRecord, Commit, Driver, Record, SaveBatch, SaveOp, StorageError};
+use super::{ActorRecord, Commit, Driver, Loaded, Record, SaveBatch, SaveOp, StorageError, keys};
 use crate::key::{ActorId, ActorKey};
 
 /// Keeps actors in memory.
@@ -122,12 +122,18 @@ impl Driver for MemoryDriver {
         ready(Ok(id)).boxed()
     }
 
-    fn actor<'a>(
-        &'a self,
-        id: &'a ActorId,
-    ) -> BoxFuture<'a, Result<Option<ActorRecord>, StorageError>> {
-        let rec = self.with(|s| s.actors.get(id).cloned());
-        ready(Ok(rec)).boxed()
+    fn load<'a>(&'a self, id: &'a ActorId) -> BoxFuture<'a, Result<Option<Loaded>, StorageError>> {
+        let loaded = self.with(|s| {
+            s.actors.get(id).map(|record| Loaded {
+                record: record.clone(),
+                state: s
+                    .records
+                    .get(id)
+                    .and_then(|r| r.get(keys::STATE))
+                    .map(|v| v.to_vec()),
+            })
+        });
+        ready(Ok(loaded)).boxed()
     }
 
     fn get<'a>(

@@ -63,6 +63,15 @@ pub struct ActorRecord {
     pub key: ActorKey,
 }
 
+/// A stored actor with its state record, as a wake reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    /// The actor.
+    pub record: ActorRecord,
+    /// Its `keys::STATE` record, if it has one.
+    pub state: Option<Vec<u8>>,
+}
+
 /// The outcome of [`Driver::commit`]: already known, or arriving when the batch's
 /// transaction commits.
 pub enum Commit {
@@ -100,11 +109,9 @@ pub trait Driver: Send + Sync + 'static {
         key: &'a ActorKey,
     ) -> BoxFuture<'a, Result<Option<ActorId>, StorageError>>;
 
-    /// The stored actor with this id, if it exists.
-    fn actor<'a>(
-        &'a self,
-        id: &'a ActorId,
-    ) -> BoxFuture<'a, Result<Option<ActorRecord>, StorageError>>;
+    /// The stored actor with this id and its state record, in one read (what a wake
+    /// needs), if the actor exists.
+    fn load<'a>(&'a self, id: &'a ActorId) -> BoxFuture<'a, Result<Option<Loaded>, StorageError>>;
 
     /// One record of an actor.
     fn get<'a>(

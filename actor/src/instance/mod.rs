@@ -37,8 +37,9 @@ use crate::payload::Payload;
 pub enum Start {
     /// A new actor: run `on_create` with this input, then `on_wake`, then commit it.
     Create(Payload),
-    /// An existing actor: load its state, then `on_wake`.
-    Wake,
+    /// An existing actor with the state record the directory loaded (`None` if it has
+    /// none): decode it, then `on_wake`.
+    Wake(Option<Vec<u8>>),
 }
 
 /// The directory's record of one actor id: its live mailbox, if any.

@@ -105,17 +105,13 @@ pub(super) async fn start<A: Actor>(
             driver.commit(batch).await.map_err(storage_error)?;
             Ok(Started { state, bytes })
         }
-        Start::Wake => {
-            let stored = driver
-                .get(id, keys::STATE)
-                .await
-                .map_err(storage_error)?
-                .ok_or_else(|| {
-                    ActorError::of(
-                        codes::NOT_FOUND,
-                        format!("actor `{}` {id} has no stored state", A::NAME),
-                    )
-                })?;
+        Start::Wake(stored) => {
+            let stored = stored.ok_or_else(|| {
+                ActorError::of(
+                    codes::NOT_FOUND,
+                    format!("actor `{}` {id} has no stored state", A::NAME),
+                )
+            })?;
             let mut state: A = decode_state(&stored)?;
             bounded("on_wake", limit, state.on_wake(ctx)).await?;
             let mut buf = Vec::new();

@@ -18,10 +18,10 @@ enum Call {
     Get,
     /// The exclusive `increment`: wake, write, commit.
     Increment,
-    /// For reference, no wake: `driver.actor(id)`, the read the directory makes to find
-    /// a sleeping actor's kind and key.
+    /// For reference, no wake: `driver.load(id)`, the one read a wake makes (the actor's
+    /// kind and key, and its state).
     ReadRecord,
-    /// For reference, no wake: `driver.get(id, "state")`, the read that loads its state.
+    /// For reference, no wake: `driver.get(id, "state")`, a single-record read.
     ReadState,
 }
 
@@ -30,7 +30,7 @@ impl Call {
         match self {
             Self::Get => "get (shared)",
             Self::Increment => "increment (exclusive, durable)",
-            Self::ReadRecord => "no wake: driver.actor(id) alone",
+            Self::ReadRecord => "no wake: driver.load(id) alone",
             Self::ReadState => "no wake: driver.get(id, state) alone",
         }
     }
@@ -135,7 +135,7 @@ fn reads(storage: Storage, call: Call, count: usize) -> BenchResult<Latencies> {
             for i in 0..count + (count / 10).max(3) {
                 let started = Instant::now();
                 let found = match call {
-                    Call::ReadRecord => driver.actor(&id).await?.is_some(),
+                    Call::ReadRecord => driver.load(&id).await?.is_some_and(|l| l.state.is_some()),
                     _ => driver.get(&id, STATE).await?.is_some(),
                 };
                 if !found {

@@ -20,7 +20,7 @@ use sqlx::sqlite::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-use super::{ActorRecord, Commit, Driver, Record, SaveBatch, StorageError};
+use super::{ActorRecord, Commit, Driver, Loaded, Record, SaveBatch, StorageError, keys};
 use crate::key::{ActorId, ActorKey};
 
 /// The file inside the data directory that holds every actor.
@@ -160,23 +160,27 @@ impl Driver for SqliteDriver {
         .boxed()
     }
 
-    fn actor<'a>(
-        &'a self,
-        id: &'a ActorId,
-    ) -> BoxFuture<'a, Result<Option<ActorRecord>, StorageError>> {
+    fn load<'a>(&'a self, id: &'a ActorId) -> BoxFuture<'a, Result<Option<Loaded>, StorageError>> {
         async move {
-            let row = sqlx::query("SELECT kind, key FROM actors WHERE id = ?")
-                .bind(id.as_str())
-                .fetch_optional(&self.reads)
-                .await
-                .map_err(backend)?;
+            let row = sqlx::query(
+                "SELECT a.kind, a.key, r.value FROM actors a \
+                 LEFT JOIN records r ON r.actor_id = a.id AND r.key = ? WHERE a.id = ?",
+            )
+            .bind(keys::STATE)
+            .bind(id.as_str())
+            .fetch_optional(&self.reads)
+            .await
+            .map_err(backend)?;
             row.map(|r| {
                 let key: String = r.get(1);
-                Ok(ActorRecord {
-                    id: id.clone(),
-                    kind: r.get(0),
-                    key: ActorKey::from_json(&key)
-                        .map_err(|e| backend(format!("stored key {key} is corrupt: {e}")))?,
+                Ok(Loaded {
+                    record: ActorRecord {
+                        id: id.clone(),
+                        kind: r.get(0),
+                        key: ActorKey::from_json(&key)
+                            .map_err(|e| backend(format!("stored key {key} is corrupt: {e}")))?,
+                    },
+                    state: r.get(2),
                 })
             })
             .transpose()
