@@ -3,7 +3,7 @@
 //! Reads go through a small sqlx pool. Writes go through one writer task that takes every
 //! batch queued since its last commit and writes them in one transaction with few, multi-row
 //! statements (group commit): sqlx pays a thread hand-off per statement, so the number of
-//! statements, not rows, sets the cost. See [`group_commit`].
+//! statements, not rows, sets the cost. See its `group_commit` module.
 
 mod group_commit;
 mod schema;
