@@ -9,7 +9,7 @@ use actor::driver::sqlite::SqliteDriver;
 use actor::driver::{Driver, SaveBatch, SaveOp, StorageError};
 
 fn create(id: &str, key: &str) -> SaveBatch {
-    let mut batch = SaveBatch::new(ActorId::from(id));
+    let mut batch = SaveBatch::new(ActorId::from(id), 1);
     batch.ops.push(SaveOp::CreateActor {
         kind: "k".into(),
         key: key.into(),
@@ -55,7 +55,7 @@ async fn contract(driver: Arc<dyn Driver>) {
 
     // Ops apply in order within a batch.
     let id = ActorId::from("a1");
-    let mut batch = SaveBatch::new(id.clone());
+    let mut batch = SaveBatch::new(id.clone(), 1);
     batch.put(b"q/1".to_vec(), b"x".to_vec());
     batch.put(b"q/2".to_vec(), b"y".to_vec());
     batch.ops.push(SaveOp::DeletePrefix {
@@ -76,7 +76,7 @@ async fn contract(driver: Arc<dyn Driver>) {
     assert_eq!(driver.scan(&id, b"").await.unwrap().len(), 2);
 
     // The same key written twice in one group: the later write wins.
-    let (mut b1, mut b2) = (SaveBatch::new(id.clone()), SaveBatch::new(id.clone()));
+    let (mut b1, mut b2) = (SaveBatch::new(id.clone(), 1), SaveBatch::new(id.clone(), 1));
     b1.put(b"state".to_vec(), b"first".to_vec());
     b2.put(b"state".to_vec(), b"second".to_vec());
     let (c1, c2) = (driver.commit(b1), driver.commit(b2));
@@ -88,7 +88,7 @@ async fn contract(driver: Arc<dyn Driver>) {
     );
 
     // Destroy removes the actor and all its records, nothing of its neighbours.
-    let mut batch = SaveBatch::new(id.clone());
+    let mut batch = SaveBatch::new(id.clone(), 1);
     batch.ops.push(SaveOp::DestroyActor);
     driver.commit(batch).await.unwrap();
     assert_eq!(driver.load(&id).await.unwrap(), None);

@@ -44,7 +44,7 @@ pub enum SaveOp {
 ///
 /// ```
 /// use actor::driver::{SaveBatch, SaveOp};
-/// let mut batch = SaveBatch::new(actor::ActorId::from("a1"));
+/// let mut batch = SaveBatch::new(actor::ActorId::from("a1"), 1);
 /// batch.put(b"state".to_vec(), b"{}".to_vec());
 /// assert_eq!(batch.ops.len(), 1);
 /// ```
@@ -52,15 +52,21 @@ pub enum SaveOp {
 pub struct SaveBatch {
     /// The actor.
     pub actor: ActorId,
+    /// Which life of the actor wrote the batch: every awake instance has its own epoch,
+    /// larger than any before it in the process. A batch is built on the state its
+    /// epoch's earlier batches wrote, so once one of them fails the driver refuses the
+    /// epoch's later batches (see [`Fences`](super::Fences)).
+    pub epoch: u64,
     /// Its changes, applied in order.
     pub ops: Vec<SaveOp>,
 }
 
 impl SaveBatch {
-    /// An empty batch for one actor.
-    pub fn new(actor: ActorId) -> Self {
+    /// An empty batch for one actor, written by its instance of `epoch`.
+    pub fn new(actor: ActorId, epoch: u64) -> Self {
         Self {
             actor,
+            epoch,
             ops: Vec::new(),
         }
     }
@@ -71,7 +77,7 @@ impl SaveBatch {
     /// use std::sync::Arc;
     /// use actor::driver::{SaveBatch, SaveOp, keys};
     /// let state: Arc<[u8]> = Arc::from(&b"{}"[..]);
-    /// let mut batch = SaveBatch::new(actor::ActorId::from("a1"));
+    /// let mut batch = SaveBatch::new(actor::ActorId::from("a1"), 1);
     /// batch.put(keys::STATE, state.clone()); // borrowed key, shared value
     /// batch.put(b"q/1".to_vec(), b"x".to_vec()); // owned bytes work too
     /// assert!(matches!(&batch.ops[0], SaveOp::Put { value, .. } if Arc::ptr_eq(value, &state)));

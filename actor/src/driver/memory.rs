@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, ready};
 
-use super::{ActorRecord, Commit, Driver, Loaded, Record, SaveBatch, SaveOp, StorageError, keys};
+use super::{
+    ActorRecord, Commit, Driver, Fences, Loaded, Record, SaveBatch, SaveOp, StorageError, keys,
+};
 use crate::key::{ActorId, ActorKey};
 
 /// Keeps actors in memory.
@@ -17,7 +19,7 @@ use crate::key::{ActorId, ActorKey};
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let driver = MemoryDriver::new();
 /// let id = actor::ActorId::from("a1");
-/// let mut batch = SaveBatch::new(id.clone());
+/// let mut batch = SaveBatch::new(id.clone(), 1);
 /// batch.ops.push(SaveOp::CreateActor { kind: "counter".into(), key: "k".into() });
 /// batch.put(b"state".to_vec(), b"1".to_vec());
 /// driver.commit(batch).await.unwrap();
@@ -34,6 +36,7 @@ struct Store {
     actors: HashMap<ActorId, ActorRecord>,
     by_key: HashMap<(String, ActorKey), ActorId>,
     records: HashMap<ActorId, BTreeMap<Vec<u8>, Arc<[u8]>>>,
+    fences: Fences,
 }
 
 impl MemoryDriver {
@@ -48,9 +51,11 @@ impl MemoryDriver {
 }
 
 impl Store {
-    /// Applies `batch` or nothing of it.
-    fn apply(&mut self, batch: SaveBatch) -> Result<(), StorageError> {
-        let creates_conflict = batch.ops.iter().find_map(|op| match op {
+    /// Whether `batch` may be applied: not if it is fenced, or if it creates an actor
+    /// under a taken key.
+    fn check(&mut self, batch: &SaveBatch) -> Result<(), StorageError> {
+        self.fences.admit(batch)?;
+        let conflict = batch.ops.iter().find_map(|op| match op {
             SaveOp::CreateActor { kind, key } => self
                 .by_key
                 .contains_key(&(kind.clone(), key.clone()))
@@ -60,9 +65,17 @@ impl Store {
                 }),
             _ => None,
         });
-        if let Some(err) = creates_conflict {
-            return Err(err);
+        match conflict {
+            Some(err) => {
+                self.fences.record(batch, &err);
+                Err(err)
+            }
+            None => Ok(()),
         }
+    }
+
+    /// Applies a batch that [`check`](Self::check) accepted.
+    fn apply(&mut self, batch: SaveBatch) {
         let id = batch.actor;
         for op in batch.ops {
             match op {
@@ -108,7 +121,6 @@ impl Store {
                 }
             }
         }
-        Ok(())
     }
 }
 
@@ -170,6 +182,10 @@ impl Driver for MemoryDriver {
 
     fn commit(&self, batch: SaveBatch) -> Commit {
         let mut store = self.inner.lock().expect("memory driver lock poisoned");
-        Commit::Done(store.apply(batch))
+        let result = store.check(&batch);
+        if result.is_ok() {
+            store.apply(batch);
+        }
+        Commit::Done(result)
     }
 }

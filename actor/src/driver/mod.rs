@@ -10,10 +10,14 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`batch`] | [`SaveBatch`] and [`SaveOp`]: what one commit writes |
+//! | [`fence`] | [`Fences`]: refusing the batches built on a failed one |
+//! | [`faults`] | [`FaultyDriver`](faults::FaultyDriver): fails commits on purpose, for tests |
 //! | [`memory`] | the in-memory driver |
 //! | [`sqlite`] | the SQLite driver and its group commit |
 
 pub mod batch;
+pub mod faults;
+pub mod fence;
 pub mod memory;
 pub mod sqlite;
 
@@ -24,6 +28,7 @@ use futures_util::future::BoxFuture;
 use tokio::sync::oneshot;
 
 pub use batch::{SaveBatch, SaveOp};
+pub use fence::Fences;
 
 use crate::key::{ActorId, ActorKey};
 
@@ -47,6 +52,15 @@ pub enum StorageError {
     /// The backend failed; the message carries its cause.
     #[error("{0}")]
     Backend(String),
+    /// Refused without being tried: an earlier batch of the same actor and epoch failed,
+    /// and this one was built on it (see [`Fences`]).
+    #[error(
+        "not committed: an earlier write of this actor failed ({cause}) and this one was built on it"
+    )]
+    Fenced {
+        /// Why the earlier batch failed.
+        cause: String,
+    },
 }
 
 /// One stored record: its key and value.
@@ -99,8 +113,19 @@ impl Future for Commit {
     }
 }
 
-/// A place to keep actors. Implementations must apply the batches one caller commits in
-/// the order of its `commit` calls, and each batch atomically.
+/// A place to keep actors.
+///
+/// The contract every implementation keeps (checked for the built-in drivers by
+/// `actor/tests/drivers.rs` and `actor/tests/faults.rs`):
+///
+/// - each batch is applied atomically: all of its ops or none;
+/// - the batches one caller commits are applied in the order of its `commit` calls;
+/// - a [`Commit`] resolves `Ok` only once its batch is durable, and every batch it
+///   reports failed left nothing behind;
+/// - once a batch fails, the later batches of the same actor and epoch are refused
+///   with [`StorageError::Fenced`] (keep a [`Fences`]);
+/// - a failure leaves the driver usable: when the cause goes away, later batches commit
+///   without reopening it.
 pub trait Driver: Send + Sync + 'static {
     /// The id of the actor of `kind` under `key`, if one exists.
     fn lookup<'a>(

@@ -1,4 +1,10 @@
 //! The output gate: a reply waits until every write it could have observed is durable.
+//!
+//! Commits are numbered in the order they are handed to the driver. `durable` only moves
+//! forward through commits that succeeded, in order, so a reply that needs a failed
+//! commit can never be released: once commit `k` fails, every reply that needs `k` or a
+//! later one is answered with the failure, and later commits are abandoned (the driver
+//! fences them, see `driver::fence`).
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -10,6 +16,8 @@ use crate::driver::{Commit, StorageError};
 use crate::error::ActorError;
 use crate::mailbox::{Asked, Reply};
 
+use super::start::storage_error;
+
 /// Commits in flight and the replies held behind them.
 #[derive(Default)]
 pub(super) struct Gate {
@@ -19,6 +27,8 @@ pub(super) struct Gate {
     durable: u64,
     pending: VecDeque<(u64, Commit)>,
     held: Vec<(u64, oneshot::Sender<Reply>, Reply)>,
+    /// The first commit that failed, and the error its dependants get.
+    failed: Option<(u64, ActorError)>,
 }
 
 impl Gate {
@@ -27,15 +37,18 @@ impl Gate {
         self.submitted
     }
 
-    /// Hands a commit over; an immediate failure comes straight back.
+    /// Hands a commit over; an immediate failure comes straight back (and is recorded).
     pub(super) fn submit(&mut self, commit: Commit) -> Result<(), StorageError> {
         self.submitted += 1;
         match commit {
-            Commit::Done(Ok(())) if self.pending.is_empty() => {
+            Commit::Done(Ok(())) if self.pending.is_empty() && self.failed.is_none() => {
                 self.durable = self.submitted;
                 Ok(())
             }
-            Commit::Done(Err(err)) => Err(err),
+            Commit::Done(Err(err)) => {
+                self.fail_from(self.submitted, &storage_error(err.clone()));
+                Err(err)
+            }
             commit => {
                 self.pending.push_back((self.submitted, commit));
                 Ok(())
@@ -48,9 +61,19 @@ impl Gate {
         needs <= self.durable
     }
 
+    /// The error for a reply that needs commit `needs`, if that or an earlier commit failed.
+    fn doomed(&self, needs: u64) -> Option<ActorError> {
+        match &self.failed {
+            Some((from, err)) if needs >= *from => Some(err.clone()),
+            _ => None,
+        }
+    }
+
     /// Sends `result` now if what it needs is durable, else holds it.
     pub(super) fn reply(&mut self, needs: u64, reply: oneshot::Sender<Reply>, result: Reply) {
-        if self.is_durable(needs) {
+        if let Some(err) = self.doomed(needs) {
+            let _ = reply.send(Err(err));
+        } else if self.is_durable(needs) {
             let _ = reply.send(result);
         } else {
             self.held.push((needs, reply, result));
@@ -60,7 +83,9 @@ impl Gate {
     /// For a caller that ran its turn in place: the result now if what it needs is
     /// durable, else a receiver that gets it once it is.
     pub(super) fn deliver(&mut self, needs: u64, result: Reply) -> Asked {
-        if self.is_durable(needs) {
+        if let Some(err) = self.doomed(needs) {
+            Asked::Ready(Err(err))
+        } else if self.is_durable(needs) {
             Asked::Ready(result)
         } else {
             let (reply, rx) = oneshot::channel();
@@ -101,6 +126,25 @@ impl Gate {
             if self.held[i].0 <= durable {
                 let (_, reply, result) = self.held.swap_remove(i);
                 let _ = reply.send(result);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Records that commit `seq` failed with `err`: the replies that need it or a later
+    /// commit get `err`, and the later commits are no longer watched.
+    pub(super) fn fail_from(&mut self, seq: u64, err: &ActorError) {
+        if self.failed.as_ref().is_some_and(|(from, _)| *from <= seq) {
+            return;
+        }
+        self.failed = Some((seq, err.clone()));
+        self.pending.retain(|(s, _)| *s < seq);
+        let mut i = 0;
+        while i < self.held.len() {
+            if self.held[i].0 >= seq {
+                let (_, reply, _) = self.held.swap_remove(i);
+                let _ = reply.send(Err(err.clone()));
             } else {
                 i += 1;
             }

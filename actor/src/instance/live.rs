@@ -31,6 +31,9 @@ use super::gate::Gate;
 use super::start::{decode_state, storage_error};
 use super::turn::{self, SharedDone, TurnDone};
 
+/// The epoch of the next instance to start: larger than every earlier one in the process.
+static NEXT_EPOCH: AtomicU64 = AtomicU64::new(1);
+
 /// An exclusive turn that waits, and where its answer goes.
 pub(super) type PendingTurn<A> = (BoxFuture<'static, TurnDone<A>>, oneshot::Sender<Reply>);
 /// A shared action that waits, and where its answer goes.
@@ -42,6 +45,8 @@ pub(crate) struct Live<A: Actor> {
     pub(super) cell: Arc<InstanceCell>,
     pub(super) driver: Arc<dyn Driver>,
     pub(super) id: ActorId,
+    /// This instance's life of the actor, on every batch it writes (see `driver::fence`).
+    epoch: u64,
     /// The actor's span, kept only when something listens: in-place calls enter it.
     span: Option<Box<tracing::Span>>,
     /// The runtime the instance task runs on: calls from elsewhere go through the inbox,
@@ -102,6 +107,7 @@ impl<A: Actor> Live<A> {
             id: ctx.id().clone(),
             ctx,
             driver,
+            epoch: NEXT_EPOCH.fetch_add(1, Ordering::Relaxed),
             span: (!span.is_disabled()).then(|| Box::new(span)),
             runtime: tokio::runtime::Handle::current().id(),
             core: Mutex::new(Core {
@@ -247,20 +253,44 @@ impl<A: Actor> Live<A> {
             return Ok(());
         }
         core.dirty = false;
-        let mut batch = SaveBatch::new(self.id.clone());
+        let mut batch = self.batch();
         batch.put(keys::STATE, core.last.clone());
         let commit = self.driver.commit(batch);
         core.gate.submit(commit).map_err(storage_error)
     }
 
-    /// Waits for every commit in flight; the first failure is returned.
+    /// An empty batch of this instance.
+    pub(super) fn batch(&self) -> SaveBatch {
+        SaveBatch::new(self.id.clone(), self.epoch)
+    }
+
+    /// Waits for every commit in flight, releasing the replies they hold; the first
+    /// failure is recorded in the gate and returned.
     pub(super) async fn flush(&self) -> Result<(), StorageError> {
         while self.lock().gate.has_pending() {
             let (seq, result) = poll_fn(|cx| self.lock().gate.poll_next(cx)).await;
-            result?;
-            self.lock().gate.advance(seq);
+            self.settle(seq, result)?;
         }
         Ok(())
+    }
+
+    /// Applies the outcome of commit `seq` to the gate.
+    pub(super) fn settle(
+        &self,
+        seq: u64,
+        result: Result<(), StorageError>,
+    ) -> Result<(), StorageError> {
+        let mut core = self.lock();
+        match result {
+            Ok(()) => {
+                core.gate.advance(seq);
+                Ok(())
+            }
+            Err(err) => {
+                core.gate.fail_from(seq, &storage_error(err.clone()));
+                Err(err)
+            }
+        }
     }
 
     /// Waits until no caller holds the state for a turn in place.

@@ -15,7 +15,7 @@ use tokio::time::{Instant, Sleep};
 
 use crate::config::SaveMode;
 use crate::definition::{Access, Actor};
-use crate::driver::{SaveBatch, SaveOp, StorageError};
+use crate::driver::{SaveOp, StorageError};
 use crate::error::{ActorError, action_not_found, codes};
 use crate::key::ActorId;
 use crate::mailbox::{Command, Reply};
@@ -117,15 +117,7 @@ pub(super) async fn run<A: Actor>(spawn: Spawn, live: Arc<Live<A>>) {
     let cell = live.cell.clone();
     // Boxed: start and stop run once, and must not widen the future that an idle
     // instance keeps in memory.
-    let started = Box::pin(start::<A>(
-        how,
-        &id,
-        &key,
-        &live.driver,
-        &live.ctx,
-        live.config().action_timeout,
-    ))
-    .await;
+    let started = Box::pin(start::<A>(how, &key, &live)).await;
     match started {
         Ok(Started { state, bytes }) => live.open(state, bytes),
         Err(err) => {
@@ -323,10 +315,11 @@ impl<A: Actor> Instance<A> {
                 Event::Shared(done, reply) => {
                     self.live.lock().gate.reply(done.seq, reply, done.result);
                 }
-                Event::Durable(seq, result) => match result {
-                    Ok(()) => self.live.lock().gate.advance(seq),
-                    Err(err) => return End::Crash(Box::new(storage_error(err))),
-                },
+                Event::Durable(seq, result) => {
+                    if let Err(err) = self.live.settle(seq, result) {
+                        return End::Crash(Box::new(storage_error(err)));
+                    }
+                }
                 Event::Inbox(Some(cmd)) => self.accept(cmd),
                 Event::Inbox(None) => self.rx_done = true,
                 // The flags and the core are read at the top of the loop.
@@ -450,7 +443,7 @@ impl<A: Actor> Instance<A> {
                     tracing::warn!(error = %err, "on_destroy failed; destroying anyway");
                 }
                 let _ = self.live.flush().await;
-                let mut batch = SaveBatch::new(self.live.id.clone());
+                let mut batch = self.live.batch();
                 batch.ops.push(SaveOp::DestroyActor);
                 match self.live.driver.commit(batch).await {
                     Ok(()) => tracing::debug!("destroyed"),
@@ -461,17 +454,18 @@ impl<A: Actor> Instance<A> {
             }
             End::Crash(err) => {
                 tracing::error!(error = %err, "actor stopped after a failure; it will wake from its last durable state");
-                {
-                    let mut core = self.live.lock();
-                    core.open = false;
-                    core.gate.fail_all(&err);
-                }
+                self.live.lock().open = false;
                 // A caller may hold the state for a turn in place (the failure came from
                 // storage): let it finish first, so its write cannot land after the next
                 // instance has loaded the state.
                 if self.exclusive.is_none() {
                     self.live.state_returned().await;
                 }
+                // Commits before a failed one may still succeed: their replies are sent as
+                // they do, and the next instance loads what they wrote. Replies that need
+                // a failed commit were answered with its error when it failed.
+                let _ = self.live.flush().await;
+                self.live.lock().gate.fail_all(&err);
                 self.cell().inbox.close();
                 for (_, cmd) in self.waiting.drain(..) {
                     let _ = cmd.reply.send(Err((*err).clone()));

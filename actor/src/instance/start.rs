@@ -4,15 +4,15 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::ctx::Ctx;
 use crate::definition::Actor;
-use crate::driver::{Driver, SaveBatch, SaveOp, StorageError, keys};
+use crate::driver::{SaveOp, StorageError, keys};
 use crate::error::{ActorError, codes};
-use crate::key::{ActorId, ActorKey};
+use crate::key::ActorKey;
 
 use futures_util::FutureExt;
 
 use super::Start;
+use super::live::Live;
 use super::turn::panicked;
 
 /// The state an instance starts with, and its serialized form as last written.
@@ -58,7 +58,9 @@ pub(super) fn storage_error(err: StorageError) -> ActorError {
             format!("an actor of kind `{kind}` already exists under key {key}"),
         )
         .with_metadata(serde_json::json!({ "actor": kind, "key": key })),
-        StorageError::Backend(cause) => ActorError::storage(cause),
+        other @ (StorageError::Backend(_) | StorageError::Fenced { .. }) => {
+            ActorError::storage(other)
+        }
     }
 }
 
@@ -81,12 +83,10 @@ where
 /// Creates or wakes the actor; nothing is stored unless every step succeeds.
 pub(super) async fn start<A: Actor>(
     start: Start,
-    id: &ActorId,
     key: &ActorKey,
-    driver: &Arc<dyn Driver>,
-    ctx: &Ctx<A>,
-    limit: Duration,
+    live: &Live<A>,
 ) -> Result<Started<A>, ActorError> {
+    let (ctx, driver, limit) = (&live.ctx, &live.driver, live.config().action_timeout);
     match start {
         Start::Create(input) => {
             let input: A::Input = input.decode()?;
@@ -96,7 +96,7 @@ pub(super) async fn start<A: Actor>(
             let mut buf = Vec::new();
             encode_state(&state, &mut buf)?;
             let bytes = Arc::<[u8]>::from(buf);
-            let mut batch = SaveBatch::new(id.clone());
+            let mut batch = live.batch();
             batch.ops.push(SaveOp::CreateActor {
                 kind: A::NAME.to_string(),
                 key: key.clone(),
@@ -109,7 +109,7 @@ pub(super) async fn start<A: Actor>(
             let stored = stored.ok_or_else(|| {
                 ActorError::of(
                     codes::NOT_FOUND,
-                    format!("actor `{}` {id} has no stored state", A::NAME),
+                    format!("actor `{}` {} has no stored state", A::NAME, live.id),
                 )
             })?;
             let mut state: A = decode_state(&stored)?;
@@ -118,7 +118,7 @@ pub(super) async fn start<A: Actor>(
             encode_state(&state, &mut buf)?;
             let bytes = Arc::<[u8]>::from(buf);
             if *bytes != *stored {
-                let mut batch = SaveBatch::new(id.clone());
+                let mut batch = live.batch();
                 batch.put(keys::STATE, bytes.clone());
                 driver.commit(batch).await.map_err(storage_error)?;
             }

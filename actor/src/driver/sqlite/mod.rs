@@ -3,10 +3,20 @@
 //! Reads go through a small sqlx pool. Writes go through one writer task that takes every
 //! batch queued since its last commit and writes them in one transaction with few, multi-row
 //! statements (group commit): sqlx pays a thread hand-off per statement, so the number of
-//! statements, not rows, sets the cost. See its `group_commit` module.
+//! statements, not rows, sets the cost.
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `writer.rs` | the writer task: grouping, failures, its connection, fences |
+//! | `transaction.rs` | one transaction: `BEGIN IMMEDIATE`, the ops, `COMMIT` |
+//! | `schema.rs` | the tables, created on first open |
 
-mod group_commit;
 mod schema;
+mod transaction;
+mod writer;
+
+#[doc(hidden)]
+pub use writer::WriterFault;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -53,8 +63,22 @@ pub struct SqliteOptions {
     pub sync: Sync,
     /// Connections in the read pool.
     pub read_connections: u32,
-    /// How long a statement waits for a lock held by another process.
+    /// How long a statement waits for a lock held by another process. A write that waits
+    /// longer fails with `actor/storage_error` ("database is locked").
     pub busy_timeout: Duration,
+    /// The most bytes the database file may grow to (`PRAGMA max_page_count`), or no
+    /// limit. A write that would grow it further fails with `actor/storage_error`
+    /// ("database or disk is full") and changes nothing; writes succeed again once
+    /// destroyed actors or smaller states free space.
+    ///
+    /// ```
+    /// let opts = actor::driver::sqlite::SqliteOptions {
+    ///     max_size: Some(256 << 20), // 256 MiB
+    ///     ..Default::default()
+    /// };
+    /// # let _ = opts;
+    /// ```
+    pub max_size: Option<u64>,
 }
 
 impl Default for SqliteOptions {
@@ -63,6 +87,7 @@ impl Default for SqliteOptions {
             sync: Sync::Full,
             read_connections: 4,
             busy_timeout: Duration::from_secs(5),
+            max_size: None,
         }
     }
 }
@@ -80,7 +105,7 @@ impl Default for SqliteOptions {
 #[derive(Debug)]
 pub struct SqliteDriver {
     reads: SqlitePool,
-    writes: mpsc::UnboundedSender<group_commit::Job>,
+    writes: mpsc::UnboundedSender<writer::Request>,
     path: PathBuf,
 }
 
@@ -117,18 +142,24 @@ impl SqliteDriver {
                 Sync::Normal => SqliteSynchronous::Normal,
             })
             .busy_timeout(options.busy_timeout);
-        let writer = sqlx::ConnectOptions::connect(&connect)
-            .await
-            .map_err(|e| backend(format!("cannot open {}: {e}", path.display())))?;
-        let mut writer = writer;
-        schema::ensure(&mut writer).await?;
+        let opener = writer::Opener {
+            options: connect.clone().create_if_missing(false),
+            max_size: options.max_size,
+        };
+        let mut first = writer::Opener {
+            options: connect.clone(),
+            max_size: options.max_size,
+        }
+        .open()
+        .await?;
+        schema::ensure(&mut first).await?;
         let reads = SqlitePoolOptions::new()
             .max_connections(options.read_connections.max(1))
             .connect_with(connect)
             .await
             .map_err(backend)?;
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(group_commit::run(writer, rx));
+        tokio::spawn(writer::Writer::new(opener, first).run(rx));
         Ok(Self {
             reads,
             writes: tx,
@@ -139,6 +170,12 @@ impl SqliteDriver {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Stages a failure in the writer's next transaction (fault-injection tests only).
+    #[doc(hidden)]
+    pub fn inject(&self, fault: WriterFault) {
+        let _ = self.writes.send(writer::Request::Inject(fault));
     }
 }
 
@@ -234,7 +271,10 @@ impl Driver for SqliteDriver {
 
     fn commit(&self, batch: SaveBatch) -> Commit {
         let (ack, rx) = oneshot::channel();
-        match self.writes.send(group_commit::Job { batch, ack }) {
+        match self
+            .writes
+            .send(writer::Request::Commit(writer::Job { batch, ack }))
+        {
             Ok(()) => Commit::Pending(rx),
             Err(_) => Commit::Done(Err(backend("the SQLite writer has stopped"))),
         }

@@ -1,68 +1,71 @@
-//! The single writer: every batch queued while the last transaction ran goes into the
-//! next one, as a handful of multi-row statements.
+//! One write transaction: `BEGIN IMMEDIATE`, the batches' ops as few statements as
+//! possible, `COMMIT`. The writer owns the transaction's boundaries itself (no
+//! `sqlx::Transaction`); see `docs/internals.md` for why.
 
-use sqlx::{Connection, QueryBuilder, Sqlite, SqliteConnection};
-use tokio::sync::{mpsc, oneshot};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::{backend, prefix_end};
 use crate::driver::{SaveBatch, SaveOp, StorageError};
 
-/// One batch waiting for the writer, with where to say it is durable.
-pub(super) struct Job {
-    pub(super) batch: SaveBatch,
-    pub(super) ack: oneshot::Sender<Result<(), StorageError>>,
-}
-
-/// Batches taken into one transaction at most.
-const MAX_JOBS: usize = 8192;
 /// Rows in one `INSERT` at most: 3 parameters each, under SQLite's 32,766 limit.
 const MAX_ROWS_PER_STATEMENT: usize = 4096;
 
-/// Runs until every driver handle is dropped and the queue is drained.
-pub(super) async fn run(mut conn: SqliteConnection, mut rx: mpsc::UnboundedReceiver<Job>) {
-    let mut jobs = Vec::with_capacity(64);
-    while rx.recv_many(&mut jobs, MAX_JOBS).await > 0 {
-        let batches: Vec<&SaveBatch> = jobs.iter().map(|j| &j.batch).collect();
-        match write(&mut conn, &batches).await {
-            Ok(()) => {
-                for job in jobs.drain(..) {
-                    let _ = job.ack.send(Ok(()));
-                }
-            }
-            // One batch's failure (a taken key, say) must not fail the others: retry each
-            // alone so only the faulty one reports an error.
-            Err(group_err) => {
-                tracing::debug!(batches = jobs.len(), error = %group_err, "group commit failed; committing batches one by one");
-                for job in jobs.drain(..) {
-                    let result = write(&mut conn, &[&job.batch]).await;
-                    if let Err(err) = &result {
-                        tracing::warn!(actor = %job.batch.actor, error = %err, "commit failed");
-                    }
-                    let _ = job.ack.send(result);
-                }
-            }
-        }
-    }
-    let _ = conn.close().await;
+/// Why a transaction did not commit. In every case nothing of it is in the database.
+#[derive(Debug)]
+pub(super) enum Failure {
+    /// Nothing ran: the store would not start a transaction (locked by another process
+    /// past the busy timeout, unreachable, or the writer has no connection).
+    Unavailable(StorageError),
+    /// The batch at `index` was refused (it creates an actor under a taken key); the
+    /// others may commit without it.
+    Refused { index: usize, err: StorageError },
+    /// A statement or the commit failed.
+    Failed(StorageError),
 }
 
-/// Writes `batches` in one transaction, in order.
-async fn write(conn: &mut SqliteConnection, batches: &[&SaveBatch]) -> Result<(), StorageError> {
-    let mut tx = conn.begin().await.map_err(backend)?;
+/// Starts a transaction that holds the write lock. SQLite refuses `BEGIN` inside a
+/// transaction, so a transaction that begins here is never nested in one left open.
+pub(super) async fn begin(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("BEGIN IMMEDIATE").execute(conn).await.map(drop)
+}
+
+/// Ends the transaction; `Ok` means it is in the database (durable with `Sync::Full`).
+pub(super) async fn commit(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("COMMIT").execute(conn).await.map(drop)
+}
+
+/// Rolls the transaction back. `Ok` also when SQLite had already rolled it back itself,
+/// as it does on some errors (`SQLITE_FULL`, `SQLITE_IOERR`, an interrupt): either way the
+/// connection is outside any transaction.
+pub(super) async fn roll_back(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    match sqlx::query("ROLLBACK").execute(conn).await {
+        Err(sqlx::Error::Database(err)) if err.message().contains("no transaction is active") => {
+            Ok(())
+        }
+        other => other.map(drop),
+    }
+}
+
+/// Writes `batches` inside the open transaction, in order.
+pub(super) async fn write(
+    conn: &mut SqliteConnection,
+    batches: &[&SaveBatch],
+) -> Result<(), Failure> {
+    let failed = |err| Failure::Failed(backend(err));
     // Consecutive puts become one multi-row upsert; any other op flushes them first so
     // the order of a batch's ops is kept.
     let mut puts: Vec<(&str, &[u8], &[u8])> = Vec::new();
-    for batch in batches {
+    for (index, batch) in batches.iter().enumerate() {
         let actor = batch.actor.as_str();
         for op in &batch.ops {
             if let SaveOp::Put { key, value } = op {
                 puts.push((actor, key, value));
                 if puts.len() == MAX_ROWS_PER_STATEMENT {
-                    upsert(&mut tx, &mut puts).await?;
+                    upsert(conn, &mut puts).await.map_err(failed)?;
                 }
                 continue;
             }
-            upsert(&mut tx, &mut puts).await?;
+            upsert(conn, &mut puts).await.map_err(failed)?;
             match op {
                 SaveOp::CreateActor { kind, key } => {
                     let inserted = sqlx::query(
@@ -71,13 +74,16 @@ async fn write(conn: &mut SqliteConnection, batches: &[&SaveBatch]) -> Result<()
                     .bind(actor)
                     .bind(kind.as_str())
                     .bind(key.to_json())
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await
-                    .map_err(backend)?;
+                    .map_err(failed)?;
                     if inserted.rows_affected() == 0 {
-                        return Err(StorageError::AlreadyExists {
-                            kind: kind.clone(),
-                            key: key.clone(),
+                        return Err(Failure::Refused {
+                            index,
+                            err: StorageError::AlreadyExists {
+                                kind: kind.clone(),
+                                key: key.clone(),
+                            },
                         });
                     }
                 }
@@ -85,9 +91,9 @@ async fn write(conn: &mut SqliteConnection, batches: &[&SaveBatch]) -> Result<()
                     sqlx::query("DELETE FROM records WHERE actor_id = ? AND key = ?")
                         .bind(actor)
                         .bind(key.as_slice())
-                        .execute(&mut *tx)
+                        .execute(&mut *conn)
                         .await
-                        .map_err(backend)?;
+                        .map_err(failed)?;
                 }
                 SaveOp::DeletePrefix { prefix } => {
                     let query = match prefix_end(prefix) {
@@ -101,33 +107,32 @@ async fn write(conn: &mut SqliteConnection, batches: &[&SaveBatch]) -> Result<()
                             .bind(actor)
                             .bind(prefix.as_slice()),
                     };
-                    query.execute(&mut *tx).await.map_err(backend)?;
+                    query.execute(&mut *conn).await.map_err(failed)?;
                 }
                 SaveOp::DestroyActor => {
                     sqlx::query("DELETE FROM records WHERE actor_id = ?")
                         .bind(actor)
-                        .execute(&mut *tx)
+                        .execute(&mut *conn)
                         .await
-                        .map_err(backend)?;
+                        .map_err(failed)?;
                     sqlx::query("DELETE FROM actors WHERE id = ?")
                         .bind(actor)
-                        .execute(&mut *tx)
+                        .execute(&mut *conn)
                         .await
-                        .map_err(backend)?;
+                        .map_err(failed)?;
                 }
                 SaveOp::Put { .. } => unreachable!("puts are handled above"),
             }
         }
     }
-    upsert(&mut tx, &mut puts).await?;
-    tx.commit().await.map_err(backend)
+    upsert(conn, &mut puts).await.map_err(failed)
 }
 
 /// Writes the collected puts as one statement and clears them.
 async fn upsert(
     conn: &mut SqliteConnection,
     puts: &mut Vec<(&str, &[u8], &[u8])>,
-) -> Result<(), StorageError> {
+) -> Result<(), sqlx::Error> {
     if puts.is_empty() {
         return Ok(());
     }
@@ -138,11 +143,6 @@ async fn upsert(
             .push_bind(value.to_vec());
     });
     query.push(" ON CONFLICT (actor_id, key) DO UPDATE SET value = excluded.value");
-    query
-        .build()
-        .persistent(false)
-        .execute(conn)
-        .await
-        .map_err(backend)?;
+    query.build().persistent(false).execute(conn).await?;
     Ok(())
 }
