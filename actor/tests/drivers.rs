@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use actor::ActorId;
 use actor::driver::memory::MemoryDriver;
-use actor::driver::sqlite::SqliteDriver;
+use actor::driver::sqlite::{SqliteDriver, SqliteOptions, WriterFault};
 use actor::driver::{Driver, SaveBatch, SaveOp, StorageError};
 
 fn create(id: &str, key: &str) -> SaveBatch {
@@ -46,6 +46,28 @@ async fn contract(driver: Arc<dyn Driver>) {
     assert_eq!(
         driver.lookup("k", &"key7".into()).await.unwrap(),
         Some(ActorId::from("a7"))
+    );
+    // A batch of the failed one's actor and epoch was built on it: refused untried.
+    let mut later = SaveBatch::new(ActorId::from("dup"), 1);
+    later.put(b"state".to_vec(), b"later".to_vec());
+    assert!(
+        matches!(driver.commit(later).await, Err(StorageError::Fenced { .. })),
+        "fenced"
+    );
+    assert!(
+        driver
+            .get(&ActorId::from("dup"), b"state")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The actor's next life (a newer epoch) writes again.
+    let mut next = create("dup", "key-dup");
+    next.epoch = 2;
+    driver.commit(next).await.unwrap();
+    assert_eq!(
+        driver.lookup("k", &"key-dup".into()).await.unwrap(),
+        Some(ActorId::from("dup"))
     );
     // A wake's one read: the record and the state together.
     let loaded = driver.load(&ActorId::from("a7")).await.unwrap().unwrap();
@@ -138,4 +160,117 @@ async fn sqlite_refuses_a_data_directory_from_a_newer_version() {
     pool.close().await;
     let err = SqliteDriver::open(dir.path()).await.unwrap_err();
     assert!(err.to_string().contains("newer version"), "{err}");
+}
+
+/// Opens a driver whose database may grow to `bytes`.
+async fn limited(dir: &std::path::Path, bytes: u64) -> SqliteDriver {
+    let options = SqliteOptions {
+        max_size: Some(bytes),
+        ..Default::default()
+    };
+    SqliteDriver::open_with(dir, options).await.unwrap()
+}
+
+fn put(id: &str, epoch: u64, key: &str, bytes: usize) -> SaveBatch {
+    let mut batch = SaveBatch::new(ActorId::from(id), epoch);
+    batch.put(key.as_bytes().to_vec(), vec![b'x'; bytes]);
+    batch
+}
+
+/// After transactions that failed, the next commit is really committed: the read pool
+/// (other connections) sees it at once, and so does a reopened driver. An interrupted
+/// write (which SQLite rolls back whole) followed by one that does not fit is the
+/// sequence after which sqlx's own transactions nested every later commit inside one
+/// that never committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_commits_after_a_refused_transaction_are_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let driver = limited(dir.path(), 64 << 10).await;
+    let id = ActorId::from("a");
+    driver.inject(WriterFault::Interrupt);
+    let err = driver.commit(put("a", 1, "first", 10)).await.unwrap_err();
+    assert!(err.to_string().contains("interrupted"), "{err}");
+    for round in 0..10u64 {
+        // Each batch from a newer epoch, so none is fenced by the one before.
+        let err = driver
+            .commit(put("a", 2 + 2 * round, "big", 256 << 10))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("full"), "{err}");
+        let small = format!("small-{round}");
+        driver
+            .commit(put("a", 3 + 2 * round, &small, 10))
+            .await
+            .unwrap();
+        assert!(
+            driver.get(&id, small.as_bytes()).await.unwrap().is_some(),
+            "round {round}: another connection sees the commit"
+        );
+    }
+    drop(driver);
+    let driver = SqliteDriver::open(dir.path()).await.unwrap();
+    assert_eq!(driver.scan(&id, b"small-").await.unwrap().len(), 10);
+    assert!(driver.get(&id, b"big").await.unwrap().is_none());
+}
+
+/// A batch that does not fit fails; the later batch of its actor and epoch is fenced even
+/// though it would fit; another actor's batch commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_fences_what_was_built_on_a_batch_that_did_not_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let driver = limited(dir.path(), 64 << 10).await;
+    let big = driver.commit(put("x", 1, "state", 256 << 10));
+    let built_on_it = driver.commit(put("x", 1, "state", 10));
+    let other = driver.commit(put("y", 1, "state", 10));
+    assert!(big.await.unwrap_err().to_string().contains("full"));
+    assert!(matches!(
+        built_on_it.await,
+        Err(StorageError::Fenced { .. })
+    ));
+    other.await.unwrap();
+    assert!(
+        driver
+            .get(&ActorId::from("x"), b"state")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        driver
+            .get(&ActorId::from("y"), b"state")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+/// Many actors' batches of eight records each, while the database fills up: after a
+/// reopen every batch is there whole or not at all, and every acknowledged one is there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_batches_stay_whole_when_the_database_fills_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let driver = limited(dir.path(), 256 << 10).await;
+    let mut commits = Vec::new();
+    for a in 0..60 {
+        let mut batch = SaveBatch::new(ActorId::from(format!("a{a}")), 1);
+        for r in 0..8 {
+            batch.put(format!("r{r}").into_bytes(), vec![b'x'; 1000]);
+        }
+        commits.push(driver.commit(batch));
+    }
+    let results = futures_util::future::join_all(commits).await;
+    let acked: Vec<bool> = results.iter().map(Result::is_ok).collect();
+    assert!(acked.iter().any(|ok| *ok), "some batches fit");
+    assert!(acked.iter().any(|ok| !*ok), "the database filled up");
+    drop(driver);
+
+    let driver = SqliteDriver::open(dir.path()).await.unwrap();
+    for (a, ok) in acked.iter().enumerate() {
+        let rows = driver
+            .scan(&ActorId::from(format!("a{a}")), b"r")
+            .await
+            .unwrap()
+            .len();
+        assert_eq!(rows, if *ok { 8 } else { 0 }, "a{a}: acknowledged {ok}");
+    }
 }

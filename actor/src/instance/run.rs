@@ -13,6 +13,7 @@ use futures_util::stream::FuturesUnordered;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, Sleep};
 
+use crate::client::{Address, Client};
 use crate::config::SaveMode;
 use crate::definition::{Access, Actor};
 use crate::driver::{SaveOp, StorageError};
@@ -140,10 +141,37 @@ pub(super) async fn run<A: Actor>(spawn: Spawn, live: Arc<Live<A>>) {
         stopping: None,
     };
     let end = instance.serve().await;
-    Box::pin(instance.stop(end)).await;
+    let unstarted = Box::pin(instance.stop(end)).await;
     instance.live.retire();
     retire(&id, &slot, &*host).await;
     cell.mark_stopped();
+    if !unstarted.is_empty() {
+        tokio::spawn(redeliver::<A>(
+            instance.live.ctx.client().clone(),
+            id,
+            unstarted,
+        ));
+    }
+}
+
+/// Runs the calls a failed instance had taken but not started on the next instance,
+/// which wakes from what is stored; each gets the answer it gets there. They did not
+/// run, so the failure that stopped this instance is not theirs to report.
+async fn redeliver<A: Actor>(client: Client, id: ActorId, calls: Vec<Command>) {
+    let handle = client.handle(A::NAME, Address::Id(id)).await;
+    // One after another, so they keep their order.
+    for call in calls {
+        let Command {
+            action,
+            args,
+            reply,
+        } = call;
+        let answer = match &handle {
+            Ok(handle) => handle.send(action, args).await,
+            Err(err) => Err(err.clone()),
+        };
+        let _ = reply.send(answer);
+    }
 }
 
 /// Takes the instance out of the directory so the next call starts a fresh one.
@@ -426,7 +454,9 @@ impl<A: Actor> Instance<A> {
         }
     }
 
-    async fn stop(&mut self, end: End) {
+    /// Ends the instance's life; returns the calls it took but never started (only when
+    /// it stops on a failure).
+    async fn stop(&mut self, end: End) -> Vec<Command> {
         match end {
             End::Sleep => {
                 let result = self.run_final_hook(FinalHook::Sleep).await;
@@ -437,6 +467,7 @@ impl<A: Actor> Instance<A> {
                     tracing::error!(error = %err, "could not save state before sleeping");
                 }
                 tracing::debug!("asleep");
+                Vec::new()
             }
             End::Destroy => {
                 if let Err(err) = self.run_final_hook(FinalHook::Destroy).await {
@@ -451,6 +482,7 @@ impl<A: Actor> Instance<A> {
                         tracing::error!(error = %err, "could not remove the actor's storage")
                     }
                 }
+                Vec::new()
             }
             End::Crash(err) => {
                 tracing::error!(error = %err, "actor stopped after a failure; it will wake from its last durable state");
@@ -466,13 +498,17 @@ impl<A: Actor> Instance<A> {
                 // a failed commit were answered with its error when it failed.
                 let _ = self.live.flush().await;
                 self.live.lock().gate.fail_all(&err);
+                // A turn still running worked on the state the failure made unsaveable.
+                if let Some((_, reply)) = self.exclusive.take() {
+                    let _ = reply.send(Err((*err).clone()));
+                }
                 self.cell().inbox.close();
-                for (_, cmd) in self.waiting.drain(..) {
-                    let _ = cmd.reply.send(Err((*err).clone()));
-                }
+                let mut unstarted: Vec<Command> =
+                    self.waiting.drain(..).map(|(_, cmd)| *cmd).collect();
                 while let Poll::Ready(Some(cmd)) = self.cell().inbox.try_recv() {
-                    let _ = cmd.reply.send(Err((*err).clone()));
+                    unstarted.push(*cmd);
                 }
+                unstarted
             }
         }
     }

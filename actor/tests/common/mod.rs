@@ -220,3 +220,88 @@ pub async fn sqlite(dir: &std::path::Path) -> registry::Registry {
         .await
         .expect("sqlite registry")
 }
+
+/// State that grows with every write, so a lost, torn or reordered write shows: entry `i`
+/// always starts with `i + 1`, so a consistent ledger is exactly `1..=len`.
+#[actor(inbox = 256, sleep_timeout = "never")]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Ledger {
+    pub entries: Vec<String>,
+}
+
+#[actor]
+impl Ledger {
+    /// Appends the next entry padded with `pad` bytes and returns the new length.
+    #[action]
+    async fn append(&mut self, pad: usize) -> usize {
+        let n = self.entries.len() + 1;
+        self.entries.push(format!("{n:08}{}", "x".repeat(pad)));
+        n
+    }
+
+    /// Waits `secs`, then appends like `append`.
+    #[action]
+    async fn append_after(&mut self, secs: u64) -> usize {
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        self.append(0).await
+    }
+
+    #[action]
+    async fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The length, or `user/corrupt` naming the first entry out of place.
+    #[action]
+    async fn check(&self) -> Result<usize, ActorError> {
+        for (i, entry) in self.entries.iter().enumerate() {
+            if !entry.starts_with(&format!("{:08}", i + 1)) {
+                return Err(ActorError::user(
+                    "corrupt",
+                    format!("entry {i} is {entry:.8}…, not {:08}", i + 1),
+                ));
+            }
+        }
+        Ok(self.entries.len())
+    }
+}
+
+/// The highest length each ledger acknowledged, by key.
+pub type Acked = std::collections::HashMap<String, usize>;
+
+/// Opens the data directory again (no size limit), checks every ledger is consistent and
+/// holds at least what it acknowledged, and returns how many acknowledged writes are
+/// missing (the tests assert 0) and what each ledger holds.
+pub async fn lost_after_reopen(dir: &std::path::Path, acked: &Acked) -> (usize, Acked) {
+    let registry = sqlite(dir).await;
+    let found = lost_in(&registry.client(), acked).await;
+    registry.shutdown().await;
+    found
+}
+
+/// [`lost_after_reopen`] on a registry that is already open.
+pub async fn lost_in(client: &Client, acked: &Acked) -> (usize, Acked) {
+    let mut lost = 0;
+    let mut stored = Acked::new();
+    for (key, n) in acked {
+        let held = match Ledger::get(client, [key.as_str()]).await {
+            Ok(ledger) => ledger
+                .check()
+                .await
+                .unwrap_or_else(|e| panic!("ledger {key} after reopen: {e}")),
+            Err(e) if e.is(actor::codes::NOT_FOUND) => 0,
+            Err(e) => panic!("ledger {key} after reopen: {e}"),
+        };
+        lost += n.saturating_sub(held);
+        stored.insert(key.clone(), held);
+    }
+    (lost, stored)
+}
+
+/// Prints one row of the fault table in `docs/durability.md`:
+/// `cargo test -p actor --test <file> -- --nocapture | grep '^fault'`.
+pub fn report(fault: &str, before: usize, after: usize, lost: usize) {
+    println!(
+        "fault | {fault} | acked before {before} | acked during and after {after} | lost {lost}"
+    );
+}

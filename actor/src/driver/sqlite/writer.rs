@@ -46,8 +46,8 @@ pub enum WriterFault {
     Panic,
     /// The writer's connection closes after the transaction's rows, before `COMMIT`.
     CloseConnection,
-    /// SQLite interrupts the transaction's first write, which rolls back the whole
-    /// transaction by itself: the case that desynchronized sqlx's transaction depth.
+    /// SQLite interrupts the transaction's first write part-way, which rolls back the
+    /// whole transaction by itself: the case that desynchronized sqlx's transaction depth.
     Interrupt,
     /// SQLite turns the `COMMIT` into a rollback (a commit hook vetoes it).
     FailCommit,
@@ -273,10 +273,15 @@ impl Writer {
         let failed = |e: sqlx::Error| Failure::Failed(backend(e));
         let conn = self.conn.as_mut().expect("a transaction is open");
         if fault == Some(WriterFault::Interrupt) {
+            // A few steps into the statement, so it has begun to write.
+            let mut steps = 0;
             conn.lock_handle()
                 .await
                 .map_err(failed)?
-                .set_progress_handler(1, || false);
+                .set_progress_handler(1, move || {
+                    steps += 1;
+                    steps < 5
+                });
         }
         let written = transaction::write(conn, batches).await;
         if fault == Some(WriterFault::Interrupt) {
