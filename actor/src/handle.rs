@@ -241,7 +241,9 @@ impl ActorHandle {
     }
 
     /// Destroys the actor: calls still waiting get `actor/destroyed`, `on_destroy` runs,
-    /// and every stored byte of it is removed. Returns once that is done.
+    /// and every stored byte of it is removed. Returns once that is done, or
+    /// `actor/storage_error` if the storage could not be removed (the actor is then still
+    /// there, and wakes on the next call).
     pub async fn destroy(&self) -> Result<(), ActorError> {
         let mut mailbox = self.mailbox();
         if mailbox.is_closed() {
@@ -249,7 +251,7 @@ impl ActorHandle {
         }
         mailbox.request_destroy();
         mailbox.stopped().await;
-        Ok(())
+        mailbox.destroy_failure().map_or(Ok(()), Err)
     }
 
     /// Asks the actor to sleep now and waits until it has.

@@ -47,6 +47,9 @@ pub(crate) trait Inlet: Send + Sync + 'static {
     /// Runs the call in the caller's task if the actor can take it now without breaking
     /// arrival order; otherwise hands the arguments back for the inbox.
     fn call_in_place(&self, action: &str, args: Payload) -> Result<Asked, Payload>;
+
+    /// Why the instance's destroy did not remove the actor, once it has stopped.
+    fn destroy_failure(&self) -> Option<ActorError>;
 }
 
 /// Why a call was not accepted.
@@ -161,5 +164,11 @@ impl Mailbox {
     /// Waits until the instance has fully stopped (slept or destroyed).
     pub async fn stopped(&self) {
         self.cell().stopped().await;
+    }
+
+    /// After [`stopped`](Self::stopped): why a requested destroy did not remove the
+    /// actor's storage (the actor is still there and wakes on the next call), if it failed.
+    pub fn destroy_failure(&self) -> Option<ActorError> {
+        self.inlet.destroy_failure()
     }
 }

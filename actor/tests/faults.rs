@@ -338,9 +338,41 @@ async fn calls_queued_behind_a_failed_commit_run_on_the_next_instance() {
         ledger.append(0)
     );
     assert!(a.unwrap_err().is(actor::codes::STORAGE));
-    assert!(b.unwrap_err().is(actor::codes::STORAGE), "B ran on A's lost write");
-    assert_eq!((c.unwrap(), d.unwrap()), (1, 2), "in order, on the stored state");
+    assert!(
+        b.unwrap_err().is(actor::codes::STORAGE),
+        "B ran on A's lost write"
+    );
+    assert_eq!(
+        (c.unwrap(), d.unwrap()),
+        (1, 2),
+        "in order, on the stored state"
+    );
     assert_eq!(ledger.check().await.unwrap(), 2);
+    registry.shutdown().await;
+}
+
+/// A destroy whose storage cannot be removed says so, and the actor is still there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destroy_that_cannot_remove_the_actor_says_so() {
+    let driver = Arc::new(FaultyDriver::new(Arc::new(MemoryDriver::new())));
+    let registry = Registry::builder()
+        .driver(driver.clone())
+        .build()
+        .await
+        .unwrap();
+    let client = registry.client();
+    let ledger = Ledger::get_or_create(&client, ["kept"]).await.unwrap();
+    ledger.append(0).await.unwrap();
+    driver.set_plan(FaultPlan::Always);
+    let err = answer(ledger.destroy()).await.unwrap_err();
+    assert!(err.is(actor::codes::STORAGE), "{err}");
+    assert!(err.message().contains("was not destroyed"), "{err}");
+    driver.set_plan(FaultPlan::Healthy);
+    let again = Ledger::get(&client, ["kept"]).await.unwrap();
+    assert_eq!(again.check().await.unwrap(), 1, "still stored, woken again");
+    again.destroy().await.unwrap();
+    let gone = Ledger::get(&client, ["kept"]).await.unwrap_err();
+    assert!(gone.is(actor::codes::NOT_FOUND), "{gone}");
     registry.shutdown().await;
 }
 

@@ -81,6 +81,8 @@ pub(super) struct Core<A> {
     pub(super) retired: bool,
     /// A failure found by an in-place call; the task stops the instance with it.
     pub(super) crashed: Option<Box<ActorError>>,
+    /// Why removing the actor's storage failed, for the caller of `destroy`.
+    pub(super) destroy_failed: Option<Box<ActorError>>,
     /// An exclusive turn a caller started that must finish on the task.
     pub(super) handed_turn: Option<PendingTurn<A>>,
     /// Shared actions callers started that must finish on the task.
@@ -121,6 +123,7 @@ impl<A: Actor> Live<A> {
                 open: false,
                 retired: false,
                 crashed: None,
+                destroy_failed: None,
                 handed_turn: None,
                 handed_shared: Vec::new(),
             }),
@@ -442,6 +445,10 @@ impl<A: Actor> Core<A> {
 impl<A: Actor> Inlet for Live<A> {
     fn cell(&self) -> &InstanceCell {
         &self.cell
+    }
+
+    fn destroy_failure(&self) -> Option<ActorError> {
+        self.lock().destroy_failed.as_deref().cloned()
     }
 
     fn call_in_place(&self, action: &str, args: Payload) -> Result<Asked, Payload> {

@@ -479,7 +479,13 @@ impl<A: Actor> Instance<A> {
                 match self.live.driver.commit(batch).await {
                     Ok(()) => tracing::debug!("destroyed"),
                     Err(err) => {
-                        tracing::error!(error = %err, "could not remove the actor's storage")
+                        tracing::error!(error = %err, "could not remove the actor's storage");
+                        let err = ActorError::storage(format!(
+                            "actor `{}` {} was not destroyed; it is still stored and wakes on the next call: {err}",
+                            A::NAME,
+                            self.live.id
+                        ));
+                        self.live.lock().destroy_failed = Some(Box::new(err));
                     }
                 }
                 Vec::new()
