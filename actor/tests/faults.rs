@@ -351,6 +351,32 @@ async fn calls_queued_behind_a_failed_commit_run_on_the_next_instance() {
     registry.shutdown().await;
 }
 
+/// A shared call that was running when a commit failed finishes and is answered: with
+/// its result if it read only durable state, with the failure if it read the lost write.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn shared_calls_running_when_a_commit_fails_are_answered() {
+    let driver = Arc::new(FaultyDriver::new(Arc::new(MemoryDriver::new())));
+    let registry = Registry::builder()
+        .driver(driver.clone())
+        .build()
+        .await
+        .unwrap();
+    let ledger = Ledger::get_or_create(&registry.client(), ["reader"])
+        .await
+        .unwrap();
+    driver.set_plan(FaultPlan::Once(1));
+    // The first read starts before the append, the second after it: it reads the write
+    // whose commit fails.
+    let (before, append, after) =
+        tokio::join!(ledger.len_after(30), ledger.append(0), ledger.len_after(30));
+    assert_eq!(before.unwrap(), 0);
+    assert!(append.unwrap_err().is(actor::codes::STORAGE));
+    let after = after.unwrap_err();
+    assert!(after.is(actor::codes::STORAGE), "{after}");
+    assert_eq!(ledger.len().await.unwrap(), 0);
+    registry.shutdown().await;
+}
+
 /// A destroy whose storage cannot be removed says so, and the actor is still there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_destroy_that_cannot_remove_the_actor_says_so() {
@@ -401,7 +427,7 @@ async fn the_sqlite_writer_recovers_from_every_fault_inside_a_transaction() {
         (WriterFault::FailCommit, "constraint failed"),
         (WriterFault::Interrupt, "interrupted"),
         (WriterFault::Panic, "panicked"),
-        (WriterFault::CloseConnection, "closed"),
+        (WriterFault::CloseConnection, "crashed"),
         (WriterFault::FailCommit, "constraint failed"),
     ];
     for (fault, says) in faults {

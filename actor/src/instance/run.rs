@@ -193,6 +193,16 @@ impl<A: Actor> Instance<A> {
             || self.shared.as_ref().is_some_and(|s| !s.is_empty())
     }
 
+    /// Runs a shared action on the task; its answer goes through the gate.
+    fn run_shared(&mut self, call: BoxFuture<'static, SharedDone>, reply: oneshot::Sender<Reply>) {
+        self.shared
+            .get_or_insert_with(FuturesUnordered::new)
+            .push(Answering {
+                call,
+                reply: Some(reply),
+            });
+    }
+
     fn take_from_inbox(&self) {
         self.cell().inbox_depth.fetch_sub(1, Ordering::AcqRel);
     }
@@ -209,12 +219,7 @@ impl<A: Actor> Instance<A> {
             self.exclusive = Some(turn);
         }
         for (call, reply) in core.handed_shared.drain(..) {
-            self.shared
-                .get_or_insert_with(FuturesUnordered::new)
-                .push(Answering {
-                    call,
-                    reply: Some(reply),
-                });
+            self.run_shared(call, reply);
         }
         if self.stopping.is_none() {
             if self.cell().destroy_requested() {
@@ -425,14 +430,7 @@ impl<A: Actor> Instance<A> {
                 let Command { args, reply, .. } = *cmd;
                 let begun = self.live.begin_shared(&mut self.live.lock(), index, args);
                 match begun {
-                    Ok((call, _)) => {
-                        self.shared
-                            .get_or_insert_with(FuturesUnordered::new)
-                            .push(Answering {
-                                call,
-                                reply: Some(reply),
-                            })
-                    }
+                    Ok((call, _)) => self.run_shared(call, reply),
                     Err(err) => turn::rejected(err, reply),
                 }
             }
@@ -503,11 +501,23 @@ impl<A: Actor> Instance<A> {
                 // they do, and the next instance loads what they wrote. Replies that need
                 // a failed commit were answered with its error when it failed.
                 let _ = self.live.flush().await;
-                self.live.lock().gate.fail_all(&err);
                 // A turn still running worked on the state the failure made unsaveable.
                 if let Some((_, reply)) = self.exclusive.take() {
                     let _ = reply.send(Err((*err).clone()));
                 }
+                // Shared calls already running finish, as they would before a sleep; the
+                // gate answers each with its result, or with the failure if it read the
+                // lost write. Ones handed over by callers meanwhile are adopted first.
+                let handed = std::mem::take(&mut self.live.lock().handed_shared);
+                for (call, reply) in handed {
+                    self.run_shared(call, reply);
+                }
+                if let Some(shared) = self.shared.as_mut() {
+                    while let Some((done, reply)) = shared.next().await {
+                        self.live.lock().gate.reply(done.seq, reply, done.result);
+                    }
+                }
+                self.live.lock().gate.fail_all(&err);
                 self.cell().inbox.close();
                 let mut unstarted: Vec<Command> =
                     self.waiting.drain(..).map(|(_, cmd)| *cmd).collect();

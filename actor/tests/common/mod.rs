@@ -251,6 +251,14 @@ impl Ledger {
         self.entries.len()
     }
 
+    /// Reads the length, then waits `secs` before answering.
+    #[action]
+    async fn len_after(&self, secs: u64) -> usize {
+        let n = self.entries.len();
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        n
+    }
+
     /// The length, or `user/corrupt` naming the first entry out of place.
     #[action]
     async fn check(&self) -> Result<usize, ActorError> {

@@ -145,10 +145,11 @@ impl SqliteDriver {
         let opener = writer::Opener {
             options: connect.clone().create_if_missing(false),
             max_size: options.max_size,
+            busy_timeout: options.busy_timeout,
         };
         let mut first = writer::Opener {
             options: connect.clone(),
-            max_size: options.max_size,
+            ..opener.clone()
         }
         .open()
         .await?;

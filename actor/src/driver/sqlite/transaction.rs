@@ -4,7 +4,7 @@
 
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use super::{backend, prefix_end};
+use super::prefix_end;
 use crate::driver::{SaveBatch, SaveOp, StorageError};
 
 /// Rows in one `INSERT` at most: 3 parameters each, under SQLite's 32,766 limit.
@@ -46,12 +46,14 @@ pub(super) async fn roll_back(conn: &mut SqliteConnection) -> Result<(), sqlx::E
     }
 }
 
-/// Writes `batches` inside the open transaction, in order.
+/// Writes `batches` inside the open transaction, in order; `explain` turns SQLite's
+/// errors into what the callers are told.
 pub(super) async fn write(
     conn: &mut SqliteConnection,
     batches: &[&SaveBatch],
+    explain: impl Fn(sqlx::Error) -> StorageError,
 ) -> Result<(), Failure> {
-    let failed = |err| Failure::Failed(backend(err));
+    let failed = |err| Failure::Failed(explain(err));
     // Consecutive puts become one multi-row upsert; any other op flushes them first so
     // the order of a batch's ops is kept.
     let mut puts: Vec<(&str, &[u8], &[u8])> = Vec::new();

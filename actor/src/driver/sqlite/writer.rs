@@ -54,15 +54,66 @@ pub enum WriterFault {
 }
 
 /// How the writer opens (and reopens) its connection.
+#[derive(Clone)]
 pub(super) struct Opener {
     /// Never creates the file: a database deleted under a running process must fail
     /// loudly, not come back empty.
     pub(super) options: SqliteConnectOptions,
     /// `PRAGMA max_page_count` is set from this many bytes on every connection.
     pub(super) max_size: Option<u64>,
+    /// The connection's busy timeout, for the message when it runs out.
+    pub(super) busy_timeout: std::time::Duration,
+}
+
+/// SQLite's primary result codes the writer tells apart.
+mod code {
+    pub(super) const BUSY: i32 = 5;
+    pub(super) const LOCKED: i32 = 6;
+    pub(super) const READONLY: i32 = 8;
+    pub(super) const IOERR: i32 = 10;
+    pub(super) const FULL: i32 = 13;
+}
+
+/// The primary SQLite result code of a database error.
+fn primary_code(err: &sqlx::Error) -> Option<i32> {
+    let code = err.as_database_error()?.code()?;
+    code.parse::<i32>().ok().map(|extended| extended & 0xff)
 }
 
 impl Opener {
+    /// A SQLite error as the message callers get: what happened to which file, and what
+    /// to do about it.
+    pub(super) fn explain(&self, err: sqlx::Error) -> StorageError {
+        let path = self.options.get_filename();
+        let file = path.display();
+        backend(match primary_code(&err) {
+            Some(code::BUSY | code::LOCKED) => format!(
+                "{file} is locked by another process or connection, still after the busy timeout                  of {:?} (SqliteOptions::busy_timeout); the write was not made: {err}",
+                self.busy_timeout
+            ),
+            Some(code::FULL) => {
+                let held: u64 = [path.to_path_buf(), path.with_extension("sqlite3-wal")]
+                    .iter()
+                    .filter_map(|p| std::fs::metadata(p).ok())
+                    .map(|m| m.len())
+                    .sum();
+                match self.max_size {
+                    Some(max) => format!(
+                        "{file} is full: the database and its WAL hold {held} bytes and it may                          grow to {max} (SqliteOptions::max_size), or the disk holding it is full;                          free disk space, destroy actors or raise max_size: {err}"
+                    ),
+                    None => format!(
+                        "the disk holding {file} is full (the database and its WAL hold {held}                          bytes); free space on it: {err}"
+                    ),
+                }
+            }
+            Some(code::IOERR) => format!("I/O error on {file}: {err}"),
+            Some(code::READONLY) => format!(
+                "{file} cannot be written (read-only, or moved or deleted while open): {err}"
+            ),
+            _ => format!("{file}: {err}"),
+        })
+    }
+
     pub(super) async fn open(&self) -> Result<SqliteConnection, StorageError> {
         let mut conn = self.options.connect().await.map_err(|e| {
             backend(format!(
@@ -253,10 +304,14 @@ impl Writer {
         let fault = self.fault.take();
         let conn = self.connection().await.map_err(Failure::Unavailable)?;
         if let Err(err) = transaction::begin(conn).await {
-            // Locked, closed, or (it must never be) already inside a transaction: nothing
-            // of ours ran, but what the connection holds is not known.
-            self.discard(&err);
-            return Err(Failure::Unavailable(backend(err)));
+            // Nothing of ours ran. Locked by someone else: the connection is fine, and
+            // the next transaction waits for the lock again. Anything else (a closed
+            // connection, or what must never be, one already inside a transaction):
+            // what the connection holds is not known.
+            if !matches!(primary_code(&err), Some(code::BUSY | code::LOCKED)) {
+                self.discard(&err);
+            }
+            return Err(Failure::Unavailable(self.opener.explain(err)));
         }
         let result = self.write_and_commit(batches, fault).await;
         if result.is_err() {
@@ -270,7 +325,8 @@ impl Writer {
         batches: &[&SaveBatch],
         fault: Option<WriterFault>,
     ) -> Result<(), Failure> {
-        let failed = |e: sqlx::Error| Failure::Failed(backend(e));
+        let explain = |e| self.opener.explain(e);
+        let failed = |e| Failure::Failed(explain(e));
         let conn = self.conn.as_mut().expect("a transaction is open");
         if fault == Some(WriterFault::Interrupt) {
             // A few steps into the statement, so it has begun to write.
@@ -283,7 +339,7 @@ impl Writer {
                     steps < 5
                 });
         }
-        let written = transaction::write(conn, batches).await;
+        let written = transaction::write(conn, batches, explain).await;
         if fault == Some(WriterFault::Interrupt) {
             conn.lock_handle()
                 .await
@@ -296,9 +352,7 @@ impl Writer {
             Some(WriterFault::CloseConnection) => {
                 let conn = self.conn.take().expect("a transaction is open");
                 let _ = conn.close().await;
-                return Err(Failure::Failed(backend(
-                    "the writer's connection was closed (WriterFault::CloseConnection)",
-                )));
+                return Err(failed(sqlx::Error::WorkerCrashed));
             }
             Some(WriterFault::FailCommit) => {
                 conn.lock_handle()
