@@ -10,15 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actor::prelude::*;
-use common::{Counter, Lazy, sqlite};
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use common::{Counter, Lazy, runtime, sqlite};
 
 #[test]
 fn state_survives_sleep_and_a_full_restart() {

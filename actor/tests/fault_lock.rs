@@ -11,13 +11,13 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use actor::driver::sqlite::{DATABASE_FILE, SqliteOptions};
 use actor::prelude::*;
-use common::{Acked, Ledger, lost_after_reopen, report};
+use common::{Acked, Ledger, Reap, child, lost_after_reopen, report, runtime};
 use sqlx::ConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 
@@ -33,11 +33,7 @@ const PAD: usize = 100;
 #[ignore = "run as a child process by fault_lock::writes_fail_while_another_process_holds_the_lock"]
 fn child_holds_the_write_lock() {
     let dir = std::env::var(CHILD_DIR).expect("the parent sets the data directory");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async move {
         let mut conn = SqliteConnectOptions::new()
             .filename(Path::new(&dir).join(DATABASE_FILE))
@@ -67,18 +63,6 @@ fn child_holds_the_write_lock() {
     });
 }
 
-/// Kills the child if the parent test fails before it is done with it.
-struct Reap(Option<Child>);
-
-impl Drop for Reap {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 #[test]
 fn writes_fail_while_another_process_holds_the_lock() {
     if std::env::var_os("RUST_LOG").is_some() {
@@ -88,11 +72,7 @@ fn writes_fail_while_another_process_holds_the_lock() {
             .try_init();
     }
     let dir = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let keys: Vec<String> = (0..LEDGERS).map(|i| format!("lock{i}")).collect();
     let mut acked = Acked::new();
 
@@ -133,15 +113,7 @@ fn writes_fail_while_another_process_holds_the_lock() {
     let before: usize = acked.values().sum();
 
     // Another process takes the write lock and holds it.
-    let child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_holds_the_write_lock",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_DIR, dir.path())
+    let child = child("child_holds_the_write_lock", CHILD_DIR, dir.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

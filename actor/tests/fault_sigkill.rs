@@ -12,13 +12,13 @@ mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use actor::driver::sqlite::{DATABASE_FILE, SqliteOptions};
 use actor::prelude::*;
-use common::{Acked, Ledger, lost_after_reopen, report};
+use common::{Acked, Ledger, Reap, ahead, child, lost_after_reopen, report, runtime};
 use sqlx::ConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 
@@ -55,11 +55,7 @@ fn emit(line: &str) {
 #[ignore = "run as a child process by fault_sigkill::sigkill_right_after_failed_commits_loses_nothing"]
 fn child_fills_the_database_until_killed() {
     let dir = std::env::var(CHILD_DIR).expect("the parent sets the data directory");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async move {
         let registry = registry::Registry::builder()
             .sqlite_with(
@@ -106,18 +102,6 @@ fn child_fills_the_database_until_killed() {
     });
 }
 
-/// Kills the child if the parent test fails before it does.
-struct Reap(Option<Child>);
-
-impl Drop for Reap {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 /// What the parent has read so far.
 #[derive(Default)]
 struct Tally {
@@ -156,19 +140,15 @@ impl Tally {
 #[test]
 fn sigkill_right_after_failed_commits_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_fills_the_database_until_killed",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_DIR, dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+    let child = child(
+        "child_fills_the_database_until_killed",
+        CHILD_DIR,
+        dir.path(),
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit())
+    .spawn()
+    .unwrap();
     let mut child = Reap(Some(child));
     let stdout = child.0.as_mut().unwrap().stdout.take().unwrap();
     // Whole lines only: a line cut short by the kill is not an acknowledgement.
@@ -238,11 +218,7 @@ fn sigkill_right_after_failed_commits_loses_nothing() {
         tally.first_fail.as_deref().unwrap_or("-")
     );
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let (lost, stored) = rt.block_on(async {
         let mut conn = SqliteConnectOptions::new()
             .filename(dir.path().join(DATABASE_FILE))
@@ -273,18 +249,10 @@ fn sigkill_right_after_failed_commits_loses_nothing() {
         "acknowledged writes lost: stored {stored:?}, acked {:?}",
         tally.acked
     );
-    let mut ahead = 0;
-    for (key, n) in &tally.acked {
-        assert!(
-            stored[key] >= *n,
-            "{key}: acknowledged {n} before the kill, found {}",
-            stored[key]
-        );
-        if stored[key] > *n {
-            ahead += 1;
-        }
-    }
-    println!("ledgers holding a write that was in flight at the kill: {ahead}");
+    println!(
+        "ledgers holding a write that was in flight at the kill: {}",
+        ahead(&tally.acked, &stored)
+    );
     assert!(
         tally.before > 0,
         "some appends were acknowledged before the database filled"

@@ -66,6 +66,17 @@ async fn append(ledger: &LedgerHandle, key: &str, pad: usize, acked: &mut Acked)
     }
 }
 
+/// A registry on `inner` wrapped in a [`FaultyDriver`], healthy until told otherwise.
+async fn on_faulty(inner: Arc<dyn Driver>) -> (Arc<FaultyDriver>, Registry) {
+    let driver = Arc::new(FaultyDriver::new(inner));
+    let registry = Registry::builder()
+        .driver(driver.clone())
+        .build()
+        .await
+        .unwrap();
+    (driver, registry)
+}
+
 fn total(acked: &Acked) -> usize {
     acked.values().sum()
 }
@@ -158,9 +169,9 @@ async fn the_database_fills_up_under_load_from_many_actors() {
                 "{}",
                 key(i)
             );
+            after += 1;
         }
     }
-    let after = total(&acked);
     registry.shutdown().await;
     drop(registry);
 
@@ -210,12 +221,7 @@ async fn failed_commits(
     inner: Arc<dyn Driver>,
     reopen: impl AsyncFnOnce() -> Arc<dyn Driver>,
 ) {
-    let driver = Arc::new(FaultyDriver::new(inner));
-    let registry = Registry::builder()
-        .driver(driver.clone())
-        .build()
-        .await
-        .unwrap();
+    let (driver, registry) = on_faulty(inner).await;
     let (warm, _) = under_plan(&registry, &driver, FaultPlan::Healthy).await;
     let before = total(&warm);
     let mut acked = Acked::new();
@@ -279,12 +285,7 @@ async fn failed_commits_lose_nothing_on_the_sqlite_driver() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_commit_queued_behind_a_failed_one_never_lands() {
     let memory = Arc::new(MemoryDriver::new());
-    let driver = Arc::new(FaultyDriver::new(memory.clone()));
-    let registry = Registry::builder()
-        .driver(driver.clone())
-        .build()
-        .await
-        .unwrap();
+    let (driver, registry) = on_faulty(memory.clone()).await;
     let ledger = Ledger::get_or_create(&registry.client(), ["pipelined"])
         .await
         .unwrap();
@@ -326,12 +327,7 @@ async fn a_commit_queued_behind_a_failed_one_never_lands() {
 /// write that was not theirs. A turn that was running on the failed write's state fails.
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn calls_queued_behind_a_failed_commit_run_on_the_next_instance() {
-    let driver = Arc::new(FaultyDriver::new(Arc::new(MemoryDriver::new())));
-    let registry = Registry::builder()
-        .driver(driver.clone())
-        .build()
-        .await
-        .unwrap();
+    let (driver, registry) = on_faulty(Arc::new(MemoryDriver::new())).await;
     let ledger = Ledger::get_or_create(&registry.client(), ["queued"])
         .await
         .unwrap();
@@ -361,12 +357,7 @@ async fn calls_queued_behind_a_failed_commit_run_on_the_next_instance() {
 /// its result if it read only durable state, with the failure if it read the lost write.
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn shared_calls_running_when_a_commit_fails_are_answered() {
-    let driver = Arc::new(FaultyDriver::new(Arc::new(MemoryDriver::new())));
-    let registry = Registry::builder()
-        .driver(driver.clone())
-        .build()
-        .await
-        .unwrap();
+    let (driver, registry) = on_faulty(Arc::new(MemoryDriver::new())).await;
     let ledger = Ledger::get_or_create(&registry.client(), ["reader"])
         .await
         .unwrap();
@@ -386,12 +377,7 @@ async fn shared_calls_running_when_a_commit_fails_are_answered() {
 /// A destroy whose storage cannot be removed says so, and the actor is still there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_destroy_that_cannot_remove_the_actor_says_so() {
-    let driver = Arc::new(FaultyDriver::new(Arc::new(MemoryDriver::new())));
-    let registry = Registry::builder()
-        .driver(driver.clone())
-        .build()
-        .await
-        .unwrap();
+    let (driver, registry) = on_faulty(Arc::new(MemoryDriver::new())).await;
     let client = registry.client();
     let ledger = Ledger::get_or_create(&client, ["kept"]).await.unwrap();
     ledger.append(0).await.unwrap();

@@ -6,10 +6,10 @@ mod common;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use actor::prelude::*;
-use common::{Counter, sqlite};
+use common::{Counter, child, runtime, sqlite};
 
 const CHILD_DIR: &str = "ACTOR_KILL9_CHILD_DIR";
 
@@ -18,11 +18,7 @@ const CHILD_DIR: &str = "ACTOR_KILL9_CHILD_DIR";
 #[ignore = "run as a child process by kill9::acknowledged_writes_survive_sigkill"]
 fn child_drives_load_until_killed() {
     let dir = std::env::var(CHILD_DIR).expect("the parent sets the data directory");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async move {
         let registry = sqlite(std::path::Path::new(&dir)).await;
         let client = registry.client();
@@ -48,15 +44,7 @@ fn child_drives_load_until_killed() {
 #[test]
 fn acknowledged_writes_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_drives_load_until_killed",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_DIR, dir.path())
+    let mut child = child("child_drives_load_until_killed", CHILD_DIR, dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -79,11 +67,7 @@ fn acknowledged_writes_survive_sigkill() {
     child.kill().unwrap(); // SIGKILL: no shutdown, no on_sleep, no flush
     child.wait().unwrap();
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
         let registry = sqlite(dir.path()).await;
         let client = registry.client();

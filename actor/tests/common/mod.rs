@@ -205,6 +205,44 @@ impl Watched {
     }
 }
 
+/// A runtime with two worker threads, built by hand: tests drop it to crash every actor
+/// task at once, or run it in a child process.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// This test binary again, running only its ignored test `test`, with `dir` in the
+/// environment variable `env`: how a test makes a child process to crash or to compete.
+pub fn child(test: &str, env: &str, dir: &std::path::Path) -> std::process::Command {
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command
+        .args([
+            "--exact",
+            test,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(env, dir);
+    command
+}
+
+/// Kills a child process when dropped, so a test that fails leaves none behind.
+pub struct Reap(pub Option<std::process::Child>);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 pub async fn memory() -> registry::Registry {
     registry::Registry::builder()
         .memory()
@@ -304,6 +342,12 @@ pub async fn lost_in(client: &Client, acked: &Acked) -> (usize, Acked) {
         stored.insert(key.clone(), held);
     }
     (lost, stored)
+}
+
+/// How many ledgers hold more than they acknowledged: writes that committed although
+/// their caller never heard (in flight at a kill), or failed writes that landed.
+pub fn ahead(acked: &Acked, stored: &Acked) -> usize {
+    acked.iter().filter(|(key, n)| stored[*key] > **n).count()
 }
 
 /// Prints one row of the fault table in `docs/durability.md`:
