@@ -218,6 +218,15 @@ impl From<std::convert::Infallible> for ActorError {
     }
 }
 
+/// The message a panic carried, for the error that reports it.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
 /// The error for a call naming an action the kind does not have.
 ///
 /// ```

@@ -15,7 +15,7 @@ use tracing::Instrument;
 
 use crate::ctx::Ctx;
 use crate::definition::Actor;
-use crate::error::{ActorError, codes};
+use crate::error::{ActorError, codes, panic_message};
 use crate::mailbox::Reply;
 use crate::payload::Payload;
 
@@ -65,11 +65,7 @@ fn timed_out(action: &str, timeout: Duration) -> ActorError {
 /// The error for an action or hook (named by `action`) that panicked, with the panic
 /// message logged.
 pub(super) fn panicked(action: &str, panic: Box<dyn std::any::Any + Send>) -> ActorError {
-    let cause = panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a non-string panic".into());
+    let cause = panic_message(&*panic);
     tracing::error!(action, cause, "action panicked; its changes were discarded");
     ActorError::of(
         codes::INTERNAL,

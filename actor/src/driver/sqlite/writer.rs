@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::backend;
 use super::transaction::{self, Failure};
 use crate::driver::{Fences, SaveBatch, StorageError};
+use crate::error::panic_message;
 
 /// Batches taken into one transaction at most.
 const MAX_JOBS: usize = 8192;
@@ -266,11 +267,7 @@ impl Writer {
     /// A panic inside a transaction: the connection may be inside it, so it is dropped
     /// (SQLite rolls back what a closed connection left open).
     fn panicked(&mut self, panic: Box<dyn std::any::Any + Send>) -> Failure {
-        let cause = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic without a message".into());
+        let cause = panic_message(&*panic);
         tracing::error!(
             cause,
             "the SQLite writer panicked in a transaction; reopening its connection"
