@@ -67,6 +67,7 @@ impl ActorKey {
     }
 
     /// Reads a key stored by [`to_json`](Self::to_json).
+    #[cfg(feature = "sqlite")]
     pub(crate) fn from_json(text: &str) -> Result<Self, serde_json::Error> {
         serde_json::from_str::<Vec<String>>(text).map(Self::from)
     }

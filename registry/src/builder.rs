@@ -2,12 +2,14 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+#[cfg(feature = "sqlite")]
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use actor::Actor;
 use actor::driver::Driver;
 use actor::driver::memory::MemoryDriver;
+#[cfg(feature = "sqlite")]
 use actor::driver::sqlite::{SqliteDriver, SqliteOptions};
 use actor::kind::ActorKind;
 
@@ -15,6 +17,7 @@ use crate::{Registry, RegistryError};
 
 enum Storage {
     Memory,
+    #[cfg(feature = "sqlite")]
     Sqlite(PathBuf, SqliteOptions),
     Custom(Arc<dyn Driver>),
 }
@@ -39,9 +42,14 @@ pub struct RegistryBuilder {
 }
 
 impl Default for RegistryBuilder {
+    /// SQLite in `./data`; the memory driver when the `sqlite` feature is off.
     fn default() -> Self {
+        #[cfg(feature = "sqlite")]
+        let storage = Storage::Sqlite(PathBuf::from("data"), SqliteOptions::default());
+        #[cfg(not(feature = "sqlite"))]
+        let storage = Storage::Memory;
         Self {
-            storage: Storage::Sqlite(PathBuf::from("data"), SqliteOptions::default()),
+            storage,
             explicit: Vec::new(),
         }
     }
@@ -54,12 +62,15 @@ impl RegistryBuilder {
         self
     }
 
-    /// Keep actors in SQLite inside `dir` (the default, with `./data`).
+    /// Keep actors in SQLite inside `dir` (the default, with `./data`). Needs the
+    /// `sqlite` feature (on by default).
+    #[cfg(feature = "sqlite")]
     pub fn sqlite(self, dir: impl Into<PathBuf>) -> Self {
         self.sqlite_with(dir, SqliteOptions::default())
     }
 
     /// Keep actors in SQLite inside `dir`, with options.
+    #[cfg(feature = "sqlite")]
     pub fn sqlite_with(mut self, dir: impl Into<PathBuf>, options: SqliteOptions) -> Self {
         self.storage = Storage::Sqlite(dir.into(), options);
         self
@@ -82,6 +93,7 @@ impl RegistryBuilder {
         let kinds = collect(ActorKind::all().copied().chain(self.explicit))?;
         let driver: Arc<dyn Driver> = match self.storage {
             Storage::Memory => Arc::new(MemoryDriver::new()),
+            #[cfg(feature = "sqlite")]
             Storage::Sqlite(dir, options) => Arc::new(SqliteDriver::open_with(dir, options).await?),
             Storage::Custom(driver) => driver,
         };

@@ -13,12 +13,13 @@
 //! | [`fence`] | [`Fences`]: refusing the batches built on a failed one |
 //! | [`faults`] | [`FaultyDriver`](faults::FaultyDriver): fails commits on purpose, for tests |
 //! | [`memory`] | the in-memory driver |
-//! | [`sqlite`] | the SQLite driver and its group commit |
+//! | [`sqlite`] | the SQLite driver and its group commit (feature `sqlite`, on by default) |
 
 pub mod batch;
 pub mod faults;
 pub mod fence;
 pub mod memory;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 
 use std::future::Future;
