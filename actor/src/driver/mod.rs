@@ -33,10 +33,45 @@ pub use fence::Fences;
 
 use crate::key::{ActorId, ActorKey};
 
-/// The record keys the runtime uses inside an actor's keyspace.
+/// The layout of an actor's keyspace: every record the runtime keeps for one actor, in
+/// one place. All of them commit in the actor's batches, so a turn's state and the
+/// records it staged are atomic together. Keys sort as bytes: numbers inside keys are
+/// big-endian, so a prefix scan returns them in order. No prefix is a prefix of another.
+///
+/// | key | record | written by |
+/// |---|---|---|
+/// | `state` | the state struct, as JSON | every turn that changes it |
+/// | `q/<queue>/<seq>` | a message waiting in a queue | a send; removed by the turn that handles it |
+/// | `dl/<queue>/<seq>` | a dead letter: a message whose retries ran out, or that no longer decodes | the handler's last failed attempt |
+/// | `s/<id>` | a schedule: what to call, when, how often | `ctx.schedule()`, a firing |
+/// | `wf/<workflow>/<location>` | one workflow history entry, keyed by its location | the step's turn |
+/// | `c/<connection>` | a connection's state | connect and the connection's turns |
+///
+/// When an actor is due (a schedule, a workflow's durable sleep) is not a record of its
+/// own keyspace but the driver's cross-actor alarm index.
+///
+/// ```
+/// use actor::driver::keys;
+/// let all = [keys::STATE, keys::QUEUE, keys::DEAD_LETTERS, keys::SCHEDULES, keys::WORKFLOWS, keys::CONNECTIONS];
+/// for a in all {
+///     for b in all {
+///         assert!(a == b || !b.starts_with(a), "{:?} is a prefix of {:?}", a, b);
+///     }
+/// }
+/// ```
 pub mod keys {
     /// The serialized state struct.
     pub const STATE: &[u8] = b"state";
+    /// Queue messages: `q/<queue>/<seq>`.
+    pub const QUEUE: &[u8] = b"q/";
+    /// Dead letters: `dl/<queue>/<seq>`.
+    pub const DEAD_LETTERS: &[u8] = b"dl/";
+    /// Schedules: `s/<id>`.
+    pub const SCHEDULES: &[u8] = b"s/";
+    /// Workflow history: `wf/<workflow>/<location>`.
+    pub const WORKFLOWS: &[u8] = b"wf/";
+    /// Connection data: `c/<connection>`.
+    pub const CONNECTIONS: &[u8] = b"c/";
 }
 
 /// A failure inside a driver.

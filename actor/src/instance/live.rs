@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use crate::config::{ActorConfig, SaveMode};
 use crate::ctx::Ctx;
 use crate::definition::{Access, Actor};
-use crate::driver::{Driver, SaveBatch, StorageError, keys};
+use crate::driver::{Driver, SaveBatch, SaveOp, StorageError, keys};
 use crate::error::{ActorError, action_not_found, codes};
 use crate::key::ActorId;
 use crate::mailbox::{Asked, Inlet, Reply};
@@ -235,29 +235,40 @@ impl<A: Actor> Live<A> {
         if let Some(bytes) = done.changed {
             core.last = bytes;
             core.dirty = true;
-            if matches!(self.config().save, SaveMode::Durable)
-                && let Err(err) = self.save(core)
-            {
-                return Finished::Crash {
-                    result: Err(err.clone()),
-                    err,
-                };
-            }
+        }
+        // Records the turn staged commit now, with the state, in either save mode, and
+        // its reply waits for them.
+        let staged = !done.staged.is_empty();
+        if ((core.dirty && matches!(self.config().save, SaveMode::Durable)) || staged)
+            && let Err(err) = self.save(core, done.staged)
+        {
+            return Finished::Crash {
+                result: Err(err.clone()),
+                err,
+            };
         }
         Finished::Reply {
-            needs: self.needs(core),
+            needs: if staged {
+                core.gate.submitted()
+            } else {
+                self.needs(core)
+            },
             result: done.result,
         }
     }
 
-    /// Hands the current state to the driver if it changed since the last save.
-    pub(super) fn save(&self, core: &mut Core<A>) -> Result<(), ActorError> {
-        if !core.dirty {
+    /// Hands the state (if it changed since the last save) and `staged` records to the
+    /// driver as one batch.
+    pub(super) fn save(&self, core: &mut Core<A>, staged: Vec<SaveOp>) -> Result<(), ActorError> {
+        if !core.dirty && staged.is_empty() {
             return Ok(());
         }
-        core.dirty = false;
         let mut batch = self.batch();
-        batch.put(keys::STATE, core.last.clone());
+        if core.dirty {
+            core.dirty = false;
+            batch.put(keys::STATE, core.last.clone());
+        }
+        batch.ops.extend(staged);
         let commit = self.driver.commit(batch);
         core.gate.submit(commit).map_err(storage_error)
     }

@@ -7,6 +7,7 @@
 //! | `live.rs` | the state and gate shared by the task and callers that run turns in place |
 //! | `start.rs` | create and wake: loading state, `on_create`, `on_wake` |
 //! | `turn.rs` | one exclusive or shared action as a future |
+//! | `writes.rs` | a turn's write set: records staged with the state |
 //! | `gate.rs` | the output gate: replies wait for the writes they saw |
 //! | `run.rs` | the loop that ties them together, and stopping |
 
@@ -17,6 +18,7 @@ mod live;
 mod run;
 mod start;
 mod turn;
+pub(crate) mod writes;
 
 use std::sync::Arc;
 

@@ -26,6 +26,7 @@ use super::inbox::Envelope;
 use super::live::{Core, Finished, Live, PendingTurn};
 use super::start::{Started, bounded, decode_state, encode_state, start, storage_error};
 use super::turn::{self, SharedDone, TurnDone};
+use super::writes::staging;
 use super::{Host, Slot, Spawn};
 
 /// Ready messages handled in a row before the loop goes through `select!`.
@@ -382,7 +383,7 @@ impl<A: Actor> Instance<A> {
                 Event::SaveTimer => {
                     let mut core = self.live.lock();
                     core.save_armed = false;
-                    if let Err(err) = self.live.save(&mut core) {
+                    if let Err(err) = self.live.save(&mut core, Vec::new()) {
                         return End::Crash(Box::new(err));
                     }
                 }
@@ -458,7 +459,9 @@ impl<A: Actor> Instance<A> {
         match end {
             End::Sleep => {
                 let result = self.run_final_hook(FinalHook::Sleep).await;
-                if let Err(err) = result.and_then(|()| self.live.save(&mut self.live.lock())) {
+                if let Err(err) =
+                    result.and_then(|staged| self.live.save(&mut self.live.lock(), staged))
+                {
                     tracing::error!(error = %err, "could not save state before sleeping");
                 }
                 if let Err(err) = self.live.flush().await {
@@ -529,9 +532,9 @@ impl<A: Actor> Instance<A> {
         }
     }
 
-    /// Runs `on_sleep` or `on_destroy` within the grace period; a failed or late hook's
-    /// changes are discarded.
-    async fn run_final_hook(&mut self, hook: FinalHook) -> Result<(), ActorError> {
+    /// Runs `on_sleep` or `on_destroy` within the grace period and returns the records it
+    /// staged; a failed or late hook's changes are discarded.
+    async fn run_final_hook(&mut self, hook: FinalHook) -> Result<Vec<SaveOp>, ActorError> {
         let mut state = self
             .live
             .lock()
@@ -540,12 +543,15 @@ impl<A: Actor> Instance<A> {
             .expect("no turn is running at stop");
         let grace = self.live.config().sleep_grace;
         let ctx = &self.live.ctx;
-        let result = {
+        let (result, staged) = {
             let st = Arc::make_mut(&mut state);
-            match hook {
-                FinalHook::Sleep => bounded("on_sleep", grace, st.on_sleep(ctx)).await,
-                FinalHook::Destroy => bounded("on_destroy", grace, st.on_destroy(ctx)).await,
-            }
+            staging(async {
+                match hook {
+                    FinalHook::Sleep => bounded("on_sleep", grace, st.on_sleep(ctx)).await,
+                    FinalHook::Destroy => bounded("on_destroy", grace, st.on_destroy(ctx)).await,
+                }
+            })
+            .await
         };
         let mut core = self.live.lock();
         match result {
@@ -557,7 +563,7 @@ impl<A: Actor> Instance<A> {
                     core.dirty = true;
                 }
                 core.committed = Some(state);
-                Ok(())
+                Ok(staged)
             }
             Err(err) => {
                 core.committed = Some(Arc::new(decode_state::<A>(&core.last)?));

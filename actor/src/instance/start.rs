@@ -14,6 +14,7 @@ use futures_util::FutureExt;
 use super::Start;
 use super::live::Live;
 use super::turn::panicked;
+use super::writes::staging;
 
 /// The state an instance starts with, and its serialized form as last written.
 pub(super) struct Started<A> {
@@ -91,8 +92,12 @@ pub(super) async fn start<A: Actor>(
         Start::Create(input) => {
             let input: A::Input = input.decode()?;
             let mut state = A::default();
-            bounded("on_create", limit, state.on_create(ctx, input)).await?;
-            bounded("on_wake", limit, state.on_wake(ctx)).await?;
+            let (hooks, staged) = staging(async {
+                bounded("on_create", limit, state.on_create(ctx, input)).await?;
+                bounded("on_wake", limit, state.on_wake(ctx)).await
+            })
+            .await;
+            hooks?;
             let mut buf = Vec::new();
             encode_state(&state, &mut buf)?;
             let bytes = Arc::<[u8]>::from(buf);
@@ -102,6 +107,7 @@ pub(super) async fn start<A: Actor>(
                 key: key.clone(),
             });
             batch.put(keys::STATE, bytes.clone());
+            batch.ops.extend(staged);
             driver.commit(batch).await.map_err(storage_error)?;
             Ok(Started { state, bytes })
         }
@@ -113,13 +119,15 @@ pub(super) async fn start<A: Actor>(
                 )
             })?;
             let mut state: A = decode_state(&stored)?;
-            bounded("on_wake", limit, state.on_wake(ctx)).await?;
+            let (woken, staged) = staging(bounded("on_wake", limit, state.on_wake(ctx))).await;
+            woken?;
             let mut buf = Vec::new();
             encode_state(&state, &mut buf)?;
             let bytes = Arc::<[u8]>::from(buf);
-            if *bytes != *stored {
+            if *bytes != *stored || !staged.is_empty() {
                 let mut batch = live.batch();
                 batch.put(keys::STATE, bytes.clone());
+                batch.ops.extend(staged);
                 driver.commit(batch).await.map_err(storage_error)?;
             }
             Ok(Started { state, bytes })

@@ -15,11 +15,13 @@ use tracing::Instrument;
 
 use crate::ctx::Ctx;
 use crate::definition::Actor;
+use crate::driver::SaveOp;
 use crate::error::{ActorError, codes, panic_message};
 use crate::mailbox::Reply;
 use crate::payload::Payload;
 
 use super::start::encode_state;
+use super::writes::staging;
 
 /// A finished exclusive turn.
 pub(super) struct TurnDone<A> {
@@ -30,6 +32,8 @@ pub(super) struct TurnDone<A> {
     pub(super) changed: Option<Arc<[u8]>>,
     /// The buffer the state was serialized into, for the next turn.
     pub(super) scratch: Vec<u8>,
+    /// The records the turn staged, committed with its state.
+    pub(super) staged: Vec<SaveOp>,
     pub(super) result: Reply,
 }
 
@@ -102,21 +106,22 @@ pub(super) fn exclusive<A: Actor>(
     let action = A::ACTIONS[index].name;
     let span = tracing::debug_span!("action", name = action, access = "exclusive");
     async move {
-        let outcome = {
+        let (outcome, staged) = {
             let st = Arc::make_mut(&mut state);
             let call = AssertUnwindSafe(st.call_exclusive(&ctx, index, args)).catch_unwind();
-            within(timeout, call).await
+            staging(within(timeout, call)).await
+        };
+        let discarded = |err, scratch| TurnDone {
+            state: None,
+            changed: None,
+            staged: Vec::new(),
+            result: Err(err),
+            scratch,
         };
         let result = match outcome {
             Ok(Ok(result)) => result,
-            Ok(Err(panic)) => {
-                let err = panicked(action, panic);
-                return TurnDone { state: None, changed: None, result: Err(err), scratch };
-            }
-            Err(_) => {
-                let err = timed_out(action, timeout);
-                return TurnDone { state: None, changed: None, result: Err(err), scratch };
-            }
+            Ok(Err(panic)) => return discarded(panicked(action, panic), scratch),
+            Err(_) => return discarded(timed_out(action, timeout), scratch),
         };
         // A panicking `Serialize` impl is caught like a panicking action.
         let encoded = std::panic::catch_unwind(AssertUnwindSafe(|| encode_state(&*state, &mut scratch)))
@@ -125,7 +130,7 @@ pub(super) fn exclusive<A: Actor>(
             Ok(()) => (scratch[..] != last[..]).then(|| Arc::from(&scratch[..])),
             Err(err) => {
                 tracing::error!(action, error = %err, "state could not be serialized; the turn's changes were discarded");
-                return TurnDone { state: None, changed: None, result: Err(err), scratch };
+                return discarded(err, scratch);
             }
         };
         if changed.is_some() && A::HAS_ON_STATE_CHANGE {
@@ -135,7 +140,7 @@ pub(super) fn exclusive<A: Actor>(
             }
         }
         log_result(action, &result);
-        TurnDone { state: Some(state), changed, result, scratch }
+        TurnDone { state: Some(state), changed, staged, result, scratch }
     }
     .instrument_if_enabled(span)
 }
