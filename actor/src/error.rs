@@ -8,6 +8,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::driver::StorageError;
+
 /// The error every action, hook and handle call returns.
 ///
 /// It has the same shape in-process, over HTTP and over WebSocket, so a client can
@@ -188,6 +190,31 @@ impl ActorError {
 
     pub(crate) fn storage(cause: impl fmt::Display) -> Self {
         Self::of(codes::STORAGE, format!("storage failed: {cause}"))
+    }
+
+    /// A storage failure as callers see it: a taken key is `actor/already_exists`,
+    /// anything else `actor/storage_error` with the driver's cause. The one place the two
+    /// meet. (A method, not `From`, so that a user's error without a conversion is not
+    /// offered this one by the compiler.)
+    ///
+    /// ```
+    /// use actor::{ActorError, driver::StorageError};
+    /// let err = ActorError::from_storage(StorageError::Backend("disk full".into()));
+    /// assert!(err.is(actor::codes::STORAGE));
+    /// let taken = StorageError::AlreadyExists { kind: "counter".into(), key: "k".into() };
+    /// assert!(ActorError::from_storage(taken).is(actor::codes::ALREADY_EXISTS));
+    /// ```
+    pub fn from_storage(err: StorageError) -> Self {
+        match err {
+            StorageError::AlreadyExists { kind, key } => Self::of(
+                codes::ALREADY_EXISTS,
+                format!("an actor of kind `{kind}` already exists under key {key}"),
+            )
+            .with_metadata(serde_json::json!({ "actor": kind, "key": key })),
+            other @ (StorageError::Backend(_) | StorageError::Fenced { .. }) => {
+                Self::storage(other)
+            }
+        }
     }
 }
 

@@ -122,9 +122,72 @@ async fn contract(driver: Arc<dyn Driver>) {
     );
 }
 
+/// The alarm index: set in a batch (atomically with it), found by due time, earliest
+/// first, updated, cleared, and gone with its actor.
+async fn alarms(driver: Arc<dyn Driver>) {
+    let alarm = |id: &str, at| {
+        let mut batch = create(id, &format!("alarm-{id}"));
+        batch.ops.push(SaveOp::SetAlarm { at });
+        batch
+    };
+    for (id, at) in [("late", Some(300)), ("early", Some(100)), ("never", None)] {
+        driver.commit(alarm(id, at)).await.unwrap();
+    }
+    // A batch that fails sets no alarm.
+    let mut taken = alarm("dup-alarm", Some(50));
+    taken.ops[0] = SaveOp::CreateActor {
+        kind: "k".into(),
+        key: "alarm-late".into(),
+    };
+    assert!(driver.commit(taken).await.is_err());
+
+    let due = |until, limit| {
+        let driver = driver.clone();
+        async move {
+            driver
+                .earliest_alarms(until, limit)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|a| (a.id.as_str().to_string(), a.kind, a.at))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(due(99, 10).await, vec![]);
+    assert_eq!(due(100, 10).await, [("early".into(), "k".into(), 100)]);
+    assert_eq!(
+        due(u64::MAX, 10).await,
+        [
+            ("early".into(), "k".into(), 100),
+            ("late".into(), "k".into(), 300)
+        ]
+    );
+    assert_eq!(due(u64::MAX, 1).await, [("early".into(), "k".into(), 100)]);
+
+    // Moved later, then cleared, then gone with a destroyed actor.
+    let mut moved = SaveBatch::new(ActorId::from("early"), 1);
+    moved.ops.push(SaveOp::SetAlarm { at: Some(500) });
+    driver.commit(moved).await.unwrap();
+    assert_eq!(due(u64::MAX, 1).await, [("late".into(), "k".into(), 300)]);
+    let mut cleared = SaveBatch::new(ActorId::from("late"), 1);
+    cleared.ops.push(SaveOp::SetAlarm { at: None });
+    driver.commit(cleared).await.unwrap();
+    let mut destroyed = SaveBatch::new(ActorId::from("early"), 1);
+    destroyed.ops.push(SaveOp::DestroyActor);
+    driver.commit(destroyed).await.unwrap();
+    assert_eq!(due(u64::MAX, 10).await, vec![]);
+}
+
 #[tokio::test]
 async fn memory_driver_keeps_the_contract() {
     contract(Arc::new(MemoryDriver::new())).await;
+    alarms(Arc::new(MemoryDriver::new())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_driver_keeps_the_alarm_index() {
+    let dir = tempfile::tempdir().unwrap();
+    alarms(Arc::new(SqliteDriver::open(dir.path()).await.unwrap())).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

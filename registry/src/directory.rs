@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use actor::client::{Address, CreateMode, Resolved, Transport};
-use actor::driver::{Driver, Loaded, StorageError};
+use actor::driver::{Driver, Loaded};
 use actor::instance::{Host, Slot, Spawn, Start};
 use actor::kind::ActorKind;
 use actor::payload::Payload;
@@ -32,10 +32,6 @@ pub struct Directory {
     /// runtime the call that woke it came from.
     runtime: tokio::runtime::Handle,
     me: Weak<Directory>,
-}
-
-fn storage(err: StorageError) -> ActorError {
-    ActorError::of(codes::STORAGE, format!("storage failed: {err}"))
 }
 
 fn not_found(kind: &str, what: impl std::fmt::Display) -> ActorError {
@@ -132,7 +128,7 @@ impl Directory {
                     .driver
                     .lookup(kind.name(), key)
                     .await
-                    .map_err(storage)?
+                    .map_err(ActorError::from_storage)?
                 {
                     Some(_) if matches!(create, CreateMode::Always(_)) => Err(ActorError::of(
                         codes::ALREADY_EXISTS,
@@ -243,7 +239,7 @@ impl Directory {
                 mailbox.stopped().await;
                 continue;
             }
-            let loaded = self.driver.load(id).await.map_err(storage);
+            let loaded = self.driver.load(id).await.map_err(ActorError::from_storage);
             let Loaded {
                 record,
                 state: stored,

@@ -99,6 +99,36 @@ impl Registry {
         self.inner.driver()
     }
 
+    /// Actors of this registry's kinds that the alarm index says are due at or before
+    /// `until`, earliest first, at most `limit`: what became due while the registry was
+    /// down is here on the next start. Schedules and workflows' durable sleeps set these
+    /// alarms in the same batch as their records.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), actor::ActorError> {
+    /// let registry = registry::Registry::builder().memory().build().await?;
+    /// assert!(registry.due(std::time::SystemTime::now(), 10).await?.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub async fn due(
+        &self,
+        until: std::time::SystemTime,
+        limit: usize,
+    ) -> Result<Vec<actor::driver::Alarm>, actor::ActorError> {
+        let until = until
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let mut due = self
+            .inner
+            .driver()
+            .earliest_alarms(until, limit)
+            .await
+            .map_err(actor::ActorError::from_storage)?;
+        due.retain(|alarm| self.inner.kinds().contains_key(alarm.kind.as_str()));
+        Ok(due)
+    }
+
     /// How many instances are awake (or starting or stopping) right now.
     pub fn awake(&self) -> usize {
         self.inner.awake()

@@ -33,7 +33,14 @@ pub enum SaveOp {
         /// The prefix.
         prefix: Vec<u8>,
     },
-    /// Removes the actor and every record it has.
+    /// Sets when the actor is next due (Unix time in milliseconds) in the driver's
+    /// cross-actor alarm index, or clears it (`None`). Staged with the records that make
+    /// the actor due (a schedule, a workflow's durable sleep), so both commit together.
+    SetAlarm {
+        /// When, or `None` for never.
+        at: Option<u64>,
+    },
+    /// Removes the actor and every record it has, and its alarm.
     DestroyActor,
 }
 

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use futures_util::future::BoxFuture;
 use tokio::sync::oneshot;
 
-use super::{Commit, Driver, Fences, Loaded, Record, SaveBatch, StorageError};
+use super::{Alarm, Commit, Driver, Fences, Loaded, Record, SaveBatch, StorageError};
 use crate::key::{ActorId, ActorKey};
 
 /// Which commits a [`FaultyDriver`] fails.
@@ -111,6 +111,14 @@ impl Driver for FaultyDriver {
         prefix: &'a [u8],
     ) -> BoxFuture<'a, Result<Vec<Record>, StorageError>> {
         self.inner.scan(id, prefix)
+    }
+
+    fn earliest_alarms(
+        &self,
+        until: u64,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<Alarm>, StorageError>> {
+        self.inner.earliest_alarms(until, limit)
     }
 
     fn commit(&self, batch: SaveBatch) -> Commit {

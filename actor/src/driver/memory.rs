@@ -1,14 +1,15 @@
 //! The in-memory driver: everything in one map, gone when the process ends. For tests
 //! and for benchmarks of the runtime without I/O.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, ready};
 
 use super::{
-    ActorRecord, Commit, Driver, Fences, Loaded, Record, SaveBatch, SaveOp, StorageError, keys,
+    ActorRecord, Alarm, Commit, Driver, Fences, Loaded, Record, SaveBatch, SaveOp, StorageError,
+    keys,
 };
 use crate::key::{ActorId, ActorKey};
 
@@ -36,6 +37,9 @@ struct Store {
     actors: HashMap<ActorId, ActorRecord>,
     by_key: HashMap<(String, ActorKey), ActorId>,
     records: HashMap<ActorId, BTreeMap<Vec<u8>, Arc<[u8]>>>,
+    /// The alarm index, by time and by actor.
+    alarms: BTreeSet<(u64, ActorId)>,
+    alarm_of: HashMap<ActorId, u64>,
     fences: Fences,
 }
 
@@ -71,6 +75,16 @@ impl Store {
                 Err(err)
             }
             None => Ok(()),
+        }
+    }
+
+    fn set_alarm(&mut self, id: &ActorId, at: Option<u64>) {
+        if let Some(old) = self.alarm_of.remove(id) {
+            self.alarms.remove(&(old, id.clone()));
+        }
+        if let Some(at) = at {
+            self.alarm_of.insert(id.clone(), at);
+            self.alarms.insert((at, id.clone()));
         }
     }
 
@@ -113,11 +127,13 @@ impl Store {
                         r.retain(|k, _| !k.starts_with(&prefix));
                     }
                 }
+                SaveOp::SetAlarm { at } => self.set_alarm(&id, at),
                 SaveOp::DestroyActor => {
                     if let Some(rec) = self.actors.remove(&id) {
                         self.by_key.remove(&(rec.kind, rec.key));
                     }
                     self.records.remove(&id);
+                    self.set_alarm(&id, None);
                 }
             }
         }
@@ -178,6 +194,29 @@ impl Driver for MemoryDriver {
                 .unwrap_or_default()
         });
         ready(Ok(rows)).boxed()
+    }
+
+    fn earliest_alarms(
+        &self,
+        until: u64,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<Alarm>, StorageError>> {
+        let due = self.with(|s| {
+            s.alarms
+                .iter()
+                .take_while(|(at, _)| *at <= until)
+                .filter_map(|(at, id)| {
+                    let record = s.actors.get(id)?;
+                    Some(Alarm {
+                        id: id.clone(),
+                        kind: record.kind.clone(),
+                        at: *at,
+                    })
+                })
+                .take(limit)
+                .collect()
+        });
+        ready(Ok(due)).boxed()
     }
 
     fn commit(&self, batch: SaveBatch) -> Commit {

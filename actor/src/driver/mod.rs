@@ -122,6 +122,17 @@ pub struct Loaded {
     pub state: Option<Vec<u8>>,
 }
 
+/// An actor's entry in the alarm index: it is due at `at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alarm {
+    /// The actor.
+    pub id: ActorId,
+    /// Its kind's name, to wake it by.
+    pub kind: String,
+    /// When it is due, Unix time in milliseconds.
+    pub at: u64,
+}
+
 /// The outcome of [`Driver::commit`]: already known, or arriving when the batch's
 /// transaction commits.
 pub enum Commit {
@@ -154,7 +165,7 @@ impl Future for Commit {
 /// The contract every implementation keeps (checked for the built-in drivers by
 /// `actor/tests/drivers.rs` and `actor/tests/faults.rs`):
 ///
-/// - each batch is applied atomically: all of its ops or none;
+/// - each batch is applied atomically: all of its ops or none, its alarm included;
 /// - the batches one caller commits are applied in the order of its `commit` calls;
 /// - a [`Commit`] resolves `Ok` only once its batch is durable, and every batch it
 ///   reports failed left nothing behind;
@@ -187,6 +198,14 @@ pub trait Driver: Send + Sync + 'static {
         id: &'a ActorId,
         prefix: &'a [u8],
     ) -> BoxFuture<'a, Result<Vec<Record>, StorageError>>;
+
+    /// The alarm index: up to `limit` actors due at or before `until` (Unix ms), earliest
+    /// first (ties by id). `earliest_alarms(u64::MAX, 1)` is the next alarm of all.
+    fn earliest_alarms(
+        &self,
+        until: u64,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<Alarm>, StorageError>>;
 
     /// Queues `batch` for an atomic commit. The ordering is fixed when this returns; the
     /// [`Commit`] says when the batch is durable.

@@ -16,8 +16,6 @@ use crate::driver::{Commit, StorageError};
 use crate::error::ActorError;
 use crate::mailbox::{Asked, Reply};
 
-use super::start::storage_error;
-
 /// Commits in flight and the replies held behind them.
 #[derive(Default)]
 pub(super) struct Gate {
@@ -47,7 +45,7 @@ impl Gate {
                 Ok(())
             }
             Commit::Done(Err(err)) => {
-                self.fail_from(self.submitted, &storage_error(err.clone()));
+                self.fail_from(self.submitted, &ActorError::from_storage(err.clone()));
                 Err(err)
             }
             commit => {

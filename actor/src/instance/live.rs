@@ -28,7 +28,7 @@ use crate::payload::Payload;
 
 use super::cell::InstanceCell;
 use super::gate::Gate;
-use super::start::{decode_state, storage_error};
+use super::start::decode_state;
 use super::turn::{self, SharedDone, TurnDone};
 
 /// The epoch of the next instance to start: larger than every earlier one in the process.
@@ -270,7 +270,7 @@ impl<A: Actor> Live<A> {
         }
         batch.ops.extend(staged);
         let commit = self.driver.commit(batch);
-        core.gate.submit(commit).map_err(storage_error)
+        core.gate.submit(commit).map_err(ActorError::from_storage)
     }
 
     /// An empty batch of this instance.
@@ -301,7 +301,8 @@ impl<A: Actor> Live<A> {
                 Ok(())
             }
             Err(err) => {
-                core.gate.fail_from(seq, &storage_error(err.clone()));
+                core.gate
+                    .fail_from(seq, &ActorError::from_storage(err.clone()));
                 Err(err)
             }
         }

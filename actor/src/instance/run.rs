@@ -24,7 +24,7 @@ use crate::mailbox::{Command, Reply};
 use super::cell::InstanceCell;
 use super::inbox::Envelope;
 use super::live::{Core, Finished, Live, PendingTurn};
-use super::start::{Started, bounded, decode_state, encode_state, start, storage_error};
+use super::start::{Started, bounded, decode_state, encode_state, start};
 use super::turn::{self, SharedDone, TurnDone};
 use super::writes::staging;
 use super::{Host, Slot, Spawn};
@@ -351,7 +351,7 @@ impl<A: Actor> Instance<A> {
                 }
                 Event::Durable(seq, result) => {
                     if let Err(err) = self.live.settle(seq, result) {
-                        return End::Crash(Box::new(storage_error(err)));
+                        return End::Crash(Box::new(ActorError::from_storage(err)));
                     }
                 }
                 Event::Inbox(Some(cmd)) => self.accept(cmd),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::definition::Actor;
-use crate::driver::{SaveOp, StorageError, keys};
+use crate::driver::{SaveOp, keys};
 use crate::error::{ActorError, codes};
 use crate::key::ActorKey;
 
@@ -52,19 +52,6 @@ pub(super) fn decode_state<A: Actor>(bytes: &[u8]) -> Result<A, ActorError> {
     })
 }
 
-pub(super) fn storage_error(err: StorageError) -> ActorError {
-    match err {
-        StorageError::AlreadyExists { kind, key } => ActorError::of(
-            codes::ALREADY_EXISTS,
-            format!("an actor of kind `{kind}` already exists under key {key}"),
-        )
-        .with_metadata(serde_json::json!({ "actor": kind, "key": key })),
-        other @ (StorageError::Backend(_) | StorageError::Fenced { .. }) => {
-            ActorError::storage(other)
-        }
-    }
-}
-
 /// Bounds a hook by `limit`; a timeout is `actor/action_timed_out` naming the hook.
 pub(super) async fn bounded<F>(hook: &str, limit: Duration, f: F) -> Result<(), ActorError>
 where
@@ -108,7 +95,10 @@ pub(super) async fn start<A: Actor>(
             });
             batch.put(keys::STATE, bytes.clone());
             batch.ops.extend(staged);
-            driver.commit(batch).await.map_err(storage_error)?;
+            driver
+                .commit(batch)
+                .await
+                .map_err(ActorError::from_storage)?;
             Ok(Started { state, bytes })
         }
         Start::Wake(stored) => {
@@ -128,7 +118,10 @@ pub(super) async fn start<A: Actor>(
                 let mut batch = live.batch();
                 batch.put(keys::STATE, bytes.clone());
                 batch.ops.extend(staged);
-                driver.commit(batch).await.map_err(storage_error)?;
+                driver
+                    .commit(batch)
+                    .await
+                    .map_err(ActorError::from_storage)?;
             }
             Ok(Started { state, bytes })
         }

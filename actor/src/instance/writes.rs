@@ -43,7 +43,10 @@ pub fn stage(op: SaveOp) -> Result<(), ActorError> {
                 "a turn stages records; creating or destroying the actor is not one",
             ));
         }
-        SaveOp::Put { .. } | SaveOp::Delete { .. } | SaveOp::DeletePrefix { .. } => {}
+        SaveOp::Put { .. }
+        | SaveOp::Delete { .. }
+        | SaveOp::DeletePrefix { .. }
+        | SaveOp::SetAlarm { .. } => {}
     }
     STAGED
         .try_with(|staged| staged.borrow_mut().push(op))

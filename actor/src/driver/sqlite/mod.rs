@@ -30,7 +30,7 @@ use sqlx::sqlite::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-use super::{ActorRecord, Commit, Driver, Loaded, Record, SaveBatch, StorageError, keys};
+use super::{ActorRecord, Alarm, Commit, Driver, Loaded, Record, SaveBatch, StorageError, keys};
 use crate::key::{ActorId, ActorKey};
 
 /// The file inside the data directory that holds every actor.
@@ -266,6 +266,33 @@ impl Driver for SqliteDriver {
             .await
             .map_err(backend)?;
             Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+        }
+        .boxed()
+    }
+
+    fn earliest_alarms(
+        &self,
+        until: u64,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<Alarm>, StorageError>> {
+        async move {
+            let rows = sqlx::query(
+                "SELECT al.actor_id, a.kind, al.at FROM alarms al JOIN actors a ON a.id = al.actor_id \
+                 WHERE al.at <= ? ORDER BY al.at, al.actor_id LIMIT ?",
+            )
+            .bind(i64::try_from(until).unwrap_or(i64::MAX))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.reads)
+            .await
+            .map_err(backend)?;
+            Ok(rows
+                .into_iter()
+                .map(|r| Alarm {
+                    id: ActorId::from(r.get::<String, _>(0)),
+                    kind: r.get(1),
+                    at: u64::try_from(r.get::<i64, _>(2)).unwrap_or(0),
+                })
+                .collect())
         }
         .boxed()
     }

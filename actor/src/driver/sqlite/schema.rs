@@ -5,8 +5,9 @@ use sqlx::SqliteConnection;
 use super::backend;
 use crate::driver::StorageError;
 
-/// Bumped when the layout changes; older files are upgraded in [`ensure`].
-const VERSION: i64 = 1;
+/// Bumped when the layout changes; older files are upgraded in [`ensure`] (2: the
+/// `alarms` table, created on a version-1 file like on a new one).
+const VERSION: i64 = 2;
 
 const CREATE: &str = "
 CREATE TABLE IF NOT EXISTS actors (
@@ -22,6 +23,11 @@ CREATE TABLE IF NOT EXISTS records (
     value BLOB NOT NULL,
     PRIMARY KEY (actor_id, key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS alarms (
+    actor_id TEXT PRIMARY KEY,
+    at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS alarms_by_time ON alarms (at, actor_id);
 ";
 
 /// Creates the tables if the file is new; refuses files from a newer version.
@@ -39,9 +45,11 @@ pub(super) async fn ensure(conn: &mut SqliteConnection) -> Result<(), StorageErr
         .execute(&mut *conn)
         .await
         .map_err(backend)?;
-    sqlx::raw_sql("PRAGMA user_version = 1")
-        .execute(&mut *conn)
-        .await
-        .map_err(backend)?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "PRAGMA user_version = {VERSION}"
+    )))
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
     Ok(())
 }

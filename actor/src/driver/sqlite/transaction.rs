@@ -111,7 +111,30 @@ pub(super) async fn write(
                     };
                     query.execute(&mut *conn).await.map_err(failed)?;
                 }
+                SaveOp::SetAlarm { at: Some(at) } => {
+                    sqlx::query(
+                        "INSERT INTO alarms (actor_id, at) VALUES (?, ?) \
+                         ON CONFLICT (actor_id) DO UPDATE SET at = excluded.at",
+                    )
+                    .bind(actor)
+                    .bind(i64::try_from(*at).unwrap_or(i64::MAX))
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(failed)?;
+                }
+                SaveOp::SetAlarm { at: None } => {
+                    sqlx::query("DELETE FROM alarms WHERE actor_id = ?")
+                        .bind(actor)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(failed)?;
+                }
                 SaveOp::DestroyActor => {
+                    sqlx::query("DELETE FROM alarms WHERE actor_id = ?")
+                        .bind(actor)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(failed)?;
                     sqlx::query("DELETE FROM records WHERE actor_id = ?")
                         .bind(actor)
                         .execute(&mut *conn)
