@@ -248,7 +248,7 @@ fn wire_module(arities: &BTreeSet<usize>) -> TokenStream {
             pub(super) fn #name<#(#params: #serde::de::DeserializeOwned + 'static),*>(
                 payload: Payload,
             ) -> ::core::result::Result<(#(#params,)*), ActorError> {
-                payload.decode()
+                payload.decode_arguments(#n)
             }
         }
     });
@@ -348,12 +348,14 @@ fn dispatch_arm(self_ty: &Type, index: usize, m: &Method, locals: &Locals) -> To
         locals,
         &names.iter().map(|n| quote!(#n)).collect::<Vec<_>>(),
     );
-    // A zero-argument action ignores its payload: clients may send `[]`, `null` or nothing.
-    let decode = (!names.is_empty()).then(|| {
+    // A zero-argument action takes `[]`, `null` or nothing, and refuses anything else.
+    let decode = if names.is_empty() {
+        quote!(#args.no_arguments()?;)
+    } else {
         let decoder = format_ident!("decode_arguments_{}", names.len());
         let types = m.args().map(|p| &p.ty);
         quote!(let (#(#names,)*) = __actor_wire::#decoder::<#(#types),*>(#args)?;)
-    });
+    };
     let out_ty = output_type(m);
     quote! {
         #index => {

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ActorError, codes};
 
-/// The most bytes all parts of a key may hold together.
+/// The most bytes a key may take as stored (a JSON array of strings), so every part,
+/// every quote and escape, and every separator counts.
 pub const MAX_KEY_BYTES: usize = 1024;
 
 /// The address of one actor inside its kind, as in RivetKit: an array of strings.
@@ -42,21 +43,29 @@ impl ActorKey {
     /// use actor::ActorKey;
     /// assert!(ActorKey::from("ok").validate().is_ok());
     /// assert!(ActorKey::from("nul\0byte").validate().is_err());
+    /// // What is stored counts: 400 quotes take 800 bytes escaped, 802 with the brackets.
+    /// assert!(ActorKey::from("\"".repeat(600)).validate().is_err());
+    /// assert!(ActorKey::from(vec![String::new(); 400]).validate().is_err());
     /// ```
     pub fn validate(&self) -> Result<(), ActorError> {
-        let total: usize = self.0.iter().map(String::len).sum();
-        if total > MAX_KEY_BYTES {
-            return Err(ActorError::of(
-                codes::INVALID_KEY,
-                format!("key is {total} bytes; keys may hold at most {MAX_KEY_BYTES} bytes"),
-            )
-            .with_metadata(serde_json::json!({ "bytes": total, "max": MAX_KEY_BYTES })));
-        }
         if let Some(i) = self.0.iter().position(|p| p.contains('\0')) {
             return Err(ActorError::of(
                 codes::INVALID_KEY,
                 format!("key part {i} contains a NUL byte; remove it"),
-            ));
+            )
+            .with_metadata(serde_json::json!({ "part": i })));
+        }
+        let stored = self.to_json().len();
+        if stored > MAX_KEY_BYTES {
+            return Err(ActorError::of(
+                codes::INVALID_KEY,
+                format!(
+                    "key takes {stored} bytes as stored ({} parts, a JSON array of strings); keys \
+                     may take at most {MAX_KEY_BYTES}: use fewer or shorter parts, or a hash of a long one",
+                    self.0.len()
+                ),
+            )
+            .with_metadata(serde_json::json!({ "bytes": stored, "max": MAX_KEY_BYTES, "parts": self.0.len() })));
         }
         Ok(())
     }

@@ -4,7 +4,7 @@ use std::any::Any;
 use std::fmt;
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 
 use crate::error::{ActorError, codes};
 
@@ -58,7 +58,7 @@ impl Encoding {
     pub fn decode<T: DeserializeOwned>(self, bytes: &[u8]) -> Result<T, ActorError> {
         match self {
             Self::Json => serde_json::from_slice(bytes).map_err(|e| e.to_string()),
-            Self::Cbor => ciborium::from_reader(bytes).map_err(|e| e.to_string()),
+            Self::Cbor => cbor_document(bytes),
         }
         .map_err(|cause| {
             ActorError::of(
@@ -69,6 +69,83 @@ impl Encoding {
                 ),
             )
         })
+    }
+}
+
+/// A CBOR decoding failure in words, not Rust debug text.
+fn cbor_cause(err: ciborium::de::Error<std::io::Error>) -> String {
+    use ciborium::de::Error;
+    match err {
+        Error::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "the CBOR ends before the value does".into()
+        }
+        Error::Io(e) => format!("the CBOR could not be read: {e}"),
+        Error::Syntax(at) => format!("the bytes are not valid CBOR (at byte {at})"),
+        Error::Semantic(Some(at), what) => format!("{what} (at byte {at})"),
+        Error::Semantic(None, what) => what,
+        Error::RecursionLimitExceeded => "the CBOR is nested too deeply".into(),
+    }
+}
+
+/// Reads one whole CBOR value: bytes after it are an error too (ciborium stops at the end
+/// of the value, and a truncated array still fills a short tuple).
+fn cbor_document<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    let mut rest = bytes;
+    let value = ciborium::from_reader(&mut rest).map_err(cbor_cause)?;
+    if rest.is_empty() {
+        Ok(value)
+    } else {
+        Err(format!("{} bytes follow the CBOR value", rest.len()))
+    }
+}
+
+/// What is wrong with encoded arguments for an action of `count` parameters, if
+/// anything: they are not one whole value in their encoding, not an array, or an array of
+/// another length (decoders would take the first values of a longer array and ignore the
+/// rest). `None` when they are an array of `count` values, which the typed decoding then
+/// checks value by value.
+fn misshapen_arguments(encoding: Encoding, bytes: &[u8], count: usize) -> Option<String> {
+    // The common case, counted without building values.
+    let counted = match encoding {
+        Encoding::Json => serde_json::from_slice::<Vec<IgnoredAny>>(bytes)
+            .map(|v| v.len())
+            .ok(),
+        Encoding::Cbor => cbor_document::<Vec<IgnoredAny>>(bytes)
+            .map(|v| v.len())
+            .ok(),
+    };
+    if counted == Some(count) {
+        return None;
+    }
+    let found = match encoding {
+        Encoding::Json => match serde_json::from_slice::<serde_json::Value>(bytes) {
+            Ok(serde_json::Value::Array(items)) => Ok(items.len()),
+            Ok(serde_json::Value::Null) => Err("null"),
+            Ok(serde_json::Value::Object(_)) => Err("an object"),
+            Ok(_) => Err("a single value"),
+            Err(e) => return Some(format!("the arguments are not valid JSON: {e}")),
+        },
+        Encoding::Cbor => match cbor_document::<ciborium::Value>(bytes) {
+            Ok(ciborium::Value::Array(items)) => Ok(items.len()),
+            Ok(ciborium::Value::Null) => Err("null"),
+            Ok(ciborium::Value::Map(_)) => Err("a map"),
+            Ok(_) => Err("a single value"),
+            Err(e) => return Some(format!("the arguments are not valid CBOR: {e}")),
+        },
+    };
+    let takes = match count {
+        0 => "no arguments".to_string(),
+        1 => "1 argument".to_string(),
+        n => format!("{n} arguments"),
+    };
+    match found {
+        Ok(n) if n == count => None,
+        Ok(n) => Some(format!(
+            "the action takes {takes}, and {n} came; send an array of {count}"
+        )),
+        Err(what) => Some(format!(
+            "arguments are an array of the action's parameters (it takes {takes}), like [1, \"a\"]; {what} came"
+        )),
     }
 }
 
@@ -123,6 +200,63 @@ impl Payload {
                 )
             }),
             Self::Encoded(encoding, bytes) => encoding.decode(&bytes),
+        }
+    }
+
+    /// Decodes the arguments of an action with `count` parameters (a tuple `T`); encoded
+    /// arguments that are not an array of exactly `count` values are refused, saying so.
+    ///
+    /// ```
+    /// use actor::{Encoding, Payload};
+    /// let err = Payload::Encoded(Encoding::Json, b"[1, 2]".to_vec())
+    ///     .decode_arguments::<(i64,)>(1)
+    ///     .unwrap_err();
+    /// assert!(err.message().contains("takes 1 argument, and 2 came"), "{err}");
+    /// ```
+    pub fn decode_arguments<T: DeserializeOwned + 'static>(
+        self,
+        count: usize,
+    ) -> Result<T, ActorError> {
+        match self {
+            Self::Encoded(encoding, bytes) => match misshapen_arguments(encoding, &bytes, count) {
+                Some(why) => Err(ActorError::of(codes::INVALID_ARGUMENTS, why)),
+                None => encoding.decode(&bytes),
+            },
+            local => local.decode(),
+        }
+    }
+
+    /// Checks the arguments of an action without parameters: nothing, `[]` or `null` (in
+    /// either encoding); anything else is `actor/invalid_arguments`.
+    ///
+    /// ```
+    /// use actor::{Encoding, Payload};
+    /// assert!(Payload::Encoded(Encoding::Json, b" [] ".to_vec()).no_arguments().is_ok());
+    /// assert!(Payload::Encoded(Encoding::Json, b"".to_vec()).no_arguments().is_ok());
+    /// assert!(Payload::Encoded(Encoding::Json, b"[1]".to_vec()).no_arguments().is_err());
+    /// assert!(Payload::Encoded(Encoding::Json, b"{oops".to_vec()).no_arguments().is_err());
+    /// ```
+    pub fn no_arguments(&self) -> Result<(), ActorError> {
+        let Self::Encoded(encoding, bytes) = self else {
+            return Ok(());
+        };
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        let nothing = match encoding {
+            Encoding::Json => matches!(
+                serde_json::from_slice::<serde_json::Value>(bytes),
+                Ok(serde_json::Value::Null)
+            ),
+            Encoding::Cbor => matches!(
+                cbor_document::<ciborium::Value>(bytes),
+                Ok(ciborium::Value::Null)
+            ),
+        };
+        match misshapen_arguments(*encoding, bytes, 0) {
+            _ if nothing => Ok(()),
+            None => Ok(()),
+            Some(why) => Err(ActorError::of(codes::INVALID_ARGUMENTS, why)),
         }
     }
 

@@ -200,6 +200,73 @@ async fn bad_keys_and_unknown_kinds_are_rejected_before_storage() {
 }
 
 #[tokio::test]
+async fn keys_are_limited_by_what_is_stored() {
+    let registry = memory().await;
+    let client = registry.client();
+    // 400 empty parts hold no bytes, but take 1,201 as stored.
+    let err = Counter::get_or_create(&client, vec![String::new(); 400])
+        .await
+        .unwrap_err();
+    assert!(err.is(codes::INVALID_KEY), "{err}");
+    assert_eq!(err.metadata().unwrap()["bytes"], 801 + 400);
+    assert_eq!(err.metadata().unwrap()["parts"], 400);
+    // 600 quotes are 600 bytes, 1,204 escaped.
+    let err = Counter::get_or_create(&client, ["\"".repeat(600)])
+        .await
+        .unwrap_err();
+    assert!(err.is(codes::INVALID_KEY), "{err}");
+    let err = Counter::get_or_create(&client, ["ok", "nul\0"])
+        .await
+        .unwrap_err();
+    assert_eq!(err.metadata().unwrap()["part"], 1, "{err}");
+    // Just under the limit is fine.
+    let fits = "x".repeat(actor::key::MAX_KEY_BYTES - 4);
+    Counter::get_or_create(&client, [fits.as_str()])
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn arguments_of_the_wrong_shape_say_what_was_expected() {
+    let registry = memory().await;
+    let counter = Counter::get_or_create(&registry.client(), ["k"])
+        .await
+        .unwrap();
+    let call = |action: &'static str, encoding, body: &[u8]| {
+        let (counter, body) = (counter.clone(), body.to_vec());
+        async move { counter.call_encoded(action, encoding, body).await }
+    };
+    let err = call("increment", Encoding::Json, b"[1, 2]")
+        .await
+        .unwrap_err();
+    assert!(err.is(codes::INVALID_ARGUMENTS), "{err}");
+    assert!(
+        err.message().contains("takes 1 argument, and 2 came"),
+        "{err}"
+    );
+    let err = call("increment", Encoding::Json, b"5").await.unwrap_err();
+    assert!(err.message().contains("a single value came"), "{err}");
+    // A CBOR array of two, cut short: said in words, not Rust debug text.
+    let err = call("increment", Encoding::Cbor, &[0x82, 0x01])
+        .await
+        .unwrap_err();
+    assert!(err.is(codes::INVALID_ARGUMENTS), "{err}");
+    assert!(err.message().contains("ends before"), "{err}");
+    assert!(!err.message().contains("Io("), "{err}");
+
+    // An action without parameters takes nothing, `[]` or `null`, and nothing else.
+    for ok in [&b""[..], b"[]", b" null "] {
+        call("get", Encoding::Json, ok).await.unwrap();
+    }
+    call("get", Encoding::Cbor, &[0x80]).await.unwrap();
+    for bad in [&b"{oops"[..], b"[1]", b"{}"] {
+        let err = call("get", Encoding::Json, bad).await.unwrap_err();
+        assert!(err.is(codes::INVALID_ARGUMENTS), "{bad:?}: {err}");
+    }
+    assert_eq!(counter.get().await.unwrap(), 0, "nothing ran");
+}
+
+#[tokio::test]
 async fn calls_after_destroy_get_destroyed_or_not_found() {
     let registry = memory().await;
     let client = registry.client();

@@ -89,13 +89,17 @@ impl Directory {
         self.kinds.get(name).ok_or_else(|| {
             let mut known: Vec<_> = self.kinds.keys().copied().collect();
             known.sort_unstable();
+            let registered = if known.is_empty() {
+                "this registry holds no kinds at all".to_string()
+            } else {
+                format!("registered: {}", known.join(", "))
+            };
             ActorError::of(
                 codes::KIND_NOT_REGISTERED,
                 format!(
-                    "no actor kind named `{name}` is registered (registered: {}); if it is defined in \
+                    "no actor kind named `{name}` is registered ({registered}); if it is defined in \
                      another crate, make sure the binary links it: `use that_crate as _;` or \
-                     `Registry::builder().register::<Type>()`",
-                    known.join(", ")
+                     `Registry::builder().register::<Type>()`"
                 ),
             )
             .with_metadata(serde_json::json!({ "actor": name, "registered": known }))
@@ -310,5 +314,24 @@ impl Transport for Directory {
         address: &'a Address,
     ) -> BoxFuture<'a, Result<Resolved, ActorError>> {
         self.resolve_inner(kind, address).boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use actor::client::{Address, Transport};
+    use actor::driver::memory::MemoryDriver;
+    use actor::{ActorKey, codes};
+
+    #[tokio::test]
+    async fn an_empty_registry_says_it_holds_no_kinds() {
+        let directory = super::Directory::new(Default::default(), Arc::new(MemoryDriver::new()));
+        let address = Address::Id("x".into());
+        let err = directory.resolve("counter", &address).await.unwrap_err();
+        assert!(err.is(codes::KIND_NOT_REGISTERED), "{err}");
+        assert!(err.message().contains("holds no kinds at all"), "{err}");
+        let _ = ActorKey::from("unused");
     }
 }
