@@ -8,7 +8,7 @@ pub use crate::config::{ActorConfig, SaveMode};
 pub use crate::definition::{Access, ActionInfo, Actor, ActorOptions};
 pub use crate::error::{ActorError, action_not_found};
 pub use crate::handle::ActorHandle;
-pub use crate::instance::writes::stage;
+pub use crate::instance::scope::stage;
 pub use crate::kind::ActorKind;
 pub use crate::payload::{Payload, ReplyShape};
 pub use std::time::Duration;

@@ -45,6 +45,9 @@ pub mod codes {
     pub const ALREADY_EXISTS: (&str, &str) = ("actor", "already_exists");
     /// The actor's inbox is full; retry later.
     pub const OVERLOADED: (&str, &str) = ("actor", "overloaded");
+    /// An exclusive action was called from inside an exclusive turn of its own actor
+    /// (directly or through other actors), where it would wait for itself.
+    pub const DEADLOCK: (&str, &str) = ("actor", "deadlock");
     /// The actor kind has no action with that name.
     pub const ACTION_NOT_FOUND: (&str, &str) = ("actor", "action_not_found");
     /// The action ran longer than the kind's `action_timeout`.
@@ -73,6 +76,7 @@ pub mod codes {
         NOT_FOUND,
         ALREADY_EXISTS,
         OVERLOADED,
+        DEADLOCK,
         ACTION_NOT_FOUND,
         ACTION_TIMED_OUT,
         DESTROYED,

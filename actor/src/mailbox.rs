@@ -9,6 +9,7 @@ use tokio::sync::oneshot;
 
 use crate::error::ActorError;
 use crate::instance::cell::InstanceCell;
+use crate::instance::scope::CallChain;
 use crate::payload::Payload;
 
 /// The answer to one call.
@@ -22,6 +23,8 @@ pub struct Command {
     pub args: Payload,
     /// Where the answer goes.
     pub reply: oneshot::Sender<Reply>,
+    /// The exclusive turns the call was made from, for deadlock detection.
+    pub(crate) chain: CallChain,
 }
 
 /// An accepted call: answered already, or answered later through a channel.
@@ -47,6 +50,10 @@ pub(crate) trait Inlet: Send + Sync + 'static {
     /// Runs the call in the caller's task if the actor can take it now without breaking
     /// arrival order; otherwise hands the arguments back for the inbox.
     fn call_in_place(&self, action: &str, args: Payload) -> Result<Asked, Payload>;
+
+    /// The error for an exclusive call from inside an exclusive turn of this same actor
+    /// (the caller's call chain holds it), which would wait for itself.
+    fn refuse_reentry(&self, action: &str) -> Option<ActorError>;
 
     /// Why the instance's destroy did not remove the actor, once it has stopped.
     fn destroy_failure(&self) -> Option<ActorError>;
@@ -103,6 +110,9 @@ impl Mailbox {
     /// the worker. (Tokio's own forced yield would also do, but its multi-thread scheduler
     /// answers it by waking an idle worker to steal the caller.)
     pub fn ask(&self, action: Cow<'static, str>, args: Payload) -> Result<Asked, Rejected> {
+        if let Some(err) = self.inlet.refuse_reentry(&action) {
+            return Ok(Asked::Ready(Err(err)));
+        }
         let in_place = tokio::task::coop::has_budget_remaining();
         let args = if in_place {
             match self.inlet.call_in_place(&action, args) {
@@ -125,6 +135,7 @@ impl Mailbox {
             action,
             args,
             reply,
+            chain: CallChain::current(),
         })) {
             Ok(()) if in_place => Ok(Asked::Waiting(rx)),
             Ok(()) => Ok(Asked::Yielding(rx)),

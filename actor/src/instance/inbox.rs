@@ -110,6 +110,7 @@ mod tests {
             action: action.into(),
             args: crate::payload::Payload::local(()),
             reply,
+            chain: Default::default(),
         })
     }
 

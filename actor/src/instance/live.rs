@@ -28,8 +28,9 @@ use crate::payload::Payload;
 
 use super::cell::InstanceCell;
 use super::gate::Gate;
+use super::scope::{self, CallChain};
 use super::start::decode_state;
-use super::turn::{self, SharedDone, TurnDone};
+use super::turn::{self, Call, SharedDone, TurnDone};
 
 /// The epoch of the next instance to start: larger than every earlier one in the process.
 static NEXT_EPOCH: AtomicU64 = AtomicU64::new(1);
@@ -175,15 +176,13 @@ impl<A: Actor> Live<A> {
     pub(super) fn begin_turn(
         &self,
         core: &mut Core<A>,
-        index: usize,
-        args: Payload,
+        call: Call,
     ) -> BoxFuture<'static, TurnDone<A>> {
         let state = core.committed.take().expect("no turn is running");
         turn::exclusive(
             state,
             self.ctx.clone(),
-            index,
-            args,
+            call,
             core.last.clone(),
             std::mem::take(&mut core.scratch),
             self.config().action_timeout,
@@ -195,8 +194,7 @@ impl<A: Actor> Live<A> {
     pub(super) fn begin_shared(
         &self,
         core: &mut Core<A>,
-        index: usize,
-        args: Payload,
+        call: Call,
     ) -> Result<(BoxFuture<'static, SharedDone>, u64), ActorError> {
         let snapshot = core.snapshot()?;
         let needs = self.needs(core);
@@ -204,8 +202,7 @@ impl<A: Actor> Live<A> {
             snapshot,
             needs,
             self.ctx.clone(),
-            index,
-            args,
+            call,
             self.config().action_timeout,
         );
         Ok((call, needs))
@@ -363,7 +360,8 @@ impl<A: Actor> Live<A> {
             if core.committed.is_none() || self.cell.depth() != 0 || !self.open_to(&core) {
                 return Err(args);
             }
-            self.begin_turn(&mut core, index, args)
+            let chain = CallChain::current();
+            self.begin_turn(&mut core, Call { index, args, chain })
         };
         let polled = call.as_mut().poll(&mut Context::from_waker(Waker::noop()));
         let mut core = self.lock();
@@ -413,7 +411,8 @@ impl<A: Actor> Live<A> {
             if !self.open_to(&core) || !core.gate.is_durable(self.needs(&core)) {
                 return Err(args);
             }
-            self.begin_shared(&mut core, index, args)
+            let chain = CallChain::current();
+            self.begin_shared(&mut core, Call { index, args, chain })
         };
         let mut call = match begun {
             Ok((call, _)) => call,
@@ -457,6 +456,14 @@ impl<A: Actor> Core<A> {
 impl<A: Actor> Inlet for Live<A> {
     fn cell(&self) -> &InstanceCell {
         &self.cell
+    }
+
+    fn refuse_reentry(&self, action: &str) -> Option<ActorError> {
+        let info = A::ACTIONS.iter().find(|a| a.name == action)?;
+        match info.access {
+            Access::Exclusive => scope::reentry(A::NAME, &self.id, action),
+            Access::Shared => None,
+        }
     }
 
     fn destroy_failure(&self) -> Option<ActorError> {

@@ -7,7 +7,7 @@
 //! | `live.rs` | the state and gate shared by the task and callers that run turns in place |
 //! | `start.rs` | create and wake: loading state, `on_create`, `on_wake` |
 //! | `turn.rs` | one exclusive or shared action as a future |
-//! | `writes.rs` | a turn's write set: records staged with the state |
+//! | `scope.rs` | what a turn carries: its write set and its call chain |
 //! | `gate.rs` | the output gate: replies wait for the writes they saw |
 //! | `run.rs` | the loop that ties them together, and stopping |
 
@@ -16,9 +16,9 @@ mod gate;
 mod inbox;
 mod live;
 mod run;
+pub(crate) mod scope;
 mod start;
 mod turn;
-pub(crate) mod writes;
 
 use std::sync::Arc;
 

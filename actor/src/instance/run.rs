@@ -24,9 +24,9 @@ use crate::mailbox::{Command, Reply};
 use super::cell::InstanceCell;
 use super::inbox::Envelope;
 use super::live::{Core, Finished, Live, PendingTurn};
+use super::scope::{self, CallChain};
 use super::start::{Started, bounded, decode_state, encode_state, start};
-use super::turn::{self, SharedDone, TurnDone};
-use super::writes::staging;
+use super::turn::{self, Call, SharedDone, TurnDone};
 use super::{Host, Slot, Spawn};
 
 /// Ready messages handled in a row before the loop goes through `select!`.
@@ -166,6 +166,7 @@ async fn redeliver<A: Actor>(client: Client, id: ActorId, calls: Vec<Command>) {
             action,
             args,
             reply,
+            ..
         } = call;
         let answer = match &handle {
             Ok(handle) => handle.send(action, args).await,
@@ -233,8 +234,10 @@ impl<A: Actor> Instance<A> {
             && core.committed.is_some()
             && let Some((index, cmd)) = self.waiting.pop_front()
         {
-            let Command { args, reply, .. } = *cmd;
-            let call = live.begin_turn(&mut core, index, args);
+            let Command {
+                args, reply, chain, ..
+            } = *cmd;
+            let call = live.begin_turn(&mut core, Call { index, args, chain });
             // After the state is taken, so no caller slips in ahead of this call.
             self.take_from_inbox();
             self.exclusive = Some((call, reply));
@@ -428,8 +431,11 @@ impl<A: Actor> Instance<A> {
             Access::Exclusive => self.waiting.push_back((index, cmd)),
             Access::Shared => {
                 self.take_from_inbox();
-                let Command { args, reply, .. } = *cmd;
-                let begun = self.live.begin_shared(&mut self.live.lock(), index, args);
+                let Command {
+                    args, reply, chain, ..
+                } = *cmd;
+                let call = Call { index, args, chain };
+                let begun = self.live.begin_shared(&mut self.live.lock(), call);
                 match begun {
                     Ok((call, _)) => self.run_shared(call, reply),
                     Err(err) => turn::rejected(err, reply),
@@ -545,7 +551,7 @@ impl<A: Actor> Instance<A> {
         let ctx = &self.live.ctx;
         let (result, staged) = {
             let st = Arc::make_mut(&mut state);
-            staging(async {
+            scope::exclusive(CallChain::default(), A::NAME, &self.live.id, async {
                 match hook {
                     FinalHook::Sleep => bounded("on_sleep", grace, st.on_sleep(ctx)).await,
                     FinalHook::Destroy => bounded("on_destroy", grace, st.on_destroy(ctx)).await,

@@ -13,8 +13,8 @@ use futures_util::FutureExt;
 
 use super::Start;
 use super::live::Live;
+use super::scope::{self, CallChain};
 use super::turn::panicked;
-use super::writes::staging;
 
 /// The state an instance starts with, and its serialized form as last written.
 pub(super) struct Started<A> {
@@ -79,11 +79,12 @@ pub(super) async fn start<A: Actor>(
         Start::Create(input) => {
             let input: A::Input = input.decode()?;
             let mut state = A::default();
-            let (hooks, staged) = staging(async {
-                bounded("on_create", limit, state.on_create(ctx, input)).await?;
-                bounded("on_wake", limit, state.on_wake(ctx)).await
-            })
-            .await;
+            let (hooks, staged) =
+                scope::exclusive(CallChain::default(), A::NAME, &live.id, async {
+                    bounded("on_create", limit, state.on_create(ctx, input)).await?;
+                    bounded("on_wake", limit, state.on_wake(ctx)).await
+                })
+                .await;
             hooks?;
             let mut buf = Vec::new();
             encode_state(&state, &mut buf)?;
@@ -109,7 +110,9 @@ pub(super) async fn start<A: Actor>(
                 )
             })?;
             let mut state: A = decode_state(&stored)?;
-            let (woken, staged) = staging(bounded("on_wake", limit, state.on_wake(ctx))).await;
+            let wake = bounded("on_wake", limit, state.on_wake(ctx));
+            let (woken, staged) =
+                scope::exclusive(CallChain::default(), A::NAME, &live.id, wake).await;
             woken?;
             let mut buf = Vec::new();
             encode_state(&state, &mut buf)?;

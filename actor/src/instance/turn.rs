@@ -20,8 +20,16 @@ use crate::error::{ActorError, codes, panic_message};
 use crate::mailbox::Reply;
 use crate::payload::Payload;
 
+use super::scope::{self, CallChain};
 use super::start::encode_state;
-use super::writes::staging;
+
+/// What a turn is asked to run: an action by index, its arguments, and the call chain it
+/// was made from.
+pub(super) struct Call {
+    pub(super) index: usize,
+    pub(super) args: Payload,
+    pub(super) chain: CallChain,
+}
 
 /// A finished exclusive turn.
 pub(super) struct TurnDone<A> {
@@ -97,8 +105,7 @@ pub(super) fn log_result(action: &str, result: &Reply) {
 pub(super) fn exclusive<A: Actor>(
     mut state: Arc<A>,
     ctx: Ctx<A>,
-    index: usize,
-    args: Payload,
+    Call { index, args, chain }: Call,
     last: Arc<[u8]>,
     mut scratch: Vec<u8>,
     timeout: Duration,
@@ -109,7 +116,7 @@ pub(super) fn exclusive<A: Actor>(
         let (outcome, staged) = {
             let st = Arc::make_mut(&mut state);
             let call = AssertUnwindSafe(st.call_exclusive(&ctx, index, args)).catch_unwind();
-            staging(within(timeout, call)).await
+            scope::exclusive(chain, A::NAME, ctx.id(), within(timeout, call)).await
         };
         let discarded = |err, scratch| TurnDone {
             state: None,
@@ -150,15 +157,14 @@ pub(super) fn shared<A: Actor>(
     snapshot: Arc<A>,
     seq: u64,
     ctx: Ctx<A>,
-    index: usize,
-    args: Payload,
+    Call { index, args, chain }: Call,
     timeout: Duration,
 ) -> BoxFuture<'static, SharedDone> {
     let action = A::ACTIONS[index].name;
     let span = tracing::debug_span!("action", name = action, access = "shared");
     async move {
         let call = AssertUnwindSafe(snapshot.call_shared(&ctx, index, args)).catch_unwind();
-        let result = match within(timeout, call).await {
+        let result = match scope::shared(chain, within(timeout, call)).await {
             Ok(Ok(result)) => result,
             Ok(Err(panic)) => Err(panicked(action, panic)),
             Err(_) => Err(timed_out(action, timeout)),
