@@ -459,11 +459,11 @@ impl<A: Actor> Inlet for Live<A> {
     }
 
     fn refuse_reentry(&self, action: &str) -> Option<ActorError> {
+        // The chain first: outside any turn of this actor (nearly every call) that is one
+        // thread-local read, and the action table is not searched.
+        let err = scope::reentry(A::NAME, &self.id, action)?;
         let info = A::ACTIONS.iter().find(|a| a.name == action)?;
-        match info.access {
-            Access::Exclusive => scope::reentry(A::NAME, &self.id, action),
-            Access::Shared => None,
-        }
+        (info.access == Access::Exclusive).then_some(err)
     }
 
     fn destroy_failure(&self) -> Option<ActorError> {
