@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use crate::client::Client;
 use crate::definition::ActorOptions;
+use crate::driver::SaveOp;
 use crate::instance::cell::InstanceCell;
+use crate::instance::scope::{CallChain, Scope, TurnRecord};
 use crate::key::{ActorId, ActorKey};
 
 /// What an action can reach besides its state: its identity, its runtime-only vars,
@@ -39,6 +41,19 @@ struct CtxInner<A: ActorOptions> {
     vars: A::Vars,
     cell: Arc<InstanceCell>,
     client: Client,
+    /// The exclusive turn running, if any (see `instance::scope`).
+    turn: TurnRecord,
+}
+
+impl<A: ActorOptions> Scope for CtxInner<A> {
+    fn chain(&self) -> CallChain {
+        self.turn.chain(A::NAME, &self.id)
+    }
+
+    fn stage(&self, op: SaveOp) -> bool {
+        self.turn.stage(op);
+        true
+    }
 }
 
 impl<A: ActorOptions> Clone for Ctx<A> {
@@ -68,8 +83,26 @@ impl<A: ActorOptions> Ctx<A> {
                 vars: A::Vars::default(),
                 cell,
                 client,
+                turn: TurnRecord::default(),
             }),
         }
+    }
+
+    /// Begins an exclusive turn called from `chain` in the instance's turn record, and
+    /// returns the record as the scope the turn's future lends while it is polled:
+    /// `reuse` if the instance kept the one its last turn gave back, else a new reference.
+    pub(crate) fn begin_turn(
+        &self,
+        chain: CallChain,
+        reuse: Option<Arc<dyn Scope>>,
+    ) -> Arc<dyn Scope> {
+        self.inner.turn.begin(chain);
+        reuse.unwrap_or_else(|| self.inner.clone())
+    }
+
+    /// Ends the running exclusive turn and returns what it staged.
+    pub(crate) fn end_turn(&self) -> Vec<SaveOp> {
+        self.inner.turn.end()
     }
 
     pub(crate) fn cell(&self) -> &Arc<InstanceCell> {

@@ -49,11 +49,16 @@ pub(crate) trait Inlet: Send + Sync + 'static {
 
     /// Runs the call in the caller's task if the actor can take it now without breaking
     /// arrival order; otherwise hands the arguments back for the inbox.
-    fn call_in_place(&self, action: &str, args: Payload) -> Result<Asked, Payload>;
+    fn call_in_place(
+        &self,
+        action: &str,
+        args: Payload,
+        chain: &CallChain,
+    ) -> Result<Asked, Payload>;
 
     /// The error for an exclusive call from inside an exclusive turn of this same actor
     /// (the caller's call chain holds it), which would wait for itself.
-    fn refuse_reentry(&self, action: &str) -> Option<ActorError>;
+    fn refuse_reentry(&self, action: &str, chain: &CallChain) -> Option<ActorError>;
 
     /// Why the instance's destroy did not remove the actor, once it has stopped.
     fn destroy_failure(&self) -> Option<ActorError>;
@@ -110,12 +115,16 @@ impl Mailbox {
     /// the worker. (Tokio's own forced yield would also do, but its multi-thread scheduler
     /// answers it by waking an idle worker to steal the caller.)
     pub fn ask(&self, action: Cow<'static, str>, args: Payload) -> Result<Asked, Rejected> {
-        if let Some(err) = self.inlet.refuse_reentry(&action) {
+        // One thread-local read; outside any turn (nearly every call) nothing more.
+        let chain = CallChain::current();
+        if !chain.is_empty()
+            && let Some(err) = self.inlet.refuse_reentry(&action, &chain)
+        {
             return Ok(Asked::Ready(Err(err)));
         }
         let in_place = tokio::task::coop::has_budget_remaining();
         let args = if in_place {
-            match self.inlet.call_in_place(&action, args) {
+            match self.inlet.call_in_place(&action, args, &chain) {
                 Ok(asked) => return Ok(asked),
                 Err(args) => args,
             }
@@ -135,7 +144,7 @@ impl Mailbox {
             action,
             args,
             reply,
-            chain: CallChain::current(),
+            chain,
         })) {
             Ok(()) if in_place => Ok(Asked::Waiting(rx)),
             Ok(()) => Ok(Asked::Yielding(rx)),

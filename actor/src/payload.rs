@@ -236,27 +236,11 @@ impl Payload {
     /// assert!(Payload::Encoded(Encoding::Json, b"[1]".to_vec()).no_arguments().is_err());
     /// assert!(Payload::Encoded(Encoding::Json, b"{oops".to_vec()).no_arguments().is_err());
     /// ```
+    #[inline]
     pub fn no_arguments(&self) -> Result<(), ActorError> {
-        let Self::Encoded(encoding, bytes) = self else {
-            return Ok(());
-        };
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(());
-        }
-        let nothing = match encoding {
-            Encoding::Json => matches!(
-                serde_json::from_slice::<serde_json::Value>(bytes),
-                Ok(serde_json::Value::Null)
-            ),
-            Encoding::Cbor => matches!(
-                cbor_document::<ciborium::Value>(bytes),
-                Ok(ciborium::Value::Null)
-            ),
-        };
-        match misshapen_arguments(*encoding, bytes, 0) {
-            _ if nothing => Ok(()),
-            None => Ok(()),
-            Some(why) => Err(ActorError::of(codes::INVALID_ARGUMENTS, why)),
+        match self {
+            Self::Local(_) => Ok(()),
+            Self::Encoded(encoding, bytes) => no_encoded_arguments(*encoding, bytes),
         }
     }
 
@@ -312,5 +296,27 @@ impl ReplyShape {
             Self::Local => Ok(Payload::local(value)),
             Self::Encoded(e) => e.encode(&value).map(|b| Payload::Encoded(e, b)),
         }
+    }
+}
+
+/// [`Payload::no_arguments`] for encoded arguments.
+fn no_encoded_arguments(encoding: Encoding, bytes: &[u8]) -> Result<(), ActorError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let nothing = match encoding {
+        Encoding::Json => matches!(
+            serde_json::from_slice::<serde_json::Value>(bytes),
+            Ok(serde_json::Value::Null)
+        ),
+        Encoding::Cbor => matches!(
+            cbor_document::<ciborium::Value>(bytes),
+            Ok(ciborium::Value::Null)
+        ),
+    };
+    match misshapen_arguments(encoding, bytes, 0) {
+        _ if nothing => Ok(()),
+        None => Ok(()),
+        Some(why) => Err(ActorError::of(codes::INVALID_ARGUMENTS, why)),
     }
 }

@@ -62,6 +62,29 @@ impl Notes {
     async fn add_shared(&self, text: String) -> Result<(), ActorError> {
         note(99, &text)
     }
+
+    /// Stages a note, has another actor stage one of its own in a turn that runs in
+    /// place inside this one, then stages another: each turn keeps its own write set.
+    #[action]
+    async fn add_around(&mut self, ctx: &Ctx<Self>, other: String) -> Result<u32, ActorError> {
+        self.count += 1;
+        note(self.count, "before")?;
+        let other = Notes::get_or_create(ctx.client(), [other.as_str()]).await?;
+        other.add("theirs".into()).await?;
+        self.count += 1;
+        note(self.count, "after")?;
+        Ok(self.count)
+    }
+
+    /// Stages a note (under 100 + its count), then outlives its action timeout: the
+    /// note goes with the turn.
+    #[action]
+    async fn add_then_hang(&mut self, text: String) -> Result<u32, ActorError> {
+        self.count += 1;
+        note(100 + self.count, &text)?;
+        std::future::pending::<()>().await;
+        Ok(self.count)
+    }
 }
 
 /// Staged on the same batch as a debounced state, the records still commit before the reply.
@@ -184,4 +207,54 @@ fn staged_records_survive_a_restart_on_sqlite() {
         }
         registry.shutdown().await;
     });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_run_in_place_inside_another_keeps_its_own_write_set() {
+    let memory = Arc::new(MemoryDriver::new());
+    let registry = Registry::builder()
+        .driver(memory.clone())
+        .build()
+        .await
+        .unwrap();
+    let notes = Notes::get_or_create(&registry.client(), ["outer"])
+        .await
+        .unwrap();
+    let inner = Notes::get_or_create(&registry.client(), ["inner"])
+        .await
+        .unwrap();
+    assert_eq!(notes.add_around("inner".into()).await.unwrap(), 2);
+    let (outer, inner) = (notes.id(), inner.id());
+    assert_eq!(stored(&*memory, &outer, 1).await.as_deref(), Some("before"));
+    assert_eq!(stored(&*memory, &outer, 2).await.as_deref(), Some("after"));
+    assert_eq!(stored(&*memory, &inner, 1).await.as_deref(), Some("theirs"));
+    assert_eq!(
+        stored(&*memory, &inner, 2).await,
+        None,
+        "nothing crossed over"
+    );
+    registry.shutdown().await;
+}
+
+/// What a turn staged before it timed out is not committed, then or with a later turn.
+#[tokio::test(start_paused = true)]
+async fn a_timed_out_turn_leaves_nothing_staged_behind() {
+    let memory = Arc::new(MemoryDriver::new());
+    let registry = Registry::builder()
+        .driver(memory.clone())
+        .build()
+        .await
+        .unwrap();
+    let notes = Notes::get_or_create(&registry.client(), ["n"])
+        .await
+        .unwrap();
+    let err = notes.add_then_hang("hung".into()).await.unwrap_err();
+    assert!(err.is(actor::codes::ACTION_TIMED_OUT), "{err}");
+    let id = notes.id();
+    assert_eq!(stored(&*memory, &id, 101).await, None);
+    // The next turn commits its own note; the hung turn's stays out.
+    assert_eq!(notes.add("next".into()).await.unwrap(), 1);
+    assert_eq!(stored(&*memory, &id, 1).await.as_deref(), Some("next"));
+    assert_eq!(stored(&*memory, &id, 101).await, None);
+    registry.shutdown().await;
 }

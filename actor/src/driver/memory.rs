@@ -1,7 +1,9 @@
 //! The in-memory driver: everything in one map, gone when the process ends. For tests
 //! and for benchmarks of the runtime without I/O.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::HashMap;
 use std::sync::{Arc, Mutex};
 
 use futures_util::FutureExt;

@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use futures_util::future::BoxFuture;
+
+use super::scope::{Scope, Scoped};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
@@ -36,9 +38,15 @@ use super::turn::{self, Call, SharedDone, TurnDone};
 static NEXT_EPOCH: AtomicU64 = AtomicU64::new(1);
 
 /// An exclusive turn that waits, and where its answer goes.
-pub(super) type PendingTurn<A> = (BoxFuture<'static, TurnDone<A>>, oneshot::Sender<Reply>);
+pub(super) type PendingTurn<A> = (
+    Scoped<BoxFuture<'static, TurnDone<A>>>,
+    oneshot::Sender<Reply>,
+);
 /// A shared action that waits, and where its answer goes.
-pub(super) type PendingShared = (BoxFuture<'static, SharedDone>, oneshot::Sender<Reply>);
+pub(super) type PendingShared = (
+    Scoped<BoxFuture<'static, SharedDone>>,
+    oneshot::Sender<Reply>,
+);
 
 /// What the instance task and in-place callers share.
 pub(crate) struct Live<A: Actor> {
@@ -86,6 +94,8 @@ pub(super) struct Core<A> {
     pub(super) destroy_failed: Option<Box<ActorError>>,
     /// An exclusive turn a caller started that must finish on the task.
     pub(super) handed_turn: Option<PendingTurn<A>>,
+    /// The scope the last exclusive turn gave back, for the next one.
+    pub(super) turn_scope: Option<Arc<dyn Scope>>,
     /// Shared actions callers started that must finish on the task.
     pub(super) handed_shared: Vec<PendingShared>,
 }
@@ -126,6 +136,7 @@ impl<A: Actor> Live<A> {
                 crashed: None,
                 destroy_failed: None,
                 handed_turn: None,
+                turn_scope: None,
                 handed_shared: Vec::new(),
             }),
             active_at: AtomicU64::new(0),
@@ -177,11 +188,12 @@ impl<A: Actor> Live<A> {
         &self,
         core: &mut Core<A>,
         call: Call,
-    ) -> BoxFuture<'static, TurnDone<A>> {
+    ) -> Scoped<BoxFuture<'static, TurnDone<A>>> {
         let state = core.committed.take().expect("no turn is running");
         turn::exclusive(
             state,
             self.ctx.clone(),
+            core.turn_scope.take(),
             call,
             core.last.clone(),
             std::mem::take(&mut core.scratch),
@@ -195,7 +207,7 @@ impl<A: Actor> Live<A> {
         &self,
         core: &mut Core<A>,
         call: Call,
-    ) -> Result<(BoxFuture<'static, SharedDone>, u64), ActorError> {
+    ) -> Result<(Scoped<BoxFuture<'static, SharedDone>>, u64), ActorError> {
         let snapshot = core.snapshot()?;
         let needs = self.needs(core);
         let call = turn::shared(
@@ -208,8 +220,15 @@ impl<A: Actor> Live<A> {
         Ok((call, needs))
     }
 
-    /// Puts the state back after a turn, saves it in durable mode, and says how to answer.
-    pub(super) fn finish_turn(&self, core: &mut Core<A>, done: TurnDone<A>) -> Finished {
+    /// Puts the state back after `turn` finished with `done`, saves it in durable mode,
+    /// and says how to answer.
+    pub(super) fn finish_turn(
+        &self,
+        core: &mut Core<A>,
+        done: TurnDone<A>,
+        turn: Scoped<BoxFuture<'static, TurnDone<A>>>,
+    ) -> Finished {
+        core.turn_scope = turn.into_scope();
         core.turn_snapshot = None;
         core.scratch = done.scratch;
         let Some(state) = done.state else {
@@ -265,7 +284,9 @@ impl<A: Actor> Live<A> {
             core.dirty = false;
             batch.put(keys::STATE, core.last.clone());
         }
-        batch.ops.extend(staged);
+        if !staged.is_empty() {
+            batch.ops.extend(staged);
+        }
         let commit = self.driver.commit(batch);
         core.gate.submit(commit).map_err(ActorError::from_storage)
     }
@@ -352,7 +373,12 @@ impl<A: Actor> Live<A> {
             && tokio::runtime::Handle::try_current().is_ok_and(|h| h.id() == self.runtime)
     }
 
-    fn exclusive_in_place(&self, index: usize, args: Payload) -> Result<Asked, Payload> {
+    fn exclusive_in_place(
+        &self,
+        index: usize,
+        args: Payload,
+        chain: &CallChain,
+    ) -> Result<Asked, Payload> {
         let mut call = {
             let Ok(mut core) = self.core.try_lock() else {
                 return Err(args);
@@ -360,7 +386,7 @@ impl<A: Actor> Live<A> {
             if core.committed.is_none() || self.cell.depth() != 0 || !self.open_to(&core) {
                 return Err(args);
             }
-            let chain = CallChain::current();
+            let chain = chain.clone();
             self.begin_turn(&mut core, Call { index, args, chain })
         };
         let polled = call.as_mut().poll(&mut Context::from_waker(Waker::noop()));
@@ -371,7 +397,7 @@ impl<A: Actor> Live<A> {
             return Ok(Asked::Ready(Err(self.stopped_error())));
         }
         let asked = match polled {
-            Poll::Ready(done) => match self.finish_turn(&mut core, done) {
+            Poll::Ready(done) => match self.finish_turn(&mut core, done, call) {
                 Finished::Reply { needs, result } => core.gate.deliver(needs, result),
                 Finished::Crash { result, err } => {
                     core.open = false;
@@ -401,7 +427,12 @@ impl<A: Actor> Live<A> {
         Ok(asked)
     }
 
-    fn shared_in_place(&self, index: usize, args: Payload) -> Result<Asked, Payload> {
+    fn shared_in_place(
+        &self,
+        index: usize,
+        args: Payload,
+        chain: &CallChain,
+    ) -> Result<Asked, Payload> {
         let begun = {
             let Ok(mut core) = self.core.try_lock() else {
                 return Err(args);
@@ -411,7 +442,7 @@ impl<A: Actor> Live<A> {
             if !self.open_to(&core) || !core.gate.is_durable(self.needs(&core)) {
                 return Err(args);
             }
-            let chain = CallChain::current();
+            let chain = chain.clone();
             self.begin_shared(&mut core, Call { index, args, chain })
         };
         let mut call = match begun {
@@ -458,10 +489,9 @@ impl<A: Actor> Inlet for Live<A> {
         &self.cell
     }
 
-    fn refuse_reentry(&self, action: &str) -> Option<ActorError> {
-        // The chain first: outside any turn of this actor (nearly every call) that is one
-        // thread-local read, and the action table is not searched.
-        let err = scope::reentry(A::NAME, &self.id, action)?;
+    fn refuse_reentry(&self, action: &str, chain: &CallChain) -> Option<ActorError> {
+        // The chain first: outside any turn of this actor the action table is not searched.
+        let err = scope::reentry(A::NAME, &self.id, action, chain)?;
         let info = A::ACTIONS.iter().find(|a| a.name == action)?;
         (info.access == Access::Exclusive).then_some(err)
     }
@@ -470,14 +500,19 @@ impl<A: Actor> Inlet for Live<A> {
         self.lock().destroy_failed.as_deref().cloned()
     }
 
-    fn call_in_place(&self, action: &str, args: Payload) -> Result<Asked, Payload> {
+    fn call_in_place(
+        &self,
+        action: &str,
+        args: Payload,
+        chain: &CallChain,
+    ) -> Result<Asked, Payload> {
         let Some(index) = A::ACTIONS.iter().position(|a| a.name == action) else {
             return Ok(Asked::Ready(Err(action_not_found(A::NAME, action))));
         };
         let _entered = self.span.as_ref().map(|span| span.enter());
         match A::ACTIONS[index].access {
-            Access::Exclusive => self.exclusive_in_place(index, args),
-            Access::Shared => self.shared_in_place(index, args),
+            Access::Exclusive => self.exclusive_in_place(index, args, chain),
+            Access::Shared => self.shared_in_place(index, args, chain),
         }
     }
 }

@@ -9,6 +9,8 @@ use std::task::{Context, Poll};
 
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
+
+use super::scope::Scoped;
 use futures_util::stream::FuturesUnordered;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, Sleep};
@@ -24,7 +26,7 @@ use crate::mailbox::{Command, Reply};
 use super::cell::InstanceCell;
 use super::inbox::Envelope;
 use super::live::{Core, Finished, Live, PendingTurn};
-use super::scope::{self, CallChain};
+use super::scope;
 use super::start::{Started, bounded, decode_state, encode_state, start};
 use super::turn::{self, Call, SharedDone, TurnDone};
 use super::{Host, Slot, Spawn};
@@ -59,7 +61,7 @@ enum Event<A> {
 
 /// A shared action the task runs, with where its answer goes.
 struct Answering {
-    call: BoxFuture<'static, SharedDone>,
+    call: Scoped<BoxFuture<'static, SharedDone>>,
     reply: Option<oneshot::Sender<Reply>>,
 }
 
@@ -196,7 +198,11 @@ impl<A: Actor> Instance<A> {
     }
 
     /// Runs a shared action on the task; its answer goes through the gate.
-    fn run_shared(&mut self, call: BoxFuture<'static, SharedDone>, reply: oneshot::Sender<Reply>) {
+    fn run_shared(
+        &mut self,
+        call: Scoped<BoxFuture<'static, SharedDone>>,
+        reply: oneshot::Sender<Reply>,
+    ) {
         self.shared
             .get_or_insert_with(FuturesUnordered::new)
             .push(Answering {
@@ -334,7 +340,7 @@ impl<A: Actor> Instance<A> {
             let shared = &mut self.shared;
             let event = tokio::select! {
                 biased;
-                done = async { exclusive.as_mut().expect("turn_running").0.as_mut().await }, if turn_running => Event::Turn(done),
+                done = async { (&mut exclusive.as_mut().expect("turn_running").0).await }, if turn_running => Event::Turn(done),
                 Some((done, reply)) = async { shared.as_mut().expect("shared_running").next().await }, if shared_running => Event::Shared(done, reply),
                 (seq, result) = poll_fn(|cx| live.lock().gate.poll_next(cx)), if view.commits_pending => Event::Durable(seq, result),
                 // Before the inbox: a flag set before a call was queued is seen first.
@@ -445,9 +451,9 @@ impl<A: Actor> Instance<A> {
     }
 
     fn finish_turn(&mut self, done: TurnDone<A>) -> Result<(), End> {
-        let (_, reply) = self.exclusive.take().expect("a turn was running");
+        let (turn, reply) = self.exclusive.take().expect("a turn was running");
         let mut core = self.live.lock();
-        match self.live.finish_turn(&mut core, done) {
+        match self.live.finish_turn(&mut core, done, turn) {
             Finished::Reply { needs, result } => {
                 core.gate.reply(needs, reply, result);
                 Ok(())
@@ -551,7 +557,7 @@ impl<A: Actor> Instance<A> {
         let ctx = &self.live.ctx;
         let (result, staged) = {
             let st = Arc::make_mut(&mut state);
-            scope::exclusive(CallChain::default(), A::NAME, &self.live.id, async {
+            scope::hook(ctx, async {
                 match hook {
                     FinalHook::Sleep => bounded("on_sleep", grace, st.on_sleep(ctx)).await,
                     FinalHook::Destroy => bounded("on_destroy", grace, st.on_destroy(ctx)).await,

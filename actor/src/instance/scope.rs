@@ -1,12 +1,20 @@
-//! What a turn carries while it runs: its write set and its call chain, in one
-//! task-local set up around the turn's future (so it moves with the future when a turn is
-//! handed from a caller's task to the actor's).
+//! What a turn carries while it runs: its call chain and, for an exclusive turn, its
+//! write set. The turn's future ([`Scoped`]) holds its [`Scope`] and lends it to a
+//! thread-local slot only while it is being polled. So the scope moves with the future
+//! when a turn is handed from a caller's task to the actor's, a turn run in place inside
+//! another turn's poll sees its own scope and gives the outer one back, and a task the
+//! turn spawns sees none. (A tokio task-local does the same, but wrapping each turn in
+//! one cost exclusive calls about 100 ns: the wrapped future could not be boxed in place,
+//! and the whole scope moved in and out of the slot on every poll. Here the slot holds
+//! one pointer.)
 //!
 //! **The write set** holds the records a turn stages besides the state; they commit in
 //! the same batch as the state it produced, or not at all. Exclusive actions, `on_create`,
 //! `on_wake` and `on_sleep` have one; shared actions and tasks a turn spawns do not, so
 //! they cannot stage. What a timed-out or panicking turn staged is thrown away with its
-//! state.
+//! state. Exclusive turns of an instance run one at a time, so the instance keeps one
+//! [`TurnRecord`] (in its context's allocation) that each exclusive turn opens when it
+//! begins and closes when it finishes; only the turn's own future reaches it.
 //!
 //! **The call chain** lists the exclusive turns a call is made from, across actors: an
 //! exclusive action of X that calls Y, whose action calls X again. That inner call would
@@ -14,39 +22,191 @@
 //! already on the chain fails at once with `actor/deadlock`. Calls queued in an inbox carry
 //! the chain of their caller (`Command::chain`); shared actions pass theirs on.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::fmt;
-use std::sync::Arc;
+use std::mem::ManuallyDrop;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
+use crate::ctx::Ctx;
+use crate::definition::Actor;
 use crate::driver::{SaveOp, keys};
 use crate::error::{ActorError, codes};
 use crate::key::ActorId;
 
-struct TurnScope {
-    /// `None` for a shared action: it cannot stage.
-    staged: Option<RefCell<Vec<SaveOp>>>,
-    /// The turns the call came from.
-    chain: CallChain,
-    /// This exclusive turn, not yet in `chain`: the chain is extended (an allocation)
-    /// only when the turn makes a call that leaves the task.
-    turn: Option<(&'static str, ActorId)>,
+/// What code running inside a turn reaches through the thread's slot.
+pub(crate) trait Scope: Send + Sync + 'static {
+    /// The chain a call made from here carries: the chain the turn was called from, and
+    /// the turn itself if it is exclusive.
+    fn chain(&self) -> CallChain;
+
+    /// Adds `op` to the turn's write set; `false` if the turn has none.
+    fn stage(&self, op: SaveOp) -> bool;
 }
 
-impl TurnScope {
-    fn holds(&self, id: &ActorId) -> bool {
-        self.turn.as_ref().is_some_and(|(_, own)| own == id) || self.chain.holds(id)
+/// The exclusive turn an instance is running: where it was called from and what it
+/// staged. One per instance (see the module docs); only the running turn reaches it,
+/// through the thread's slot while its future is polled. Most turns are called from
+/// outside any turn and stage nothing: then `begin` and `end` touch only a flag.
+#[derive(Default)]
+pub(crate) struct TurnRecord {
+    /// Set while `entries` may hold something: a chain or staged records.
+    used: AtomicBool,
+    entries: Mutex<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    chain: CallChain,
+    staged: Vec<SaveOp>,
+}
+
+impl TurnRecord {
+    /// Begins an exclusive turn called from `chain`, dropping whatever a turn that never
+    /// finished (timed out, panicked, dropped) left behind.
+    pub(crate) fn begin(&self, chain: CallChain) {
+        if chain.is_empty() && !self.used.load(Ordering::Relaxed) {
+            return;
+        }
+        self.used.store(!chain.is_empty(), Ordering::Relaxed);
+        *self.lock() = Entries {
+            chain,
+            staged: Vec::new(),
+        };
     }
 
+    /// The chain of calls made from the running turn of `kind` `id`.
+    pub(crate) fn chain(&self, kind: &'static str, id: &ActorId) -> CallChain {
+        self.lock().chain.entered(kind, id)
+    }
+
+    /// Stages `op` in the running turn.
+    pub(crate) fn stage(&self, op: SaveOp) {
+        self.used.store(true, Ordering::Relaxed);
+        self.lock().staged.push(op);
+    }
+
+    /// Ends the running turn and returns what it staged.
+    pub(crate) fn end(&self) -> Vec<SaveOp> {
+        // A load first: a swap is a locked instruction, and nearly every turn left the
+        // record unused.
+        if !self.used.load(Ordering::Relaxed) {
+            return Vec::new();
+        }
+        self.used.store(false, Ordering::Relaxed);
+        std::mem::take(&mut *self.lock()).staged
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        // Never held across user code: a poisoned lock only means a panic in `push`.
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The scope of a shared action called from inside a turn: it passes the chain on and
+/// cannot stage.
+struct PassedOn(CallChain);
+
+impl Scope for PassedOn {
     fn chain(&self) -> CallChain {
-        match &self.turn {
-            Some((kind, id)) => self.chain.entered(kind, id),
-            None => self.chain.clone(),
+        self.0.clone()
+    }
+
+    fn stage(&self, _: SaveOp) -> bool {
+        false
+    }
+}
+
+thread_local! {
+    /// The scope of the turn being polled on this thread, lent by its [`Scoped`]. In a
+    /// `ManuallyDrop` so the slot has no destructor to register and check on every
+    /// access; it is empty whenever no poll is running, so nothing is leaked.
+    static SLOT: ManuallyDrop<Cell<Option<Arc<dyn Scope>>>> =
+        const { ManuallyDrop::new(Cell::new(None)) };
+}
+
+/// Reads the scope of the turn being polled on this thread, if any.
+#[inline]
+fn with_scope<R>(read: impl FnOnce(&dyn Scope) -> R) -> Option<R> {
+    SLOT.with(|slot| {
+        // Outside any turn the slot is empty and nothing needs putting back.
+        let scope = slot.take()?;
+        let read = read(&*scope);
+        slot.set(Some(scope));
+        Some(read)
+    })
+}
+
+/// A turn's future with its scope: the scope is in the thread's slot exactly while the
+/// future is polled. A turn without a scope (a shared action called from outside any turn) leaves the slot
+/// alone.
+pub(super) struct Scoped<F> {
+    scope: Option<Arc<dyn Scope>>,
+    turn: F,
+}
+
+impl<F: Future + Unpin> Scoped<F> {
+    /// `turn` run in an exclusive turn's scope: its instance's record, begun for it
+    /// (`Ctx::begin_turn`; the turn ends it with `Ctx::end_turn`).
+    pub(super) fn exclusive(record: Arc<dyn Scope>, turn: F) -> Self {
+        Self {
+            scope: Some(record),
+            turn,
         }
     }
+
+    /// `turn` run as a shared action called from `chain`: with no scope when called from
+    /// outside any turn, as nearly every call is.
+    pub(super) fn shared(chain: CallChain, turn: F) -> Self {
+        let scope = (!chain.is_empty()).then(|| Arc::new(PassedOn(chain)) as Arc<dyn Scope>);
+        Self { scope, turn }
+    }
+
+    /// The scope back from a finished turn, for the instance's next exclusive turn
+    /// (handing it on saves a reference count's two atomic updates a turn).
+    pub(super) fn into_scope(self) -> Option<Arc<dyn Scope>> {
+        self.scope
+    }
+
+    /// Pinned for a poll (the turn is boxed, so this is always possible).
+    pub(super) fn as_mut(&mut self) -> Pin<&mut Self> {
+        Pin::new(self)
+    }
 }
 
-tokio::task_local! {
-    static SCOPE: TurnScope;
+/// Gives a lent scope back to its turn, also when the poll unwinds.
+struct Lent<'a> {
+    scope: &'a mut Option<Arc<dyn Scope>>,
+    outer: Option<Arc<dyn Scope>>,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        let outer = self.outer.take();
+        *self.scope = SLOT.with(|slot| slot.replace(outer));
+    }
+}
+
+impl<F: Future + Unpin> Future for Scoped<F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = &mut *self;
+        if this.scope.is_none() {
+            return Pin::new(&mut this.turn).poll(cx);
+        }
+        let outer = SLOT.with(|slot| slot.replace(this.scope.take()));
+        let _lent = Lent {
+            scope: &mut this.scope,
+            outer,
+        };
+        Pin::new(&mut this.turn).poll(cx)
+    }
 }
 
 /// The exclusive turns a call is made from, outermost first.
@@ -54,9 +214,16 @@ tokio::task_local! {
 pub(crate) struct CallChain(Option<Arc<[(&'static str, ActorId)]>>);
 
 impl CallChain {
-    /// The chain of the turn running on this task, if any.
+    /// The chain a call made on this task carries: empty outside any turn (one
+    /// thread-local read).
+    #[inline]
     pub(crate) fn current() -> Self {
-        SCOPE.try_with(TurnScope::chain).unwrap_or_default()
+        with_scope(Scope::chain).unwrap_or_default()
+    }
+
+    /// Whether the chain is empty: the call is not made from inside any turn.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_none()
     }
 
     /// The chain with an exclusive turn of `kind` `id` at its end.
@@ -85,50 +252,24 @@ impl fmt::Display for CallChain {
     }
 }
 
-/// Runs an exclusive turn of `kind` `id`, called from `chain`, with a write set of its
-/// own; returns its output and what it staged.
-pub(super) async fn exclusive<F: Future>(
-    chain: CallChain,
-    kind: &'static str,
+/// Runs an exclusive hook of the instance of `ctx`, outside any call chain; returns its
+/// output and what it staged.
+pub(super) async fn hook<A: Actor, F: Future>(ctx: &Ctx<A>, hook: F) -> (F::Output, Vec<SaveOp>) {
+    let scope = ctx.begin_turn(CallChain::default(), None);
+    Scoped::exclusive(scope, Box::pin(async move { (hook.await, ctx.end_turn()) })).await
+}
+
+/// The error for a call to an exclusive action of `kind` `id` made from `chain`, if the
+/// chain already holds an exclusive turn of it.
+pub(crate) fn reentry(
+    kind: &str,
     id: &ActorId,
-    turn: F,
-) -> (F::Output, Vec<SaveOp>) {
-    let scope = TurnScope {
-        staged: Some(RefCell::new(Vec::new())),
-        chain,
-        turn: Some((kind, id.clone())),
-    };
-    SCOPE
-        .scope(scope, async move {
-            let output = turn.await;
-            let staged = SCOPE.with(|scope| scope.staged.as_ref().map(RefCell::take));
-            (output, staged.unwrap_or_default())
-        })
-        .await
-}
-
-/// Runs a shared action called from `chain`: it passes the chain on and cannot stage.
-/// Called from outside any turn there is nothing to pass on, and no scope is set up (it
-/// costs tens of nanoseconds a call).
-pub(super) async fn shared<F: Future>(chain: CallChain, call: F) -> F::Output {
-    if chain.0.is_none() {
-        return call.await;
+    action: &str,
+    chain: &CallChain,
+) -> Option<ActorError> {
+    if !chain.holds(id) {
+        return None;
     }
-    let scope = TurnScope {
-        staged: None,
-        chain,
-        turn: None,
-    };
-    SCOPE.scope(scope, call).await
-}
-
-/// The error for a call to an exclusive action of `kind` `id` made from a chain that
-/// already holds an exclusive turn of it, if this task's call is one.
-pub(crate) fn reentry(kind: &str, id: &ActorId, action: &str) -> Option<ActorError> {
-    let chain = SCOPE
-        .try_with(|scope| scope.holds(id).then(|| scope.chain()))
-        .ok()
-        .flatten()?;
     Some(
         ActorError::of(
             codes::DEADLOCK,
@@ -172,14 +313,7 @@ pub fn stage(op: SaveOp) -> Result<(), ActorError> {
         | SaveOp::DeletePrefix { .. }
         | SaveOp::SetAlarm { .. } => {}
     }
-    let staged = SCOPE.try_with(|scope| match &scope.staged {
-        Some(staged) => {
-            staged.borrow_mut().push(op);
-            true
-        }
-        None => false,
-    });
-    if staged == Ok(true) {
+    if with_scope(|scope| scope.stage(op)) == Some(true) {
         return Ok(());
     }
     Err(ActorError::of(

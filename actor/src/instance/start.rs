@@ -13,7 +13,7 @@ use futures_util::FutureExt;
 
 use super::Start;
 use super::live::Live;
-use super::scope::{self, CallChain};
+use super::scope;
 use super::turn::panicked;
 
 /// The state an instance starts with, and its serialized form as last written.
@@ -79,12 +79,11 @@ pub(super) async fn start<A: Actor>(
         Start::Create(input) => {
             let input: A::Input = input.decode()?;
             let mut state = A::default();
-            let (hooks, staged) =
-                scope::exclusive(CallChain::default(), A::NAME, &live.id, async {
-                    bounded("on_create", limit, state.on_create(ctx, input)).await?;
-                    bounded("on_wake", limit, state.on_wake(ctx)).await
-                })
-                .await;
+            let (hooks, staged) = scope::hook(ctx, async {
+                bounded("on_create", limit, state.on_create(ctx, input)).await?;
+                bounded("on_wake", limit, state.on_wake(ctx)).await
+            })
+            .await;
             hooks?;
             let mut buf = Vec::new();
             encode_state(&state, &mut buf)?;
@@ -111,8 +110,7 @@ pub(super) async fn start<A: Actor>(
             })?;
             let mut state: A = decode_state(&stored)?;
             let wake = bounded("on_wake", limit, state.on_wake(ctx));
-            let (woken, staged) =
-                scope::exclusive(CallChain::default(), A::NAME, &live.id, wake).await;
+            let (woken, staged) = scope::hook(ctx, wake).await;
             woken?;
             let mut buf = Vec::new();
             encode_state(&state, &mut buf)?;

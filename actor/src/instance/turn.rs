@@ -20,7 +20,7 @@ use crate::error::{ActorError, codes, panic_message};
 use crate::mailbox::Reply;
 use crate::payload::Payload;
 
-use super::scope::{self, CallChain};
+use super::scope::{CallChain, Scope, Scoped};
 use super::start::encode_state;
 
 /// What a turn is asked to run: an action by index, its arguments, and the call chain it
@@ -101,23 +101,29 @@ pub(super) fn log_result(action: &str, result: &Reply) {
 }
 
 /// Runs exclusive action `index` on `state`, copying it first only if a shared action
-/// still reads it.
+/// still reads it; `scope` is the one the instance's last turn gave back, if it kept it.
 pub(super) fn exclusive<A: Actor>(
     mut state: Arc<A>,
     ctx: Ctx<A>,
+    scope: Option<Arc<dyn Scope>>,
     Call { index, args, chain }: Call,
     last: Arc<[u8]>,
     mut scratch: Vec<u8>,
     timeout: Duration,
-) -> BoxFuture<'static, TurnDone<A>> {
+) -> Scoped<BoxFuture<'static, TurnDone<A>>> {
     let action = A::ACTIONS[index].name;
     let span = tracing::debug_span!("action", name = action, access = "exclusive");
-    async move {
-        let (outcome, staged) = {
+    let scope = ctx.begin_turn(chain, scope);
+    let turn = async move {
+        let outcome = {
             let st = Arc::make_mut(&mut state);
-            let call = AssertUnwindSafe(st.call_exclusive(&ctx, index, args)).catch_unwind();
-            scope::exclusive(chain, A::NAME, ctx.id(), within(timeout, call)).await
+            within(
+                timeout,
+                AssertUnwindSafe(st.call_exclusive(&ctx, index, args)).catch_unwind(),
+            )
+            .await
         };
+        let mut staged = ctx.end_turn();
         let discarded = |err, scratch| TurnDone {
             state: None,
             changed: None,
@@ -131,8 +137,9 @@ pub(super) fn exclusive<A: Actor>(
             Err(_) => return discarded(timed_out(action, timeout), scratch),
         };
         // A panicking `Serialize` impl is caught like a panicking action.
-        let encoded = std::panic::catch_unwind(AssertUnwindSafe(|| encode_state(&*state, &mut scratch)))
-            .unwrap_or_else(|panic| Err(panicked(action, panic)));
+        let encoded =
+            std::panic::catch_unwind(AssertUnwindSafe(|| encode_state(&*state, &mut scratch)))
+                .unwrap_or_else(|panic| Err(panicked(action, panic)));
         let changed = match encoded {
             Ok(()) => (scratch[..] != last[..]).then(|| Arc::from(&scratch[..])),
             Err(err) => {
@@ -145,11 +152,19 @@ pub(super) fn exclusive<A: Actor>(
             if hook.await.is_err() {
                 tracing::error!(action, "on_state_change panicked");
             }
+            // What the hook staged commits with the state it saw.
+            staged.extend(ctx.end_turn());
         }
         log_result(action, &result);
-        TurnDone { state: Some(state), changed, staged, result, scratch }
-    }
-    .instrument_if_enabled(span)
+        TurnDone {
+            state: Some(state),
+            changed,
+            staged,
+            result,
+            scratch,
+        }
+    };
+    Scoped::exclusive(scope, turn.instrument_if_enabled(span))
 }
 
 /// Runs shared action `index` on a snapshot.
@@ -159,20 +174,20 @@ pub(super) fn shared<A: Actor>(
     ctx: Ctx<A>,
     Call { index, args, chain }: Call,
     timeout: Duration,
-) -> BoxFuture<'static, SharedDone> {
+) -> Scoped<BoxFuture<'static, SharedDone>> {
     let action = A::ACTIONS[index].name;
     let span = tracing::debug_span!("action", name = action, access = "shared");
-    async move {
+    let turn = async move {
         let call = AssertUnwindSafe(snapshot.call_shared(&ctx, index, args)).catch_unwind();
-        let result = match scope::shared(chain, within(timeout, call)).await {
+        let result = match within(timeout, call).await {
             Ok(Ok(result)) => result,
             Ok(Err(panic)) => Err(panicked(action, panic)),
             Err(_) => Err(timed_out(action, timeout)),
         };
         log_result(action, &result);
         SharedDone { seq, result }
-    }
-    .instrument_if_enabled(span)
+    };
+    Scoped::shared(chain, turn.instrument_if_enabled(span))
 }
 
 /// Boxes a turn, entering its span on each poll only if something listens.
