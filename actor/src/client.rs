@@ -1,8 +1,10 @@
 //! Clients: how callers find actors and get typed handles to them.
 //!
-//! A [`Client`] wraps a [`Transport`], which turns an address (kind + key, or id) into a
-//! live instance. The registry's in-process transport is the one built here; a network
-//! transport plugs into the same trait, so code written against handles does not change.
+//! A [`Client`] is built by a registry and resolves an address (kind + key, or id) to a
+//! live instance through the registry's directory; the handles it returns reach their
+//! actor over the in-process [`route`](crate::route). A handle over any other route (the
+//! network client, a test's) is made with [`ActorHandle::from_route`], and the typed
+//! handles on top do not change.
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -56,16 +58,20 @@ impl CreateMode {
     }
 }
 
-/// A live instance found for an address.
+/// A live instance found for an address (the registry's side of a client).
+#[doc(hidden)]
 #[derive(Clone, Debug)]
 pub struct Resolved {
     /// Its id.
     pub id: ActorId,
+    /// Its kind's name, as registered.
+    pub kind: &'static str,
     /// Its inbox.
     pub mailbox: Mailbox,
 }
 
-/// Finds, wakes and creates actors for a [`Client`].
+/// Finds, wakes and creates actors for a [`Client`]: the registry's directory.
+#[doc(hidden)]
 pub trait Transport: Send + Sync + 'static {
     /// Resolves `address` within `kind` to an awake instance.
     fn resolve<'a>(
@@ -116,21 +122,21 @@ impl fmt::Debug for Client {
 }
 
 impl Client {
-    /// A client over `transport`.
+    /// A client over `transport` (built by the registry).
+    #[doc(hidden)]
     pub fn new(transport: Arc<dyn Transport>) -> Self {
         Self { transport }
     }
 
     /// Resolves an untyped handle; the typed constructors below are built on it.
-    pub async fn handle(
-        &self,
-        kind: &'static str,
-        address: Address,
-    ) -> Result<ActorHandle, ActorError> {
+    ///
+    /// The kind is named at run time (a name from a request, say); an unknown one is
+    /// `actor/kind_not_registered`.
+    pub async fn handle(&self, kind: &str, address: Address) -> Result<ActorHandle, ActorError> {
         let resolved = self.transport.resolve(kind, &address).await?;
         // From now on the handle follows this instance by id: a destroyed actor is not
         // silently re-created behind a handle that pointed at it.
-        Ok(ActorHandle::new(self.clone(), kind, resolved))
+        Ok(ActorHandle::new(self.clone(), resolved))
     }
 
     pub(crate) fn transport(&self) -> &dyn Transport {
@@ -238,9 +244,9 @@ impl<A: Actor, I: CreateInput<A> + 'static> IntoFuture for Create<A, I> {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let input = serde_json::to_vec(&self.input.into_input()).map_err(|e| {
-                ActorError::of(
-                    crate::codes::SERIALIZATION_FAILED,
-                    format!("could not encode the create input of `{}`: {e}", A::NAME),
+                ActorError::serialization_failed(
+                    format_args!("the create input of `{}`", A::NAME),
+                    e,
                 )
             })?;
             let create = if self.if_missing {

@@ -21,8 +21,8 @@ pub enum SaveMode {
 
 /// The settings of one actor kind.
 ///
-/// `#[actor(sleep_timeout = "5m", action_timeout = "10s", inbox = 256, save_interval = "1s")]`
-/// fills these in; anything not written keeps its default.
+/// `#[actor(sleep_timeout = "5m", action_timeout = "10s", inbox = 256, max_shared = 64,
+/// save_interval = "1s")]` fills these in; anything not written keeps its default.
 ///
 /// ```
 /// use std::time::Duration;
@@ -30,6 +30,7 @@ pub enum SaveMode {
 /// assert_eq!(c.sleep_timeout, Some(Duration::from_secs(30)));
 /// assert_eq!(c.action_timeout, Duration::from_secs(60));
 /// assert_eq!(c.inbox_capacity, 1024);
+/// assert_eq!(c.max_shared, 1024);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ActorConfig {
@@ -41,6 +42,9 @@ pub struct ActorConfig {
     pub sleep_grace: Duration,
     /// Calls that may wait for their turn before callers get `actor/overloaded`.
     pub inbox_capacity: usize,
+    /// Shared actions that may run at once on one instance; a shared call beyond them
+    /// is answered `actor/overloaded` (`max_shared = N`).
+    pub max_shared: usize,
     /// When state is saved.
     pub save: SaveMode,
 }
@@ -52,6 +56,7 @@ impl Default for ActorConfig {
             action_timeout: Duration::from_secs(60),
             sleep_grace: Duration::from_secs(15),
             inbox_capacity: 1024,
+            max_shared: 1024,
             save: SaveMode::Durable,
         }
     }

@@ -8,7 +8,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use std::time::Duration;
+
 use crate::driver::StorageError;
+use crate::key::ActorId;
 
 /// The error every action, hook and handle call returns.
 ///
@@ -33,62 +36,90 @@ pub struct ActorError {
     metadata: Option<serde_json::Value>,
 }
 
-/// Every `(group, code)` pair the runtime itself emits.
+/// Every `(group, code)` pair the runtime itself emits, and the one table that gives
+/// each its HTTP status.
 ///
 /// ```
-/// assert_eq!(actor::codes::OVERLOADED, ("actor", "overloaded"));
+/// use actor::codes;
+/// assert_eq!(codes::OVERLOADED, ("actor", "overloaded"));
+/// assert_eq!(codes::http_status(codes::NOT_FOUND), 404);
 /// ```
 pub mod codes {
+    /// A `(group, code)` pair.
+    pub type Code = (&'static str, &'static str);
+
     /// No actor of that kind exists under the key or id.
-    pub const NOT_FOUND: (&str, &str) = ("actor", "not_found");
+    pub const NOT_FOUND: Code = ("actor", "not_found");
     /// `create` found an actor already living under the key.
-    pub const ALREADY_EXISTS: (&str, &str) = ("actor", "already_exists");
-    /// The actor's inbox is full; retry later.
-    pub const OVERLOADED: (&str, &str) = ("actor", "overloaded");
+    pub const ALREADY_EXISTS: Code = ("actor", "already_exists");
+    /// The actor's inbox is full, or as many shared actions as it allows are running;
+    /// retry later.
+    pub const OVERLOADED: Code = ("actor", "overloaded");
     /// An exclusive action was called from inside an exclusive turn of its own actor
     /// (directly or through other actors), where it would wait for itself.
-    pub const DEADLOCK: (&str, &str) = ("actor", "deadlock");
+    pub const DEADLOCK: Code = ("actor", "deadlock");
     /// The actor kind has no action with that name.
-    pub const ACTION_NOT_FOUND: (&str, &str) = ("actor", "action_not_found");
+    pub const ACTION_NOT_FOUND: Code = ("actor", "action_not_found");
     /// The action ran longer than the kind's `action_timeout`.
-    pub const ACTION_TIMED_OUT: (&str, &str) = ("actor", "action_timed_out");
+    pub const ACTION_TIMED_OUT: Code = ("actor", "action_timed_out");
     /// The actor was destroyed while the call was waiting or running.
-    pub const DESTROYED: (&str, &str) = ("actor", "destroyed");
+    pub const DESTROYED: Code = ("actor", "destroyed");
     /// The registry holds no actor kind with that name.
-    pub const KIND_NOT_REGISTERED: (&str, &str) = ("actor", "kind_not_registered");
+    pub const KIND_NOT_REGISTERED: Code = ("actor", "kind_not_registered");
     /// The key is empty of meaning: too long or containing a NUL byte.
-    pub const INVALID_KEY: (&str, &str) = ("actor", "invalid_key");
+    pub const INVALID_KEY: Code = ("actor", "invalid_key");
     /// The arguments could not be decoded into the action's parameter types.
-    pub const INVALID_ARGUMENTS: (&str, &str) = ("actor", "invalid_arguments");
+    pub const INVALID_ARGUMENTS: Code = ("actor", "invalid_arguments");
     /// The result or state could not be encoded.
-    pub const SERIALIZATION_FAILED: (&str, &str) = ("actor", "serialization_failed");
+    pub const SERIALIZATION_FAILED: Code = ("actor", "serialization_failed");
     /// The storage driver failed; nothing of the failed write was kept.
-    pub const STORAGE: (&str, &str) = ("actor", "storage_error");
+    pub const STORAGE: Code = ("actor", "storage_error");
     /// A panic or a bug inside the actor; the cause is logged.
-    pub const INTERNAL: (&str, &str) = ("actor", "internal_error");
-    /// The registry is shutting down and accepts no more calls.
-    pub const STOPPED: (&str, &str) = ("actor", "stopped");
+    pub const INTERNAL: Code = ("actor", "internal_error");
+    /// The registry is shutting down, or the actor stopped before answering.
+    pub const STOPPED: Code = ("actor", "stopped");
+    /// The actor declares no queue with that name.
+    pub const QUEUE_NOT_FOUND: Code = ("queue", "not_found");
     /// A user error without a more specific code.
-    pub const USER: (&str, &str) = ("user", "user_error");
+    pub const USER: Code = ("user", "user_error");
 
-    /// All codes above, for documentation checks.
-    pub const ALL: &[(&str, &str)] = &[
-        NOT_FOUND,
-        ALREADY_EXISTS,
-        OVERLOADED,
-        DEADLOCK,
-        ACTION_NOT_FOUND,
-        ACTION_TIMED_OUT,
-        DESTROYED,
-        KIND_NOT_REGISTERED,
-        INVALID_KEY,
-        INVALID_ARGUMENTS,
-        SERIALIZATION_FAILED,
-        STORAGE,
-        INTERNAL,
-        STOPPED,
-        USER,
+    /// Every code above with its HTTP status: the network layer answers with it, and
+    /// `docs/errors.md` is checked against it. 404 for what does not exist, 408 for a
+    /// timeout, 400 for a bad request and for limits (a full inbox, a deadlock the call
+    /// would cause), 500 for the runtime's and the storage's own failures.
+    pub const ALL: &[(Code, u16)] = &[
+        (NOT_FOUND, 404),
+        (ALREADY_EXISTS, 400),
+        (OVERLOADED, 400),
+        (DEADLOCK, 400),
+        (ACTION_NOT_FOUND, 404),
+        (ACTION_TIMED_OUT, 408),
+        (DESTROYED, 404),
+        (KIND_NOT_REGISTERED, 404),
+        (INVALID_KEY, 400),
+        (INVALID_ARGUMENTS, 400),
+        (SERIALIZATION_FAILED, 500),
+        (STORAGE, 500),
+        (INTERNAL, 500),
+        (STOPPED, 500),
+        (QUEUE_NOT_FOUND, 404),
+        (USER, 400),
     ];
+
+    /// The HTTP status of `code`: from [`ALL`], 400 for any other `user` error (a
+    /// team's own codes are the caller's to act on), 500 for anything else.
+    ///
+    /// ```
+    /// use actor::codes;
+    /// assert_eq!(codes::http_status(("user", "insufficient_funds")), 400);
+    /// assert_eq!(codes::http_status(codes::INTERNAL), 500);
+    /// ```
+    pub fn http_status((group, code): (&str, &str)) -> u16 {
+        ALL.iter()
+            .find(|((g, c), _)| *g == group && *c == code)
+            .map(|(_, status)| *status)
+            .unwrap_or(if group == "user" { 400 } else { 500 })
+    }
 }
 
 impl ActorError {
@@ -188,7 +219,13 @@ impl ActorError {
         self.group == group && self.code == code
     }
 
-    pub(crate) fn internal(context: &str, cause: impl fmt::Display) -> Self {
+    /// `actor/internal_error`: `context` failed because of `cause`.
+    ///
+    /// ```
+    /// let e = actor::ActorError::internal("start", "the actor task ended while starting");
+    /// assert!(e.is(actor::codes::INTERNAL));
+    /// ```
+    pub fn internal(context: &str, cause: impl fmt::Display) -> Self {
         Self::of(codes::INTERNAL, format!("{context}: {cause}"))
     }
 
@@ -210,15 +247,143 @@ impl ActorError {
     /// ```
     pub fn from_storage(err: StorageError) -> Self {
         match err {
-            StorageError::AlreadyExists { kind, key } => Self::of(
-                codes::ALREADY_EXISTS,
-                format!("an actor of kind `{kind}` already exists under key {key}"),
-            )
-            .with_metadata(serde_json::json!({ "actor": kind, "key": key })),
+            StorageError::AlreadyExists { kind, key } => Self::already_exists(&kind, key),
             other @ (StorageError::Backend(_) | StorageError::Fenced { .. }) => {
                 Self::storage(other)
             }
         }
+    }
+}
+
+/// One constructor per runtime code that more than one place raises, so each code's
+/// message and metadata are written once.
+impl ActorError {
+    /// `actor/not_found`: no actor of `kind` exists `what` ("under key …", "with id …").
+    ///
+    /// ```
+    /// let e = actor::ActorError::not_found("counter", "under key [\"a\"]");
+    /// assert!(e.is(actor::codes::NOT_FOUND));
+    /// ```
+    pub fn not_found(kind: &str, what: impl fmt::Display) -> Self {
+        Self::of(
+            codes::NOT_FOUND,
+            format!("no actor of kind `{kind}` exists {what}"),
+        )
+    }
+
+    /// `actor/already_exists`: `create` found an actor of `kind` under `key`.
+    ///
+    /// ```
+    /// let e = actor::ActorError::already_exists("counter", &actor::ActorKey::from("a"));
+    /// assert!(e.is(actor::codes::ALREADY_EXISTS));
+    /// assert_eq!(e.metadata().unwrap()["actor"], "counter");
+    /// ```
+    pub fn already_exists(kind: &str, key: impl fmt::Display + Serialize) -> Self {
+        Self::of(
+            codes::ALREADY_EXISTS,
+            format!("an actor of kind `{kind}` already exists under key {key}"),
+        )
+        .with_metadata(serde_json::json!({ "actor": kind, "key": key }))
+    }
+
+    /// `actor/overloaded`: actor `kind` `id` already holds `capacity` calls of the kind
+    /// `what` names ("calls waiting", "shared actions running").
+    ///
+    /// ```
+    /// let id = actor::ActorId::from("x");
+    /// let e = actor::ActorError::overloaded("counter", &id, 4, "calls waiting");
+    /// assert!(e.is(actor::codes::OVERLOADED));
+    /// assert_eq!(e.metadata().unwrap()["capacity"], 4);
+    /// ```
+    pub fn overloaded(kind: &str, id: &ActorId, capacity: usize, what: &str) -> Self {
+        Self::of(
+            codes::OVERLOADED,
+            format!("actor `{kind}` ({id}) has {capacity} {what}; retry later"),
+        )
+        .with_metadata(serde_json::json!({ "capacity": capacity }))
+    }
+
+    /// `actor/stopped`, saying what stopped.
+    ///
+    /// ```
+    /// let e = actor::ActorError::stopped("the registry is shutting down");
+    /// assert!(e.is(actor::codes::STOPPED));
+    /// ```
+    pub fn stopped(message: impl Into<String>) -> Self {
+        Self::of(codes::STOPPED, message)
+    }
+
+    /// `actor/destroyed`: actor `kind` `id` was destroyed under the call.
+    ///
+    /// ```
+    /// let e = actor::ActorError::destroyed("counter", &actor::ActorId::from("x"));
+    /// assert!(e.is(actor::codes::DESTROYED));
+    /// ```
+    pub fn destroyed(kind: &str, id: &ActorId) -> Self {
+        Self::of(
+            codes::DESTROYED,
+            format!("actor `{kind}` {id} was destroyed"),
+        )
+    }
+
+    /// `actor/action_timed_out`: `action` (or a hook, by name) ran longer than `limit`.
+    ///
+    /// ```
+    /// let e = actor::ActorError::timed_out("on_wake", std::time::Duration::from_secs(1));
+    /// assert!(e.is(actor::codes::ACTION_TIMED_OUT));
+    /// ```
+    pub fn timed_out(action: &str, limit: Duration) -> Self {
+        Self::of(
+            codes::ACTION_TIMED_OUT,
+            format!("`{action}` ran longer than {limit:?}; its changes were discarded"),
+        )
+        .with_metadata(
+            serde_json::json!({ "action": action, "timeout_ms": limit.as_millis() as u64 }),
+        )
+    }
+
+    /// `actor/invalid_arguments`, saying why.
+    ///
+    /// ```
+    /// let e = actor::ActorError::invalid_arguments("the action takes 1 argument, and 2 came");
+    /// assert!(e.is(actor::codes::INVALID_ARGUMENTS));
+    /// ```
+    pub fn invalid_arguments(why: impl Into<String>) -> Self {
+        Self::of(codes::INVALID_ARGUMENTS, why)
+    }
+
+    /// `actor/serialization_failed`, saying what could not be encoded and why.
+    ///
+    /// ```
+    /// let e = actor::ActorError::serialization_failed("the state of `counter`", "a map key is not a string");
+    /// assert!(e.is(actor::codes::SERIALIZATION_FAILED));
+    /// ```
+    pub fn serialization_failed(what: impl fmt::Display, cause: impl fmt::Display) -> Self {
+        Self::of(
+            codes::SERIALIZATION_FAILED,
+            format!("could not encode {what}: {cause}"),
+        )
+    }
+
+    /// `queue/not_found`: actor kind `kind` declares no queue `queue`.
+    ///
+    /// ```
+    /// let e = actor::ActorError::queue_not_found("worker", "tasks", &[]);
+    /// assert!(e.is(actor::codes::QUEUE_NOT_FOUND));
+    /// ```
+    pub fn queue_not_found(kind: &str, queue: &str, declared: &[&str]) -> Self {
+        let declared_text = if declared.is_empty() {
+            "it declares no queues".to_string()
+        } else {
+            format!("its queues: {}", declared.join(", "))
+        };
+        Self::of(
+            codes::QUEUE_NOT_FOUND,
+            format!(
+                "actor kind `{kind}` has no queue `{queue}` ({declared_text}); nothing was sent"
+            ),
+        )
+        .with_metadata(serde_json::json!({ "actor": kind, "queue": queue, "declared": declared }))
     }
 }
 

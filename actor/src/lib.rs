@@ -43,7 +43,7 @@
 //! | [`ctx`] | the context actions and hooks receive |
 //! | [`client`] | clients and the typed handles' untyped core |
 //! | [`driver`] | storage drivers: memory and SQLite |
-//! | [`instance`] | the task that runs one awake actor |
+//! | [`route`] | how a handle reaches its actor: in-process or any other [`route::Route`] |
 //! | [`error`] | errors and their codes |
 
 #![warn(missing_docs)]
@@ -55,14 +55,24 @@ pub mod definition;
 pub mod driver;
 pub mod error;
 pub mod handle;
-pub mod instance;
+pub(crate) mod instance;
 pub mod key;
 pub mod kind;
-pub mod mailbox;
+pub(crate) mod mailbox;
 pub mod payload;
+pub mod route;
 
 #[doc(hidden)]
 pub mod __private;
+
+/// What the `registry` crate builds instances and directories from. Not public API:
+/// names here change without notice.
+#[doc(hidden)]
+pub mod __runtime {
+    pub use crate::client::{Resolved, Transport};
+    pub use crate::instance::{Host, Slot, Spawn, Start};
+    pub use crate::mailbox::Mailbox;
+}
 
 pub use actor_macros::{
     ActorError, action, actor, on_create, on_destroy, on_sleep, on_state_change, on_wake,

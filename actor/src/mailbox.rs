@@ -1,6 +1,5 @@
 //! The sending side of an awake actor's inbox.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -11,14 +10,15 @@ use crate::error::ActorError;
 use crate::instance::cell::InstanceCell;
 use crate::instance::scope::CallChain;
 use crate::payload::Payload;
+use crate::route::Target;
 
 /// The answer to one call.
 pub type Reply = Result<Payload, ActorError>;
 
 /// One call waiting in an inbox.
 pub struct Command {
-    /// The action's name.
-    pub action: Cow<'static, str>,
+    /// What it calls.
+    pub target: Target,
     /// Its arguments.
     pub args: Payload,
     /// Where the answer goes.
@@ -114,22 +114,29 @@ impl Mailbox {
     /// caller's yield, and the actor's task runs behind the other tasks already queued on
     /// the worker. (Tokio's own forced yield would also do, but its multi-thread scheduler
     /// answers it by waking an idle worker to steal the caller.)
-    pub fn ask(&self, action: Cow<'static, str>, args: Payload) -> Result<Asked, Rejected> {
+    ///
+    /// Only action calls run in place; queue sends always go through the inbox.
+    pub fn ask(&self, target: &Target, args: Payload) -> Result<Asked, Rejected> {
         // One thread-local read; outside any turn (nearly every call) nothing more.
         let chain = CallChain::current();
-        if !chain.is_empty()
-            && let Some(err) = self.inlet.refuse_reentry(&action, &chain)
-        {
-            return Ok(Asked::Ready(Err(err)));
-        }
         let in_place = tokio::task::coop::has_budget_remaining();
-        let args = if in_place {
-            match self.inlet.call_in_place(&action, args, &chain) {
-                Ok(asked) => return Ok(asked),
-                Err(args) => args,
+        let args = match target {
+            Target::Action(action) => {
+                if !chain.is_empty()
+                    && let Some(err) = self.inlet.refuse_reentry(action, &chain)
+                {
+                    return Ok(Asked::Ready(Err(err)));
+                }
+                if in_place {
+                    match self.inlet.call_in_place(action, args, &chain) {
+                        Ok(asked) => return Ok(asked),
+                        Err(args) => args,
+                    }
+                } else {
+                    args
+                }
             }
-        } else {
-            args
+            _ => args,
         };
         let cell = self.cell();
         let depth = cell.inbox_depth.fetch_add(1, Ordering::AcqRel);
@@ -141,7 +148,7 @@ impl Mailbox {
         }
         let (reply, rx) = oneshot::channel();
         match cell.inbox.send(Box::new(Command {
-            action,
+            target: target.clone(),
             args,
             reply,
             chain,

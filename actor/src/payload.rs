@@ -6,7 +6,7 @@ use std::fmt;
 use serde::Serialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
 
-use crate::error::{ActorError, codes};
+use crate::error::ActorError;
 
 /// A wire encoding of arguments and results, as RivetKit's `x-rivet-encoding`.
 ///
@@ -42,10 +42,7 @@ impl Encoding {
             }
         }
         .map_err(|cause| {
-            ActorError::of(
-                codes::SERIALIZATION_FAILED,
-                format!("could not encode a value as {self:?}: {cause}"),
-            )
+            ActorError::serialization_failed(format_args!("a value as {self:?}"), cause)
         })
     }
 
@@ -61,13 +58,10 @@ impl Encoding {
             Self::Cbor => cbor_document(bytes),
         }
         .map_err(|cause| {
-            ActorError::of(
-                codes::INVALID_ARGUMENTS,
-                format!(
-                    "could not decode {self:?} into `{}`: {cause}",
-                    std::any::type_name::<T>()
-                ),
-            )
+            ActorError::invalid_arguments(format!(
+                "could not decode {self:?} into `{}`: {cause}",
+                std::any::type_name::<T>()
+            ))
         })
     }
 }
@@ -149,6 +143,26 @@ fn misshapen_arguments(encoding: Encoding, bytes: &[u8], count: usize) -> Option
     }
 }
 
+/// A typed value in a [`Payload`]: what it is, and how to encode it should it leave the
+/// process.
+pub struct LocalValue(Box<dyn Erased>);
+
+/// A `Serialize` value behind a pointer.
+trait Erased: Send {
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
+    fn encode(&self, encoding: Encoding) -> Result<Vec<u8>, ActorError>;
+}
+
+impl<T: Serialize + Send + 'static> Erased for T {
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
+        self
+    }
+
+    fn encode(&self, encoding: Encoding) -> Result<Vec<u8>, ActorError> {
+        encoding.encode(self)
+    }
+}
+
 /// Arguments or a result on their way through a mailbox.
 ///
 /// In-process calls carry the typed value untouched; network calls carry bytes in the
@@ -165,8 +179,9 @@ fn misshapen_arguments(encoding: Encoding, bytes: &[u8], count: usize) -> Option
 /// assert_eq!(n, 5);
 /// ```
 pub enum Payload {
-    /// A typed value from an in-process caller.
-    Local(Box<dyn Any + Send>),
+    /// A typed value from an in-process caller; a route that leaves the process encodes
+    /// it ([`into_encoded`](Self::into_encoded)).
+    Local(LocalValue),
     /// Bytes from a network caller.
     Encoded(Encoding, Vec<u8>),
 }
@@ -177,8 +192,23 @@ impl Payload {
     /// ```
     /// let _ = actor::Payload::local(1u8);
     /// ```
-    pub fn local<T: Send + 'static>(value: T) -> Self {
-        Self::Local(Box::new(value))
+    pub fn local<T: Serialize + Send + 'static>(value: T) -> Self {
+        Self::Local(LocalValue(Box::new(value)))
+    }
+
+    /// The payload as bytes: a typed value encoded in `encoding`, or encoded bytes as they
+    /// are (in their own encoding). What a route that leaves the process sends.
+    ///
+    /// ```
+    /// use actor::{Encoding, Payload};
+    /// let (encoding, bytes) = Payload::local((5i64,)).into_encoded(Encoding::Json).unwrap();
+    /// assert_eq!((encoding, bytes.as_slice()), (Encoding::Json, &b"[5]"[..]));
+    /// ```
+    pub fn into_encoded(self, encoding: Encoding) -> Result<(Encoding, Vec<u8>), ActorError> {
+        match self {
+            Self::Local(value) => Ok((encoding, value.0.encode(encoding)?)),
+            Self::Encoded(encoding, bytes) => Ok((encoding, bytes)),
+        }
     }
 
     /// Takes out the value as `T`, decoding bytes if needed.
@@ -189,15 +219,12 @@ impl Payload {
     /// ```
     pub fn decode<T: DeserializeOwned + 'static>(self) -> Result<T, ActorError> {
         match self {
-            Self::Local(any) => any.downcast::<T>().map(|b| *b).map_err(|_| {
-                ActorError::of(
-                    codes::INVALID_ARGUMENTS,
-                    format!(
-                        "expected a value of type `{}`; the handle and the actor disagree \
-                         (rebuild both from the same crate version)",
-                        std::any::type_name::<T>()
-                    ),
-                )
+            Self::Local(value) => value.0.into_any().downcast::<T>().map(|b| *b).map_err(|_| {
+                ActorError::invalid_arguments(format!(
+                    "expected a value of type `{}`; the handle and the actor disagree \
+                     (rebuild both from the same crate version)",
+                    std::any::type_name::<T>()
+                ))
             }),
             Self::Encoded(encoding, bytes) => encoding.decode(&bytes),
         }
@@ -219,7 +246,7 @@ impl Payload {
     ) -> Result<T, ActorError> {
         match self {
             Self::Encoded(encoding, bytes) => match misshapen_arguments(encoding, &bytes, count) {
-                Some(why) => Err(ActorError::of(codes::INVALID_ARGUMENTS, why)),
+                Some(why) => Err(ActorError::invalid_arguments(why)),
                 None => encoding.decode(&bytes),
             },
             local => local.decode(),
@@ -317,6 +344,6 @@ fn no_encoded_arguments(encoding: Encoding, bytes: &[u8]) -> Result<(), ActorErr
     match misshapen_arguments(encoding, bytes, 0) {
         _ if nothing => Ok(()),
         None => Ok(()),
-        Some(why) => Err(ActorError::of(codes::INVALID_ARGUMENTS, why)),
+        Some(why) => Err(ActorError::invalid_arguments(why)),
     }
 }

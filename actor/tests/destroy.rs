@@ -81,7 +81,7 @@ async fn destroying_a_sleeping_actor_wakes_it_and_removes_it() {
         .await
         .unwrap();
     counter.increment(1).await.unwrap();
-    counter.sleep().await;
+    counter.sleep().await.unwrap();
     let id = counter.id();
     counter.destroy().await.unwrap();
     assert_eq!(rows(dir.path(), id.as_str()).await, (0, 0));

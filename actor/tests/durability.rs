@@ -22,7 +22,7 @@ fn state_survives_sleep_and_a_full_restart() {
             .await
             .unwrap();
         counter.increment(1).await.unwrap();
-        counter.sleep().await;
+        counter.sleep().await.unwrap();
         assert_eq!(registry.awake(), 0);
         assert_eq!(
             counter.increment(1).await.unwrap(),

@@ -286,10 +286,15 @@ async fn calls_after_destroy_get_destroyed_or_not_found() {
 async fn every_error_code_is_documented() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/errors.md");
     let doc = std::fs::read_to_string(path).expect("docs/errors.md exists");
-    for (group, code) in codes::ALL {
+    for ((group, code), status) in codes::ALL {
+        let row = doc
+            .lines()
+            .find(|line| line.starts_with(&format!("| `{group}/{code}` |")))
+            .unwrap_or_else(|| panic!("docs/errors.md has no row for `{group}/{code}`"));
         assert!(
-            doc.contains(&format!("`{group}/{code}`")),
-            "docs/errors.md does not document `{group}/{code}`"
+            row.contains(&format!("| {status} |")),
+            "docs/errors.md gives `{group}/{code}` another HTTP status than {status}: {row}"
         );
+        assert_eq!(codes::http_status((group, code)), *status);
     }
 }

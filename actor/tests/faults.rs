@@ -430,7 +430,7 @@ async fn the_sqlite_writer_recovers_from_every_fault_inside_a_transaction() {
         assert!(err.message().contains(says), "{fault:?}: {err}");
         assert!(append(&ledger, "alone", 100, &mut acked).await, "{fault:?}");
         // Asleep and woken: the length now comes from the database, not from memory.
-        ledger.sleep().await;
+        ledger.sleep().await.unwrap();
         assert_eq!(
             answer(ledger.check()).await.unwrap(),
             acked["alone"],

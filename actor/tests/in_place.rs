@@ -398,7 +398,7 @@ async fn a_waiting_turn_whose_caller_timed_out_still_finishes_and_is_saved() {
     );
     assert_eq!(stored_log(&registry, &id).await, strings(&["a:start", "a"]));
 
-    h.sleep().await;
+    h.sleep().await.unwrap();
     assert_eq!(registry.awake(), 0);
     assert_eq!(h.log().await.unwrap(), strings(&["a:start", "a"]));
     assert_eq!(h.hooks().await.unwrap(), ["wake", "sleep", "wake"]);
@@ -424,7 +424,7 @@ async fn a_turn_dropped_after_its_first_poll_finishes_once_let_through() {
     assert_eq!(h.log().await.unwrap(), strings(&["b", "c"]));
     assert_eq!(stored_log(&registry, &id).await, strings(&["b", "c"]));
 
-    h.sleep().await;
+    h.sleep().await.unwrap();
     assert_eq!(h.log().await.unwrap(), strings(&["b", "c"]));
 }
 
@@ -441,7 +441,7 @@ async fn a_dropped_waiting_turn_is_durable_on_sqlite() {
     h.let_through().await.unwrap();
     assert_eq!(h.append("t".into()).await.unwrap(), 2);
     assert_eq!(stored_log(&registry, &id).await, strings(&["s", "t"]));
-    h.sleep().await;
+    h.sleep().await.unwrap();
     assert_eq!(registry.awake(), 0);
     assert_eq!(
         h.log().await.unwrap(),
@@ -978,7 +978,7 @@ async fn an_exclusive_call_in_its_first_poll_when_sleep_is_requested_is_answered
         .get::<Staller>(["exclusive"])
         .await
         .unwrap();
-    let sleeping = tokio::spawn(async move { sleeper.sleep().await });
+    let sleeping = tokio::spawn(async move { sleeper.sleep().await.unwrap() });
     until_asleep_or_a_while(&registry).await;
     EXCLUSIVE_STALL.release();
     let answer = timeout(Duration::from_secs(10), call)
@@ -1009,7 +1009,7 @@ async fn a_shared_call_in_its_first_poll_when_sleep_is_requested_is_answered() {
     SHARED_STALL.wait_entered();
     // A separate handle, so the request waits on nothing of the caller's.
     let sleeper = registry.client().get::<Staller>(["shared"]).await.unwrap();
-    let sleeping = tokio::spawn(async move { sleeper.sleep().await });
+    let sleeping = tokio::spawn(async move { sleeper.sleep().await.unwrap() });
     until_asleep_or_a_while(&registry).await;
     SHARED_STALL.release();
     let answer = timeout(Duration::from_secs(10), call)
@@ -1143,7 +1143,8 @@ async fn panics_in_serialize_and_hooks_are_internal_errors_and_the_actor_keeps_w
     SLEEP_PANICS.store(true, Ordering::SeqCst);
     timeout(Duration::from_secs(5), h.sleep())
         .await
-        .expect("the actor sleeps even though on_sleep panicked");
+        .expect("the actor sleeps even though on_sleep panicked")
+        .unwrap();
     SLEEP_PANICS.store(false, Ordering::SeqCst);
     assert_eq!(registry.awake(), 0);
 

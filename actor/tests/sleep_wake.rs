@@ -97,7 +97,7 @@ async fn ctx_sleep_puts_the_actor_to_sleep_after_the_call() {
         .unwrap();
     counter.increment(3).await.unwrap();
     counter.nap().await.unwrap();
-    counter.sleep().await;
+    counter.sleep().await.unwrap();
     assert_eq!(registry.awake(), 0);
     assert_eq!(counter.get().await.unwrap(), 3);
     assert_eq!(

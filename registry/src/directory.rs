@@ -9,9 +9,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
-use actor::client::{Address, CreateMode, Resolved, Transport};
+use actor::__runtime::{Host, Slot, Spawn, Start};
+use actor::__runtime::{Resolved, Transport};
+use actor::client::{Address, CreateMode};
 use actor::driver::{Driver, Loaded};
-use actor::instance::{Host, Slot, Spawn, Start};
 use actor::kind::ActorKind;
 use actor::payload::Payload;
 use actor::{ActorError, ActorId, ActorKey, Client, codes};
@@ -32,13 +33,6 @@ pub struct Directory {
     /// runtime the call that woke it came from.
     runtime: tokio::runtime::Handle,
     me: Weak<Directory>,
-}
-
-fn not_found(kind: &str, what: impl std::fmt::Display) -> ActorError {
-    ActorError::of(
-        codes::NOT_FOUND,
-        format!("no actor of kind `{kind}` exists {what}"),
-    )
 }
 
 impl Directory {
@@ -81,8 +75,7 @@ impl Directory {
 
     fn kind(&self, name: &str) -> Result<&ActorKind, ActorError> {
         if self.stopping.load(Ordering::Acquire) {
-            return Err(ActorError::of(
-                codes::STOPPED,
+            return Err(ActorError::stopped(
                 "the registry is shutting down and accepts no new calls",
             ));
         }
@@ -134,20 +127,16 @@ impl Directory {
                     .await
                     .map_err(ActorError::from_storage)?
                 {
-                    Some(_) if matches!(create, CreateMode::Always(_)) => Err(ActorError::of(
-                        codes::ALREADY_EXISTS,
-                        format!(
-                            "an actor of kind `{}` already exists under key {key}",
-                            kind.name()
-                        ),
-                    )
-                    .with_metadata(serde_json::json!({ "actor": kind.name(), "key": key }))),
+                    Some(_) if matches!(create, CreateMode::Always(_)) => {
+                        Err(ActorError::already_exists(kind.name(), key))
+                    }
                     Some(id) => self.wake(&kind, &id).await,
                     None => match create.input() {
-                        None => Err(not_found(kind.name(), format_args!("under key {key}"))
-                            .with_metadata(
-                                serde_json::json!({ "actor": kind.name(), "key": key }),
-                            )),
+                        None => Err(ActorError::not_found(
+                            kind.name(),
+                            format_args!("under key {key}"),
+                        )
+                        .with_metadata(serde_json::json!({ "actor": kind.name(), "key": key }))),
                         Some(input) => self.create(&kind, key, input).await,
                     },
                 }
@@ -163,7 +152,7 @@ impl Directory {
         start: Start,
         slot: &Arc<Slot>,
     ) -> (
-        actor::mailbox::Mailbox,
+        actor::__runtime::Mailbox,
         oneshot::Receiver<Result<(), ActorError>>,
     ) {
         let (ready, started) = oneshot::channel();
@@ -183,8 +172,8 @@ impl Directory {
 
     async fn started(started: oneshot::Receiver<Result<(), ActorError>>) -> Result<(), ActorError> {
         started.await.unwrap_or_else(|_| {
-            Err(ActorError::of(
-                codes::INTERNAL,
+            Err(ActorError::internal(
+                "start",
                 "the actor task ended while starting",
             ))
         })
@@ -207,7 +196,11 @@ impl Directory {
         match Self::started(started).await {
             Ok(()) => {
                 state.mailbox = Some(mailbox.clone());
-                Ok(Resolved { id, mailbox })
+                Ok(Resolved {
+                    id,
+                    kind: kind.name(),
+                    mailbox,
+                })
             }
             Err(err) => {
                 state.retired = true;
@@ -234,6 +227,7 @@ impl Directory {
                 if !mailbox.is_closed() {
                     return Ok(Resolved {
                         id: id.clone(),
+                        kind: kind.name(),
                         mailbox: mailbox.clone(),
                     });
                 }
@@ -253,7 +247,7 @@ impl Directory {
                     state.retired = true;
                     self.retire(id, &slot);
                     return Err(other.err().unwrap_or_else(|| {
-                        not_found(kind.name(), format_args!("with id {id}"))
+                        ActorError::not_found(kind.name(), format_args!("with id {id}"))
                             .with_metadata(serde_json::json!({ "actor": kind.name(), "id": id }))
                     }));
                 }
@@ -264,6 +258,7 @@ impl Directory {
                     state.mailbox = Some(mailbox.clone());
                     Ok(Resolved {
                         id: id.clone(),
+                        kind: kind.name(),
                         mailbox,
                     })
                 }
@@ -321,7 +316,8 @@ impl Transport for Directory {
 mod tests {
     use std::sync::Arc;
 
-    use actor::client::{Address, Transport};
+    use actor::__runtime::Transport;
+    use actor::client::Address;
     use actor::driver::memory::MemoryDriver;
     use actor::{ActorKey, codes};
 

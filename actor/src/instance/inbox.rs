@@ -107,7 +107,7 @@ mod tests {
     fn call(action: &'static str) -> Envelope {
         let (reply, _) = tokio::sync::oneshot::channel();
         Box::new(Command {
-            action: action.into(),
+            target: crate::route::Target::action(action),
             args: crate::payload::Payload::local(()),
             reply,
             chain: Default::default(),
@@ -116,7 +116,7 @@ mod tests {
 
     fn action(polled: Poll<Option<Envelope>>) -> Option<String> {
         match polled {
-            Poll::Ready(Some(cmd)) => Some(cmd.action.into_owned()),
+            Poll::Ready(Some(cmd)) => Some(cmd.target.name().to_owned()),
             _ => None,
         }
     }

@@ -23,7 +23,7 @@ use crate::config::{ActorConfig, SaveMode};
 use crate::ctx::Ctx;
 use crate::definition::{Access, Actor};
 use crate::driver::{Driver, SaveBatch, SaveOp, StorageError, keys};
-use crate::error::{ActorError, action_not_found, codes};
+use crate::error::{ActorError, action_not_found};
 use crate::key::ActorId;
 use crate::mailbox::{Asked, Inlet, Reply};
 use crate::payload::Payload;
@@ -98,6 +98,10 @@ pub(super) struct Core<A> {
     pub(super) turn_scope: Option<Arc<dyn Scope>>,
     /// Shared actions callers started that must finish on the task.
     pub(super) handed_shared: Vec<PendingShared>,
+    /// Shared actions that did not finish on their first poll and are now the task's
+    /// (handed over, or started by it): bounded by `max_shared`. One that finishes at
+    /// once holds nothing, so it is not counted.
+    pub(super) shared_waiting: usize,
 }
 
 /// How a finished turn is answered.
@@ -138,6 +142,7 @@ impl<A: Actor> Live<A> {
                 handed_turn: None,
                 turn_scope: None,
                 handed_shared: Vec::new(),
+                shared_waiting: 0,
             }),
             active_at: AtomicU64::new(0),
             born: Instant::now(),
@@ -202,12 +207,22 @@ impl<A: Actor> Live<A> {
     }
 
     /// Starts a shared action on the state as of the last finished turn, and returns the
-    /// commit its answer must wait for.
+    /// commit its answer must wait for; `actor/overloaded` if `max_shared` shared actions
+    /// are waiting on something already.
     pub(super) fn begin_shared(
         &self,
         core: &mut Core<A>,
         call: Call,
     ) -> Result<(Scoped<BoxFuture<'static, SharedDone>>, u64), ActorError> {
+        let max = self.config().max_shared;
+        if core.shared_waiting >= max {
+            return Err(ActorError::overloaded(
+                A::NAME,
+                &self.id,
+                max,
+                "shared actions running",
+            ));
+        }
         let snapshot = core.snapshot()?;
         let needs = self.needs(core);
         let call = turn::shared(
@@ -218,6 +233,13 @@ impl<A: Actor> Live<A> {
             self.config().action_timeout,
         );
         Ok((call, needs))
+    }
+
+    /// Answers a shared action the task ran, through the gate.
+    pub(super) fn answer_shared(&self, done: SharedDone, reply: oneshot::Sender<Reply>) {
+        let mut core = self.lock();
+        core.shared_waiting -= 1;
+        core.gate.reply(done.seq, reply, done.result);
     }
 
     /// Puts the state back after `turn` finished with `done`, saves it in durable mode,
@@ -355,14 +377,11 @@ impl<A: Actor> Live<A> {
     }
 
     fn stopped_error(&self) -> ActorError {
-        ActorError::of(
-            codes::STOPPED,
-            format!(
-                "actor `{}` {} stopped before answering; the call may or may not have run",
-                A::NAME,
-                self.id
-            ),
-        )
+        ActorError::stopped(format!(
+            "actor `{}` {} stopped before answering; the call may or may not have run",
+            A::NAME,
+            self.id
+        ))
     }
 
     /// Whether a caller may take the state now: the instance is running, nothing is queued
@@ -457,6 +476,7 @@ impl<A: Actor> Live<A> {
                     Asked::Ready(Err(self.stopped_error()))
                 } else {
                     let (reply, rx) = oneshot::channel();
+                    core.shared_waiting += 1;
                     core.handed_shared.push((call, reply));
                     drop(core);
                     self.cell.nudge();

@@ -19,9 +19,10 @@ use crate::client::{Address, Client};
 use crate::config::SaveMode;
 use crate::definition::{Access, Actor};
 use crate::driver::{SaveOp, StorageError};
-use crate::error::{ActorError, action_not_found, codes};
+use crate::error::{ActorError, action_not_found};
 use crate::key::ActorId;
 use crate::mailbox::{Command, Reply};
+use crate::route::Target;
 
 use super::cell::InstanceCell;
 use super::inbox::Envelope;
@@ -165,13 +166,13 @@ async fn redeliver<A: Actor>(client: Client, id: ActorId, calls: Vec<Command>) {
     // One after another, so they keep their order.
     for call in calls {
         let Command {
-            action,
+            target,
             args,
             reply,
             ..
         } = call;
         let answer = match &handle {
-            Ok(handle) => handle.send(action, args).await,
+            Ok(handle) => handle.send(target, args).await,
             Err(err) => Err(err.clone()),
         };
         let _ = reply.send(answer);
@@ -355,9 +356,7 @@ impl<A: Actor> Instance<A> {
                         return end;
                     }
                 }
-                Event::Shared(done, reply) => {
-                    self.live.lock().gate.reply(done.seq, reply, done.result);
-                }
+                Event::Shared(done, reply) => self.live.answer_shared(done, reply),
                 Event::Durable(seq, result) => {
                     if let Err(err) = self.live.settle(seq, result) {
                         return End::Crash(Box::new(ActorError::from_storage(err)));
@@ -423,10 +422,20 @@ impl<A: Actor> Instance<A> {
     }
 
     fn accept(&mut self, cmd: Box<Command>) {
-        let Some(index) = A::ACTIONS.iter().position(|a| a.name == cmd.action) else {
-            self.take_from_inbox();
-            turn::rejected(action_not_found(A::NAME, &cmd.action), cmd.reply);
-            return;
+        let found = match &cmd.target {
+            Target::Action(action) => A::ACTIONS
+                .iter()
+                .position(|a| a.name == *action)
+                .ok_or_else(|| action_not_found(A::NAME, action)),
+            other => Err(target_not_found::<A>(other)),
+        };
+        let index = match found {
+            Ok(index) => index,
+            Err(err) => {
+                self.take_from_inbox();
+                turn::rejected(err, cmd.reply);
+                return;
+            }
         };
         if matches!(self.stopping, Some(End::Destroy)) {
             self.take_from_inbox();
@@ -441,7 +450,12 @@ impl<A: Actor> Instance<A> {
                     args, reply, chain, ..
                 } = *cmd;
                 let call = Call { index, args, chain };
-                let begun = self.live.begin_shared(&mut self.live.lock(), call);
+                let begun = {
+                    let mut core = self.live.lock();
+                    let begun = self.live.begin_shared(&mut core, call);
+                    core.shared_waiting += usize::from(begun.is_ok());
+                    begun
+                };
                 match begun {
                     Ok((call, _)) => self.run_shared(call, reply),
                     Err(err) => turn::rejected(err, reply),
@@ -529,7 +543,7 @@ impl<A: Actor> Instance<A> {
                 }
                 if let Some(shared) = self.shared.as_mut() {
                     while let Some((done, reply)) = shared.next().await {
-                        self.live.lock().gate.reply(done.seq, reply, done.result);
+                        self.live.answer_shared(done, reply);
                     }
                 }
                 self.live.lock().gate.fail_all(&err);
@@ -586,8 +600,11 @@ impl<A: Actor> Instance<A> {
 }
 
 fn destroyed<A: Actor>(id: &ActorId) -> ActorError {
-    ActorError::of(
-        codes::DESTROYED,
-        format!("actor `{}` {id} was destroyed", A::NAME),
-    )
+    ActorError::destroyed(A::NAME, id)
+}
+
+/// The error for a call to something the actor does not have besides actions: it
+/// declares no queues yet.
+fn target_not_found<A: Actor>(target: &Target) -> ActorError {
+    ActorError::queue_not_found(A::NAME, target.name(), &[])
 }

@@ -316,8 +316,8 @@ pub fn stage(op: SaveOp) -> Result<(), ActorError> {
     if with_scope(|scope| scope.stage(op)) == Some(true) {
         return Ok(());
     }
-    Err(ActorError::of(
-        codes::INTERNAL,
+    Err(ActorError::internal(
+        "stage",
         "records can only be staged inside an exclusive turn (an action taking `&mut self`, \
          `on_create`, `on_wake` or `on_sleep`), on the turn's own task",
     ))

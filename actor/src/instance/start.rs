@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::definition::Actor;
 use crate::driver::{SaveOp, keys};
-use crate::error::{ActorError, codes};
+use crate::error::ActorError;
 use crate::key::ActorKey;
 
 use futures_util::FutureExt;
@@ -27,27 +27,20 @@ pub(super) struct Started<A> {
 pub(super) fn encode_state<A: Actor>(state: &A, buf: &mut Vec<u8>) -> Result<(), ActorError> {
     buf.clear();
     serde_json::to_writer(&mut *buf, state).map_err(|e| {
-        ActorError::of(
-            codes::SERIALIZATION_FAILED,
-            format!(
-                "the state of actor `{}` could not be serialized: {e}",
-                A::NAME
-            ),
-        )
+        ActorError::serialization_failed(format_args!("the state of actor `{}`", A::NAME), e)
     })
 }
 
 /// Deserializes stored state; a failure says how to evolve the struct compatibly.
 pub(super) fn decode_state<A: Actor>(bytes: &[u8]) -> Result<A, ActorError> {
     serde_json::from_slice(bytes).map_err(|e| {
-        ActorError::of(
-            codes::INTERNAL,
-            format!(
-                "the stored state of actor `{}` does not decode as `{}`: {e}; when adding fields to \
-                 a state struct, give them #[serde(default)]",
+        ActorError::internal(
+            &format!(
+                "the stored state of actor `{}` does not decode as `{}`",
                 A::NAME,
                 std::any::type_name::<A>()
             ),
+            format_args!("{e}; when adding fields to a state struct, give them #[serde(default)]"),
         )
     })
 }
@@ -61,10 +54,7 @@ where
     match tokio::time::timeout(limit, AssertUnwindSafe(f).catch_unwind()).await {
         Ok(Ok(result)) => result,
         Ok(Err(panic)) => Err(panicked(hook, panic)),
-        Err(_) => Err(ActorError::of(
-            codes::ACTION_TIMED_OUT,
-            format!("`{hook}` ran longer than {limit:?}"),
-        )),
+        Err(_) => Err(ActorError::timed_out(hook, limit)),
     }
 }
 
@@ -103,9 +93,9 @@ pub(super) async fn start<A: Actor>(
         }
         Start::Wake(stored) => {
             let stored = stored.ok_or_else(|| {
-                ActorError::of(
-                    codes::NOT_FOUND,
-                    format!("actor `{}` {} has no stored state", A::NAME, live.id),
+                ActorError::not_found(
+                    A::NAME,
+                    format_args!("with id {} (it has no stored state)", live.id),
                 )
             })?;
             let mut state: A = decode_state(&stored)?;

@@ -65,13 +65,7 @@ async fn within<F: Future>(limit: Duration, call: F) -> Result<F::Output, Elapse
 
 /// The error for an action that ran past its timeout.
 fn timed_out(action: &str, timeout: Duration) -> ActorError {
-    ActorError::of(
-        codes::ACTION_TIMED_OUT,
-        format!("action `{action}` ran longer than {timeout:?}; its changes were discarded"),
-    )
-    .with_metadata(
-        serde_json::json!({ "action": action, "timeout_ms": timeout.as_millis() as u64 }),
-    )
+    ActorError::timed_out(action, timeout)
 }
 
 /// The error for an action or hook (named by `action`) that panicked, with the panic
@@ -79,9 +73,9 @@ fn timed_out(action: &str, timeout: Duration) -> ActorError {
 pub(super) fn panicked(action: &str, panic: Box<dyn std::any::Any + Send>) -> ActorError {
     let cause = panic_message(&*panic);
     tracing::error!(action, cause, "action panicked; its changes were discarded");
-    ActorError::of(
-        codes::INTERNAL,
-        format!("`{action}` panicked: {cause}; its changes were discarded"),
+    ActorError::internal(
+        &format!("`{action}` panicked"),
+        format_args!("{cause}; its changes were discarded"),
     )
 }
 

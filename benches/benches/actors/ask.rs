@@ -404,8 +404,8 @@ pub fn run(config: &Config) -> BenchResult<Vec<Goal>> {
 
 /// One ask of the raw baseline: the increment and where to answer.
 pub struct Ask {
-    by: i64,
-    reply: oneshot::Sender<i64>,
+    pub by: i64,
+    pub reply: oneshot::Sender<i64>,
 }
 
 /// A tokio channel of [`Ask`]s, bounded or not.

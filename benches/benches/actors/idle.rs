@@ -166,7 +166,7 @@ fn ours(storage: Storage, n: usize) -> BenchResult<IdleCost> {
         // One actor first, so one-time allocations (lazy statics, first map buckets) are
         // not charged to the measured ones.
         for warm in create_many::<Counter>(&client, "warm", 1).await? {
-            warm.sleep().await;
+            warm.sleep().await?;
         }
         settle().await;
         let (before, blocks_before) = (ALLOC.snapshot(), ALLOC.live_blocks());
@@ -188,7 +188,9 @@ fn ours(storage: Storage, n: usize) -> BenchResult<IdleCost> {
             if sleeping.is_empty() {
                 break;
             }
-            while sleeping.join_next().await.transpose()?.is_some() {}
+            while let Some(slept) = sleeping.join_next().await.transpose()? {
+                slept?;
+            }
         }
         settle().await;
         let asleep = per_actor(ALLOC.snapshot(), before, n);

@@ -3,13 +3,13 @@
 //! `docs/benchmarks.md`.
 //!
 //! ```text
-//! cargo bench -p benches --features peers                  # everything, about 3 minutes
+//! cargo bench -p benches --features peers                  # everything, about 4 minutes
 //! cargo bench -p benches -- ask wake                       # some sections, no peers
 //! ACTORS_BENCH_ONLY="current-thread" cargo bench -p benches -- ask   # some rows
 //! ACTORS_BENCH_ASKS=100000 cargo bench -p benches          # shorter runs
 //! ```
 //!
-//! Four sections, each printed as a Markdown table when it finishes, then a table of
+//! Five sections, each printed as a Markdown table when it finishes, then a table of
 //! goals. Progress goes to stderr, tables to stdout.
 //!
 //! - **ask**: the in-process round trip of one call. Each row runs on a fresh tokio
@@ -26,6 +26,12 @@
 //!   `oneshot`; a calibration row adds 600 ns of busy work per message to it. Tokio's
 //!   metrics give worker CPU and parks per call; a second pass of 20,000 asks with the
 //!   counting allocator on gives allocations per call, by size.
+//! - **callers**: many callers asking one actor. 2, 8 and 64 spawned tasks share
+//!   `ACTORS_BENCH_ASKS` asks to one actor, all released at once after a warm-up; the
+//!   figure is the batch's wall time / asks (a throughput, not one call's latency),
+//!   median of the rounds. Ours exclusive (durable `increment`) and shared (`get`) beside
+//!   raw tokio (bounded mpsc + oneshot, one receiving task) with the same callers, and
+//!   kameo and ractor at 64.
 //! - **durable**: acknowledged exclusive actions per second on SQLite in a temporary
 //!   directory. `ACTORS_BENCH_ACTORS` (1,000) actors, each driven by its own task making
 //!   sequential increments; counted over `ACTORS_BENCH_SECS` (5) seconds after one second
@@ -54,6 +60,7 @@
 //! goals table only reports.
 
 mod ask;
+mod callers;
 mod durable;
 mod idle;
 mod kinds;
@@ -178,6 +185,9 @@ fn main() -> BenchResult<()> {
     let mut goals = Vec::new();
     if config.wants("ask") {
         goals.extend(ask::run(&config)?);
+    }
+    if config.wants("callers") {
+        goals.extend(callers::run(&config)?);
     }
     if config.wants("durable") {
         goals.extend(durable::run(&config)?);

@@ -6,6 +6,7 @@ use std::hint::black_box;
 use benches::{Measured, Probe};
 
 use crate::ask::{Contestant, Flavor, Role, warmup};
+use crate::callers;
 use crate::idle::{IdleCost, Measure, per_actor, settle};
 use crate::{ALLOC, BenchResult, runtime};
 
@@ -30,6 +31,25 @@ pub fn ask_contestants() -> Vec<Contestant> {
             name: "actix 0.13: send from a tokio task to an Arbiter",
             role: Role::Peer(Flavor::MultiThread),
             run: actix_counter::ask_across_threads,
+        },
+    ]
+}
+
+/// kameo and ractor with the most callers of the callers section.
+pub fn callers_contestants() -> Vec<callers::Contestant> {
+    let most = callers::COUNTS[callers::COUNTS.len() - 1];
+    vec![
+        callers::Contestant {
+            name: format!("{most} callers: kameo 0.22 ask"),
+            side: callers::Side::Peer,
+            callers: most,
+            run: kameo_counter::ask_many,
+        },
+        callers::Contestant {
+            name: format!("{most} callers: ractor 0.16 call!"),
+            side: callers::Side::Peer,
+            callers: most,
+            run: ractor_counter::ask_many,
         },
     ]
 }
@@ -85,6 +105,22 @@ mod kameo_counter {
                 BenchResult::Ok(probe.finish(n))
             });
             caller.await?
+        })
+    }
+
+    pub fn ask_many(callers: usize, n: u64) -> BenchResult<Measured> {
+        runtime()?.block_on(async move {
+            let counter = Counter::spawn(Counter::default());
+            callers::many(callers, n, move || {
+                let counter = counter.clone();
+                async move {
+                    counter
+                        .ask(Increment(1))
+                        .await
+                        .map_err(|_| "kameo ask failed".into())
+                }
+            })
+            .await
         })
     }
 
@@ -164,6 +200,21 @@ mod ractor_counter {
                 BenchResult::Ok(probe.finish(n))
             });
             let measured = caller.await?;
+            handle.await?;
+            measured
+        })
+    }
+
+    pub fn ask_many(callers: usize, n: u64) -> BenchResult<Measured> {
+        runtime()?.block_on(async move {
+            let (counter, handle) = Actor::spawn(None, Counter, ()).await?;
+            let asking = counter.clone();
+            let measured = callers::many(callers, n, move || {
+                let counter = asking.clone();
+                async move { Ok(call!(counter, CounterMsg::Increment, 1)?) }
+            })
+            .await;
+            counter.stop(None);
             handle.await?;
             measured
         })

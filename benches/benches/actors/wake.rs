@@ -97,7 +97,7 @@ fn wakes(
             let (mut woken, mut awake) = (Latencies::default(), Latencies::default());
             let warmup = (count / 10).max(3);
             for i in 0..warmup + count {
-                counter.sleep().await;
+                counter.sleep().await?;
                 if directory.awake() != 0 {
                     return Err("the actor is still awake after `sleep()`".into());
                 }

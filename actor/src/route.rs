@@ -1,0 +1,327 @@
+//! How a handle reaches its actor: a [`Route`] delivers a [`Target`] and its payload.
+//!
+//! Every handle, typed or not, sits on a route. The registry's handles use the
+//! in-process route ([`InProcess`]): the actor's mailbox, the in-place path and the
+//! retry loop that follows an actor across sleeps. A route to an actor in another
+//! process (the network client) implements the same trait, and the typed handles
+//! `#[actor]` generates work unchanged on top of it: see [`ActorHandle::from_route`].
+//!
+//! [`ActorHandle::from_route`]: crate::ActorHandle::from_route
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use tokio::sync::oneshot;
+
+use crate::client::{Address, Client, Resolved};
+use crate::error::{ActorError, codes};
+use crate::key::ActorId;
+use crate::mailbox::{Asked, Mailbox, Rejected, Reply};
+use crate::payload::Payload;
+
+/// What a call reaches on an actor.
+///
+/// `#[non_exhaustive]`: workflow starts and connections join it later, and a [`Route`]
+/// answers a target it does not know with an error.
+///
+/// ```
+/// use actor::route::Target;
+/// let t = Target::action("increment");
+/// assert_eq!(t.name(), "increment");
+/// assert_eq!(t.to_string(), "action `increment`");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Target {
+    /// An action, by name; the payload is its arguments, the answer its result.
+    Action(Cow<'static, str>),
+    /// A message for a queue, by name; answered once the message is durable.
+    Send(Cow<'static, str>),
+    /// A message for a queue, by name, answered with its handler's result, or
+    /// `queue/timed_out` when the handler has not finished within `timeout`.
+    SendAndWait {
+        /// The queue.
+        queue: Cow<'static, str>,
+        /// How long to wait for the handler.
+        timeout: Duration,
+    },
+}
+
+impl Target {
+    /// An action by name.
+    ///
+    /// ```
+    /// let t = actor::route::Target::action(String::from("get"));
+    /// assert_eq!(t.name(), "get");
+    /// ```
+    pub fn action(name: impl Into<Cow<'static, str>>) -> Self {
+        Self::Action(name.into())
+    }
+
+    /// The action's or the queue's name.
+    ///
+    /// ```
+    /// use actor::route::Target;
+    /// assert_eq!(Target::Send("tasks".into()).name(), "tasks");
+    /// ```
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Action(name) | Self::Send(name) => name,
+            Self::SendAndWait { queue, .. } => queue,
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Action(name) => write!(f, "action `{name}`"),
+            Self::Send(queue) | Self::SendAndWait { queue, .. } => write!(f, "queue `{queue}`"),
+        }
+    }
+}
+
+/// A way to reach one actor: in-process, over the network, or a test's own.
+///
+/// Typed handles hand a route their arguments as [`Payload::Local`] values; a route that
+/// leaves the process encodes them with [`Payload::into_encoded`] and answers with
+/// [`Payload::Encoded`] bytes, which the handle decodes into the result type.
+///
+/// ```
+/// use actor::prelude::*;
+/// use actor::route::{Route, Target};
+/// use actor::{Encoding, Payload};
+/// use futures_util::future::BoxFuture;
+///
+/// #[actor]
+/// #[derive(Clone, Default, Serialize, Deserialize)]
+/// pub struct Repeater {}
+///
+/// #[actor]
+/// impl Repeater {
+///     #[action]
+///     async fn repeat(&self, text: String) -> String { text }
+/// }
+///
+/// /// Answers every action with its arguments' first element, without any actor.
+/// struct Parrot;
+///
+/// impl Route for Parrot {
+///     fn kind(&self) -> &str { "repeater" }
+///     fn id(&self) -> ActorId { ActorId::from("parrot") }
+///     fn call(&self, _: Target, args: Payload) -> BoxFuture<'_, Result<Payload, ActorError>> {
+///         Box::pin(async move {
+///             // What a network route would put on the wire:
+///             let (encoding, bytes) = args.into_encoded(Encoding::Cbor)?;
+///             let (text,): (String,) = Payload::Encoded(encoding, bytes).decode()?;
+///             Ok(Payload::Encoded(encoding, encoding.encode(&text)?))
+///         })
+///     }
+///     fn destroy(&self) -> BoxFuture<'_, Result<(), ActorError>> { Box::pin(async { Ok(()) }) }
+///     fn sleep(&self) -> BoxFuture<'_, Result<(), ActorError>> { Box::pin(async { Ok(()) }) }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), ActorError> {
+/// let repeater = RepeaterHandle::from(ActorHandle::from_route(std::sync::Arc::new(Parrot)));
+/// assert_eq!(repeater.repeat("hi".into()).await?, "hi");
+/// # Ok(()) }
+/// ```
+pub trait Route: Send + Sync + 'static {
+    /// The actor kind's name.
+    fn kind(&self) -> &str;
+
+    /// The id of the instance the route reaches.
+    fn id(&self) -> ActorId;
+
+    /// Delivers `payload` to `target` and returns the answer.
+    fn call(&self, target: Target, payload: Payload) -> BoxFuture<'_, Result<Payload, ActorError>>;
+
+    /// Destroys the actor (see [`ActorHandle::destroy`](crate::ActorHandle::destroy)).
+    fn destroy(&self) -> BoxFuture<'_, Result<(), ActorError>>;
+
+    /// Asks the actor to sleep now and waits until it has.
+    fn sleep(&self) -> BoxFuture<'_, Result<(), ActorError>>;
+}
+
+/// How often a call re-resolves an actor that stopped under it before giving up.
+const MAX_RESOLVES: usize = 8;
+
+/// The in-process route: the mailbox of the actor's awake instance, found again by id
+/// when that instance sleeps or stops.
+pub struct InProcess {
+    client: Client,
+    kind: &'static str,
+    current: Mutex<Resolved>,
+}
+
+impl fmt::Debug for InProcess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InProcess")
+            .field("kind", &self.kind)
+            .field("id", &self.id())
+            .finish()
+    }
+}
+
+/// Waits for `reply` as the yield of a task whose cooperative budget is spent: outside
+/// the budget (which would refuse the wait with tokio's forced yield), and with a plain
+/// `yield_now` if the answer was somehow there without waiting.
+async fn yield_awaiting<T>(reply: oneshot::Receiver<T>) -> Result<T, oneshot::error::RecvError> {
+    let mut waited = false;
+    let mut reply = std::pin::pin!(tokio::task::unconstrained(reply));
+    let answer = std::future::poll_fn(|cx| {
+        let polled = reply.as_mut().poll(cx);
+        waited |= polled.is_pending();
+        polled
+    })
+    .await;
+    if !waited {
+        tokio::task::yield_now().await;
+    }
+    answer
+}
+
+impl InProcess {
+    pub(crate) fn new(client: Client, resolved: Resolved) -> Self {
+        Self {
+            client,
+            kind: resolved.kind,
+            current: Mutex::new(resolved),
+        }
+    }
+
+    /// The actor kind's name.
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// The id of the instance this route reaches.
+    pub fn id(&self) -> ActorId {
+        self.lock().id.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Resolved> {
+        self.current.lock().expect("route lock poisoned")
+    }
+
+    fn mailbox(&self) -> Mailbox {
+        self.lock().mailbox.clone()
+    }
+
+    /// Finds the instance again after the one in `stale` stopped.
+    async fn refresh(&self, stale: &Mailbox) -> Result<Mailbox, ActorError> {
+        {
+            let current = self.lock();
+            if !current.mailbox.is_closed() && !current.mailbox.same_instance(stale) {
+                return Ok(current.mailbox.clone());
+            }
+        }
+        let address = Address::Id(self.id());
+        let resolved = self.client.transport().resolve(self.kind, &address).await?;
+        let mailbox = resolved.mailbox.clone();
+        *self.lock() = resolved;
+        Ok(mailbox)
+    }
+
+    /// Delivers one call, following the actor across sleeps.
+    pub async fn call(&self, target: Target, mut args: Payload) -> Result<Payload, ActorError> {
+        for _ in 0..MAX_RESOLVES {
+            // Not under the route's lock: the call may run in place, and its action may
+            // call this same handle.
+            let mailbox = self.mailbox();
+            let asked = mailbox
+                .ask(&target, args)
+                .map_err(|rejected| (rejected, mailbox));
+            match asked {
+                Ok(Asked::Ready(reply)) => {
+                    // Answered in place: spend a unit of the task's cooperative budget, as
+                    // a channel receive would (see `Mailbox::ask`).
+                    tokio::task::consume_budget().await;
+                    return reply;
+                }
+                Ok(Asked::Waiting(reply)) => return self.answer(&target, reply.await),
+                Ok(Asked::Yielding(reply)) => {
+                    return self.answer(&target, yield_awaiting(reply).await);
+                }
+                Err((Rejected::Overloaded { capacity }, _)) => {
+                    return Err(ActorError::overloaded(
+                        self.kind,
+                        &self.id(),
+                        capacity,
+                        "calls waiting",
+                    ));
+                }
+                Err((Rejected::Closed(returned), stale)) => {
+                    args = returned;
+                    self.refresh(&stale).await?;
+                }
+            }
+        }
+        Err(ActorError::of(
+            codes::STOPPED,
+            format!(
+                "actor `{}` kept stopping while {target} was being delivered",
+                self.kind
+            ),
+        ))
+    }
+
+    /// The answer a queued call received, or `actor/stopped` if the instance dropped it.
+    fn answer(
+        &self,
+        target: &Target,
+        received: Result<Reply, oneshot::error::RecvError>,
+    ) -> Result<Payload, ActorError> {
+        received.unwrap_or_else(|_| {
+            Err(ActorError::stopped(format!(
+                "actor `{}` stopped before answering {target}; it may or may not have run",
+                self.kind
+            )))
+        })
+    }
+
+    /// See [`ActorHandle::destroy`](crate::ActorHandle::destroy).
+    pub async fn destroy(&self) -> Result<(), ActorError> {
+        let mut mailbox = self.mailbox();
+        if mailbox.is_closed() {
+            mailbox = self.refresh(&mailbox).await?;
+        }
+        mailbox.request_destroy();
+        mailbox.stopped().await;
+        mailbox.destroy_failure().map_or(Ok(()), Err)
+    }
+
+    /// See [`ActorHandle::sleep`](crate::ActorHandle::sleep).
+    pub async fn sleep(&self) {
+        let mailbox = self.mailbox();
+        mailbox.request_sleep();
+        mailbox.stopped().await;
+    }
+}
+
+impl Route for InProcess {
+    fn kind(&self) -> &str {
+        self.kind
+    }
+
+    fn id(&self) -> ActorId {
+        InProcess::id(self)
+    }
+
+    fn call(&self, target: Target, payload: Payload) -> BoxFuture<'_, Result<Payload, ActorError>> {
+        InProcess::call(self, target, payload).boxed()
+    }
+
+    fn destroy(&self) -> BoxFuture<'_, Result<(), ActorError>> {
+        InProcess::destroy(self).boxed()
+    }
+
+    fn sleep(&self) -> BoxFuture<'_, Result<(), ActorError>> {
+        InProcess::sleep(self).map(Ok).boxed()
+    }
+}
