@@ -1,17 +1,10 @@
-//! The shared half of an awake instance: its state and its output gate, reached by the
-//! instance task and by callers that run a turn in place.
-//!
-//! A call to an idle actor does not need the actor's task: when nothing is queued before
-//! it and no turn holds the state, the caller takes the state, runs the turn on its own
-//! task and puts the state back, with the same save, output gate, timeout, panic and
-//! tracing rules as the task applies. Most actions finish on their first poll, so the
-//! round trip costs no task switch at all. An action that has to wait is handed to the
-//! instance task after that first poll, so dropping the caller never cancels a turn.
+//! The shared half of an awake instance: its state, its phase, its output gate and how it
+//! saves, reached by the instance task and by callers that run a turn in place
+//! (`in_place.rs`).
 
 use std::future::poll_fn;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
 
 use futures_util::future::BoxFuture;
 
@@ -21,16 +14,15 @@ use tokio::time::Instant;
 
 use crate::config::{ActorConfig, SaveMode};
 use crate::ctx::Ctx;
-use crate::definition::{Access, Actor};
+use crate::definition::Actor;
 use crate::driver::{Driver, SaveBatch, SaveOp, StorageError, keys};
-use crate::error::{ActorError, action_not_found};
+use crate::error::ActorError;
 use crate::key::ActorId;
-use crate::mailbox::{Asked, Inlet, Reply};
-use crate::payload::Payload;
+use crate::mailbox::Reply;
 
 use super::cell::InstanceCell;
 use super::gate::Gate;
-use super::scope::{self, CallChain};
+use super::phase::Phase;
 use super::start::decode_state;
 use super::turn::{self, Call, SharedDone, TurnDone};
 
@@ -57,11 +49,11 @@ pub(crate) struct Live<A: Actor> {
     /// This instance's life of the actor, on every batch it writes (see `driver::fence`).
     epoch: u64,
     /// The actor's span, kept only when something listens: in-place calls enter it.
-    span: Option<Box<tracing::Span>>,
+    pub(super) span: Option<Box<tracing::Span>>,
     /// The runtime the instance task runs on: calls from elsewhere go through the inbox,
     /// so anything an action spawns lands on the actor's runtime.
-    runtime: tokio::runtime::Id,
-    core: Mutex<Core<A>>,
+    pub(super) runtime: tokio::runtime::Id,
+    pub(super) core: Mutex<Core<A>>,
     /// When the last in-place call finished, in nanoseconds after `born`.
     active_at: AtomicU64,
     born: Instant,
@@ -82,14 +74,8 @@ pub(super) struct Core<A> {
     /// Debounced mode: the task has armed its save timer.
     pub(super) save_armed: bool,
     pub(super) gate: Gate,
-    /// Callers may run turns in place: set once the state is loaded, cleared when the
-    /// instance begins to stop. Callers use the inbox while it is not set.
-    pub(super) open: bool,
-    /// The task has stopped for good: nothing will watch commits or finish hand-overs, so
-    /// an in-place call still running answers `actor/stopped` and saves nothing.
-    pub(super) retired: bool,
-    /// A failure found by an in-place call; the task stops the instance with it.
-    pub(super) crashed: Option<Box<ActorError>>,
+    /// Where the instance is in its life (see `phase.rs`).
+    pub(super) phase: Phase,
     /// Why removing the actor's storage failed, for the caller of `destroy`.
     pub(super) destroy_failed: Option<Box<ActorError>>,
     /// An exclusive turn a caller started that must finish on the task.
@@ -135,9 +121,7 @@ impl<A: Actor> Live<A> {
                 dirty: false,
                 save_armed: false,
                 gate: Gate::default(),
-                open: false,
-                retired: false,
-                crashed: None,
+                phase: Phase::default(),
                 destroy_failed: None,
                 handed_turn: None,
                 turn_scope: None,
@@ -154,7 +138,7 @@ impl<A: Actor> Live<A> {
         let mut core = self.lock();
         core.committed = Some(Arc::new(state));
         core.last = bytes;
-        core.open = true;
+        core.phase.open();
     }
 
     pub(super) fn lock(&self) -> MutexGuard<'_, Core<A>> {
@@ -171,7 +155,7 @@ impl<A: Actor> Live<A> {
     }
 
     /// Records activity for the sleep timer; an actor that never sleeps skips the clock.
-    fn touch(&self) {
+    pub(super) fn touch(&self) {
         if self.config().sleep_timeout.is_none() {
             return;
         }
@@ -365,8 +349,7 @@ impl<A: Actor> Live<A> {
     pub(super) fn retire(&self) {
         let err = self.stopped_error();
         let mut core = self.lock();
-        core.open = false;
-        core.retired = true;
+        core.phase.retire();
         if let Some((_, reply)) = core.handed_turn.take() {
             let _ = reply.send(Err(err.clone()));
         }
@@ -376,116 +359,12 @@ impl<A: Actor> Live<A> {
         core.gate.fail_all(&err);
     }
 
-    fn stopped_error(&self) -> ActorError {
+    pub(super) fn stopped_error(&self) -> ActorError {
         ActorError::stopped(format!(
             "actor `{}` {} stopped before answering; the call may or may not have run",
             A::NAME,
             self.id
         ))
-    }
-
-    /// Whether a caller may take the state now: the instance is running, nothing is queued
-    /// before the call, and the caller is on the actor's runtime.
-    fn open_to(&self, core: &Core<A>) -> bool {
-        core.open
-            && !self.cell.stop_requested()
-            && tokio::runtime::Handle::try_current().is_ok_and(|h| h.id() == self.runtime)
-    }
-
-    fn exclusive_in_place(
-        &self,
-        index: usize,
-        args: Payload,
-        chain: &CallChain,
-    ) -> Result<Asked, Payload> {
-        let mut call = {
-            let Ok(mut core) = self.core.try_lock() else {
-                return Err(args);
-            };
-            if core.committed.is_none() || self.cell.depth() != 0 || !self.open_to(&core) {
-                return Err(args);
-            }
-            let chain = chain.clone();
-            self.begin_turn(&mut core, Call { index, args, chain })
-        };
-        let polled = call.as_mut().poll(&mut Context::from_waker(Waker::noop()));
-        let mut core = self.lock();
-        if core.retired {
-            // Only after a storage failure stopped the task mid-call: this turn's state
-            // must not reach storage behind the next instance's back.
-            return Ok(Asked::Ready(Err(self.stopped_error())));
-        }
-        let asked = match polled {
-            Poll::Ready(done) => match self.finish_turn(&mut core, done, call) {
-                Finished::Reply { needs, result } => core.gate.deliver(needs, result),
-                Finished::Crash { result, err } => {
-                    core.open = false;
-                    core.crashed = Some(Box::new(err));
-                    Asked::Ready(result)
-                }
-            },
-            Poll::Pending => {
-                let (reply, rx) = oneshot::channel();
-                core.handed_turn = Some((call, reply));
-                Asked::Waiting(rx)
-            }
-        };
-        // The task has work only if this call left some: a turn to finish, a commit to
-        // watch, a save to schedule, calls that queued meanwhile, or a stop to go on with.
-        let task_has_work = core.handed_turn.is_some()
-            || core.crashed.is_some()
-            || core.gate.has_pending()
-            || (core.dirty && !core.save_armed)
-            || !core.open
-            || self.cell.depth() != 0;
-        self.touch();
-        drop(core);
-        if task_has_work {
-            self.cell.nudge();
-        }
-        Ok(asked)
-    }
-
-    fn shared_in_place(
-        &self,
-        index: usize,
-        args: Payload,
-        chain: &CallChain,
-    ) -> Result<Asked, Payload> {
-        let begun = {
-            let Ok(mut core) = self.core.try_lock() else {
-                return Err(args);
-            };
-            // A reply that would have to wait for a commit goes through the task, which
-            // watches commits.
-            if !self.open_to(&core) || !core.gate.is_durable(self.needs(&core)) {
-                return Err(args);
-            }
-            let chain = chain.clone();
-            self.begin_shared(&mut core, Call { index, args, chain })
-        };
-        let mut call = match begun {
-            Ok((call, _)) => call,
-            Err(err) => return Ok(Asked::Ready(Err(err))),
-        };
-        let asked = match call.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(done) => Asked::Ready(done.result),
-            Poll::Pending => {
-                let mut core = self.lock();
-                if core.retired {
-                    Asked::Ready(Err(self.stopped_error()))
-                } else {
-                    let (reply, rx) = oneshot::channel();
-                    core.shared_waiting += 1;
-                    core.handed_shared.push((call, reply));
-                    drop(core);
-                    self.cell.nudge();
-                    Asked::Waiting(rx)
-                }
-            }
-        };
-        self.touch();
-        Ok(asked)
     }
 }
 
@@ -501,38 +380,5 @@ impl<A: Actor> Core<A> {
         let snapshot = Arc::new(decode_state::<A>(&self.last)?);
         self.turn_snapshot = Some(snapshot.clone());
         Ok(snapshot)
-    }
-}
-
-impl<A: Actor> Inlet for Live<A> {
-    fn cell(&self) -> &InstanceCell {
-        &self.cell
-    }
-
-    fn refuse_reentry(&self, action: &str, chain: &CallChain) -> Option<ActorError> {
-        // The chain first: outside any turn of this actor the action table is not searched.
-        let err = scope::reentry(A::NAME, &self.id, action, chain)?;
-        let info = A::ACTIONS.iter().find(|a| a.name == action)?;
-        (info.access == Access::Exclusive).then_some(err)
-    }
-
-    fn destroy_failure(&self) -> Option<ActorError> {
-        self.lock().destroy_failed.as_deref().cloned()
-    }
-
-    fn call_in_place(
-        &self,
-        action: &str,
-        args: Payload,
-        chain: &CallChain,
-    ) -> Result<Asked, Payload> {
-        let Some(index) = A::ACTIONS.iter().position(|a| a.name == action) else {
-            return Ok(Asked::Ready(Err(action_not_found(A::NAME, action))));
-        };
-        let _entered = self.span.as_ref().map(|span| span.enter());
-        match A::ACTIONS[index].access {
-            Access::Exclusive => self.exclusive_in_place(index, args, chain),
-            Access::Shared => self.shared_in_place(index, args, chain),
-        }
     }
 }

@@ -4,20 +4,28 @@
 //! |---|---|
 //! | `cell.rs` | flags and counters shared with `Ctx`, guards and the mailbox |
 //! | `inbox.rs` | the queue of calls waiting for the task |
-//! | `live.rs` | the state and gate shared by the task and callers that run turns in place |
+//! | `phase.rs` | the instance's life as one state machine: starting, running, failed, stopping, retired |
+//! | `live.rs` | the state, phase and gate shared by the task and callers that run turns in place, and saving |
+//! | `in_place.rs` | the in-place path: a call to an idle actor runs on the caller's task |
 //! | `start.rs` | create and wake: loading state, `on_create`, `on_wake` |
 //! | `turn.rs` | one exclusive or shared action as a future |
 //! | `scope.rs` | what a turn carries: its write set and its call chain |
 //! | `gate.rs` | the output gate: replies wait for the writes they saw |
-//! | `run.rs` | the loop that ties them together, and stopping |
+//! | `run.rs` | the instance task's loop: what it waits for and in what order |
+//! | `intake.rs` | how the task takes calls from the inbox |
+//! | `stop.rs` | what the task does once the loop ends: sleep, destroy, or stop on a failure |
 
 pub(crate) mod cell;
 mod gate;
+mod in_place;
 mod inbox;
+mod intake;
 mod live;
+mod phase;
 mod run;
 pub(crate) mod scope;
 mod start;
+mod stop;
 mod turn;
 
 use std::sync::Arc;

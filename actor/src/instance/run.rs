@@ -4,49 +4,39 @@ use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
-
-use super::scope::Scoped;
 use futures_util::stream::FuturesUnordered;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, Sleep};
 
-use crate::client::{Address, Client};
 use crate::config::SaveMode;
-use crate::definition::{Access, Actor};
-use crate::driver::{SaveOp, StorageError};
-use crate::error::{ActorError, action_not_found};
-use crate::key::ActorId;
+use crate::definition::Actor;
+use crate::driver::StorageError;
+use crate::error::ActorError;
 use crate::mailbox::{Command, Reply};
-use crate::route::Target;
 
+use super::Spawn;
 use super::cell::InstanceCell;
 use super::inbox::Envelope;
-use super::live::{Core, Finished, Live, PendingTurn};
-use super::scope;
-use super::start::{Started, bounded, decode_state, encode_state, start};
-use super::turn::{self, Call, SharedDone, TurnDone};
-use super::{Host, Slot, Spawn};
+use super::live::{Finished, Live, PendingTurn};
+use super::phase::Stop;
+use super::scope::Scoped;
+use super::start::{Started, start};
+use super::stop::{redeliver, retire};
+use super::turn::{Call, SharedDone, TurnDone};
 
 /// Ready messages handled in a row before the loop goes through `select!`.
 const MAX_BURST: u32 = 64;
 
 /// Why the loop ended.
-enum End {
+pub(super) enum End {
     Sleep,
     Destroy,
     /// Boxed: the error is rare and would otherwise widen every instance's future.
     Crash(Box<ActorError>),
-}
-
-/// The hook that ends an instance's life.
-enum FinalHook {
-    Sleep,
-    Destroy,
 }
 
 /// What woke the loop.
@@ -61,9 +51,9 @@ enum Event<A> {
 }
 
 /// A shared action the task runs, with where its answer goes.
-struct Answering {
-    call: Scoped<BoxFuture<'static, SharedDone>>,
-    reply: Option<oneshot::Sender<Reply>>,
+pub(super) struct Answering {
+    pub(super) call: Scoped<BoxFuture<'static, SharedDone>>,
+    pub(super) reply: Option<oneshot::Sender<Reply>>,
 }
 
 impl Future for Answering {
@@ -93,20 +83,21 @@ struct View {
     arm_save: bool,
     /// Debounced mode: the save timer is armed (or is being armed now).
     save_armed: bool,
+    /// Why the instance is stopping, if it is.
+    stopping: Option<Stop>,
 }
 
 /// The task's own half of an instance; the rest is in [`Live`].
-struct Instance<A: Actor> {
-    live: Arc<Live<A>>,
+pub(super) struct Instance<A: Actor> {
+    pub(super) live: Arc<Live<A>>,
     /// Every call in the inbox has been taken (only after `rx.close()`).
-    rx_done: bool,
-    exclusive: Option<PendingTurn<A>>,
-    waiting: VecDeque<(usize, Box<Command>)>,
+    pub(super) rx_done: bool,
+    pub(super) exclusive: Option<PendingTurn<A>>,
+    pub(super) waiting: VecDeque<(usize, Box<Command>)>,
     /// Shared actions in flight; made on first use, so actors without them carry none.
-    shared: Option<FuturesUnordered<Answering>>,
-    idle: bool,
-    idle_since: Instant,
-    stopping: Option<End>,
+    pub(super) shared: Option<FuturesUnordered<Answering>>,
+    pub(super) idle: bool,
+    pub(super) idle_since: Instant,
 }
 
 pub(super) async fn run<A: Actor>(spawn: Spawn, live: Arc<Live<A>>) {
@@ -142,7 +133,6 @@ pub(super) async fn run<A: Actor>(spawn: Spawn, live: Arc<Live<A>>) {
         shared: None,
         idle: false,
         idle_since: Instant::now(),
-        stopping: None,
     };
     let end = instance.serve().await;
     let unstarted = Box::pin(instance.stop(end)).await;
@@ -158,37 +148,8 @@ pub(super) async fn run<A: Actor>(spawn: Spawn, live: Arc<Live<A>>) {
     }
 }
 
-/// Runs the calls a failed instance had taken but not started on the next instance,
-/// which wakes from what is stored; each gets the answer it gets there. They did not
-/// run, so the failure that stopped this instance is not theirs to report.
-async fn redeliver<A: Actor>(client: Client, id: ActorId, calls: Vec<Command>) {
-    let handle = client.handle(A::NAME, Address::Id(id)).await;
-    // One after another, so they keep their order.
-    for call in calls {
-        let Command {
-            target,
-            args,
-            reply,
-            ..
-        } = call;
-        let answer = match &handle {
-            Ok(handle) => handle.send(target, args).await,
-            Err(err) => Err(err.clone()),
-        };
-        let _ = reply.send(answer);
-    }
-}
-
-/// Takes the instance out of the directory so the next call starts a fresh one.
-async fn retire(id: &ActorId, slot: &Arc<Slot>, host: &dyn Host) {
-    let mut state = slot.state.lock().await;
-    state.mailbox = None;
-    state.retired = true;
-    host.retire(id, slot);
-}
-
 impl<A: Actor> Instance<A> {
-    fn cell(&self) -> &InstanceCell {
+    pub(super) fn cell(&self) -> &InstanceCell {
         &self.live.cell
     }
 
@@ -198,30 +159,12 @@ impl<A: Actor> Instance<A> {
             || self.shared.as_ref().is_some_and(|s| !s.is_empty())
     }
 
-    /// Runs a shared action on the task; its answer goes through the gate.
-    fn run_shared(
-        &mut self,
-        call: Scoped<BoxFuture<'static, SharedDone>>,
-        reply: oneshot::Sender<Reply>,
-    ) {
-        self.shared
-            .get_or_insert_with(FuturesUnordered::new)
-            .push(Answering {
-                call,
-                reply: Some(reply),
-            });
-    }
-
-    fn take_from_inbox(&self) {
-        self.cell().inbox_depth.fetch_sub(1, Ordering::AcqRel);
-    }
-
     /// Under one lock: stops on a caller's failure, adopts turns callers handed over,
     /// reads the lifecycle flags, and starts the next waiting exclusive call.
     fn look(&mut self) -> Result<View, End> {
         let live = self.live.clone();
         let mut core = live.lock();
-        if let Some(err) = core.crashed.take() {
+        if let Some(err) = core.phase.take_failure() {
             return Err(End::Crash(err));
         }
         if let Some(turn) = core.handed_turn.take() {
@@ -230,11 +173,11 @@ impl<A: Actor> Instance<A> {
         for (call, reply) in core.handed_shared.drain(..) {
             self.run_shared(call, reply);
         }
-        if self.stopping.is_none() {
+        if core.phase.stopping().is_none() {
             if self.cell().destroy_requested() {
-                self.begin_stop(&mut core, End::Destroy);
+                self.begin_stop(&mut core, Stop::Destroy);
             } else if self.cell().sleep_requested() {
-                self.begin_stop(&mut core, End::Sleep);
+                self.begin_stop(&mut core, Stop::Sleep);
             }
         }
         if self.exclusive.is_none()
@@ -258,6 +201,7 @@ impl<A: Actor> Instance<A> {
             commits_pending: core.gate.has_pending(),
             arm_save,
             save_armed: core.save_armed,
+            stopping: core.phase.stopping(),
         })
     }
 
@@ -300,7 +244,7 @@ impl<A: Actor> Instance<A> {
                 if !self.rx_done {
                     match self.cell().inbox.try_recv() {
                         Poll::Ready(Some(cmd)) => {
-                            self.accept(cmd);
+                            self.accept(cmd, view.stopping);
                             continue;
                         }
                         Poll::Ready(None) => {
@@ -313,8 +257,18 @@ impl<A: Actor> Instance<A> {
             }
             burst = 0;
             let busy = self.busy() || view.gate_busy;
-            if self.stopping.is_some() && self.rx_done && !busy && !view.turn_in_place {
-                return self.stopping.take().expect("checked above");
+            if let Some(stop) = view.stopping
+                && self.rx_done
+                && !busy
+                && !view.turn_in_place
+            {
+                return match stop {
+                    Stop::Sleep => End::Sleep,
+                    Stop::Destroy => End::Destroy,
+                    // The loop returns `End::Crash` with its error where it finds one,
+                    // and the phase becomes `Stopping(Crash)` only then.
+                    Stop::Crash => unreachable!("the loop ran on after a crash"),
+                };
             }
             let idle = !busy && !self.cell().held() && self.cell().depth() == 0;
             if idle && !self.idle {
@@ -326,7 +280,7 @@ impl<A: Actor> Instance<A> {
             let turn_running = self.exclusive.is_some();
             let shared_running = self.shared.as_ref().is_some_and(|s| !s.is_empty());
             let inbox_open = !self.rx_done;
-            let sleep_armed = idle && self.stopping.is_none();
+            let sleep_armed = idle && view.stopping.is_none();
             if sleep_armed
                 && sleep_timer.is_none()
                 && let Some(timeout) = sleep_timeout
@@ -362,7 +316,7 @@ impl<A: Actor> Instance<A> {
                         return End::Crash(Box::new(ActorError::from_storage(err)));
                     }
                 }
-                Event::Inbox(Some(cmd)) => self.accept(cmd),
+                Event::Inbox(Some(cmd)) => self.accept(cmd, view.stopping),
                 Event::Inbox(None) => self.rx_done = true,
                 // The flags and the core are read at the top of the loop.
                 Event::Nudge => {}
@@ -379,7 +333,7 @@ impl<A: Actor> Instance<A> {
                         Some(due)
                     } else if quiet {
                         tracing::debug!("idle for {timeout:?}; going to sleep");
-                        self.begin_stop(&mut core, End::Sleep);
+                        self.begin_stop(&mut core, Stop::Sleep);
                         None
                     } else {
                         Some(now + timeout)
@@ -399,68 +353,12 @@ impl<A: Actor> Instance<A> {
         }
     }
 
-    /// Closes the inbox and the in-place path; calls already in the inbox are still answered.
-    fn begin_stop(&mut self, core: &mut Core<A>, end: End) {
-        core.open = false;
-        self.cell().inbox.close();
-        if matches!(end, End::Destroy) {
-            for (_, cmd) in self.waiting.drain(..) {
-                self.live.cell.inbox_depth.fetch_sub(1, Ordering::AcqRel);
-                let _ = cmd.reply.send(Err(destroyed::<A>(&self.live.id)));
-            }
-        }
-        self.stopping = Some(end);
-    }
-
     /// Polls the running turn once; most finish here without a trip through `select!`.
     async fn poll_turn_once(&mut self) -> Option<TurnDone<A>> {
         let (turn, _) = self.exclusive.as_mut()?;
         match poll_fn(|cx| Poll::Ready(turn.as_mut().poll(cx))).await {
             Poll::Ready(done) => Some(done),
             Poll::Pending => None,
-        }
-    }
-
-    fn accept(&mut self, cmd: Box<Command>) {
-        let found = match &cmd.target {
-            Target::Action(action) => A::ACTIONS
-                .iter()
-                .position(|a| a.name == *action)
-                .ok_or_else(|| action_not_found(A::NAME, action)),
-            other => Err(target_not_found::<A>(other)),
-        };
-        let index = match found {
-            Ok(index) => index,
-            Err(err) => {
-                self.take_from_inbox();
-                turn::rejected(err, cmd.reply);
-                return;
-            }
-        };
-        if matches!(self.stopping, Some(End::Destroy)) {
-            self.take_from_inbox();
-            turn::rejected(destroyed::<A>(&self.live.id), cmd.reply);
-            return;
-        }
-        match A::ACTIONS[index].access {
-            Access::Exclusive => self.waiting.push_back((index, cmd)),
-            Access::Shared => {
-                self.take_from_inbox();
-                let Command {
-                    args, reply, chain, ..
-                } = *cmd;
-                let call = Call { index, args, chain };
-                let begun = {
-                    let mut core = self.live.lock();
-                    let begun = self.live.begin_shared(&mut core, call);
-                    core.shared_waiting += usize::from(begun.is_ok());
-                    begun
-                };
-                match begun {
-                    Ok((call, _)) => self.run_shared(call, reply),
-                    Err(err) => turn::rejected(err, reply),
-                }
-            }
         }
     }
 
@@ -478,133 +376,4 @@ impl<A: Actor> Instance<A> {
             }
         }
     }
-
-    /// Ends the instance's life; returns the calls it took but never started (only when
-    /// it stops on a failure).
-    async fn stop(&mut self, end: End) -> Vec<Command> {
-        match end {
-            End::Sleep => {
-                let result = self.run_final_hook(FinalHook::Sleep).await;
-                if let Err(err) =
-                    result.and_then(|staged| self.live.save(&mut self.live.lock(), staged))
-                {
-                    tracing::error!(error = %err, "could not save state before sleeping");
-                }
-                if let Err(err) = self.live.flush().await {
-                    tracing::error!(error = %err, "could not save state before sleeping");
-                }
-                tracing::debug!("asleep");
-                Vec::new()
-            }
-            End::Destroy => {
-                if let Err(err) = self.run_final_hook(FinalHook::Destroy).await {
-                    tracing::warn!(error = %err, "on_destroy failed; destroying anyway");
-                }
-                let _ = self.live.flush().await;
-                let mut batch = self.live.batch();
-                batch.ops.push(SaveOp::DestroyActor);
-                match self.live.driver.commit(batch).await {
-                    Ok(()) => tracing::debug!("destroyed"),
-                    Err(err) => {
-                        tracing::error!(error = %err, "could not remove the actor's storage");
-                        let err = ActorError::storage(format!(
-                            "actor `{}` {} was not destroyed; it is still stored and wakes on the next call: {err}",
-                            A::NAME,
-                            self.live.id
-                        ));
-                        self.live.lock().destroy_failed = Some(Box::new(err));
-                    }
-                }
-                Vec::new()
-            }
-            End::Crash(err) => {
-                tracing::error!(error = %err, "actor stopped after a failure; it will wake from its last durable state");
-                self.live.lock().open = false;
-                // A caller may hold the state for a turn in place (the failure came from
-                // storage): let it finish first, so its write cannot land after the next
-                // instance has loaded the state.
-                if self.exclusive.is_none() {
-                    self.live.state_returned().await;
-                }
-                // Commits before a failed one may still succeed: their replies are sent as
-                // they do, and the next instance loads what they wrote. Replies that need
-                // a failed commit were answered with its error when it failed.
-                let _ = self.live.flush().await;
-                // A turn still running worked on the state the failure made unsaveable.
-                if let Some((_, reply)) = self.exclusive.take() {
-                    let _ = reply.send(Err((*err).clone()));
-                }
-                // Shared calls already running finish, as they would before a sleep; the
-                // gate answers each with its result, or with the failure if it read the
-                // lost write. Ones handed over by callers meanwhile are adopted first.
-                let handed = std::mem::take(&mut self.live.lock().handed_shared);
-                for (call, reply) in handed {
-                    self.run_shared(call, reply);
-                }
-                if let Some(shared) = self.shared.as_mut() {
-                    while let Some((done, reply)) = shared.next().await {
-                        self.live.answer_shared(done, reply);
-                    }
-                }
-                self.live.lock().gate.fail_all(&err);
-                self.cell().inbox.close();
-                let mut unstarted: Vec<Command> =
-                    self.waiting.drain(..).map(|(_, cmd)| *cmd).collect();
-                while let Poll::Ready(Some(cmd)) = self.cell().inbox.try_recv() {
-                    unstarted.push(*cmd);
-                }
-                unstarted
-            }
-        }
-    }
-
-    /// Runs `on_sleep` or `on_destroy` within the grace period and returns the records it
-    /// staged; a failed or late hook's changes are discarded.
-    async fn run_final_hook(&mut self, hook: FinalHook) -> Result<Vec<SaveOp>, ActorError> {
-        let mut state = self
-            .live
-            .lock()
-            .committed
-            .take()
-            .expect("no turn is running at stop");
-        let grace = self.live.config().sleep_grace;
-        let ctx = &self.live.ctx;
-        let (result, staged) = {
-            let st = Arc::make_mut(&mut state);
-            scope::hook(ctx, async {
-                match hook {
-                    FinalHook::Sleep => bounded("on_sleep", grace, st.on_sleep(ctx)).await,
-                    FinalHook::Destroy => bounded("on_destroy", grace, st.on_destroy(ctx)).await,
-                }
-            })
-            .await
-        };
-        let mut core = self.live.lock();
-        match result {
-            Ok(()) => {
-                let mut buf = Vec::new();
-                encode_state(&*state, &mut buf)?;
-                if buf[..] != core.last[..] {
-                    core.last = Arc::from(buf);
-                    core.dirty = true;
-                }
-                core.committed = Some(state);
-                Ok(staged)
-            }
-            Err(err) => {
-                core.committed = Some(Arc::new(decode_state::<A>(&core.last)?));
-                Err(err)
-            }
-        }
-    }
-}
-
-fn destroyed<A: Actor>(id: &ActorId) -> ActorError {
-    ActorError::destroyed(A::NAME, id)
-}
-
-/// The error for a call to something the actor does not have besides actions: it
-/// declares no queues yet.
-fn target_not_found<A: Actor>(target: &Target) -> ActorError {
-    ActorError::queue_not_found(A::NAME, target.name(), &[])
 }

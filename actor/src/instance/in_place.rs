@@ -1,0 +1,159 @@
+//! The in-place path: a call to an idle actor runs on the caller's task.
+//!
+//! When nothing is queued before a call and no turn holds the state, the caller takes the
+//! state, runs the turn on its own task and puts the state back, with the same save,
+//! output gate, timeout, panic and tracing rules as the instance task applies. Most
+//! actions finish on their first poll, so the round trip costs no task switch at all. An
+//! action that has to wait is handed to the instance task after that first poll, so
+//! dropping the caller never cancels a turn. The rules are in `docs/internals.md` (§8).
+
+use std::task::{Context, Poll, Waker};
+
+use tokio::sync::oneshot;
+
+use crate::definition::{Access, Actor};
+use crate::error::{ActorError, action_not_found};
+use crate::mailbox::{Asked, Inlet};
+use crate::payload::Payload;
+
+use super::cell::InstanceCell;
+use super::live::{Core, Finished, Live};
+use super::scope::{self, CallChain};
+use super::turn::Call;
+
+impl<A: Actor> Live<A> {
+    /// Whether a caller may take the state now: the instance is running, nothing is queued
+    /// before the call, and the caller is on the actor's runtime.
+    pub(super) fn open_to(&self, core: &Core<A>) -> bool {
+        core.phase.takes_calls()
+            && !self.cell.stop_requested()
+            && tokio::runtime::Handle::try_current().is_ok_and(|h| h.id() == self.runtime)
+    }
+
+    pub(super) fn exclusive_in_place(
+        &self,
+        index: usize,
+        args: Payload,
+        chain: &CallChain,
+    ) -> Result<Asked, Payload> {
+        let mut call = {
+            let Ok(mut core) = self.core.try_lock() else {
+                return Err(args);
+            };
+            if core.committed.is_none() || self.cell.depth() != 0 || !self.open_to(&core) {
+                return Err(args);
+            }
+            let chain = chain.clone();
+            self.begin_turn(&mut core, Call { index, args, chain })
+        };
+        let polled = call.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+        let mut core = self.lock();
+        if core.phase.is_retired() {
+            // Only after a storage failure stopped the task mid-call: this turn's state
+            // must not reach storage behind the next instance's back.
+            return Ok(Asked::Ready(Err(self.stopped_error())));
+        }
+        let asked = match polled {
+            Poll::Ready(done) => match self.finish_turn(&mut core, done, call) {
+                Finished::Reply { needs, result } => core.gate.deliver(needs, result),
+                Finished::Crash { result, err } => {
+                    core.phase.fail(err);
+                    Asked::Ready(result)
+                }
+            },
+            Poll::Pending => {
+                let (reply, rx) = oneshot::channel();
+                core.handed_turn = Some((call, reply));
+                Asked::Waiting(rx)
+            }
+        };
+        // The task has work only if this call left some: a turn to finish, a commit to
+        // watch, a save to schedule, calls that queued meanwhile, or a stop to go on with.
+        let task_has_work = core.handed_turn.is_some()
+            || core.gate.has_pending()
+            || (core.dirty && !core.save_armed)
+            || !core.phase.takes_calls()
+            || self.cell.depth() != 0;
+        self.touch();
+        drop(core);
+        if task_has_work {
+            self.cell.nudge();
+        }
+        Ok(asked)
+    }
+
+    pub(super) fn shared_in_place(
+        &self,
+        index: usize,
+        args: Payload,
+        chain: &CallChain,
+    ) -> Result<Asked, Payload> {
+        let begun = {
+            let Ok(mut core) = self.core.try_lock() else {
+                return Err(args);
+            };
+            // A reply that would have to wait for a commit goes through the task, which
+            // watches commits.
+            if !self.open_to(&core) || !core.gate.is_durable(self.needs(&core)) {
+                return Err(args);
+            }
+            let chain = chain.clone();
+            self.begin_shared(&mut core, Call { index, args, chain })
+        };
+        let mut call = match begun {
+            Ok((call, _)) => call,
+            Err(err) => return Ok(Asked::Ready(Err(err))),
+        };
+        let asked = match call.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(done) => Asked::Ready(done.result),
+            Poll::Pending => {
+                let mut core = self.lock();
+                if core.phase.is_retired() {
+                    Asked::Ready(Err(self.stopped_error()))
+                } else {
+                    let (reply, rx) = oneshot::channel();
+                    core.shared_waiting += 1;
+                    core.handed_shared.push((call, reply));
+                    drop(core);
+                    self.cell.nudge();
+                    Asked::Waiting(rx)
+                }
+            }
+        };
+        self.touch();
+        Ok(asked)
+    }
+}
+
+impl<A: Actor> Inlet for Live<A> {
+    fn cell(&self) -> &InstanceCell {
+        &self.cell
+    }
+
+    fn refuse_reentry(&self, action: &str, chain: &CallChain) -> Option<ActorError> {
+        // The chain first: outside any turn of this actor the action table is not searched.
+        let err = scope::reentry(A::NAME, &self.id, action, chain)?;
+        let info = A::ACTIONS.iter().find(|a| a.name == action)?;
+        (info.access == Access::Exclusive).then_some(err)
+    }
+
+    fn destroy_failure(&self) -> Option<ActorError> {
+        self.lock().destroy_failed.as_deref().cloned()
+    }
+
+    fn call_in_place(
+        &self,
+        action: &str,
+        args: Payload,
+        chain: &CallChain,
+    ) -> Result<Asked, Payload> {
+        let Some(index) = A::ACTIONS.iter().position(|a| a.name == action) else {
+            return Ok(Asked::Ready(Err(action_not_found(A::NAME, action))));
+        };
+        let _entered = self.span.as_ref().map(|span| span.enter());
+        match A::ACTIONS[index].access {
+            Access::Exclusive => self.exclusive_in_place(index, args, chain),
+            Access::Shared => self.shared_in_place(index, args, chain),
+        }
+    }
+}
