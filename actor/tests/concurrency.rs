@@ -92,3 +92,98 @@ async fn many_callers_on_many_threads_lose_no_update() {
     }
     assert_eq!(total, 800);
 }
+
+/// Holds its turn until the test releases it, so calls behind it queue.
+#[actor]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Tally {
+    total: i64,
+}
+
+static RELEASE: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+#[actor]
+impl Tally {
+    #[action]
+    async fn hold(&mut self) -> i64 {
+        RELEASE.notified().await;
+        self.total += 100;
+        self.total
+    }
+
+    #[action]
+    async fn add(&mut self, n: i64) -> i64 {
+        self.total += n;
+        self.total
+    }
+}
+
+/// Starts a held `hold` and ten `add(1)`s queued behind it; returns their tasks.
+async fn queue_behind_a_held_turn(
+    tally: &TallyHandle,
+) -> (
+    tokio::task::JoinHandle<Result<i64, ActorError>>,
+    Vec<tokio::task::JoinHandle<Result<i64, ActorError>>>,
+) {
+    let held = tally.clone();
+    let hold = tokio::spawn(async move { held.hold().await });
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    let adds = (0..10)
+        .map(|_| {
+            let tally = tally.clone();
+            tokio::spawn(async move { tally.add(1).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    (hold, adds)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_of_queued_exclusive_calls_is_committed_once() {
+    use actor::driver::Driver;
+    use actor::driver::faults::{FaultPlan, FaultyDriver};
+    use std::sync::Arc;
+    let driver = Arc::new(FaultyDriver::new(Arc::new(
+        actor::driver::memory::MemoryDriver::new(),
+    )));
+    let registry = registry::Registry::builder()
+        .driver(driver.clone())
+        .build()
+        .await
+        .unwrap();
+    let tally = Tally::get_or_create(&registry.client(), ["t"])
+        .await
+        .unwrap();
+
+    // Acknowledged together: one commit holds all eleven turns, and every reply has it.
+    let (hold, adds) = queue_behind_a_held_turn(&tally).await;
+    driver.set_plan(FaultPlan::Healthy);
+    RELEASE.notify_one();
+    assert_eq!(hold.await.unwrap().unwrap(), 100);
+    let mut seen: Vec<i64> = Vec::new();
+    for add in adds {
+        seen.push(add.await.unwrap().unwrap());
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (101..=110).collect::<Vec<_>>());
+    assert_eq!(driver.commits(), 1, "one commit for the whole run");
+    let stored = driver.get(&tally.id(), b"state").await.unwrap().unwrap();
+    assert_eq!(stored, br#"{"total":110}"#);
+
+    // That commit fails: every call in the run gets the error, none of it is kept.
+    let (hold, adds) = queue_behind_a_held_turn(&tally).await;
+    driver.set_plan(FaultPlan::Once(1));
+    RELEASE.notify_one();
+    let err = hold.await.unwrap().unwrap_err();
+    assert!(err.is(actor::codes::STORAGE), "{err}");
+    for add in adds {
+        let err = add.await.unwrap().unwrap_err();
+        assert!(err.is(actor::codes::STORAGE), "{err}");
+    }
+    assert_eq!(
+        tally.add(0).await.unwrap(),
+        110,
+        "woken from what is stored"
+    );
+    registry.shutdown().await;
+}

@@ -74,6 +74,19 @@ impl FaultyDriver {
         state.seen = 0;
     }
 
+    /// Commits seen since the plan was last set, failed or not.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use actor::driver::faults::FaultyDriver;
+    /// use actor::driver::memory::MemoryDriver;
+    /// let faulty = FaultyDriver::new(Arc::new(MemoryDriver::new()));
+    /// assert_eq!(faulty.commits(), 0);
+    /// ```
+    pub fn commits(&self) -> u64 {
+        self.lock().seen
+    }
+
     /// How many commits were failed on purpose.
     pub fn failed(&self) -> u64 {
         self.lock().failed

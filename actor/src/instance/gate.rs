@@ -42,6 +42,7 @@ impl Gate {
         match commit {
             Commit::Done(Ok(())) if self.pending.is_empty() && self.failed.is_none() => {
                 self.durable = self.submitted;
+                self.release();
                 Ok(())
             }
             Commit::Done(Err(err)) => {
@@ -119,6 +120,11 @@ impl Gate {
     pub(super) fn advance(&mut self, seq: u64) {
         self.pending.pop_front();
         self.durable = seq;
+        self.release();
+    }
+
+    /// Sends the held replies whose commit is now durable.
+    fn release(&mut self) {
         let durable = self.durable;
         let mut i = 0;
         while i < self.held.len() {

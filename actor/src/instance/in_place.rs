@@ -54,7 +54,7 @@ impl<A: Actor> Live<A> {
             return Ok(Asked::Ready(Err(self.stopped_error())));
         }
         let asked = match polled {
-            Poll::Ready(done) => match self.finish_turn(&mut core, done, call) {
+            Poll::Ready(done) => match self.finish_turn(&mut core, done, call, false) {
                 Finished::Reply { needs, result } => core.gate.deliver(needs, result),
                 Finished::Crash { result, err } => {
                     core.phase.fail(err);

@@ -164,12 +164,23 @@ impl<A: Actor> Live<A> {
             .store(u64::try_from(nanos).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 
-    /// The commit a reply must wait for to be sure of everything it could have seen.
+    /// The commit a reply must wait for to be sure of everything it could have seen: in
+    /// durable mode the last one submitted, or the next if the state changed since (a
+    /// save the task owes, see `finish_turn`).
     pub(super) fn needs(&self, core: &Core<A>) -> u64 {
         match self.config().save {
-            SaveMode::Durable => core.gate.submitted(),
+            SaveMode::Durable => core.gate.submitted() + u64::from(core.dirty),
             SaveMode::Debounced(_) => 0,
         }
+    }
+
+    /// In durable mode, saves a state whose save was deferred; the replies held for it
+    /// go out once it is durable.
+    pub(super) fn save_owed(&self, core: &mut Core<A>) -> Result<(), ActorError> {
+        if core.dirty && matches!(self.config().save, SaveMode::Durable) {
+            self.save(core, Vec::new())?;
+        }
+        Ok(())
     }
 
     /// Takes the state for an exclusive turn.
@@ -227,12 +238,15 @@ impl<A: Actor> Live<A> {
     }
 
     /// Puts the state back after `turn` finished with `done`, saves it in durable mode,
-    /// and says how to answer.
+    /// and says how to answer. With `defer` (the task has more calls queued) a durable
+    /// save is left for a later turn or the task's next look (`save_owed`): one commit then
+    /// covers a run of turns, and each of their replies waits for it.
     pub(super) fn finish_turn(
         &self,
         core: &mut Core<A>,
         done: TurnDone<A>,
         turn: Scoped<BoxFuture<'static, TurnDone<A>>>,
+        defer: bool,
     ) -> Finished {
         core.turn_scope = turn.into_scope();
         core.turn_snapshot = None;
@@ -261,7 +275,8 @@ impl<A: Actor> Live<A> {
         // Records the turn staged commit now, with the state, in either save mode, and
         // its reply waits for them.
         let staged = !done.staged.is_empty();
-        if ((core.dirty && matches!(self.config().save, SaveMode::Durable)) || staged)
+        let durable = matches!(self.config().save, SaveMode::Durable);
+        if ((core.dirty && durable && !defer) || staged)
             && let Err(err) = self.save(core, done.staged)
         {
             return Finished::Crash {

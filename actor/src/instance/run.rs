@@ -98,6 +98,8 @@ pub(super) struct Instance<A: Actor> {
     pub(super) shared: Option<FuturesUnordered<Answering>>,
     pub(super) idle: bool,
     pub(super) idle_since: Instant,
+    /// Exclusive turns in a row whose durable save was deferred to the next one.
+    pub(super) deferred: u32,
 }
 
 pub(super) async fn run<A: Actor>(spawn: Spawn, live: Arc<Live<A>>) {
@@ -133,6 +135,7 @@ pub(super) async fn run<A: Actor>(spawn: Spawn, live: Arc<Live<A>>) {
         shared: None,
         idle: false,
         idle_since: Instant::now(),
+        deferred: 0,
     };
     let end = instance.serve().await;
     let unstarted = Box::pin(instance.stop(end)).await;
@@ -191,6 +194,13 @@ impl<A: Actor> Instance<A> {
             // After the state is taken, so no caller slips in ahead of this call.
             self.take_from_inbox();
             self.exclusive = Some((call, reply));
+        }
+        // A run of turns whose saves were deferred ends here: no exclusive turn goes on
+        // from the state it left, so it is saved now.
+        if self.exclusive.is_none()
+            && let Err(err) = live.save_owed(&mut core)
+        {
+            return Err(End::Crash(Box::new(err)));
         }
         let arm_save =
             matches!(live.config().save, SaveMode::Debounced(_)) && core.dirty && !core.save_armed;
@@ -364,8 +374,11 @@ impl<A: Actor> Instance<A> {
 
     fn finish_turn(&mut self, done: TurnDone<A>) -> Result<(), End> {
         let (turn, reply) = self.exclusive.take().expect("a turn was running");
+        // More calls are queued: leave the save to the end of the run (see `look`).
+        let defer = self.deferred < MAX_BURST && self.cell().depth() > 0;
+        self.deferred = if defer { self.deferred + 1 } else { 0 };
         let mut core = self.live.lock();
-        match self.live.finish_turn(&mut core, done, turn) {
+        match self.live.finish_turn(&mut core, done, turn, defer) {
             Finished::Reply { needs, result } => {
                 core.gate.reply(needs, reply, result);
                 Ok(())
