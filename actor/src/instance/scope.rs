@@ -52,9 +52,11 @@ pub(crate) trait Scope: Send + Sync + 'static {
 /// outside any turn and stage nothing: then `begin` and `end` touch only a flag.
 #[derive(Default)]
 pub(crate) struct TurnRecord {
-    /// Set while `entries` may hold something: a chain or staged records.
+    /// Set while `entries` holds something: a chain or staged records.
     used: AtomicBool,
-    entries: Mutex<Entries>,
+    /// Allocated only for a turn that has a chain or stages: every awake instance
+    /// carries the record, few of them use it.
+    entries: Mutex<Option<Box<Entries>>>,
 }
 
 #[derive(Default)]
@@ -71,21 +73,25 @@ impl TurnRecord {
             return;
         }
         self.used.store(!chain.is_empty(), Ordering::Relaxed);
-        *self.lock() = Entries {
-            chain,
-            staged: Vec::new(),
-        };
+        *self.lock() = (!chain.is_empty()).then(|| {
+            Box::new(Entries {
+                chain,
+                staged: Vec::new(),
+            })
+        });
     }
 
     /// The chain of calls made from the running turn of `kind` `id`.
     pub(crate) fn chain(&self, kind: &'static str, id: &ActorId) -> CallChain {
-        self.lock().chain.entered(kind, id)
+        let entries = self.lock();
+        let from = entries.as_ref().map(|e| &e.chain);
+        from.unwrap_or(&CallChain(None)).entered(kind, id)
     }
 
     /// Stages `op` in the running turn.
     pub(crate) fn stage(&self, op: SaveOp) {
         self.used.store(true, Ordering::Relaxed);
-        self.lock().staged.push(op);
+        self.lock().get_or_insert_default().staged.push(op);
     }
 
     /// Ends the running turn and returns what it staged.
@@ -96,10 +102,10 @@ impl TurnRecord {
             return Vec::new();
         }
         self.used.store(false, Ordering::Relaxed);
-        std::mem::take(&mut *self.lock()).staged
+        self.lock().take().map(|e| e.staged).unwrap_or_default()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Box<Entries>>> {
         // Never held across user code: a poisoned lock only means a panic in `push`.
         self.entries
             .lock()
