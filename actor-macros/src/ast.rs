@@ -1,16 +1,18 @@
 //! What `#[actor]` is applied to, read from syn into the form the later stages work on
 //! (thiserror's `ast.rs`). Parsing records shapes; whether a shape is allowed is
-//! [`valid`](crate::valid)'s business.
+//! [`valid`](crate::valid)'s business, by the rules of each method's [`Role`].
 
 use proc_macro2::TokenStream;
 use syn::ext::IdentExt;
 use syn::{
-    Attribute, FnArg, GenericArgument, Ident, ImplItem, ItemImpl, ItemStruct, Pat, PathArguments,
-    ReturnType, Signature, Type,
+    Attribute, FnArg, GenericArgument, Ident, ImplItem, ItemImpl, ItemStruct, LitStr, Pat,
+    PathArguments, ReturnType, Signature, Type,
 };
 
-use crate::attr::{self, ActionOptions, Marker, StructOptions};
 use crate::ctxt::Ctxt;
+use crate::marker;
+use crate::options::{self, StructOptions};
+use crate::role::Role;
 
 /// `#[actor(…)] struct …`: the state struct and its options.
 pub(crate) struct State {
@@ -21,54 +23,8 @@ pub(crate) struct State {
 impl State {
     pub(crate) fn from_syn(cx: &Ctxt, item: ItemStruct, args: TokenStream) -> Self {
         State {
-            options: attr::struct_options(cx, args),
+            options: options::parse(cx, args),
             item,
-        }
-    }
-}
-
-/// A lifecycle hook.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) enum Hook {
-    Create,
-    Wake,
-    Sleep,
-    Destroy,
-    StateChange,
-}
-
-impl Hook {
-    pub(crate) const ALL: [Hook; 5] = [
-        Hook::Create,
-        Hook::Wake,
-        Hook::Sleep,
-        Hook::Destroy,
-        Hook::StateChange,
-    ];
-
-    /// The marker attribute, which is also the `Actor` method it implements.
-    pub(crate) fn attr_name(self) -> &'static str {
-        match self {
-            Hook::Create => "on_create",
-            Hook::Wake => "on_wake",
-            Hook::Sleep => "on_sleep",
-            Hook::Destroy => "on_destroy",
-            Hook::StateChange => "on_state_change",
-        }
-    }
-}
-
-/// What a marked method is.
-pub(crate) enum Role {
-    Action(ActionOptions),
-    Hook(Hook),
-}
-
-impl Role {
-    pub(crate) fn attr_name(&self) -> &'static str {
-        match self {
-            Role::Action(_) => "action",
-            Role::Hook(hook) => hook.attr_name(),
         }
     }
 }
@@ -132,7 +88,9 @@ pub(crate) enum Output {
 
 /// One marked method.
 pub(crate) struct Method {
-    pub(crate) role: Role,
+    pub(crate) role: &'static Role,
+    /// `name = "…"` on the marker.
+    pub(crate) name: Option<LitStr>,
     /// The marker attribute, for errors about the role.
     pub(crate) marker: Attribute,
     pub(crate) sig: Signature,
@@ -148,11 +106,11 @@ impl Method {
         &self.sig.ident
     }
 
-    /// The name clients call an action by: `name = "…"` or the method's own name.
+    /// The name clients call a named role by: `name = "…"` or the method's own name.
     pub(crate) fn name(&self) -> String {
-        match &self.role {
-            Role::Action(ActionOptions { name: Some(lit) }) => lit.value(),
-            _ => self.ident().unraw().to_string(),
+        match &self.name {
+            Some(lit) => lit.value(),
+            None => self.ident().unraw().to_string(),
         }
     }
 
@@ -166,8 +124,9 @@ impl Method {
         self.params.iter().filter(|p| p.ctx.is_none())
     }
 
+    /// Whether it takes `&mut self`: an exclusive turn.
     pub(crate) fn is_exclusive(&self) -> bool {
-        self.receiver == Receiver::Exclusive
+        self.role.takes_mut(self.receiver)
     }
 }
 
@@ -191,42 +150,37 @@ impl ActorImpl {
                 ImplItem::Macro(m) => &mut m.attrs,
                 _ => continue,
             };
-            let mut found: Option<(Role, Attribute)> = None;
+            let mut found: Option<(marker::Marker, Attribute)> = None;
             let mut kept = Vec::new();
             for attr in std::mem::take(attrs) {
-                let Some(marker) = attr::marker(cx, &attr) else {
+                let Some(marker) = marker::read(cx, &attr) else {
                     kept.push(attr);
                     continue;
-                };
-                let role = match marker {
-                    Marker::Action(opts) => Role::Action(opts),
-                    Marker::Hook(hook) => Role::Hook(hook),
                 };
                 match &found {
                     Some((first, _)) => cx.error_spanned_by(
                         &attr,
                         format!(
                             "this method is already `#[{}]` and a method has one role: remove `#[{}]`",
-                            first.attr_name(),
-                            role.attr_name()
+                            first.role.marker, marker.role.marker
                         ),
                     ),
-                    None => found = Some((role, attr)),
+                    None => found = Some((marker, attr)),
                 }
             }
             *attrs = kept;
-            let Some((role, marker)) = found else {
+            let Some((marker, attr)) = found else {
                 continue;
             };
             match impl_item {
                 ImplItem::Fn(func) => {
-                    methods.push(Method::from_syn(role, marker, &func.sig, &func.attrs))
+                    methods.push(Method::from_syn(marker, attr, &func.sig, &func.attrs))
                 }
                 _ => cx.error_spanned_by(
-                    &marker,
+                    &attr,
                     format!(
                         "`#[{}]` goes on an `async fn` in this block",
-                        role.attr_name()
+                        marker.role.marker
                     ),
                 ),
             }
@@ -240,7 +194,12 @@ impl ActorImpl {
 }
 
 impl Method {
-    fn from_syn(role: Role, marker: Attribute, sig: &Signature, attrs: &[Attribute]) -> Self {
+    fn from_syn(
+        found: marker::Marker,
+        marker: Attribute,
+        sig: &Signature,
+        attrs: &[Attribute],
+    ) -> Self {
         let mut receiver = Receiver::Missing;
         let mut params = Vec::new();
         for input in &sig.inputs {
@@ -254,7 +213,8 @@ impl Method {
             }
         }
         Method {
-            role,
+            role: found.role,
+            name: found.name,
             marker,
             sig: sig.clone(),
             docs: attrs
@@ -379,7 +339,7 @@ mod tests {
         let [init, add, get, ty] = &actor.methods[..] else {
             unreachable!()
         };
-        assert!(matches!(init.role, Role::Hook(Hook::Create)));
+        assert_eq!(init.role.marker, "on_create");
         assert!(init.takes_ctx());
         assert_eq!(init.args().count(), 1);
         assert_eq!(add.name(), "addUp");

@@ -6,9 +6,9 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::{Attribute, Data, DeriveInput, LitStr};
 
-use crate::attr::{self, key_of};
 use crate::case;
 use crate::ctxt::Ctxt;
+use crate::meta::{self, key_of};
 
 /// Where an `#[actor_error(…)]` attribute sits, which decides the keys it may hold.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -24,78 +24,97 @@ struct Options {
     code: Option<LitStr>,
 }
 
-/// Parses `#[derive(ActorError)]` input and expands it; with mistakes, the impl is still
-/// emitted (with defaults where a value was wrong) beside the errors, so `?` on this
-/// error type keeps compiling elsewhere.
-pub(crate) fn derive(input: TokenStream) -> TokenStream {
-    let input = match syn::parse2::<DeriveInput>(input) {
-        Ok(input) => input,
-        Err(err) => return err.to_compile_error(),
-    };
-    let cx = Ctxt::new();
-    let tokens = expand(&cx, &input);
-    match cx.check() {
-        Ok(()) => tokens,
-        Err(err) => {
-            let err = err.to_compile_error();
-            quote!(#tokens #err)
-        }
-    }
+/// A type deriving `ActorError`, with what its `#[actor_error]` attributes said.
+pub(crate) struct ErrorType {
+    input: DeriveInput,
+    /// The type's options; default for a union, which is an error.
+    top: Options,
+    /// Each variant's options, for an enum.
+    variants: Vec<Options>,
 }
 
-fn expand(cx: &Ctxt, input: &DeriveInput) -> TokenStream {
-    let ident = &input.ident;
-    let place = match input.data {
-        Data::Struct(_) => Place::Struct,
-        Data::Enum(_) => Place::Enum,
-        Data::Union(_) => {
+impl ErrorType {
+    /// Reads the type's and its variants' `#[actor_error]` attributes.
+    pub(crate) fn from_syn(cx: &Ctxt, input: DeriveInput) -> Self {
+        let (top, variants) = match &input.data {
+            Data::Union(_) => (Options::default(), Vec::new()),
+            Data::Struct(_) => (options(cx, &input.attrs, Place::Struct), Vec::new()),
+            Data::Enum(data) => (
+                options(cx, &input.attrs, Place::Enum),
+                data.variants
+                    .iter()
+                    .map(|v| options(cx, &v.attrs, Place::Variant))
+                    .collect(),
+            ),
+        };
+        ErrorType {
+            input,
+            top,
+            variants,
+        }
+    }
+
+    /// Unions are refused; every value rule was checked while reading.
+    pub(crate) fn check(&self, cx: &Ctxt) {
+        if let Data::Union(_) = self.input.data {
             cx.error_spanned_by(
-                ident,
+                &self.input.ident,
                 "`#[derive(ActorError)]` works on enums and structs: make this an enum",
             );
-            return TokenStream::new();
         }
-    };
-    let top = options(cx, &input.attrs, place);
-    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-    let group = top.group.map_or_else(|| "user".to_owned(), |g| g.value());
-    let code = match &input.data {
-        Data::Enum(data) if data.variants.is_empty() => {
-            return quote! {
-                #[automatically_derived]
-                impl #impl_generics ::core::convert::From<#ident #ty_generics> for ::actor::__private::ActorError #where_clause {
-                    fn from(err: #ident #ty_generics) -> Self {
-                        match err {}
+    }
+
+    /// `impl From<Type> for ActorError`; nothing for a union.
+    pub(crate) fn conversion(&self) -> TokenStream {
+        let input = &self.input;
+        let ident = &input.ident;
+        let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+        let group = self
+            .top
+            .group
+            .as_ref()
+            .map_or_else(|| "user".to_owned(), LitStr::value);
+        let code = match &input.data {
+            Data::Union(_) => return TokenStream::new(),
+            Data::Enum(data) if data.variants.is_empty() => {
+                return quote! {
+                    #[automatically_derived]
+                    impl #impl_generics ::core::convert::From<#ident #ty_generics> for ::actor::__private::ActorError #where_clause {
+                        fn from(err: #ident #ty_generics) -> Self {
+                            match err {}
+                        }
                     }
-                }
-            };
-        }
-        Data::Enum(data) => {
-            let arms = data.variants.iter().map(|v| {
-                let opts = options(cx, &v.attrs, Place::Variant);
-                let code = opts
+                };
+            }
+            Data::Enum(data) => {
+                let arms = data.variants.iter().zip(&self.variants).map(|(v, opts)| {
+                    let code = opts
+                        .code
+                        .as_ref()
+                        .map_or_else(|| v.ident.to_string().to_snake_case(), LitStr::value);
+                    let variant = &v.ident;
+                    quote!(#ident::#variant { .. } => #code,)
+                });
+                quote!(match &err { #(#arms)* })
+            }
+            Data::Struct(_) => {
+                let code = self
+                    .top
                     .code
-                    .map_or_else(|| v.ident.to_string().to_snake_case(), |c| c.value());
-                let variant = &v.ident;
-                quote!(#ident::#variant { .. } => #code,)
-            });
-            quote!(match &err { #(#arms)* })
-        }
-        _ => {
-            let code = top
-                .code
-                .map_or_else(|| ident.to_string().to_snake_case(), |c| c.value());
-            quote!(#code)
-        }
-    };
-    // Spanned on the type's name: a missing `Display` impl is reported there.
-    let message = quote_spanned!(ident.span()=> ::std::string::ToString::to_string(&err));
-    quote! {
-        #[automatically_derived]
-        impl #impl_generics ::core::convert::From<#ident #ty_generics> for ::actor::__private::ActorError #where_clause {
-            fn from(err: #ident #ty_generics) -> Self {
-                let code: &'static str = #code;
-                ::actor::__private::ActorError::new(#group, code, #message)
+                    .as_ref()
+                    .map_or_else(|| ident.to_string().to_snake_case(), LitStr::value);
+                quote!(#code)
+            }
+        };
+        // Spanned on the type's name: a missing `Display` impl is reported there.
+        let message = quote_spanned!(ident.span()=> ::std::string::ToString::to_string(&err));
+        quote! {
+            #[automatically_derived]
+            impl #impl_generics ::core::convert::From<#ident #ty_generics> for ::actor::__private::ActorError #where_clause {
+                fn from(err: #ident #ty_generics) -> Self {
+                    let code: &'static str = #code;
+                    ::actor::__private::ActorError::new(#group, code, #message)
+                }
             }
         }
     }
@@ -117,32 +136,32 @@ fn options(cx: &Ctxt, attrs: &[Attribute], place: Place) -> Options {
                         &meta.path,
                         "`code` goes on each variant of an enum: move it to `#[actor_error(code = \"…\")]` on a variant",
                     );
-                    return attr::skip_entry(&meta);
+                    return meta::skip_entry(&meta);
                 }
                 "group" if place == Place::Variant => {
                     cx.error_spanned_by(
                         &meta.path,
                         "`group` goes on the enum, not on a variant: move it to `#[actor_error(group = \"…\")]` on the type",
                     );
-                    return attr::skip_entry(&meta);
+                    return meta::skip_entry(&meta);
                 }
                 "group" => &mut opts.group,
                 "code" => &mut opts.code,
                 _ => {
-                    attr::unknown(cx, &meta.path, "#[actor_error]", allowed);
-                    return attr::skip_entry(&meta);
+                    meta::unknown(cx, &meta.path, "#[actor_error]", allowed);
+                    return meta::skip_entry(&meta);
                 }
             };
             if slot.is_some() {
                 cx.error_spanned_by(&meta.path, format!("`{key}` is given twice: keep one"));
-                return attr::skip_entry(&meta);
+                return meta::skip_entry(&meta);
             }
             let example = if key == "group" {
                 "\"billing\""
             } else {
                 "\"card_declined\""
             };
-            if let Some(lit) = attr::string(cx, &meta, example)? {
+            if let Some(lit) = meta::string(cx, &meta, example)? {
                 let value = lit.value();
                 if case::is_snake(&value) {
                     *slot = Some(lit);
@@ -169,7 +188,7 @@ mod tests {
 
     fn errors(input: TokenStream) -> Vec<String> {
         let cx = Ctxt::new();
-        expand(&cx, &syn::parse2(input).unwrap());
+        ErrorType::from_syn(&cx, syn::parse2(input).unwrap()).check(&cx);
         match cx.check() {
             Ok(()) => Vec::new(),
             Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
@@ -179,13 +198,14 @@ mod tests {
     #[test]
     fn codes_default_to_snake_case() {
         let cx = Ctxt::new();
-        let tokens = expand(
+        let tokens = ErrorType::from_syn(
             &cx,
-            &syn::parse_quote! {
+            syn::parse_quote! {
                 #[actor_error(group = "billing")]
                 enum BillingError { CardDeclined, #[actor_error(code = "gone")] Missing(u8) }
             },
         )
+        .conversion()
         .to_string();
         cx.check().unwrap();
         assert!(tokens.contains("\"card_declined\""), "{tokens}");

@@ -2,83 +2,94 @@
 //! `fallback.rs`): the user's item unchanged, plus stub impls with the same names and
 //! types as the real expansion, so the user sees their mistakes and not a cascade of
 //! "`Counter: Actor` is not satisfied" or "no method `increment` on `CounterHandle`".
+//!
+//! A stub for a generic struct or impl holds for every instance, with the bounds the real
+//! traits need written as `for<'__stub> Self: …`: rustc assumes such a bound inside the
+//! impl and checks it only where the impl is used, so the stub itself reports nothing.
 
 use proc_macro2::TokenStream;
-use quote::{ToTokens, format_ident, quote};
-use syn::Item;
+use quote::{ToTokens, quote};
+use syn::ext::IdentExt;
+use syn::{Item, WherePredicate};
 
-use crate::ast::{ActorImpl, Output, Role, State};
+use crate::ast::{ActorImpl, State};
 use crate::case;
-use crate::expand::{self, handle_path, input_type, replace_self_ty, state_expansion};
+use crate::expand::{self, OptionsImpl, handle};
+use crate::options;
 use crate::valid::self_ident;
 
 /// The struct with its handle and an `ActorOptions` impl using the default settings.
-pub(crate) fn state(state: &State, err: syn::Error) -> TokenStream {
-    let err = err.to_compile_error();
+pub(crate) fn state(state: &State) -> TokenStream {
     let item = &state.item;
-    if !item.generics.params.is_empty() {
-        return quote!(#item #err);
+    let mut generics = item.generics.clone();
+    if !generics.params.is_empty() {
+        generics
+            .make_where_clause()
+            .predicates
+            .push(syn::parse_quote! {
+                Self: ::core::marker::Send + ::core::marker::Sync + 'static
+            });
     }
-    // A malformed name was reported; the stub keeps the default.
-    let name = state
-        .options
-        .name
-        .as_ref()
-        .map(syn::LitStr::value)
-        .filter(|n| case::is_camel(n))
-        .unwrap_or_else(|| expand::kind_name(item, &Default::default()));
-    let expansion = state_expansion(
-        &item.ident,
-        &item.vis,
+    expand::options_impl(&OptionsImpl {
         item,
-        &name,
-        quote!(::core::default::Default::default()),
-        state.options.vars.as_ref(),
-    );
-    quote!(#expansion #err)
+        ident: &item.ident,
+        vis: &item.vis,
+        generics: &generics,
+        name: &options::kind_name(&state.options, &item.ident.unraw().to_string()),
+        config: quote!(::core::default::Default::default()),
+        vars: state.options.vars.as_ref(),
+    })
 }
 
-/// The block with an `Actor` impl that has no actions, and handle methods that exist
-/// but are never run.
-pub(crate) fn actor_impl(actor: &ActorImpl, err: syn::Error) -> TokenStream {
-    let err = err.to_compile_error();
+/// The block with an `Actor` impl that has no actions, and (for a plain `impl Name`) handle
+/// methods that exist but are never run.
+pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
     let item = &actor.item;
     let self_ty = &*item.self_ty;
-    if item.trait_.is_some() || !item.generics.params.is_empty() || self_ident(self_ty).is_none() {
-        return quote!(#item #err);
-    }
-    let handle = handle_path(self_ty).expect("checked: a plain path");
-    let self_tokens = self_ty.to_token_stream();
-    let input = input_type(actor);
-    let methods = actor
-        .methods
-        .iter()
-        .filter(|m| matches!(m.role, Role::Action(_)) && m.sig.generics.params.is_empty())
-        .map(|m| {
-            let ident = m.ident();
-            let names = m
-                .args()
-                .enumerate()
-                .map(|(i, p)| p.ident().cloned().unwrap_or_else(|| format_ident!("arg{}", i)));
-            let types = m.args().map(|p| replace_self_ty(&p.ty, &self_tokens));
-            let out = match &m.output {
-                Output::Unit => quote!(()),
-                Output::Plain(ty) | Output::Result { ok: ty, .. } => {
-                    replace_self_ty(ty, &self_tokens).to_token_stream()
+    let plain_path = matches!(self_ty, syn::Type::Path(p) if p.qself.is_none());
+    let (Some(handle), true, None) = (handle::handle_path(self_ty), plain_path, &item.trait_)
+    else {
+        return item.to_token_stream();
+    };
+    let input = expand::input_type(actor);
+    let (impl_generics, _, where_clause) = item.generics.split_for_impl();
+    if !item.generics.params.is_empty() || self_ident(self_ty).is_none() {
+        // `impl<T> Holder<T>` or `impl Holder<u64>`: the handle of a generic struct takes no
+        // parameters, so only the `Actor` impl is stood in for.
+        let mut predicates: Vec<WherePredicate> = where_clause
+            .map(|w| w.predicates.iter().cloned().collect())
+            .unwrap_or_default();
+        predicates.push(syn::parse_quote! {
+            for<'__stub> Self: ::actor::__private::ActorOptions
+                + ::core::clone::Clone
+                + ::core::default::Default
+                + ::actor::__private::serde::Serialize
+                + ::actor::__private::serde::de::DeserializeOwned
+                + ::core::marker::Send
+                + ::core::marker::Sync
+                + 'static
+        });
+        return quote! {
+            #item
+            const _: () = {
+                impl #impl_generics ::actor::__private::Actor for #self_ty where #(#predicates),* {
+                    type Input = #input;
+                    const ACTIONS: &'static [::actor::__private::ActionInfo] = &[];
                 }
             };
-            quote! {
-                #[allow(unused_variables)]
-                pub async fn #ident(&self, #(#names: #types),*) -> ::core::result::Result<#out, ::actor::__private::ActorError> {
-                    ::core::unimplemented!()
-                }
-            }
-        });
+        };
+    }
+    let self_tokens = self_ty.to_token_stream();
+    let methods = expand::actions(actor)
+        .filter(|m| m.sig.generics.params.is_empty())
+        .map(|m| handle::HandleMethod::new(m, &self_tokens).stub());
+    let handle_bound = expand::handle_bound(&handle);
+    let expects_actor_attribute = expand::expects_actor_attribute(self_ty);
     quote! {
         #item
-        #err
         const _: () = {
-            impl ::actor::__private::Actor for #self_ty {
+            #expects_actor_attribute
+            impl ::actor::__private::Actor for #self_ty #handle_bound {
                 type Input = #input;
                 const ACTIONS: &'static [::actor::__private::ActionInfo] = &[];
             }
@@ -135,17 +146,15 @@ pub(crate) fn wrong_target(item: Item) -> TokenStream {
             vis,
             generics,
             ..
-        }) if generics.params.is_empty() => {
-            let name = case::camel(&ident.to_string());
-            state_expansion(
-                ident,
-                vis,
-                &TokenStream::new(),
-                &name,
-                quote!(::core::default::Default::default()),
-                None,
-            )
-        }
+        }) if generics.params.is_empty() => expand::options_impl(&OptionsImpl {
+            item: &TokenStream::new(),
+            ident,
+            vis,
+            generics,
+            name: &case::camel(&ident.to_string()),
+            config: quote!(::core::default::Default::default()),
+            vars: None,
+        }),
         _ => TokenStream::new(),
     };
     quote!(#item #stub #err)
@@ -166,5 +175,80 @@ fn head_of(item: &Item) -> TokenStream {
             quote!(#token #ident)
         }
         other => other.to_token_stream(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    use crate::pipeline;
+
+    fn text(tokens: TokenStream) -> String {
+        tokens.to_string()
+    }
+
+    #[test]
+    fn a_generic_struct_still_gets_a_handle_and_options() {
+        let out = text(pipeline::actor(
+            TokenStream::new(),
+            quote!(
+                pub struct Holder<T> {
+                    value: T,
+                }
+            ),
+        ));
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(out.contains("pub struct HolderHandle"), "{out}");
+        assert!(
+            out.contains("impl < T > :: actor :: __private :: ActorOptions for Holder < T >"),
+            "{out}"
+        );
+        assert!(out.contains("Self : :: core :: marker :: Send"), "{out}");
+    }
+
+    #[test]
+    fn a_generic_impl_stands_in_for_every_instance() {
+        let out = text(pipeline::actor(
+            TokenStream::new(),
+            quote!(
+                impl<T> Holder<T> {
+                    #[action]
+                    async fn get(&self) -> i64 {
+                        0
+                    }
+                }
+            ),
+        ));
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(out.contains("for < '__stub > Self"), "{out}");
+        // The handle of a generic struct has no parameters: no methods are stood in for.
+        assert!(!out.contains("HolderHandle"), "{out}");
+    }
+
+    #[test]
+    fn a_misspelled_marker_still_gives_its_method_a_handle_stub() {
+        let out = text(pipeline::actor(
+            TokenStream::new(),
+            quote!(impl Counter { #[acton] async fn increment(&mut self, by: i64) -> i64 { by } }),
+        ));
+        assert!(out.contains("is not a marker"), "{out}");
+        assert!(out.contains("impl CounterHandle"), "{out}");
+        assert!(out.contains("pub async fn increment"), "{out}");
+        assert!(
+            !out.contains("# [acton]"),
+            "the misspelled attribute is removed: {out}"
+        );
+    }
+
+    #[test]
+    fn a_trait_impl_is_left_alone() {
+        let out = text(pipeline::actor(
+            TokenStream::new(),
+            quote!(impl Describe for Counter { fn describe(&self) {} }),
+        ));
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(!out.contains("__private :: Actor for"), "{out}");
     }
 }

@@ -1,21 +1,39 @@
 //! Procedural macros for the `actor` crate. Use them through `use actor::prelude::*;`.
 //!
-//! Every entry point is one line over three stages, as in thiserror and serde_derive:
-//! `ast` and `attr` read the input, `valid` checks the rules, `expand` writes the code.
-//! Every mistake of a call is collected (`ctxt`) and reported at once, spanned on the
-//! user's own tokens and worded as a fix; beside the errors, `fallback` emits stub impls
-//! with the real names, so the user sees their mistakes and not a cascade.
+//! Every entry point is one line over the stages of `pipeline`, as in thiserror and
+//! serde_derive: parse, validate, expand. Every mistake of a call is collected (`ctxt`) and
+//! reported at once, spanned on the user's own tokens and worded as a fix; beside the
+//! errors, `fallback` emits stub impls with the real names, so the user sees their mistakes
+//! and not a cascade.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | `pipeline` | the stages, written once, and each input kind's four stages |
+//! | `ast` | syn → the parsed form: the state struct, the impl block, each marked method |
+//! | `options` | the struct's `#[actor(…)]` options: reading, rules, `ActorConfig` fields |
+//! | `role` | the table of method roles: marker, receiver, arguments, result, expansion |
+//! | `marker` | reading a method's marker attribute into its role |
+//! | `meta` | reading one `key = value` of an attribute (strings, numbers, durations, types) |
+//! | `valid` | the rules on the parsed form |
+//! | `expand` | code generation for a valid input: options, `Actor` impl, handle, wire checks |
+//! | `fallback` | the stubs emitted beside errors |
+//! | `error_derive` | `#[derive(ActorError)]`'s own parsed form |
+//! | `case`, `duration`, `ctxt` | name rules, duration strings, the error collector |
 
 #![warn(missing_docs)]
 
 mod ast;
-mod attr;
 mod case;
 mod ctxt;
 mod duration;
 mod error_derive;
 mod expand;
 mod fallback;
+mod marker;
+mod meta;
+mod options;
+mod pipeline;
+mod role;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -70,6 +88,7 @@ use proc_macro::TokenStream;
 /// | `action_timeout = "60s"` | longest an action may run | `"60s"` |
 /// | `sleep_grace = "15s"` | longest `on_sleep`/`on_destroy` may run | `"15s"` |
 /// | `inbox = 1024` | calls that may wait before callers get `actor/overloaded` | `1024` |
+/// | `max_shared = 64` | shared actions that may run at once on one instance; one more gets `actor/overloaded` | `1024` |
 /// | `save_interval = "1s"` | save at most once per interval (`SaveMode::Debounced`) instead of before every exclusive reply | durable saves |
 /// | `vars = MyVars` | runtime-only data, rebuilt with `Default` on wake (`ctx.vars()`) | `()` |
 ///
@@ -99,81 +118,28 @@ use proc_macro::TokenStream;
 ///
 /// # What it generates
 ///
-/// For the struct above, roughly:
+/// This input (`snapshots/counter.rs` in this crate):
 ///
-/// ```ignore
-/// /// The typed handle to [`Counter`] actors (kind `"counter"`), …
-/// #[derive(Clone, Debug)]
-/// pub struct CounterHandle { inner: ActorHandle }
-/// // From<ActorHandle> and Deref<Target = ActorHandle> for CounterHandle
-///
-/// impl ActorOptions for Counter {
-///     const NAME: &'static str = "counter";
-///     type Vars = ();
-///     type Handle = CounterHandle;
-///     fn config() -> ActorConfig {
-///         ActorConfig {
-///             sleep_timeout: Some(Duration::from_secs(300)),
-///             inbox_capacity: 256,
-///             ..Default::default()
-///         }
-///     }
-/// }
+/// ```
+#[doc = include_str!("../snapshots/counter.rs")]
 /// ```
 ///
-/// and for the impl block (the helpers are generic functions in a private module, so a
-/// type that cannot cross the network is reported on the user's own token):
+/// expands to the code below (`snapshots/counter.expanded.rs`: a test checks that it is
+/// the macros' current output, and this example compiles it). In order: the struct and its
+/// handle type with `ActorOptions`, the settings; the impl block with its markers removed;
+/// then, in a `const _` block, the check that the struct has `#[actor]`, the argument
+/// decoders, the `Actor` impl (actions dispatched by index, hooks forwarded), the handle's
+/// methods and the inventory entry. The `__private` helpers are generic functions whose
+/// bounds land on the user's own tokens, so a type that cannot cross the network, an error
+/// that does not convert or a future that is not `Send` is reported once, where it is
+/// written; `wire_type::<T>()` is that check for each argument and output type.
 ///
-/// ```ignore
-/// impl Actor for Counter {
-///     type Input = i64;                     // the #[on_create] input, or ()
-///     const ACTIONS: &'static [ActionInfo] = &[
-///         ActionInfo { name: "increment", access: Access::Exclusive },
-///         ActionInfo { name: "get", access: Access::Shared },
-///     ];
-///     fn on_create(&mut self, ctx: &Ctx<Self>, input: i64)
-///         -> impl Future<Output = Result<(), ActorError>> + Send
-///     {
-///         async move { Ok(Counter::init(self, input).await) }
-///     }
-///     fn call_exclusive(&mut self, ctx: &Ctx<Self>, index: usize, args: Payload)
-///         -> impl Future<Output = Result<Payload, ActorError>> + Send
-///     {
-///         async move {
-///             match index {
-///                 0 => {
-///                     let shape = args.reply_shape();
-///                     let (by,) = decode_arguments_1::<i64>(args)?;   // args.decode::<(i64,)>()
-///                     let out = Ok::<_, ActorError>(Counter::increment(self, by).await)?;
-///                     wrap_output::<i64>(shape, out)                  // shape.wrap(out)
-///                 }
-///                 _ => Err(action_not_found(Self::NAME, index)),
-///             }
-///         }
-///     }
-///     fn call_shared(&self, ctx: &Ctx<Self>, index: usize, args: Payload)
-///         -> impl Future<Output = Result<Payload, ActorError>> + Send
-///     {
-///         // the same for `get`, which takes no arguments and so decodes none
-///     }
-/// }
-///
-/// impl CounterHandle {
-///     /// Adds `by` and returns the new count.
-///     ///
-///     /// Calls the exclusive action `"increment"`: …
-///     pub async fn increment(&self, by: i64) -> Result<i64, ActorError> {
-///         // ActorHandle::call::<(i64,), i64>(self, "increment", (by,))
-///         call_action_1::<i64, i64>(self, "increment", (by,)).await
-///     }
-///     pub async fn get(&self) -> Result<i64, ActorError> { /* … */ }
-/// }
-///
-/// inventory::submit! { ActorKind::of::<Counter>() }
+/// ```
+#[doc = include_str!("../snapshots/counter.expanded.rs")]
 /// ```
 #[proc_macro_attribute]
 pub fn actor(args: TokenStream, input: TokenStream) -> TokenStream {
-    expand::actor(args.into(), input.into()).into()
+    pipeline::actor(args.into(), input.into()).into()
 }
 
 /// Marks an action inside an `#[actor] impl` block: `&mut self` for an exclusive turn,
@@ -375,5 +341,5 @@ pub fn on_state_change(_args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_derive(ActorError, attributes(actor_error))]
 pub fn derive_actor_error(input: TokenStream) -> TokenStream {
-    error_derive::derive(input.into()).into()
+    pipeline::derive_actor_error(input.into()).into()
 }

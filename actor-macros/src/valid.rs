@@ -1,16 +1,18 @@
-//! The rules, checked on the parsed form (thiserror's `valid.rs`): names, receivers per
-//! role, arities, owned wire types, duplicates. Every error lands on the user's token
-//! that has to change and says what to write instead.
+//! The rules, checked on the parsed form (thiserror's `valid.rs`): the struct's shape and
+//! options, the impl block's shape, and each marked method against its [`Role`]'s rules
+//! (receiver, arguments, result, name). Every error lands on the user's token that has to
+//! change and says what to write instead.
 
-use std::collections::{HashMap, HashSet};
-use std::time::Duration;
+use std::collections::HashSet;
 
 use quote::{ToTokens, quote};
 use syn::{GenericArgument, PathArguments, Type};
 
-use crate::ast::{ActorImpl, CtxForm, Hook, Method, Output, Param, Receiver, Role, State, is_unit};
+use crate::ast::{ActorImpl, CtxForm, Method, Output, Param, Receiver, State, is_unit};
 use crate::case;
 use crate::ctxt::Ctxt;
+use crate::options;
+use crate::role::{ArgsRule, Identity, OutputRule};
 
 /// Checks the state struct and its options.
 pub(crate) fn check_state(cx: &Ctxt, state: &State) {
@@ -21,38 +23,7 @@ pub(crate) fn check_state(cx: &Ctxt, state: &State) {
             "actor state cannot be generic: the registry needs one concrete type per actor name; remove the parameters and use concrete field types",
         );
     }
-    let opts = &state.options;
-    if let Some(lit) = &opts.name {
-        let name = lit.value();
-        if !case::is_camel(&name) {
-            let message = match case::suggest_camel(&name) {
-                Some(fix) => format!("actor names are camelCase: use `{fix}`"),
-                None => "actor names are camelCase ASCII letters and digits starting with a lowercase letter, like `chatRoom`".to_owned(),
-            };
-            cx.error_spanned_by(lit, message);
-        }
-    }
-    if let Some(timeout) = &opts.action_timeout
-        && timeout.value == Some(Duration::ZERO)
-    {
-        cx.error_spanned_by(
-            &timeout.lit,
-            "an `action_timeout` of zero fails every action: give a duration like \"60s\"",
-        );
-    }
-    if let Some(inbox) = &opts.inbox {
-        match inbox.base10_parse::<usize>() {
-            Ok(0) => cx.error_spanned_by(
-                inbox,
-                "`inbox` is how many calls may wait for their turn: use at least 1, like `inbox = 1024`",
-            ),
-            Ok(_) => {}
-            Err(_) => cx.error_spanned_by(
-                inbox,
-                "`inbox` is too large for this platform: use a smaller number, like `inbox = 1024`",
-            ),
-        }
-    }
+    options::check(cx, &state.options);
 }
 
 /// Checks the impl block and every marked method.
@@ -83,56 +54,62 @@ pub(crate) fn check_impl(cx: &Ctxt, actor: &ActorImpl) {
         );
     }
 
-    let mut names: HashSet<String> = HashSet::new();
-    let mut hooks: HashMap<Hook, ()> = HashMap::new();
+    // Names are unique per role: an action and (later) a queue may share one.
+    let mut names: HashSet<(&'static str, String)> = HashSet::new();
+    let mut once: HashSet<&str> = HashSet::new();
     for m in &actor.methods {
         check_signature(cx, m);
         check_receiver(cx, m);
         check_params(cx, m, self_ident);
         check_output(cx, m);
-        match &m.role {
-            Role::Action(opts) => {
-                let name = m.name();
-                let name_tokens = match &opts.name {
-                    Some(lit) => lit.to_token_stream(),
-                    None => m.ident().to_token_stream(),
-                };
-                if !case::is_camel(&name) && !case::is_snake(&name) {
-                    let message = match (&opts.name, case::suggest_camel(&name)) {
-                        (Some(_), Some(fix)) => {
-                            format!("action names are camelCase or snake_case ASCII: use `{fix}`")
-                        }
-                        (Some(_), None) => {
-                            "action names are camelCase or snake_case ASCII, like `doThing`"
-                                .to_owned()
-                        }
-                        (None, _) => format!(
-                            "`{name}` cannot be an action name: action names are camelCase or snake_case ASCII; give one with `#[action(name = \"doThing\")]`"
-                        ),
-                    };
-                    cx.error_spanned_by(&name_tokens, message);
-                }
-                if !names.insert(name.clone()) {
-                    cx.error_spanned_by(
-                        &name_tokens,
-                        format!(
-                            "two actions are named `{name}`: rename one with `#[action(name = \"…\")]`"
-                        ),
-                    );
-                }
-            }
-            Role::Hook(hook) => {
-                if hooks.insert(*hook, ()).is_some() {
-                    let attr = hook.attr_name();
+        match m.role.identity {
+            Identity::Named => check_name(cx, m, &mut names),
+            Identity::Once => {
+                let marker = m.role.marker;
+                if !once.insert(marker) {
                     cx.error_spanned_by(
                         &m.marker,
                         format!(
-                            "`#[{attr}]` is given twice: an actor has one `#[{attr}]`; merge the two methods"
+                            "`#[{marker}]` is given twice: an actor has one `#[{marker}]`; merge the two methods"
                         ),
                     );
                 }
             }
         }
+    }
+}
+
+/// A named method's name: camelCase or snake_case ASCII, unique among the actor's methods
+/// of its role.
+fn check_name(cx: &Ctxt, m: &Method, names: &mut HashSet<(&'static str, String)>) {
+    let name = m.name();
+    let name_tokens = match &m.name {
+        Some(lit) => lit.to_token_stream(),
+        None => m.ident().to_token_stream(),
+    };
+    if !case::is_camel(&name) && !case::is_snake(&name) {
+        let marker = m.role.marker;
+        let message = match (&m.name, case::suggest_camel(&name)) {
+            (Some(_), Some(fix)) => {
+                format!("{marker} names are camelCase or snake_case ASCII: use `{fix}`")
+            }
+            (Some(_), None) => {
+                format!("{marker} names are camelCase or snake_case ASCII, like `doThing`")
+            }
+            (None, _) => format!(
+                "`{name}` cannot be an {marker} name: {marker} names are camelCase or snake_case ASCII; give one with `#[{marker}(name = \"doThing\")]`"
+            ),
+        };
+        cx.error_spanned_by(&name_tokens, message);
+    }
+    if !names.insert((m.role.marker, name.clone())) {
+        cx.error_spanned_by(
+            &name_tokens,
+            format!(
+                "two {} are named `{name}`: rename one with `#[{}(name = \"…\")]`",
+                m.role, m.role.marker
+            ),
+        );
     }
 }
 
@@ -152,28 +129,12 @@ fn generic_args(ty: &Type) -> Option<&syn::AngleBracketedGenericArguments> {
     }
 }
 
-/// "actions" or "`#[on_wake]`", as the subject of a sentence.
-fn subject(m: &Method) -> String {
-    match m.role {
-        Role::Action(_) => "actions".to_owned(),
-        Role::Hook(hook) => format!("`#[{}]`", hook.attr_name()),
-    }
-}
-
 fn check_signature(cx: &Ctxt, m: &Method) {
     let sig = &m.sig;
     let ident = &sig.ident;
-    let subject = subject(m);
+    let subject = m.role;
     if sig.asyncness.is_none() {
-        let message = match m.role {
-            Role::Action(_) => {
-                format!("actions must be `async fn`: add `async` before `fn {ident}`")
-            }
-            Role::Hook(_) => {
-                format!("{subject} must be an `async fn`: add `async` before `fn {ident}`")
-            }
-        };
-        cx.error_spanned_by(sig.fn_token, message);
+        cx.error_spanned_by(sig.fn_token, m.role.not_async(ident));
     }
     if let syn::Safety::Unsafe(token) = &sig.safety {
         cx.error_spanned_by(
@@ -201,43 +162,13 @@ fn check_signature(cx: &Ctxt, m: &Method) {
 }
 
 fn check_receiver(cx: &Ctxt, m: &Method) {
-    let sig = &m.sig;
-    let receiver_tokens = sig.inputs.first().map(ToTokens::to_token_stream);
-    let report = |message: String| match &receiver_tokens {
-        Some(tokens) if m.receiver != Receiver::Missing => cx.error_spanned_by(tokens, message),
-        _ => cx.error_at(sig.paren_token.span.join(), message),
+    let Some(message) = m.role.receiver_error(m.receiver) else {
+        return;
     };
-    match (&m.role, m.receiver) {
-        (Role::Action(_), Receiver::Shared | Receiver::Exclusive) => {}
-        (Role::Action(_), Receiver::Missing) => report(
-            "actions take `&self` (shared: runs alongside other calls) or `&mut self` (exclusive: one at a time) first: add `&self` or `&mut self`".to_owned(),
-        ),
-        (Role::Action(_), Receiver::Value | Receiver::Other) => report(
-            "actions borrow the state, which the runtime keeps: write `&mut self` (exclusive) or `&self` (shared)".to_owned(),
-        ),
-        (Role::Hook(Hook::StateChange), Receiver::Shared) => {}
-        (Role::Hook(Hook::StateChange), Receiver::Exclusive) => report(
-            "`#[on_state_change]` takes `&self`: it observes the new state and cannot change it; write `&self` and move the change into an action".to_owned(),
-        ),
-        (Role::Hook(Hook::StateChange), Receiver::Missing) => {
-            report("`#[on_state_change]` takes `&self` first: add `&self`".to_owned())
-        }
-        (Role::Hook(Hook::StateChange), _) => report(
-            "`#[on_state_change]` borrows the state, which the runtime keeps: write `&self`".to_owned(),
-        ),
-        (Role::Hook(_), Receiver::Exclusive) => {}
-        (Role::Hook(hook), Receiver::Shared) => report(format!(
-            "`#[{}]` takes `&mut self`: lifecycle hooks may change the state; write `&mut self`",
-            hook.attr_name()
-        )),
-        (Role::Hook(hook), Receiver::Missing) => report(format!(
-            "`#[{}]` takes `&mut self` first: add `&mut self`",
-            hook.attr_name()
-        )),
-        (Role::Hook(hook), Receiver::Value | Receiver::Other) => report(format!(
-            "`#[{}]` borrows the state, which the runtime keeps: write `&mut self`",
-            hook.attr_name()
-        )),
+    let sig = &m.sig;
+    match sig.inputs.first() {
+        Some(receiver) if m.receiver != Receiver::Missing => cx.error_spanned_by(receiver, message),
+        _ => cx.error_at(sig.paren_token.span.join(), message),
     }
 }
 
@@ -249,25 +180,25 @@ fn check_params(cx: &Ctxt, m: &Method, self_ident: Option<&syn::Ident>) {
         }
     }
     let args: Vec<&Param> = m.args().collect();
-    match m.role {
-        Role::Action(_) => {}
-        Role::Hook(Hook::Create) => {
+    let subject = m.role;
+    match m.role.args {
+        ArgsRule::Any => {}
+        ArgsRule::AtMostOne { fix } => {
             if let Some(extra) = args.get(1) {
                 let (pat, ty) = (&extra.pat, &extra.ty);
                 cx.error_spanned_by(
                     quote!(#pat: #ty),
-                    "`#[on_create]` takes at most one input after the context: put the values in one struct or tuple, like `input: (i64, String)`",
+                    format!("{subject} takes at most one input after the context: {fix}"),
                 );
             }
         }
-        Role::Hook(hook) => {
+        ArgsRule::None => {
             for extra in &args {
                 let (pat, ty) = (&extra.pat, &extra.ty);
                 cx.error_spanned_by(
                     quote!(#pat: #ty),
                     format!(
-                        "`#[{}]` takes no arguments besides the context: remove `{}`",
-                        hook.attr_name(),
+                        "{subject} takes no arguments besides the context: remove `{}`",
                         quote!(#pat: #ty).to_string().replace(" :", ":")
                     ),
                 );
@@ -337,30 +268,29 @@ fn check_output(cx: &Ctxt, m: &Method) {
         syn::ReturnType::Type(_, ty) => Some(&**ty),
         syn::ReturnType::Default => None,
     };
-    match (&m.role, &m.output) {
-        (Role::Action(_), Output::Plain(ty) | Output::Result { ok: ty, .. }) => check_wire_type(
+    let subject = m.role;
+    match (&m.role.output, &m.output) {
+        (OutputRule::Value, Output::Plain(ty) | Output::Result { ok: ty, .. }) => check_wire_type(
             cx,
             ty,
             "outputs travel back over the network and must be owned",
             "return",
         ),
-        (Role::Action(_), Output::Unit) => {}
-        (Role::Hook(Hook::StateChange), Output::Unit) => {}
-        (Role::Hook(Hook::StateChange), _) => cx.error_spanned_by(
-            returned,
-            "`#[on_state_change]` returns `()`: it runs after the reply is sent, so no caller would see a value or an error; handle errors inside the hook",
-        ),
-        (Role::Hook(_), Output::Unit) => {}
-        (Role::Hook(_), Output::Result { ok, .. }) if is_unit(ok) => {}
-        (Role::Hook(hook), Output::Result { ok, .. }) => cx.error_spanned_by(
+        (OutputRule::Value, Output::Unit) => {}
+        (OutputRule::Unit { .. }, Output::Unit) => {}
+        (OutputRule::Unit { because }, _) => {
+            cx.error_spanned_by(returned, format!("{subject} returns `()`: {because}"))
+        }
+        (OutputRule::UnitOrResult, Output::Unit) => {}
+        (OutputRule::UnitOrResult, Output::Result { ok, .. }) if is_unit(ok) => {}
+        (OutputRule::UnitOrResult, Output::Result { ok, .. }) => cx.error_spanned_by(
             ok,
-            format!("`#[{}]` returns `()` or `Result<(), E>`: use `()` here", hook.attr_name()),
+            format!("{subject} returns `()` or `Result<(), E>`: use `()` here"),
         ),
-        (Role::Hook(hook), Output::Plain(_)) => cx.error_spanned_by(
+        (OutputRule::UnitOrResult, Output::Plain(_)) => cx.error_spanned_by(
             returned,
             format!(
-                "`#[{}]` returns `()` or `Result<(), E>`: return the value from an action instead",
-                hook.attr_name()
+                "{subject} returns `()` or `Result<(), E>`: return the value from an action instead"
             ),
         ),
     }

@@ -80,7 +80,7 @@ pub use actor_macros::{
 pub use client::{ActorLookup, Client};
 pub use config::{ActorConfig, SaveMode};
 pub use ctx::{Ctx, KeepAwake};
-pub use definition::{Access, ActionInfo, Actor, ActorOptions};
+pub use definition::{Access, ActionInfo, Actor, ActorOptions, ActorState};
 pub use error::{ActorError, codes};
 pub use handle::ActorHandle;
 pub use key::{ActorId, ActorKey};

@@ -187,3 +187,71 @@ async fn a_run_of_queued_exclusive_calls_is_committed_once() {
     );
     registry.shutdown().await;
 }
+
+/// Its shared action waits until the test releases it; two may be in flight.
+#[actor(max_shared = 2)]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Narrow {
+    reads: u32,
+}
+
+static OPEN: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+#[actor]
+impl Narrow {
+    #[action]
+    async fn wait(&self) -> u32 {
+        OPEN.notified().await;
+        self.reads
+    }
+
+    #[action]
+    async fn count(&self) -> u32 {
+        self.reads
+    }
+
+    #[action]
+    async fn read(&mut self) -> u32 {
+        self.reads += 1;
+        self.reads
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn shared_calls_beyond_max_shared_are_overloaded() {
+    let registry = memory().await;
+    let narrow = Narrow::get_or_create(&registry.client(), ["n"])
+        .await
+        .unwrap();
+    let waiting: Vec<_> = (0..2)
+        .map(|_| {
+            let narrow = narrow.clone();
+            tokio::spawn(async move { narrow.wait().await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1)).await;
+
+    // Two are in flight: a third shared call is refused at once and does not run.
+    let err = narrow.wait().await.unwrap_err();
+    assert!(err.is(actor::codes::OVERLOADED), "{err}");
+    assert_eq!(err.metadata().unwrap()["capacity"], 2);
+    assert!(err.message().contains("shared actions running"), "{err}");
+    // One that would finish at once is refused too while the bound is reached, and
+    // exclusive calls are not affected.
+    assert!(
+        narrow
+            .count()
+            .await
+            .unwrap_err()
+            .is(actor::codes::OVERLOADED)
+    );
+    assert_eq!(narrow.read().await.unwrap(), 1);
+
+    // Released, they answer, and shared calls run again.
+    OPEN.notify_waiters();
+    for call in waiting {
+        assert_eq!(call.await.unwrap().unwrap(), 0);
+    }
+    assert_eq!(narrow.count().await.unwrap(), 1);
+    registry.shutdown().await;
+}

@@ -15,6 +15,11 @@ impl Counter {
     async fn risky(&mut self) -> Result<i64, MyError> {
         Err(MyError)
     }
+
+    #[action]
+    async fn described(&self) -> Result<i64, String> {
+        Err("no".to_owned())
+    }
 }
 
 fn main() {}

@@ -1,6 +1,13 @@
+use std::sync::Mutex;
+
 use actor::prelude::*;
 
-#[actor]
+#[derive(Default)]
+pub struct Log {
+    lines: Mutex<Vec<String>>,
+}
+
+#[actor(vars = Log)]
 #[derive(Clone, Default, Serialize, Deserialize)]
 pub struct Counter {
     count: i64,
@@ -11,10 +18,10 @@ async fn tick() {}
 #[actor]
 impl Counter {
     #[action]
-    async fn increment(&mut self) -> i64 {
-        let local = std::rc::Rc::new(1);
+    async fn increment(&mut self, ctx: &Ctx<Self>) -> i64 {
+        let lines = ctx.vars().lines.lock().unwrap();
         tick().await;
-        self.count += *local;
+        self.count += lines.len() as i64;
         self.count
     }
 }

@@ -15,6 +15,7 @@ pub struct Cache {
     action_timeout = "10s",
     sleep_grace = "2s",
     inbox = 16,
+    max_shared = 8,
     save_interval = "500ms",
     vars = Cache
 )]
@@ -106,6 +107,7 @@ fn main() {
     assert_eq!(c.action_timeout, Duration::from_secs(10));
     assert_eq!(c.sleep_grace, Duration::from_secs(2));
     assert_eq!(c.inbox_capacity, 16);
+    assert_eq!(c.max_shared, 8);
     assert_eq!(c.save, actor::SaveMode::Debounced(Duration::from_millis(500)));
     let names: Vec<_> = Everything::ACTIONS.iter().map(|a| (a.name, a.access)).collect();
     assert_eq!(

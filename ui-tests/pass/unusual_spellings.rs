@@ -1,7 +1,8 @@
 //! Spellings the macros must accept: arguments named like the generated code's locals,
 //! `Self` in argument and output types, raw identifiers, explicit `self` types, a
 //! one-argument `Result` alias, a qualified `Ctx` path, generic `vars`, tuple and unit
-//! state structs, an actor declared in a module.
+//! state structs, an actor declared in a module, an impl block in another module that
+//! glob-imports the struct's, and an actor declared inside a function.
 use std::collections::HashMap;
 
 use actor::prelude::*;
@@ -106,6 +107,49 @@ impl rooms::ChatRoom {
     }
 }
 
+mod lobby {
+    use actor::prelude::*;
+
+    #[actor]
+    #[derive(Clone, Default, Serialize, Deserialize)]
+    pub(crate) struct Lobby {
+        pub(crate) seats: u8,
+    }
+}
+
+mod lobby_actions {
+    use super::lobby::*;
+    use actor::prelude::*;
+
+    #[actor]
+    impl Lobby {
+        #[action]
+        pub(crate) async fn seats(&self) -> u8 {
+            self.seats
+        }
+    }
+}
+
+fn declared_in_a_function() -> &'static str {
+    #[actor]
+    #[derive(Clone, Default, Serialize, Deserialize)]
+    struct Local {
+        pings: u32,
+    }
+
+    #[actor]
+    impl Local {
+        #[action]
+        async fn ping(&mut self) -> u32 {
+            self.pings += 1;
+            self.pings
+        }
+    }
+
+    let _ = LocalHandle::ping;
+    Local::NAME
+}
+
 // The handle spells `Self` as the state type.
 #[allow(dead_code)]
 async fn adopt_through_the_handle(node: &NodeHandle, child: Node) -> Option<Node> {
@@ -118,6 +162,9 @@ fn main() {
     assert_eq!(Node::ACTIONS[2].access, actor::Access::Shared);
     assert_eq!(Pair::NAME, "pair");
     assert_eq!(Marker::NAME, "marker");
+    assert_eq!(lobby::Lobby::ACTIONS[0].name, "seats");
+    let _ = lobby::LobbyHandle::seats;
+    assert_eq!(declared_in_a_function(), "local");
     assert_eq!(rooms::ChatRoom::NAME, "chatRoom");
     let _ = NodeHandle::r#type;
     let _ = rooms::ChatRoomHandle::say;

@@ -1,0 +1,126 @@
+//! Calling the user's methods from the generated `Actor` impl: the dispatch arm of an
+//! action and the trait method of a hook, both through [`forward`], which is where the
+//! user's future must be `Send` and the user's error must convert into `ActorError`.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Ident, Type};
+
+use super::{Locals, future, wire};
+use crate::ast::{Method, Output};
+use crate::role::OutputRule;
+
+/// The call of a user's method and its `.await`. The future is required to be `Send`
+/// there, spanned on the method's name: a value held across an `.await` that is not `Send`
+/// is reported on the method, naming the value. The result is `Result<T, ActorError>`,
+/// except for a role that returns `()` only.
+fn forward(self_ty: &Type, m: &Method, locals: &Locals, args: &[TokenStream]) -> TokenStream {
+    let ident = m.ident();
+    let ctx = m.takes_ctx().then_some(&locals.ctx).into_iter();
+    let call = quote_spanned! {ident.span()=>
+        ::actor::__private::send_future(<#self_ty>::#ident(self, #(#ctx,)* #(#args,)*)).await
+    };
+    if let OutputRule::Unit { .. } = m.role.output {
+        return call;
+    }
+    match &m.output {
+        // Spanned on `E`: an error type that does not convert is reported on it.
+        Output::Result { err: Some(err), .. } => {
+            quote_spanned!(err.span()=> ::actor::__private::actor_result::<_, #err>(#call))
+        }
+        Output::Result { ok, err: None } => {
+            quote_spanned!(ok.span()=> ::actor::__private::actor_result(#call))
+        }
+        Output::Unit | Output::Plain(_) => {
+            quote!(::core::result::Result::<_, ::actor::__private::ActorError>::Ok(#call))
+        }
+    }
+}
+
+/// The match arm that decodes the arguments of action `index`, runs it, and wraps the reply.
+pub(super) fn dispatch_arm(
+    self_ty: &Type,
+    index: usize,
+    m: &Method,
+    locals: &Locals,
+) -> TokenStream {
+    let Locals {
+        args, shape, out, ..
+    } = locals;
+    let names: Vec<&Ident> = m.args().filter_map(|p| p.ident()).collect();
+    let types: Vec<&Type> = m.args().map(|p| &p.ty).collect();
+    let out_ty: Option<&Type> = match &m.output {
+        Output::Unit => None,
+        Output::Plain(ty) | Output::Result { ok: ty, .. } => Some(ty),
+    };
+    let checks = types
+        .iter()
+        .copied()
+        .chain(out_ty)
+        .filter_map(wire::assert_wire_type);
+    let call = forward(
+        self_ty,
+        m,
+        locals,
+        &names.iter().map(|n| quote!(#n)).collect::<Vec<_>>(),
+    );
+    // A zero-argument action takes `[]`, `null` or nothing, and refuses anything else.
+    let decode = if names.is_empty() {
+        quote!(#args.no_arguments()?;)
+    } else {
+        let decoder = format_ident!("decode_arguments_{}", names.len());
+        quote!(let (#(#names,)*) = __actor_wire::#decoder::<#(#types),*>(#args)?;)
+    };
+    let wrap_ty = out_ty.map_or_else(|| quote!(()), |ty| quote!(#ty));
+    quote! {
+        #index => {
+            #(#checks)*
+            let #shape = #args.reply_shape();
+            #decode
+            let #out = #call?;
+            ::actor::__private::wrap_output::<#wrap_ty>(#shape, #out)
+        }
+    }
+}
+
+/// The `Actor` method a hook implements, with the flag constant it sets.
+pub(super) fn hook_fn(
+    self_ty: &Type,
+    m: &Method,
+    method: &str,
+    input: bool,
+    flag: Option<&str>,
+    locals: &Locals,
+) -> TokenStream {
+    let Locals {
+        ctx, input: local, ..
+    } = locals;
+    let fn_ident = format_ident!("{}", method);
+    let receiver = if m.is_exclusive() {
+        quote!(&mut self)
+    } else {
+        quote!(&self)
+    };
+    let takes_input = input && m.args().next().is_some();
+    let args: Vec<TokenStream> = takes_input.then(|| quote!(#local)).into_iter().collect();
+    let input_param = input.then(|| quote!(#local: Self::Input));
+    let output = match m.role.output {
+        OutputRule::Unit { .. } => quote!(()),
+        _ => quote!(::core::result::Result<(), ::actor::__private::ActorError>),
+    };
+    let ret = future(output);
+    let call = forward(self_ty, m, locals, &args);
+    let flag = flag.map(|flag| {
+        let flag = format_ident!("{}", flag);
+        quote!(const #flag: bool = true;)
+    });
+    // The async block is spanned on the user's method, like the call inside it.
+    let body = quote_spanned!(m.ident().span()=> async move { #call });
+    quote! {
+        #flag
+        fn #fn_ident(#receiver, #ctx: &::actor::Ctx<Self>, #input_param) -> #ret {
+            #body
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! Code generation (thiserror's `expand.rs`) for a valid input. Generated code reaches the
+//! runtime only through `::actor::__private` (and the public `::actor::Ctx`), and is
+//! wrapped in `const _: () = { … };` where it needs no public name (serde_derive's
+//! `dummy.rs`).
+//!
+//! | module | what it writes |
+//! |---|---|
+//! | this one | the struct's `ActorOptions` impl; the impl block's `Actor` impl, by role |
+//! | [`handle`] | the typed handle: its type, and its methods (shared with the stubs) |
+//! | [`call`] | calls of the user's methods: dispatch arms and hook methods |
+//! | [`wire`] | the checks that arguments and outputs cross the network |
+
+mod call;
+pub(crate) mod handle;
+mod wire;
+
+#[cfg(test)]
+mod snapshot;
+
+use std::collections::BTreeSet;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+use syn::{Ident, Type};
+
+use crate::ast::{ActorImpl, Method, State};
+use crate::options;
+use crate::role::Expansion;
+use handle::HandleMethod;
+
+/// The struct, its handle type and its `ActorOptions` impl.
+pub(crate) fn state(state: &State) -> TokenStream {
+    let item = &state.item;
+    let opts = &state.options;
+    options_impl(&OptionsImpl {
+        item,
+        ident: &item.ident,
+        vis: &item.vis,
+        generics: &item.generics,
+        name: &options::kind_name(opts, &item.ident.unraw().to_string()),
+        config: options::config(opts),
+        vars: opts.vars.as_ref(),
+    })
+}
+
+/// What [`options_impl`] writes: the real expansion of a struct, or its stand-in beside
+/// errors (default settings, and for a generic struct, bounds that are assumed).
+pub(crate) struct OptionsImpl<'a> {
+    /// The user's item, emitted unchanged.
+    pub(crate) item: &'a dyn ToTokens,
+    pub(crate) ident: &'a Ident,
+    pub(crate) vis: &'a syn::Visibility,
+    /// The generics of the `ActorOptions` impl.
+    pub(crate) generics: &'a syn::Generics,
+    pub(crate) name: &'a str,
+    pub(crate) config: TokenStream,
+    pub(crate) vars: Option<&'a Type>,
+}
+
+/// The item, the handle struct, and `ActorOptions`.
+pub(crate) fn options_impl(spec: &OptionsImpl<'_>) -> TokenStream {
+    let OptionsImpl {
+        item,
+        ident,
+        vis,
+        generics,
+        name,
+        config,
+        vars,
+    } = spec;
+    let handle = handle::handle_ident(ident);
+    let handle_struct = handle::handle_struct(ident, vis, name);
+    let handle_impls = handle::handle_impls(ident);
+    let vars = vars.map_or_else(|| quote!(()), ToTokens::to_token_stream);
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    quote! {
+        #item
+
+        #handle_struct
+
+        const _: () = {
+            #handle_impls
+
+            #[automatically_derived]
+            impl #impl_generics ::actor::__private::ActorOptions for #ident #ty_generics #where_clause {
+                const NAME: &'static str = #name;
+                type Vars = #vars;
+                type Handle = #handle;
+                fn config() -> ::actor::__private::ActorConfig {
+                    #config
+                }
+            }
+        };
+    }
+}
+
+/// `#[action]` or a hook marker that no `#[actor] impl` consumed.
+pub(crate) fn misplaced(marker: &str, item: TokenStream) -> TokenStream {
+    let target = match syn::parse2::<syn::ImplItemFn>(item.clone()) {
+        Ok(f) => {
+            let (fn_token, ident) = (f.sig.fn_token, f.sig.ident);
+            quote!(#fn_token #ident)
+        }
+        Err(_) => item.clone(),
+    };
+    let err = syn::Error::new_spanned(
+        target,
+        format!(
+            "`#[{marker}]` only works inside an `#[actor] impl` block: add `#[actor]` to the `impl`"
+        ),
+    )
+    .to_compile_error();
+    quote!(#item #err)
+}
+
+/// Local names in generated bodies, hygienic so they never meet the user's argument names.
+pub(crate) struct Locals {
+    ctx: Ident,
+    index: Ident,
+    args: Ident,
+    shape: Ident,
+    out: Ident,
+    input: Ident,
+}
+
+impl Locals {
+    fn new() -> Self {
+        let local = |name: &str| Ident::new(name, Span::mixed_site());
+        Locals {
+            ctx: local("__ctx"),
+            index: local("__index"),
+            args: local("__args"),
+            shape: local("__shape"),
+            out: local("__out"),
+            input: local("__input"),
+        }
+    }
+}
+
+fn future(output: TokenStream) -> TokenStream {
+    quote!(impl ::core::future::Future<Output = #output> + ::core::marker::Send)
+}
+
+/// `type Input`: the `#[on_create]` input's type, or `()`.
+pub(crate) fn input_type(actor: &ActorImpl) -> TokenStream {
+    actor
+        .methods
+        .iter()
+        .find(|m| matches!(m.role.expansion, Expansion::Hook { input: true, .. }))
+        .and_then(|m| m.args().next())
+        .map_or_else(|| quote!(()), |p| p.ty.to_token_stream())
+}
+
+/// The methods that are actions, in declaration order: their index is their place in
+/// `Actor::ACTIONS`.
+pub(crate) fn actions(actor: &ActorImpl) -> impl Iterator<Item = &Method> {
+    actor
+        .methods
+        .iter()
+        .filter(|m| matches!(m.role.expansion, Expansion::Action))
+}
+
+/// `where Handle: Sized` on the `Actor` impl: always true, and when the struct has no
+/// `#[actor]` (so no handle), an unresolved name, which makes rustc skip the impl's other
+/// checks instead of reporting the struct's missing options once per use.
+pub(crate) fn handle_bound(handle: &syn::Path) -> TokenStream {
+    quote!(where #handle: ::core::marker::Sized)
+}
+
+/// The one check that the struct has `#[actor]`, spanned on its name in `impl Name`: when
+/// it has not, this error says so (and what to write) beside the unresolved handle.
+pub(crate) fn expects_actor_attribute(self_ty: &Type) -> TokenStream {
+    quote_spanned! {self_ty.span()=>
+        const _: () = ::actor::__private::expects_actor_attribute::<#self_ty>();
+    }
+}
+
+/// The block with its markers removed, the `Actor` impl, the handle's methods and the
+/// inventory entry.
+pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
+    let item = &actor.item;
+    let self_ty = &*item.self_ty;
+    let self_tokens = self_ty.to_token_stream();
+    let handle = handle::handle_path(self_ty).expect("validated: the impl is for a plain path");
+    let locals = Locals::new();
+    let Locals {
+        ctx, index, args, ..
+    } = &locals;
+
+    let actions: Vec<&Method> = actions(actor).collect();
+    let infos = actions.iter().map(|m| {
+        let name = m.name();
+        let access = if m.is_exclusive() {
+            quote!(Exclusive)
+        } else {
+            quote!(Shared)
+        };
+        quote!(::actor::__private::ActionInfo { name: #name, access: ::actor::__private::Access::#access })
+    });
+    let not_found = quote! {
+        _ => ::core::result::Result::Err(::actor::__private::action_not_found(
+            <Self as ::actor::__private::ActorOptions>::NAME,
+            #index,
+        )),
+    };
+    let payload = future(
+        quote!(::core::result::Result<::actor::__private::Payload, ::actor::__private::ActorError>),
+    );
+    let dispatch = |exclusive: bool| -> Option<TokenStream> {
+        let arms: Vec<TokenStream> = actions
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.is_exclusive() == exclusive)
+            .map(|(i, m)| call::dispatch_arm(self_ty, i, m, &locals))
+            .collect();
+        if arms.is_empty() {
+            return None;
+        }
+        let (method, receiver) = if exclusive {
+            (quote!(call_exclusive), quote!(&mut self))
+        } else {
+            (quote!(call_shared), quote!(&self))
+        };
+        Some(quote! {
+            fn #method(#receiver, #ctx: &::actor::Ctx<Self>, #index: usize, #args: ::actor::__private::Payload) -> #payload {
+                async move {
+                    match #index {
+                        #(#arms)*
+                        #not_found
+                    }
+                }
+            }
+        })
+    };
+    let call_exclusive = dispatch(true);
+    let call_shared = dispatch(false);
+
+    let hooks = actor.methods.iter().filter_map(|m| match m.role.expansion {
+        Expansion::Hook {
+            method,
+            input,
+            flag,
+        } => Some(call::hook_fn(self_ty, m, method, input, flag, &locals)),
+        Expansion::Action => None,
+    });
+    let input = input_type(actor);
+    let handle_methods = actions
+        .iter()
+        .map(|m| HandleMethod::new(m, &self_tokens).real());
+    let arities: BTreeSet<usize> = actions.iter().map(|m| m.args().count()).collect();
+    let decoders = wire::decoders(&arities);
+    // Spanned on the struct's name, so what the state lacks is reported on it.
+    let actor_trait = quote_spanned!(self_ty.span()=> ::actor::__private::Actor);
+    let handle_bound = handle_bound(&handle);
+    let expects_actor_attribute = expects_actor_attribute(self_ty);
+
+    quote! {
+        #item
+
+        const _: () = {
+            #expects_actor_attribute
+            #decoders
+
+            #[automatically_derived]
+            impl #actor_trait for #self_ty #handle_bound {
+                type Input = #input;
+                const ACTIONS: &'static [::actor::__private::ActionInfo] = &[#(#infos),*];
+                #(#hooks)*
+                #call_exclusive
+                #call_shared
+            }
+
+            impl #handle {
+                #(#handle_methods)*
+            }
+
+            ::actor::__private::inventory::submit! {
+                ::actor::__private::ActorKind::of::<#self_ty>()
+            }
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ctxt::Ctxt;
+
+    #[test]
+    fn zero_argument_actions_do_not_decode() {
+        let cx = Ctxt::new();
+        let actor = ActorImpl::from_syn(
+            &cx,
+            syn::parse_quote!(impl Counter {
+                #[action] async fn get(&self) -> i64 { 0 }
+                #[action] async fn add(&mut self, by: i64) {}
+            }),
+            TokenStream::new(),
+        );
+        cx.check().unwrap();
+        let locals = Locals::new();
+        let self_ty: Type = syn::parse_quote!(Counter);
+        let get = call::dispatch_arm(&self_ty, 0, &actor.methods[0], &locals).to_string();
+        let add = call::dispatch_arm(&self_ty, 1, &actor.methods[1], &locals).to_string();
+        assert!(!get.contains("decode"), "{get}");
+        assert!(add.contains("decode"), "{add}");
+    }
+}

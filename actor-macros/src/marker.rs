@@ -1,0 +1,140 @@
+//! The marker attributes on methods (`#[action]`, `#[on_wake]`, …): which [`Role`] an
+//! attribute gives its method, and the options it carries. Matched on the last path
+//! segment, so `#[actor::action]` works as well as `#[action]`.
+
+use quote::ToTokens;
+use syn::{Attribute, LitStr, Meta};
+
+use crate::ctxt::Ctxt;
+use crate::meta;
+use crate::role::{self, Identity, Role};
+
+/// What a marker said.
+pub(crate) struct Marker {
+    pub(crate) role: &'static Role,
+    /// `name = "…"`, the name clients call a named role by when it is not the method's.
+    pub(crate) name: Option<LitStr>,
+}
+
+/// Reads `attr` if it is one of our markers. An attribute one edit away from a marker
+/// (`#[acton]`) is reported as a misspelling and read as the marker it resembles, so the
+/// stubs beside the error still give the method its role and its callers compile.
+pub(crate) fn read(cx: &Ctxt, attr: &Attribute) -> Option<Marker> {
+    let ident = attr.path().segments.last()?.ident.to_string();
+    let role = match role::by_marker(&ident) {
+        Some(role) => role,
+        None => {
+            let role = role::misspelled(attr.path().get_ident()?.to_string().as_str())?;
+            cx.error_spanned_by(
+                attr.path(),
+                format!(
+                    "`#[{ident}]` is not a marker: did you mean `#[{}]`? An `#[actor]` impl marks methods with {}",
+                    role.marker,
+                    role::marker_list()
+                ),
+            );
+            role
+        }
+    };
+    let name = match role.identity {
+        Identity::Named => named_options(cx, attr, role),
+        Identity::Once => {
+            if !matches!(attr.meta, Meta::Path(_)) {
+                let marker = role.marker;
+                cx.error_spanned_by(
+                    attr,
+                    format!("`#[{marker}]` takes no options: write `#[{marker}]`"),
+                );
+            }
+            None
+        }
+    };
+    Some(Marker { role, name })
+}
+
+/// `#[action]` or `#[action(name = "…")]`.
+fn named_options(cx: &Ctxt, attr: &Attribute, role: &Role) -> Option<LitStr> {
+    let marker = role.marker;
+    match &attr.meta {
+        Meta::Path(_) => None,
+        Meta::NameValue(nv) => {
+            let value = nv.value.to_token_stream();
+            cx.error_spanned_by(attr, format!("write `#[{marker}(name = {value})]`"));
+            None
+        }
+        Meta::List(_) => {
+            let mut name = None;
+            let mut seen = false;
+            let result = attr.parse_nested_meta(|meta| {
+                if !meta.path.is_ident("name") {
+                    meta::unknown(cx, &meta.path, &format!("#[{marker}]"), &["name"]);
+                    return meta::skip_entry(&meta);
+                }
+                if std::mem::replace(&mut seen, true) {
+                    cx.error_spanned_by(&meta.path, "`name` is given twice: keep one");
+                    return meta::skip_entry(&meta);
+                }
+                name = meta::string(cx, &meta, "\"doThing\"")?;
+                Ok(())
+            });
+            if let Err(err) = result {
+                cx.syn_error(err);
+            }
+            name
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(cx: Ctxt) -> Vec<String> {
+        match cx.check() {
+            Ok(()) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn markers() {
+        let cx = Ctxt::new();
+        let attr: Attribute = syn::parse_quote!(#[action(name = "readAll")]);
+        let marker = read(&cx, &attr).unwrap();
+        assert_eq!(marker.role.marker, "action");
+        assert_eq!(marker.name.unwrap().value(), "readAll");
+        let attr: Attribute = syn::parse_quote!(#[actor::on_wake]);
+        assert_eq!(read(&cx, &attr).unwrap().role.marker, "on_wake");
+        let attr: Attribute = syn::parse_quote!(#[doc = "x"]);
+        assert!(read(&cx, &attr).is_none());
+        let attr: Attribute = syn::parse_quote!(#[my::acton]);
+        assert!(
+            read(&cx, &attr).is_none(),
+            "a path is never taken for a typo"
+        );
+        assert!(errors(cx).is_empty());
+    }
+
+    #[test]
+    fn mistakes() {
+        let cx = Ctxt::new();
+        for attr in [
+            syn::parse_quote!(#[action(nmae = "x")]),
+            syn::parse_quote!(#[action = "x"]),
+            syn::parse_quote!(#[on_wake(fast)]),
+            syn::parse_quote!(#[acton]),
+        ] {
+            let attr: Attribute = attr;
+            read(&cx, &attr);
+        }
+        assert_eq!(
+            errors(cx),
+            [
+                "unknown option `nmae`: did you mean `name`? `#[action]` takes `name`",
+                "write `#[action(name = \"x\")]`",
+                "`#[on_wake]` takes no options: write `#[on_wake]`",
+                "`#[acton]` is not a marker: did you mean `#[action]`? An `#[actor]` impl marks methods with `#[action]`, `#[on_create]`, `#[on_wake]`, `#[on_sleep]`, `#[on_destroy]` or `#[on_state_change]`",
+            ]
+        );
+    }
+}

@@ -1,0 +1,339 @@
+//! What a marked method in an `#[actor] impl` block can be. Each role is one entry of
+//! [`ROLES`]: its marker, the receiver, arguments and result it accepts (with the message
+//! for each way of getting them wrong), and what it expands to. Validation
+//! ([`valid`](crate::valid)) and code generation ([`expand`](crate::expand)) read the
+//! entry; neither matches on a role's name. A new role (`#[queue]`, `#[run]`, a connection
+//! hook) is a new entry here, plus a variant of [`Expansion`] if it expands to something new.
+
+use std::fmt;
+
+use crate::ast::Receiver;
+use crate::case;
+
+/// One role.
+#[derive(Debug)]
+pub(crate) struct Role {
+    /// The marker attribute: `action` for `#[action]`.
+    pub(crate) marker: &'static str,
+    /// How messages name methods of this role.
+    pub(crate) subject: Subject,
+    /// Named (callable by name, `#[marker(name = "…")]`) or at most once per actor.
+    pub(crate) identity: Identity,
+    /// How it takes the state.
+    pub(crate) receiver: ReceiverRule,
+    /// What it takes after the optional context.
+    pub(crate) args: ArgsRule,
+    /// What it returns.
+    pub(crate) output: OutputRule,
+    /// What it becomes.
+    pub(crate) expansion: Expansion,
+}
+
+/// How messages name methods of a role.
+#[derive(Debug)]
+pub(crate) enum Subject {
+    /// A plural noun: "actions must be `async fn`".
+    Plural(&'static str),
+    /// The marker itself: "`#[on_wake]` must be an `async fn`".
+    Marker,
+}
+
+/// Named roles are called by name; the others appear at most once per actor.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Identity {
+    /// Called by the method's name or `#[marker(name = "…")]`: camelCase or snake_case
+    /// ASCII, unique among the actor's methods of this role.
+    Named,
+    /// At most one method of the actor has this role.
+    Once,
+}
+
+/// How a role takes the state.
+#[derive(Debug)]
+pub(crate) enum ReceiverRule {
+    /// `&mut self` makes an exclusive call, `&self` a shared one.
+    ExclusiveOrShared,
+    /// `&mut self` only; `because` follows "takes `&mut self`: " when `&self` is written.
+    Exclusive { because: &'static str },
+    /// `&self` only; `because` follows "takes `&self`: " when `&mut self` is written.
+    Shared { because: &'static str },
+}
+
+/// What a role takes after the optional context.
+#[derive(Debug)]
+pub(crate) enum ArgsRule {
+    /// Any number: they cross the network.
+    Any,
+    /// At most one, the create input; `fix` follows the error about a second one.
+    AtMostOne { fix: &'static str },
+    /// None.
+    None,
+}
+
+/// What a role returns.
+#[derive(Debug)]
+pub(crate) enum OutputRule {
+    /// `T`, `Result<T, E>` or nothing; `T` crosses the network.
+    Value,
+    /// `()` or `Result<(), E>`.
+    UnitOrResult,
+    /// `()` only; `because` says why.
+    Unit { because: &'static str },
+}
+
+/// What a role expands to.
+#[derive(Debug)]
+pub(crate) enum Expansion {
+    /// An entry of `Actor::ACTIONS`, an arm of `call_exclusive` or `call_shared` (by the
+    /// receiver), and a typed method on the handle.
+    Action,
+    /// The `Actor` method `method`, forwarding to the user's method; it passes the create
+    /// input when `input`, and sets the `Actor` constant `flag` to `true` when given.
+    Hook {
+        method: &'static str,
+        input: bool,
+        flag: Option<&'static str>,
+    },
+}
+
+const HOOK_RECEIVER: ReceiverRule = ReceiverRule::Exclusive {
+    because: "lifecycle hooks may change the state; write `&mut self`",
+};
+
+/// Every role.
+pub(crate) const ROLES: &[Role] = &[
+    Role {
+        marker: "action",
+        subject: Subject::Plural("actions"),
+        identity: Identity::Named,
+        receiver: ReceiverRule::ExclusiveOrShared,
+        args: ArgsRule::Any,
+        output: OutputRule::Value,
+        expansion: Expansion::Action,
+    },
+    Role {
+        marker: "on_create",
+        subject: Subject::Marker,
+        identity: Identity::Once,
+        receiver: HOOK_RECEIVER,
+        args: ArgsRule::AtMostOne {
+            fix: "put the values in one struct or tuple, like `input: (i64, String)`",
+        },
+        output: OutputRule::UnitOrResult,
+        expansion: Expansion::Hook {
+            method: "on_create",
+            input: true,
+            flag: None,
+        },
+    },
+    Role {
+        marker: "on_wake",
+        subject: Subject::Marker,
+        identity: Identity::Once,
+        receiver: HOOK_RECEIVER,
+        args: ArgsRule::None,
+        output: OutputRule::UnitOrResult,
+        expansion: Expansion::Hook {
+            method: "on_wake",
+            input: false,
+            flag: None,
+        },
+    },
+    Role {
+        marker: "on_sleep",
+        subject: Subject::Marker,
+        identity: Identity::Once,
+        receiver: HOOK_RECEIVER,
+        args: ArgsRule::None,
+        output: OutputRule::UnitOrResult,
+        expansion: Expansion::Hook {
+            method: "on_sleep",
+            input: false,
+            flag: None,
+        },
+    },
+    Role {
+        marker: "on_destroy",
+        subject: Subject::Marker,
+        identity: Identity::Once,
+        receiver: HOOK_RECEIVER,
+        args: ArgsRule::None,
+        output: OutputRule::UnitOrResult,
+        expansion: Expansion::Hook {
+            method: "on_destroy",
+            input: false,
+            flag: None,
+        },
+    },
+    Role {
+        marker: "on_state_change",
+        subject: Subject::Marker,
+        identity: Identity::Once,
+        receiver: ReceiverRule::Shared {
+            because: "it observes the new state and cannot change it; write `&self` and move the change into an action",
+        },
+        args: ArgsRule::None,
+        output: OutputRule::Unit {
+            because: "it runs after the reply is sent, so no caller would see a value or an error; handle errors inside the hook",
+        },
+        expansion: Expansion::Hook {
+            method: "on_state_change",
+            input: false,
+            flag: Some("HAS_ON_STATE_CHANGE"),
+        },
+    },
+];
+
+/// The role whose marker is `name`.
+pub(crate) fn by_marker(name: &str) -> Option<&'static Role> {
+    ROLES.iter().find(|r| r.marker == name)
+}
+
+/// The role a misspelled marker most likely meant: one edit away (`#[acton]`,
+/// `#[on_wkae]`). Kept to one edit so an attribute macro of the user's with a name near
+/// a marker is rarely taken for a typo.
+pub(crate) fn misspelled(name: &str) -> Option<&'static Role> {
+    if by_marker(name).is_some() {
+        return None;
+    }
+    ROLES
+        .iter()
+        .find(|r| case::edit_distance(&name.to_ascii_lowercase(), r.marker) <= 1)
+}
+
+/// `#[action]`, `#[on_create]`, … for messages that list the markers.
+pub(crate) fn marker_list() -> String {
+    let markers: Vec<String> = ROLES.iter().map(|r| format!("`#[{}]`", r.marker)).collect();
+    match markers.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => markers.concat(),
+    }
+}
+
+impl Role {
+    /// Whether a method of this role is called with `&mut self`.
+    pub(crate) fn takes_mut(&self, receiver: Receiver) -> bool {
+        match self.receiver {
+            ReceiverRule::ExclusiveOrShared => receiver == Receiver::Exclusive,
+            ReceiverRule::Exclusive { .. } => true,
+            ReceiverRule::Shared { .. } => false,
+        }
+    }
+
+    /// "must be `async fn`" in this role's grammar.
+    pub(crate) fn not_async(&self, ident: &syn::Ident) -> String {
+        match self.subject {
+            Subject::Plural(noun) => {
+                format!("{noun} must be `async fn`: add `async` before `fn {ident}`")
+            }
+            Subject::Marker => {
+                format!("{self} must be an `async fn`: add `async` before `fn {ident}`")
+            }
+        }
+    }
+
+    /// The message for a receiver this role does not accept, or `None` if it accepts it.
+    pub(crate) fn receiver_error(&self, receiver: Receiver) -> Option<String> {
+        let subject = self;
+        match (&self.receiver, receiver) {
+            (ReceiverRule::ExclusiveOrShared, Receiver::Shared | Receiver::Exclusive) => None,
+            (ReceiverRule::ExclusiveOrShared, Receiver::Missing) => Some(format!(
+                "{subject} take `&self` (shared: runs alongside other calls) or `&mut self` (exclusive: one at a time) first: add `&self` or `&mut self`"
+            )),
+            (ReceiverRule::ExclusiveOrShared, Receiver::Value | Receiver::Other) => Some(format!(
+                "{subject} borrow the state, which the runtime keeps: write `&mut self` (exclusive) or `&self` (shared)"
+            )),
+            (ReceiverRule::Exclusive { .. }, Receiver::Exclusive)
+            | (ReceiverRule::Shared { .. }, Receiver::Shared) => None,
+            (ReceiverRule::Exclusive { because }, Receiver::Shared) => {
+                Some(format!("{subject} takes `&mut self`: {because}"))
+            }
+            (ReceiverRule::Shared { because }, Receiver::Exclusive) => {
+                Some(format!("{subject} takes `&self`: {because}"))
+            }
+            (rule, Receiver::Missing) => {
+                let wanted = rule.written();
+                Some(format!("{subject} takes `{wanted}` first: add `{wanted}`"))
+            }
+            (rule, Receiver::Value | Receiver::Other) => Some(format!(
+                "{subject} borrows the state, which the runtime keeps: write `{}`",
+                rule.written()
+            )),
+        }
+    }
+}
+
+impl ReceiverRule {
+    /// The receiver as written, for a single-receiver rule.
+    fn written(&self) -> &'static str {
+        match self {
+            ReceiverRule::Shared { .. } => "&self",
+            ReceiverRule::Exclusive { .. } | ReceiverRule::ExclusiveOrShared => "&mut self",
+        }
+    }
+}
+
+/// The role's subject in a sentence: "actions" or "`#[on_wake]`".
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.subject {
+            Subject::Plural(noun) => f.write_str(noun),
+            Subject::Marker => write!(f, "`#[{}]`", self.marker),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_marker_is_one_role() {
+        let mut markers: Vec<&str> = ROLES.iter().map(|r| r.marker).collect();
+        markers.sort_unstable();
+        markers.dedup();
+        assert_eq!(markers.len(), ROLES.len());
+        assert!(by_marker("on_wake").is_some() && by_marker("wake").is_none());
+    }
+
+    #[test]
+    fn misspellings() {
+        assert_eq!(misspelled("acton").map(|r| r.marker), Some("action"));
+        assert_eq!(misspelled("Action").map(|r| r.marker), Some("action"));
+        assert_eq!(misspelled("on_wkae").map(|r| r.marker), Some("on_wake"));
+        assert_eq!(
+            misspelled("on_destory").map(|r| r.marker),
+            Some("on_destroy")
+        );
+        assert!(misspelled("action").is_none());
+        assert!(misspelled("actix").is_none());
+        assert!(misspelled("instrument").is_none());
+    }
+
+    #[test]
+    fn receiver_messages() {
+        let action = by_marker("action").unwrap();
+        assert_eq!(action.receiver_error(Receiver::Shared), None);
+        assert_eq!(action.receiver_error(Receiver::Exclusive), None);
+        assert!(action.takes_mut(Receiver::Exclusive) && !action.takes_mut(Receiver::Shared));
+        let wake = by_marker("on_wake").unwrap();
+        assert_eq!(
+            wake.receiver_error(Receiver::Missing).unwrap(),
+            "`#[on_wake]` takes `&mut self` first: add `&mut self`"
+        );
+        let changed = by_marker("on_state_change").unwrap();
+        assert_eq!(
+            changed.receiver_error(Receiver::Value).unwrap(),
+            "`#[on_state_change]` borrows the state, which the runtime keeps: write `&self`"
+        );
+        assert!(!changed.takes_mut(Receiver::Shared));
+    }
+
+    #[test]
+    fn marker_list_reads_as_a_sentence() {
+        assert_eq!(
+            marker_list(),
+            "`#[action]`, `#[on_create]`, `#[on_wake]`, `#[on_sleep]`, `#[on_destroy]` or `#[on_state_change]`"
+        );
+    }
+}
