@@ -27,8 +27,15 @@ use crate::key::ActorId;
 /// assert_eq!(err.code(), "insufficient_funds");
 /// assert_eq!(err.to_string(), "user/insufficient_funds: balance is 3, tried to spend 5");
 /// ```
+///
+/// One pointer wide (its parts are boxed), so a `Result<T, ActorError>` costs little more
+/// than a `T` on the paths that succeed.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
-pub struct ActorError {
+#[serde(transparent)]
+pub struct ActorError(Box<Parts>);
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+struct Parts {
     group: Cow<'static, str>,
     code: Cow<'static, str>,
     message: String,
@@ -134,12 +141,12 @@ impl ActorError {
         code: impl Into<Cow<'static, str>>,
         message: impl Into<String>,
     ) -> Self {
-        Self {
+        Self(Box::new(Parts {
             group: group.into(),
             code: code.into(),
             message: message.into(),
             metadata: None,
-        }
+        }))
     }
 
     /// A public error in the `user` group, for a team's own failure cases.
@@ -169,7 +176,7 @@ impl ActorError {
     /// assert_eq!(e.metadata().unwrap()["retry"], true);
     /// ```
     pub fn with_metadata(mut self, metadata: serde_json::Value) -> Self {
-        self.metadata = Some(metadata);
+        self.0.metadata = Some(metadata);
         self
     }
 
@@ -179,7 +186,7 @@ impl ActorError {
     /// assert_eq!(actor::ActorError::user("a", "b").group(), "user");
     /// ```
     pub fn group(&self) -> &str {
-        &self.group
+        &self.0.group
     }
 
     /// The error's code inside its group.
@@ -188,7 +195,7 @@ impl ActorError {
     /// assert_eq!(actor::ActorError::user("a", "b").code(), "a");
     /// ```
     pub fn code(&self) -> &str {
-        &self.code
+        &self.0.code
     }
 
     /// The human-readable message.
@@ -197,7 +204,7 @@ impl ActorError {
     /// assert_eq!(actor::ActorError::user("a", "b").message(), "b");
     /// ```
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     /// Structured data attached with [`with_metadata`](Self::with_metadata).
@@ -206,7 +213,7 @@ impl ActorError {
     /// assert!(actor::ActorError::user("a", "b").metadata().is_none());
     /// ```
     pub fn metadata(&self) -> Option<&serde_json::Value> {
-        self.metadata.as_ref()
+        self.0.metadata.as_ref()
     }
 
     /// Whether this error has the given `(group, code)`.
@@ -216,7 +223,7 @@ impl ActorError {
     /// assert!(e.is(("user", "a")));
     /// ```
     pub fn is(&self, (group, code): (&str, &str)) -> bool {
-        self.group == group && self.code == code
+        self.0.group == group && self.0.code == code
     }
 
     /// `actor/internal_error`: `context` failed because of `cause`.
@@ -389,17 +396,17 @@ impl ActorError {
 
 impl fmt::Display for ActorError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}: {}", self.group, self.code, self.message)
+        write!(f, "{}/{}: {}", self.0.group, self.0.code, self.0.message)
     }
 }
 
 impl fmt::Debug for ActorError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut s = f.debug_struct("ActorError");
-        s.field("group", &self.group)
-            .field("code", &self.code)
-            .field("message", &self.message);
-        if let Some(m) = &self.metadata {
+        s.field("group", &self.0.group)
+            .field("code", &self.0.code)
+            .field("message", &self.0.message);
+        if let Some(m) = &self.0.metadata {
             s.field("metadata", m);
         }
         s.finish()

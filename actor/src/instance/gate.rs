@@ -25,9 +25,8 @@ pub(super) struct Gate {
     durable: u64,
     pending: VecDeque<(u64, Commit)>,
     held: Vec<(u64, oneshot::Sender<Reply>, Reply)>,
-    /// The first commit that failed, and the error its dependants get (boxed: rare, and
-    /// every awake instance carries the field).
-    failed: Option<Box<(u64, ActorError)>>,
+    /// The first commit that failed, and the error its dependants get.
+    failed: Option<(u64, ActorError)>,
 }
 
 impl Gate {
@@ -63,7 +62,7 @@ impl Gate {
 
     /// The error for a reply that needs commit `needs`, if that or an earlier commit failed.
     fn doomed(&self, needs: u64) -> Option<ActorError> {
-        match self.failed.as_deref() {
+        match &self.failed {
             Some((from, err)) if needs >= *from => Some(err.clone()),
             _ => None,
         }
@@ -140,10 +139,10 @@ impl Gate {
     /// Records that commit `seq` failed with `err`: the replies that need it or a later
     /// commit get `err`, and the later commits are no longer watched.
     pub(super) fn fail_from(&mut self, seq: u64, err: &ActorError) {
-        if self.failed.as_deref().is_some_and(|(from, _)| *from <= seq) {
+        if self.failed.as_ref().is_some_and(|(from, _)| *from <= seq) {
             return;
         }
-        self.failed = Some(Box::new((seq, err.clone())));
+        self.failed = Some((seq, err.clone()));
         self.pending.retain(|(s, _)| *s < seq);
         let mut i = 0;
         while i < self.held.len() {

@@ -138,7 +138,7 @@ impl<A: Actor> Inlet for Live<A> {
     }
 
     fn destroy_failure(&self) -> Option<ActorError> {
-        self.lock().destroy_failed.as_deref().cloned()
+        self.lock().destroy_failed.clone()
     }
 
     fn call_in_place(

@@ -77,7 +77,7 @@ pub(super) struct Core<A> {
     /// Where the instance is in its life (see `phase.rs`).
     pub(super) phase: Phase,
     /// Why removing the actor's storage failed, for the caller of `destroy`.
-    pub(super) destroy_failed: Option<Box<ActorError>>,
+    pub(super) destroy_failed: Option<ActorError>,
     /// An exclusive turn a caller started that must finish on the task.
     pub(super) handed_turn: Option<PendingTurn<A>>,
     /// The scope the last exclusive turn gave back, for the next one.

@@ -50,7 +50,7 @@ pub(super) enum Phase {
     #[default]
     Starting,
     Running,
-    Failed(Box<ActorError>),
+    Failed(ActorError),
     Stopping(Stop),
     Retired,
 }
@@ -70,12 +70,12 @@ impl Phase {
     /// Running → Failed: an in-place call's commit failed; the task will stop on `err`.
     pub(super) fn fail(&mut self, err: ActorError) {
         if self.takes_calls() {
-            *self = Self::Failed(Box::new(err));
+            *self = Self::Failed(err);
         }
     }
 
     /// Failed → Stopping(Crash), returning the failure, for the task to stop on.
-    pub(super) fn take_failure(&mut self) -> Option<Box<ActorError>> {
+    pub(super) fn take_failure(&mut self) -> Option<ActorError> {
         match std::mem::replace(self, Self::Stopping(Stop::Crash)) {
             Self::Failed(err) => Some(err),
             other => {

@@ -35,8 +35,8 @@ const MAX_BURST: u32 = 64;
 pub(super) enum End {
     Sleep,
     Destroy,
-    /// Boxed: the error is rare and would otherwise widen every instance's future.
-    Crash(Box<ActorError>),
+    /// A commit failed (`ActorError` is one pointer wide, so this does not widen the future).
+    Crash(ActorError),
 }
 
 /// What woke the loop.
@@ -200,7 +200,7 @@ impl<A: Actor> Instance<A> {
         if self.exclusive.is_none()
             && let Err(err) = live.save_owed(&mut core)
         {
-            return Err(End::Crash(Box::new(err)));
+            return Err(End::Crash(err));
         }
         let arm_save =
             matches!(live.config().save, SaveMode::Debounced(_)) && core.dirty && !core.save_armed;
@@ -323,7 +323,7 @@ impl<A: Actor> Instance<A> {
                 Event::Shared(done, reply) => self.live.answer_shared(done, reply),
                 Event::Durable(seq, result) => {
                     if let Err(err) = self.live.settle(seq, result) {
-                        return End::Crash(Box::new(ActorError::from_storage(err)));
+                        return End::Crash(ActorError::from_storage(err));
                     }
                 }
                 Event::Inbox(Some(cmd)) => self.accept(cmd, view.stopping),
@@ -356,7 +356,7 @@ impl<A: Actor> Instance<A> {
                     let mut core = self.live.lock();
                     core.save_armed = false;
                     if let Err(err) = self.live.save(&mut core, Vec::new()) {
-                        return End::Crash(Box::new(err));
+                        return End::Crash(err);
                     }
                 }
             }
@@ -385,7 +385,7 @@ impl<A: Actor> Instance<A> {
             }
             Finished::Crash { result, err } => {
                 let _ = reply.send(result);
-                Err(End::Crash(Box::new(err)))
+                Err(End::Crash(err))
             }
         }
     }

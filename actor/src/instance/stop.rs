@@ -75,7 +75,7 @@ impl<A: Actor> Instance<A> {
                             A::NAME,
                             self.live.id
                         ));
-                        self.live.lock().destroy_failed = Some(Box::new(err));
+                        self.live.lock().destroy_failed = Some(err);
                     }
                 }
                 Vec::new()
@@ -95,7 +95,7 @@ impl<A: Actor> Instance<A> {
                 let _ = self.live.flush().await;
                 // A turn still running worked on the state the failure made unsaveable.
                 if let Some((_, reply)) = self.exclusive.take() {
-                    let _ = reply.send(Err((*err).clone()));
+                    let _ = reply.send(Err(err.clone()));
                 }
                 // Shared calls already running finish, as they would before a sleep; the
                 // gate answers each with its result, or with the failure if it read the
