@@ -93,6 +93,21 @@ impl Measured {
         self.elapsed.as_nanos() as f64 / self.ops.max(1) as f64
     }
 
+    /// Sorts `rounds` fastest first and returns the median one, which stands for a row.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use benches::Measured;
+    /// let round = |us| Measured { ops: 1, elapsed: Duration::from_micros(us), ..Measured::default() };
+    /// let mut rounds = vec![round(3), round(1), round(2)];
+    /// assert_eq!(Measured::median_of(&mut rounds).ns_per_op(), 2_000.0);
+    /// assert_eq!(rounds[0].ns_per_op(), 1_000.0);
+    /// ```
+    pub fn median_of(rounds: &mut [Measured]) -> &Measured {
+        rounds.sort_by(|a, b| a.ns_per_op().total_cmp(&b.ns_per_op()));
+        &rounds[(rounds.len() - 1) / 2]
+    }
+
     /// Operations per second.
     pub fn per_second(&self) -> f64 {
         self.ops as f64 / self.elapsed.as_secs_f64().max(f64::MIN_POSITIVE)

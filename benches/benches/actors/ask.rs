@@ -328,10 +328,7 @@ pub fn run(config: &Config) -> BenchResult<Vec<Goal>> {
     // The round with the median time stands for each contestant.
     let median: Vec<Measured> = rounds
         .iter_mut()
-        .map(|r| {
-            r.sort_by(|a, b| a.ns_per_op().total_cmp(&b.ns_per_op()));
-            r[(r.len() - 1) / 2].clone()
-        })
+        .map(|r| Measured::median_of(r).clone())
         .collect();
     let ns = |c: usize| median[c].ns_per_op();
     // Without the baseline row (filtered out), ratios are against 1 ns.

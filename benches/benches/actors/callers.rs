@@ -166,10 +166,7 @@ pub fn run(config: &Config) -> BenchResult<Vec<Goal>> {
     }
     let median: Vec<f64> = rounds
         .iter_mut()
-        .map(|r| {
-            r.sort_by(|a, b| a.ns_per_op().total_cmp(&b.ns_per_op()));
-            r[(r.len() - 1) / 2].ns_per_op()
-        })
+        .map(|r| Measured::median_of(r).ns_per_op())
         .collect();
     let raw_at = |callers: usize| {
         contestants
