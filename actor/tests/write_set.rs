@@ -158,12 +158,7 @@ async fn staged_records_commit_with_the_state_or_not_at_all() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staged_records_are_committed_before_the_reply_in_debounced_mode() {
-    let memory = Arc::new(MemoryDriver::new());
-    let registry = Registry::builder()
-        .driver(memory.clone())
-        .build()
-        .await
-        .unwrap();
+    let (memory, registry) = common::on_memory().await;
     let notes = LazyNotes::get_or_create(&registry.client(), ["n"])
         .await
         .unwrap();
@@ -211,12 +206,7 @@ fn staged_records_survive_a_restart_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_turn_run_in_place_inside_another_keeps_its_own_write_set() {
-    let memory = Arc::new(MemoryDriver::new());
-    let registry = Registry::builder()
-        .driver(memory.clone())
-        .build()
-        .await
-        .unwrap();
+    let (memory, registry) = common::on_memory().await;
     let notes = Notes::get_or_create(&registry.client(), ["outer"])
         .await
         .unwrap();
@@ -239,12 +229,7 @@ async fn a_turn_run_in_place_inside_another_keeps_its_own_write_set() {
 /// What a turn staged before it timed out is not committed, then or with a later turn.
 #[tokio::test(start_paused = true)]
 async fn a_timed_out_turn_leaves_nothing_staged_behind() {
-    let memory = Arc::new(MemoryDriver::new());
-    let registry = Registry::builder()
-        .driver(memory.clone())
-        .build()
-        .await
-        .unwrap();
+    let (memory, registry) = common::on_memory().await;
     let notes = Notes::get_or_create(&registry.client(), ["n"])
         .await
         .unwrap();

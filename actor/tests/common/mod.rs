@@ -251,6 +251,20 @@ pub async fn memory() -> registry::Registry {
         .expect("memory registry")
 }
 
+/// A registry on a memory driver the test can read behind the actors' backs.
+pub async fn on_memory() -> (
+    std::sync::Arc<actor::driver::memory::MemoryDriver>,
+    registry::Registry,
+) {
+    let memory = std::sync::Arc::new(actor::driver::memory::MemoryDriver::new());
+    let registry = registry::Registry::builder()
+        .driver(memory.clone())
+        .build()
+        .await
+        .expect("memory registry");
+    (memory, registry)
+}
+
 pub async fn sqlite(dir: &std::path::Path) -> registry::Registry {
     registry::Registry::builder()
         .sqlite(dir)
