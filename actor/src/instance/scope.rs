@@ -148,8 +148,8 @@ fn with_scope<R>(read: impl FnOnce(&dyn Scope) -> R) -> Option<R> {
 }
 
 /// A turn's future with its scope: the scope is in the thread's slot exactly while the
-/// future is polled. A turn without a scope (a shared action called from outside any turn) leaves the slot
-/// alone.
+/// future is polled. A turn without a scope (a shared action called from outside any
+/// turn) leaves the slot alone.
 pub(super) struct Scoped<F> {
     scope: Option<Arc<dyn Scope>>,
     turn: F,
