@@ -10,7 +10,7 @@ use actor::driver::{Driver, SaveBatch, SaveOp, StorageError};
 
 fn create(id: &str, key: &str) -> SaveBatch {
     let mut batch = SaveBatch::new(ActorId::from(id), 1);
-    batch.ops.push(SaveOp::CreateActor {
+    batch.push(SaveOp::CreateActor {
         kind: "k".into(),
         key: key.into(),
     });
@@ -80,11 +80,11 @@ async fn contract(driver: Arc<dyn Driver>) {
     let mut batch = SaveBatch::new(id.clone(), 1);
     batch.put(b"q/1".to_vec(), b"x".to_vec());
     batch.put(b"q/2".to_vec(), b"y".to_vec());
-    batch.ops.push(SaveOp::DeletePrefix {
+    batch.push(SaveOp::DeletePrefix {
         prefix: b"q/".to_vec(),
     });
     batch.put(b"q/3".to_vec(), b"z".to_vec());
-    batch.ops.push(SaveOp::Delete {
+    batch.push(SaveOp::Delete {
         key: b"state".to_vec(),
     });
     batch.put(b"state".to_vec(), b"new".to_vec());
@@ -111,7 +111,7 @@ async fn contract(driver: Arc<dyn Driver>) {
 
     // Destroy removes the actor and all its records, nothing of its neighbours.
     let mut batch = SaveBatch::new(id.clone(), 1);
-    batch.ops.push(SaveOp::DestroyActor);
+    batch.push(SaveOp::DestroyActor);
     driver.commit(batch).await.unwrap();
     assert_eq!(driver.load(&id).await.unwrap(), None);
     assert!(driver.scan(&id, b"").await.unwrap().is_empty());
@@ -127,7 +127,7 @@ async fn contract(driver: Arc<dyn Driver>) {
 async fn alarms(driver: Arc<dyn Driver>) {
     let alarm = |id: &str, at| {
         let mut batch = create(id, &format!("alarm-{id}"));
-        batch.ops.push(SaveOp::SetAlarm { at });
+        batch.push(SaveOp::SetAlarm { at });
         batch
     };
     for (id, at) in [("late", Some(300)), ("early", Some(100)), ("never", None)] {
@@ -135,7 +135,7 @@ async fn alarms(driver: Arc<dyn Driver>) {
     }
     // A batch that fails sets no alarm.
     let mut taken = alarm("dup-alarm", Some(50));
-    taken.ops[0] = SaveOp::CreateActor {
+    taken.ops_mut()[0] = SaveOp::CreateActor {
         kind: "k".into(),
         key: "alarm-late".into(),
     };
@@ -166,14 +166,14 @@ async fn alarms(driver: Arc<dyn Driver>) {
 
     // Moved later, then cleared, then gone with a destroyed actor.
     let mut moved = SaveBatch::new(ActorId::from("early"), 1);
-    moved.ops.push(SaveOp::SetAlarm { at: Some(500) });
+    moved.push(SaveOp::SetAlarm { at: Some(500) });
     driver.commit(moved).await.unwrap();
     assert_eq!(due(u64::MAX, 1).await, [("late".into(), "k".into(), 300)]);
     let mut cleared = SaveBatch::new(ActorId::from("late"), 1);
-    cleared.ops.push(SaveOp::SetAlarm { at: None });
+    cleared.push(SaveOp::SetAlarm { at: None });
     driver.commit(cleared).await.unwrap();
     let mut destroyed = SaveBatch::new(ActorId::from("early"), 1);
-    destroyed.ops.push(SaveOp::DestroyActor);
+    destroyed.push(SaveOp::DestroyActor);
     driver.commit(destroyed).await.unwrap();
     assert_eq!(due(u64::MAX, 10).await, vec![]);
 }

@@ -47,13 +47,15 @@ pub enum SaveOp {
 /// The changes to one actor that commit together or not at all.
 ///
 /// Later capabilities (queue messages, schedules, workflow history) add their records to
-/// the same batch as the state, so they commit atomically with it.
+/// the same batch as the state, so they commit atomically with it. Most batches are one
+/// turn's state, one op, which the batch holds without allocating.
 ///
 /// ```
 /// use actor::driver::{SaveBatch, SaveOp};
 /// let mut batch = SaveBatch::new(actor::ActorId::from("a1"), 1);
 /// batch.put(b"state".to_vec(), b"{}".to_vec());
-/// assert_eq!(batch.ops.len(), 1);
+/// batch.push(SaveOp::SetAlarm { at: Some(1_000) });
+/// assert_eq!(batch.ops().len(), 2);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SaveBatch {
@@ -64,20 +66,110 @@ pub struct SaveBatch {
     /// epoch's earlier batches wrote, so once one of them fails the driver refuses the
     /// epoch's later batches (see [`Fences`](super::Fences)).
     pub epoch: u64,
-    /// Its changes, applied in order.
-    pub ops: Vec<SaveOp>,
+    ops: Ops,
+}
+
+/// A batch's changes, in order: the first inline, more in a `Vec`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+enum Ops {
+    #[default]
+    None,
+    One(SaveOp),
+    Many(Vec<SaveOp>),
 }
 
 impl SaveBatch {
-    /// An empty batch for one actor, written by its instance of `epoch`, with room for
-    /// one op (most batches are one turn's state) so the first push allocates 48 bytes,
-    /// not a `Vec`'s default four ops.
+    /// An empty batch for one actor, written by its instance of `epoch`.
     pub fn new(actor: ActorId, epoch: u64) -> Self {
         Self {
             actor,
             epoch,
-            ops: Vec::with_capacity(1),
+            ops: Ops::None,
         }
+    }
+
+    /// Adds a change, applied after those already in the batch.
+    ///
+    /// ```
+    /// use actor::driver::{SaveBatch, SaveOp};
+    /// let mut batch = SaveBatch::new(actor::ActorId::from("a1"), 1);
+    /// batch.push(SaveOp::DestroyActor);
+    /// assert_eq!(batch.ops(), [SaveOp::DestroyActor]);
+    /// ```
+    pub fn push(&mut self, op: SaveOp) -> &mut Self {
+        self.ops = match std::mem::take(&mut self.ops) {
+            Ops::None => Ops::One(op),
+            Ops::One(first) => Ops::Many(vec![first, op]),
+            Ops::Many(mut ops) => {
+                ops.push(op);
+                Ops::Many(ops)
+            }
+        };
+        self
+    }
+
+    /// Adds changes in order (see [`push`](Self::push)).
+    ///
+    /// ```
+    /// use actor::driver::{SaveBatch, SaveOp};
+    /// let mut batch = SaveBatch::new(actor::ActorId::from("a1"), 1);
+    /// batch.extend([SaveOp::SetAlarm { at: None }, SaveOp::DestroyActor]);
+    /// assert_eq!(batch.ops().len(), 2);
+    /// ```
+    pub fn extend(&mut self, ops: impl IntoIterator<Item = SaveOp>) -> &mut Self {
+        for op in ops {
+            self.push(op);
+        }
+        self
+    }
+
+    /// The changes, in the order they apply.
+    ///
+    /// ```
+    /// let batch = actor::driver::SaveBatch::new(actor::ActorId::from("a1"), 1);
+    /// assert!(batch.ops().is_empty());
+    /// ```
+    pub fn ops(&self) -> &[SaveOp] {
+        match &self.ops {
+            Ops::None => &[],
+            Ops::One(op) => std::slice::from_ref(op),
+            Ops::Many(ops) => ops,
+        }
+    }
+
+    /// The changes, to edit in place (a test that builds a conflicting batch, say).
+    ///
+    /// ```
+    /// use actor::driver::{SaveBatch, SaveOp};
+    /// let mut batch = SaveBatch::new(actor::ActorId::from("a1"), 1);
+    /// batch.push(SaveOp::DestroyActor);
+    /// batch.ops_mut()[0] = SaveOp::SetAlarm { at: None };
+    /// assert_eq!(batch.ops(), [SaveOp::SetAlarm { at: None }]);
+    /// ```
+    pub fn ops_mut(&mut self) -> &mut [SaveOp] {
+        match &mut self.ops {
+            Ops::None => &mut [],
+            Ops::One(op) => std::slice::from_mut(op),
+            Ops::Many(ops) => ops,
+        }
+    }
+
+    /// The actor and its changes in order, for a driver that applies them by value.
+    ///
+    /// ```
+    /// use actor::driver::{SaveBatch, SaveOp};
+    /// let mut batch = SaveBatch::new(actor::ActorId::from("a1"), 1);
+    /// batch.push(SaveOp::DestroyActor);
+    /// let (actor, ops) = batch.into_ops();
+    /// assert_eq!((actor.as_str(), ops.count()), ("a1", 1));
+    /// ```
+    pub fn into_ops(self) -> (ActorId, impl Iterator<Item = SaveOp>) {
+        let (one, many) = match self.ops {
+            Ops::None => (None, Vec::new()),
+            Ops::One(op) => (Some(op), Vec::new()),
+            Ops::Many(ops) => (None, ops),
+        };
+        (self.actor, one.into_iter().chain(many))
     }
 
     /// Adds a write of one record.
@@ -89,22 +181,26 @@ impl SaveBatch {
     /// let mut batch = SaveBatch::new(actor::ActorId::from("a1"), 1);
     /// batch.put(keys::STATE, state.clone()); // borrowed key, shared value
     /// batch.put(b"q/1".to_vec(), b"x".to_vec()); // owned bytes work too
-    /// assert!(matches!(&batch.ops[0], SaveOp::Put { value, .. } if Arc::ptr_eq(value, &state)));
+    /// assert!(matches!(&batch.ops()[0], SaveOp::Put { value, .. } if Arc::ptr_eq(value, &state)));
     /// ```
     pub fn put(
         &mut self,
         key: impl Into<Cow<'static, [u8]>>,
         value: impl Into<Arc<[u8]>>,
     ) -> &mut Self {
-        self.ops.push(SaveOp::Put {
+        self.push(SaveOp::Put {
             key: key.into(),
             value: value.into(),
-        });
-        self
+        })
     }
 
     /// Whether the batch changes nothing.
+    ///
+    /// ```
+    /// let batch = actor::driver::SaveBatch::new(actor::ActorId::from("a1"), 1);
+    /// assert!(batch.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
+        self.ops().is_empty()
     }
 }

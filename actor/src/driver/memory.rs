@@ -23,7 +23,7 @@ use crate::key::{ActorId, ActorKey};
 /// let driver = MemoryDriver::new();
 /// let id = actor::ActorId::from("a1");
 /// let mut batch = SaveBatch::new(id.clone(), 1);
-/// batch.ops.push(SaveOp::CreateActor { kind: "counter".into(), key: "k".into() });
+/// batch.push(SaveOp::CreateActor { kind: "counter".into(), key: "k".into() });
 /// batch.put(b"state".to_vec(), b"1".to_vec());
 /// driver.commit(batch).await.unwrap();
 /// assert_eq!(driver.get(&id, b"state").await.unwrap(), Some(b"1".to_vec()));
@@ -61,7 +61,7 @@ impl Store {
     /// under a taken key.
     fn check(&mut self, batch: &SaveBatch) -> Result<(), StorageError> {
         self.fences.admit(batch)?;
-        let conflict = batch.ops.iter().find_map(|op| match op {
+        let conflict = batch.ops().iter().find_map(|op| match op {
             SaveOp::CreateActor { kind, key } => self
                 .by_key
                 .contains_key(&(kind.clone(), key.clone()))
@@ -92,8 +92,8 @@ impl Store {
 
     /// Applies a batch that [`check`](Self::check) accepted.
     fn apply(&mut self, batch: SaveBatch) {
-        let id = batch.actor;
-        for op in batch.ops {
+        let (id, ops) = batch.into_ops();
+        for op in ops {
             match op {
                 SaveOp::CreateActor { kind, key } => {
                     self.by_key.insert((kind.clone(), key.clone()), id.clone());

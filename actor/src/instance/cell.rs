@@ -18,6 +18,9 @@ pub(crate) struct InstanceCell {
     pub(crate) inbox_depth: AtomicUsize,
     /// Calls waiting for the task.
     pub(crate) inbox: Inbox,
+    /// The task is working through calls from its inbox: callers queue behind them
+    /// instead of running in place, so a run of turns shares one commit.
+    draining: AtomicBool,
     /// Something besides the inbox changed (a flag, a hand-over, a commit): look again.
     nudged: AtomicBool,
     nudge_waker: AtomicWaker,
@@ -33,6 +36,7 @@ impl InstanceCell {
             destroy_requested: AtomicBool::new(false),
             inbox_depth: AtomicUsize::new(0),
             inbox: Inbox::default(),
+            draining: AtomicBool::new(false),
             nudged: AtomicBool::new(false),
             nudge_waker: AtomicWaker::new(),
             stopped: AtomicBool::new(false),
@@ -100,6 +104,18 @@ impl InstanceCell {
     /// Calls waiting for the task, queued or taken but not started.
     pub(crate) fn depth(&self) -> usize {
         self.inbox_depth.load(Ordering::Acquire)
+    }
+
+    /// Marks whether the task is working through queued calls (see `draining`).
+    pub(crate) fn set_draining(&self, draining: bool) {
+        if self.draining.load(Ordering::Relaxed) != draining {
+            self.draining.store(draining, Ordering::Release);
+        }
+    }
+
+    /// Whether the task is working through queued calls.
+    pub(crate) fn draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
     }
 
     pub(crate) fn mark_stopped(&self) {

@@ -36,6 +36,11 @@ impl<A: Actor> Live<A> {
         args: Payload,
         chain: &CallChain,
     ) -> Result<Asked, Payload> {
+        // Calls queued before this one go first, and while the task works through
+        // queued calls this one joins them: both seen without touching the lock.
+        if self.cell.depth() != 0 || self.cell.draining() {
+            return Err(args);
+        }
         let mut call = {
             let Ok(mut core) = self.core.try_lock() else {
                 return Err(args);

@@ -47,15 +47,22 @@ impl Inbox {
     }
 
     /// Queues `envelope`, or hands it back if the inbox is closed.
+    ///
+    /// Only a message that finds the inbox empty wakes the task: the task waits (registers
+    /// its waker) only after finding it empty, so while messages are queued it is awake
+    /// or already woken, and it takes every one before it waits again.
     pub(crate) fn send(&self, envelope: Envelope) -> Result<(), Envelope> {
-        {
+        let was_empty = {
             let mut queue = self.lock();
             if queue.closed {
                 return Err(envelope);
             }
             queue.items.push_back(envelope);
+            queue.items.len() == 1
+        };
+        if was_empty {
+            self.waker.wake();
         }
-        self.waker.wake();
         Ok(())
     }
 
@@ -131,6 +138,44 @@ mod tests {
         assert_eq!(action(inbox.try_recv()).as_deref(), Some("a"));
         assert_eq!(action(inbox.try_recv()).as_deref(), Some("b"));
         assert!(matches!(inbox.try_recv(), Poll::Ready(None)));
+    }
+
+    /// Counts its wakes.
+    #[derive(Default)]
+    struct Wakes(std::sync::atomic::AtomicUsize);
+
+    impl futures_util::task::ArcWake for Wakes {
+        fn wake_by_ref(this: &std::sync::Arc<Self>) {
+            this.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn only_a_message_into_an_empty_inbox_wakes_the_task_and_none_is_missed() {
+        let inbox = Inbox::default();
+        let wakes = std::sync::Arc::new(Wakes::default());
+        let waker = futures_util::task::waker(wakes.clone());
+        let mut cx = Context::from_waker(&waker);
+        let woken = || wakes.0.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(inbox.poll_recv(&mut cx).is_pending());
+        for name in ["a", "b", "c"] {
+            assert!(inbox.send(call(name)).is_ok());
+        }
+        assert_eq!(woken(), 1, "the first message wakes the task, the others find it woken");
+        for name in ["a", "b"] {
+            assert_eq!(action(inbox.poll_recv(&mut cx)).as_deref(), Some(name));
+        }
+        // Taken while messages remain: the task is awake, a new one needs no wake.
+        assert!(inbox.send(call("d")).is_ok());
+        assert_eq!(woken(), 1);
+        for name in ["c", "d"] {
+            assert_eq!(action(inbox.poll_recv(&mut cx)).as_deref(), Some(name));
+        }
+        // Empty again and waiting: the next message wakes it.
+        assert!(inbox.poll_recv(&mut cx).is_pending());
+        assert!(inbox.send(call("e")).is_ok());
+        assert_eq!(woken(), 2);
+        assert_eq!(action(inbox.poll_recv(&mut cx)).as_deref(), Some("e"));
     }
 
     #[test]

@@ -306,7 +306,7 @@ impl<A: Actor> Live<A> {
             batch.put(keys::STATE, core.last.clone());
         }
         if !staged.is_empty() {
-            batch.ops.extend(staged);
+            batch.extend(staged);
         }
         let commit = self.driver.commit(batch);
         core.gate.submit(commit).map_err(ActorError::from_storage)

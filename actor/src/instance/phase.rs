@@ -76,6 +76,9 @@ impl Phase {
 
     /// Failed → Stopping(Crash), returning the failure, for the task to stop on.
     pub(super) fn take_failure(&mut self) -> Option<ActorError> {
+        if !matches!(self, Self::Failed(_)) {
+            return None;
+        }
         match std::mem::replace(self, Self::Stopping(Stop::Crash)) {
             Self::Failed(err) => Some(err),
             other => {

@@ -163,9 +163,10 @@ impl<A: Actor> Instance<A> {
     }
 
     /// Under one lock: stops on a caller's failure, adopts turns callers handed over,
-    /// reads the lifecycle flags, and starts the next waiting exclusive call.
-    fn look(&mut self) -> Result<View, End> {
-        let live = self.live.clone();
+    /// reads the lifecycle flags, and starts the next waiting exclusive call. `live` is
+    /// the task's own reference to `self.live`, so looking touches no reference count
+    /// that callers share.
+    fn look(&mut self, live: &Live<A>) -> Result<View, End> {
         let mut core = live.lock();
         if let Some(err) = core.phase.take_failure() {
             return Err(End::Crash(err));
@@ -173,8 +174,10 @@ impl<A: Actor> Instance<A> {
         if let Some(turn) = core.handed_turn.take() {
             self.exclusive = Some(turn);
         }
-        for (call, reply) in core.handed_shared.drain(..) {
-            self.run_shared(call, reply);
+        if !core.handed_shared.is_empty() {
+            for (call, reply) in core.handed_shared.drain(..) {
+                self.run_shared(call, reply);
+            }
         }
         if core.phase.stopping().is_none() {
             if self.cell().destroy_requested() {
@@ -196,11 +199,12 @@ impl<A: Actor> Instance<A> {
             self.exclusive = Some((call, reply));
         }
         // A run of turns whose saves were deferred ends here: no exclusive turn goes on
-        // from the state it left, so it is saved now.
-        if self.exclusive.is_none()
-            && let Err(err) = live.save_owed(&mut core)
-        {
-            return Err(End::Crash(err));
+        // from the state it left and none is queued, so it is saved now.
+        if self.exclusive.is_none() && self.cell().depth() == 0 {
+            self.deferred = 0;
+            if let Err(err) = live.save_owed(&mut core) {
+                return Err(End::Crash(err));
+            }
         }
         let arm_save =
             matches!(live.config().save, SaveMode::Debounced(_)) && core.dirty && !core.save_armed;
@@ -229,8 +233,9 @@ impl<A: Actor> Instance<A> {
         // for every branch); after a burst, `select!` runs anyway so completions and
         // cooperative yielding are never starved.
         let mut burst = 0u32;
+        let live = self.live.clone();
         loop {
-            let view = match self.look() {
+            let view = match self.look(&live) {
                 Ok(view) => view,
                 Err(end) => return end,
             };
@@ -254,6 +259,7 @@ impl<A: Actor> Instance<A> {
                 if !self.rx_done {
                     match self.cell().inbox.try_recv() {
                         Poll::Ready(Some(cmd)) => {
+                            self.cell().set_draining(true);
                             self.accept(cmd, view.stopping);
                             continue;
                         }
@@ -266,6 +272,9 @@ impl<A: Actor> Instance<A> {
                 }
             }
             burst = 0;
+            if !self.busy() {
+                self.cell().set_draining(false);
+            }
             let busy = self.busy() || view.gate_busy;
             if let Some(stop) = view.stopping
                 && self.rx_done
@@ -300,7 +309,6 @@ impl<A: Actor> Instance<A> {
                 )));
             }
             let sleep_armed = sleep_armed && sleep_timer.is_some();
-            let live = &self.live;
             let exclusive = &mut self.exclusive;
             let shared = &mut self.shared;
             let event = tokio::select! {
@@ -326,15 +334,17 @@ impl<A: Actor> Instance<A> {
                         return End::Crash(ActorError::from_storage(err));
                     }
                 }
-                Event::Inbox(Some(cmd)) => self.accept(cmd, view.stopping),
+                Event::Inbox(Some(cmd)) => {
+                    self.cell().set_draining(true);
+                    self.accept(cmd, view.stopping);
+                }
                 Event::Inbox(None) => self.rx_done = true,
                 // The flags and the core are read at the top of the loop.
                 Event::Nudge => {}
                 Event::SleepTimer => {
                     let timeout = sleep_timeout.expect("sleep_armed");
                     let now = Instant::now();
-                    let due = self.idle_since.max(self.live.active_at()) + timeout;
-                    let live = self.live.clone();
+                    let due = self.idle_since.max(live.active_at()) + timeout;
                     let mut core = live.lock();
                     // A caller may have run a call in place since the loop last looked.
                     let quiet =
@@ -374,8 +384,9 @@ impl<A: Actor> Instance<A> {
 
     fn finish_turn(&mut self, done: TurnDone<A>) -> Result<(), End> {
         let (turn, reply) = self.exclusive.take().expect("a turn was running");
-        // More calls are queued: leave the save to the end of the run (see `look`).
-        let defer = self.deferred < MAX_BURST && self.cell().depth() > 0;
+        // Leave the save to the end of the run (see `look`), when no call is queued
+        // behind this one, or to the turn that ends a long run.
+        let defer = self.deferred < MAX_BURST;
         self.deferred = if defer { self.deferred + 1 } else { 0 };
         let mut core = self.live.lock();
         match self.live.finish_turn(&mut core, done, turn, defer) {

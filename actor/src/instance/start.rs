@@ -79,12 +79,12 @@ pub(super) async fn start<A: Actor>(
             encode_state(&state, &mut buf)?;
             let bytes = Arc::<[u8]>::from(buf);
             let mut batch = live.batch();
-            batch.ops.push(SaveOp::CreateActor {
+            batch.push(SaveOp::CreateActor {
                 kind: A::NAME.to_string(),
                 key: key.clone(),
             });
             batch.put(keys::STATE, bytes.clone());
-            batch.ops.extend(staged);
+            batch.extend(staged);
             driver
                 .commit(batch)
                 .await
@@ -108,7 +108,7 @@ pub(super) async fn start<A: Actor>(
             if *bytes != *stored || !staged.is_empty() {
                 let mut batch = live.batch();
                 batch.put(keys::STATE, bytes.clone());
-                batch.ops.extend(staged);
+                batch.extend(staged);
                 driver
                     .commit(batch)
                     .await

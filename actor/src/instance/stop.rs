@@ -65,7 +65,7 @@ impl<A: Actor> Instance<A> {
                 }
                 let _ = self.live.flush().await;
                 let mut batch = self.live.batch();
-                batch.ops.push(SaveOp::DestroyActor);
+                batch.push(SaveOp::DestroyActor);
                 match self.live.driver.commit(batch).await {
                     Ok(()) => tracing::debug!("destroyed"),
                     Err(err) => {

@@ -59,7 +59,7 @@ pub(super) async fn write(
     let mut puts: Vec<(&str, &[u8], &[u8])> = Vec::new();
     for (index, batch) in batches.iter().enumerate() {
         let actor = batch.actor.as_str();
-        for op in &batch.ops {
+        for op in batch.ops() {
             if let SaveOp::Put { key, value } = op {
                 puts.push((actor, key, value));
                 if puts.len() == MAX_ROWS_PER_STATEMENT {
