@@ -70,9 +70,10 @@ pub struct Resolved {
     pub mailbox: Mailbox,
 }
 
-/// Finds, wakes and creates actors for a [`Client`]: the registry's directory.
+/// Finds, wakes and creates actors for a [`Client`]: the registry's directory, which is
+/// also the host its instances report to.
 #[doc(hidden)]
-pub trait Transport: Send + Sync + 'static {
+pub trait Transport: crate::instance::Host {
     /// Resolves `address` within `kind` to an awake instance.
     fn resolve<'a>(
         &'a self,

@@ -70,7 +70,7 @@ pub mod __private;
 #[doc(hidden)]
 pub mod __runtime {
     pub use crate::client::{Resolved, Transport};
-    pub use crate::instance::{Host, Slot, Spawn, Start};
+    pub use crate::instance::{Host, Slot, Spawn, Start, Timers};
     pub use crate::mailbox::Mailbox;
 }
 

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
-use actor::__runtime::{Host, Slot, Spawn, Start};
+use actor::__runtime::{Host, Slot, Spawn, Start, Timers};
 use actor::__runtime::{Resolved, Transport};
 use actor::client::{Address, CreateMode};
 use actor::driver::{Driver, Loaded};
@@ -32,6 +32,8 @@ pub struct Directory {
     /// The runtime the registry was built on: every instance's task runs there, whichever
     /// runtime the call that woke it came from.
     runtime: tokio::runtime::Handle,
+    /// Wakes dormant instances at their sleep timeout.
+    timers: Arc<Timers>,
     me: Weak<Directory>,
 }
 
@@ -47,6 +49,7 @@ impl Directory {
             creating: Mutex::default(),
             stopping: AtomicBool::new(false),
             runtime: tokio::runtime::Handle::current(),
+            timers: Timers::start(),
             me: me.clone(),
         })
     }
@@ -164,7 +167,6 @@ impl Directory {
             driver: self.driver.clone(),
             client: self.client(),
             slot: slot.clone(),
-            host: self.this(),
             ready,
         });
         (mailbox, started)
@@ -299,6 +301,10 @@ impl Host for Directory {
         if slots.get(id).is_some_and(|s| Arc::ptr_eq(s, slot)) {
             slots.remove(id);
         }
+    }
+
+    fn timers(&self) -> &Timers {
+        &self.timers
     }
 }
 

@@ -3,7 +3,6 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
-use futures_util::task::AtomicWaker;
 use tokio::sync::Notify;
 
 use super::inbox::Inbox;
@@ -22,8 +21,11 @@ pub(crate) struct InstanceCell {
     /// instead of running in place, so a run of turns shares one commit.
     draining: AtomicBool,
     /// Something besides the inbox changed (a flag, a hand-over, a commit): look again.
+    /// A nudge wakes the task through the inbox's waker, the task's only one.
     nudged: AtomicBool,
-    nudge_waker: AtomicWaker,
+    /// The instance has no task: the wakers registered are its resumer's, and the first
+    /// to clear this flag starts the task again (see `dormant.rs`).
+    pub(crate) dormant: AtomicBool,
     stopped: AtomicBool,
     stopped_notify: Notify,
 }
@@ -38,7 +40,7 @@ impl InstanceCell {
             inbox: Inbox::default(),
             draining: AtomicBool::new(false),
             nudged: AtomicBool::new(false),
-            nudge_waker: AtomicWaker::new(),
+            dormant: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
             stopped_notify: Notify::new(),
         }
@@ -47,7 +49,7 @@ impl InstanceCell {
     /// Wakes the instance task so it reads the flags and the shared core again.
     pub(crate) fn nudge(&self) {
         self.nudged.store(true, Ordering::Release);
-        self.nudge_waker.wake();
+        self.inbox.wake();
     }
 
     /// Ready once after every [`nudge`](Self::nudge).
@@ -55,13 +57,18 @@ impl InstanceCell {
         if self.nudged.swap(false, Ordering::AcqRel) {
             return Poll::Ready(());
         }
-        self.nudge_waker.register(cx.waker());
+        self.inbox.register(cx.waker());
         // A nudge between the check and the registration must not be missed.
         if self.nudged.swap(false, Ordering::AcqRel) {
             Poll::Ready(())
         } else {
             Poll::Pending
         }
+    }
+
+    /// Whether something waits for the task: a queued call, a nudge, a stop request.
+    pub(crate) fn has_work(&self) -> bool {
+        !self.inbox.is_empty() || self.nudged.load(Ordering::Acquire) || self.stop_requested()
     }
 
     pub(crate) fn hold(&self) {

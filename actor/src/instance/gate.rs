@@ -93,6 +93,16 @@ impl Gate {
         }
     }
 
+    /// Frees the buffers of commits in flight and held replies if none are left.
+    pub(super) fn compact(&mut self) {
+        if self.pending.is_empty() {
+            self.pending = VecDeque::new();
+        }
+        if self.held.is_empty() {
+            self.held = Vec::new();
+        }
+    }
+
     /// Whether commits are in flight.
     pub(super) fn has_pending(&self) -> bool {
         !self.pending.is_empty()

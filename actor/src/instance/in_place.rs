@@ -26,8 +26,8 @@ impl<A: Actor> Live<A> {
     /// before the call, and the caller is on the actor's runtime.
     pub(super) fn open_to(&self, core: &Core<A>) -> bool {
         core.phase.takes_calls()
-            && !self.cell.stop_requested()
-            && tokio::runtime::Handle::try_current().is_ok_and(|h| h.id() == self.runtime)
+            && !self.cell().stop_requested()
+            && tokio::runtime::Handle::try_current().is_ok_and(|h| h.id() == self.runtime.id())
     }
 
     pub(super) fn exclusive_in_place(
@@ -38,14 +38,14 @@ impl<A: Actor> Live<A> {
     ) -> Result<Asked, Payload> {
         // Calls queued before this one go first, and while the task works through
         // queued calls this one joins them: both seen without touching the lock.
-        if self.cell.depth() != 0 || self.cell.draining() {
+        if self.cell().depth() != 0 || self.cell().draining() {
             return Err(args);
         }
         let mut call = {
             let Ok(mut core) = self.core.try_lock() else {
                 return Err(args);
             };
-            if core.committed.is_none() || self.cell.depth() != 0 || !self.open_to(&core) {
+            if core.committed.is_none() || self.cell().depth() != 0 || !self.open_to(&core) {
                 return Err(args);
             }
             let chain = chain.clone();
@@ -68,21 +68,21 @@ impl<A: Actor> Live<A> {
             },
             Poll::Pending => {
                 let (reply, rx) = oneshot::channel();
-                core.handed_turn = Some((call, reply));
+                core.handed.hand_turn((call, reply));
                 Asked::Waiting(rx)
             }
         };
         // The task has work only if this call left some: a turn to finish, a commit to
         // watch, a save to schedule, calls that queued meanwhile, or a stop to go on with.
-        let task_has_work = core.handed_turn.is_some()
+        let task_has_work = core.handed.has_turn()
             || core.gate.has_pending()
             || (core.dirty && !core.save_armed)
             || !core.phase.takes_calls()
-            || self.cell.depth() != 0;
+            || self.cell().depth() != 0;
         self.touch();
         drop(core);
         if task_has_work {
-            self.cell.nudge();
+            self.cell().nudge();
         }
         Ok(asked)
     }
@@ -118,9 +118,9 @@ impl<A: Actor> Live<A> {
                 } else {
                     let (reply, rx) = oneshot::channel();
                     core.shared_waiting += 1;
-                    core.handed_shared.push((call, reply));
+                    core.handed.hand_shared((call, reply));
                     drop(core);
-                    self.cell.nudge();
+                    self.cell().nudge();
                     Asked::Waiting(rx)
                 }
             }
@@ -132,12 +132,12 @@ impl<A: Actor> Live<A> {
 
 impl<A: Actor> Inlet for Live<A> {
     fn cell(&self) -> &InstanceCell {
-        &self.cell
+        self.cell()
     }
 
     fn refuse_reentry(&self, action: &str, chain: &CallChain) -> Option<ActorError> {
         // The chain first: outside any turn of this actor the action table is not searched.
-        let err = scope::reentry(A::NAME, &self.id, action, chain)?;
+        let err = scope::reentry(A::NAME, self.id(), action, chain)?;
         let info = A::ACTIONS.iter().find(|a| a.name == action)?;
         (info.access == Access::Exclusive).then_some(err)
     }

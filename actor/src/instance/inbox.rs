@@ -1,4 +1,4 @@
-//! An awake instance's inbox: a locked queue of calls and one waker.
+//! An awake instance's inbox: a locked queue of calls and the task's one waker.
 //!
 //! Smaller than a tokio channel (an idle inbox is a few dozen bytes, not a block of
 //! slots), and it never makes a producer wait: capacity is enforced by the mailbox's
@@ -96,6 +96,31 @@ impl Inbox {
         self.take()
     }
 
+    /// Has `waker` woken by the next call sent into the empty inbox and by the next
+    /// nudge (see [`wake`](Self::wake)), as the task's own would be.
+    pub(crate) fn register(&self, waker: &std::task::Waker) {
+        self.waker.register(waker);
+    }
+
+    /// Whether no call waits (a closed inbox counts as work: the task must see it).
+    pub(crate) fn is_empty(&self) -> bool {
+        let queue = self.lock();
+        queue.items.is_empty() && !queue.closed
+    }
+
+    /// Wakes the registered waker: the instance's nudge, which shares it.
+    pub(crate) fn wake(&self) {
+        self.waker.wake();
+    }
+
+    /// Frees the queue's buffer if nothing is queued.
+    pub(crate) fn compact(&self) {
+        let mut queue = self.lock();
+        if queue.items.is_empty() {
+            queue.items = VecDeque::new();
+        }
+    }
+
     /// Refuses new messages; those already queued are still delivered.
     pub(crate) fn close(&self) {
         self.lock().closed = true;
@@ -161,7 +186,11 @@ mod tests {
         for name in ["a", "b", "c"] {
             assert!(inbox.send(call(name)).is_ok());
         }
-        assert_eq!(woken(), 1, "the first message wakes the task, the others find it woken");
+        assert_eq!(
+            woken(),
+            1,
+            "the first message wakes the task, the others find it woken"
+        );
         for name in ["a", "b"] {
             assert_eq!(action(inbox.poll_recv(&mut cx)).as_deref(), Some(name));
         }

@@ -56,7 +56,7 @@ impl<A: Actor> Instance<A> {
         };
         if stopping == Some(Stop::Destroy) {
             self.take_from_inbox();
-            turn::rejected(destroyed::<A>(&self.live.id), cmd.reply);
+            turn::rejected(destroyed::<A>(self.live.id()), cmd.reply);
             return;
         }
         match A::ACTIONS[index].access {

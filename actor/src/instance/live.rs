@@ -25,6 +25,7 @@ use super::gate::Gate;
 use super::phase::Phase;
 use super::start::decode_state;
 use super::turn::{self, Call, SharedDone, TurnDone};
+use super::{Host, Slot};
 
 /// The epoch of the next instance to start: larger than every earlier one in the process.
 static NEXT_EPOCH: AtomicU64 = AtomicU64::new(1);
@@ -43,16 +44,17 @@ pub(super) type PendingShared = (
 /// What the instance task and in-place callers share.
 pub(crate) struct Live<A: Actor> {
     pub(super) ctx: Ctx<A>,
-    pub(super) cell: Arc<InstanceCell>,
     pub(super) driver: Arc<dyn Driver>,
-    pub(super) id: ActorId,
     /// This instance's life of the actor, on every batch it writes (see `driver::fence`).
     epoch: u64,
     /// The actor's span, kept only when something listens: in-place calls enter it.
     pub(super) span: Option<Box<tracing::Span>>,
     /// The runtime the instance task runs on: calls from elsewhere go through the inbox,
-    /// so anything an action spawns lands on the actor's runtime.
-    pub(super) runtime: tokio::runtime::Id,
+    /// so anything an action spawns lands on the actor's runtime; a dormant instance's task
+    /// starts there again.
+    pub(super) runtime: tokio::runtime::Handle,
+    /// Its directory slot, for the host when it stops.
+    pub(super) slot: Arc<Slot>,
     pub(super) core: Mutex<Core<A>>,
     /// When the last in-place call finished, in nanoseconds after `born`.
     active_at: AtomicU64,
@@ -78,16 +80,69 @@ pub(super) struct Core<A> {
     pub(super) phase: Phase,
     /// Why removing the actor's storage failed, for the caller of `destroy`.
     pub(super) destroy_failed: Option<ActorError>,
-    /// An exclusive turn a caller started that must finish on the task.
-    pub(super) handed_turn: Option<PendingTurn<A>>,
+    /// Calls callers started in place that must finish on the task.
+    pub(super) handed: Handed<A>,
     /// The scope the last exclusive turn gave back, for the next one.
     pub(super) turn_scope: Option<Arc<dyn Scope>>,
-    /// Shared actions callers started that must finish on the task.
-    pub(super) handed_shared: Vec<PendingShared>,
     /// Shared actions that did not finish on their first poll and are now the task's
     /// (handed over, or started by it): bounded by `max_shared`. One that finishes at
     /// once holds nothing, so it is not counted.
     pub(super) shared_waiting: usize,
+}
+
+/// Calls that callers started in place and that must finish on the task: only actions
+/// that wait leave one, so an instance keeps a single pointer for them, and none once
+/// the task has taken them.
+pub(super) struct Handed<A>(Option<Box<HandedCalls<A>>>);
+
+struct HandedCalls<A> {
+    /// An exclusive turn (at most one: it holds the state).
+    turn: Option<PendingTurn<A>>,
+    /// Shared actions.
+    shared: Vec<PendingShared>,
+}
+
+impl<A> Handed<A> {
+    fn calls(&mut self) -> &mut HandedCalls<A> {
+        self.0.get_or_insert_with(|| {
+            Box::new(HandedCalls {
+                turn: None,
+                shared: Vec::new(),
+            })
+        })
+    }
+
+    /// Hands an exclusive turn over.
+    pub(super) fn hand_turn(&mut self, turn: PendingTurn<A>) {
+        self.calls().turn = Some(turn);
+    }
+
+    /// Hands a shared action over.
+    pub(super) fn hand_shared(&mut self, shared: PendingShared) {
+        self.calls().shared.push(shared);
+    }
+
+    /// Whether an exclusive turn waits for the task.
+    pub(super) fn has_turn(&self) -> bool {
+        self.0.as_ref().is_some_and(|calls| calls.turn.is_some())
+    }
+
+    /// Takes everything handed over, leaving nothing allocated.
+    pub(super) fn take(&mut self) -> (Option<PendingTurn<A>>, Vec<PendingShared>) {
+        match self.0.take() {
+            Some(calls) => (calls.turn, calls.shared),
+            None => (None, Vec::new()),
+        }
+    }
+
+    /// Takes the shared actions handed over, leaving an exclusive turn in place.
+    pub(super) fn take_shared(&mut self) -> Vec<PendingShared> {
+        let (turn, shared) = self.take();
+        if let Some(turn) = turn {
+            self.hand_turn(turn);
+        }
+        shared
+    }
 }
 
 /// How a finished turn is answered.
@@ -99,20 +154,40 @@ pub(super) enum Finished {
 }
 
 impl<A: Actor> Live<A> {
+    /// The instance's flags and inbox (kept once, in its context).
+    pub(super) fn cell(&self) -> &InstanceCell {
+        self.ctx.cell()
+    }
+
+    /// Where it reports when it stops, and whose timers wake it when dormant: its
+    /// client's transport.
+    pub(super) fn host(&self) -> &dyn Host {
+        self.ctx.client().transport()
+    }
+
+    /// The actor's id (kept once, in its context).
+    pub(super) fn id(&self) -> &ActorId {
+        self.ctx.id()
+    }
+
     /// The kind's settings (`#[actor(...)]` constants, so nothing is stored per instance).
     pub(super) fn config(&self) -> ActorConfig {
         A::config()
     }
 
-    pub(super) fn new(ctx: Ctx<A>, driver: Arc<dyn Driver>, span: tracing::Span) -> Self {
+    pub(super) fn new(
+        ctx: Ctx<A>,
+        driver: Arc<dyn Driver>,
+        span: tracing::Span,
+        slot: Arc<Slot>,
+    ) -> Self {
         Self {
-            cell: ctx.cell().clone(),
-            id: ctx.id().clone(),
             ctx,
             driver,
             epoch: NEXT_EPOCH.fetch_add(1, Ordering::Relaxed),
             span: (!span.is_disabled()).then(|| Box::new(span)),
-            runtime: tokio::runtime::Handle::current().id(),
+            runtime: tokio::runtime::Handle::current(),
+            slot,
             core: Mutex::new(Core {
                 committed: None,
                 turn_snapshot: None,
@@ -123,9 +198,8 @@ impl<A: Actor> Live<A> {
                 gate: Gate::default(),
                 phase: Phase::default(),
                 destroy_failed: None,
-                handed_turn: None,
+                handed: Handed(None),
                 turn_scope: None,
-                handed_shared: Vec::new(),
                 shared_waiting: 0,
             }),
             active_at: AtomicU64::new(0),
@@ -162,6 +236,14 @@ impl<A: Actor> Live<A> {
         let nanos = self.born.elapsed().as_nanos();
         self.active_at
             .store(u64::try_from(nanos).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// Records that the instance has been idle since `since`, for the sleep timer of a
+    /// task that starts again after the instance was dormant.
+    pub(super) fn idle_from(&self, since: Instant) {
+        let nanos = since.saturating_duration_since(self.born).as_nanos();
+        self.active_at
+            .fetch_max(u64::try_from(nanos).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 
     /// The commit a reply must wait for to be sure of everything it could have seen: in
@@ -213,7 +295,7 @@ impl<A: Actor> Live<A> {
         if core.shared_waiting >= max {
             return Err(ActorError::overloaded(
                 A::NAME,
-                &self.id,
+                self.id(),
                 max,
                 "shared actions running",
             ));
@@ -314,7 +396,7 @@ impl<A: Actor> Live<A> {
 
     /// An empty batch of this instance.
     pub(super) fn batch(&self) -> SaveBatch {
-        SaveBatch::new(self.id.clone(), self.epoch)
+        SaveBatch::new(self.id().clone(), self.epoch)
     }
 
     /// Waits for every commit in flight, releasing the replies they hold; the first
@@ -352,12 +434,24 @@ impl<A: Actor> Live<A> {
         loop {
             {
                 let core = self.lock();
-                if core.committed.is_some() || core.handed_turn.is_some() {
+                if core.committed.is_some() || core.handed.has_turn() {
                     return;
                 }
             }
-            poll_fn(|cx| self.cell.poll_nudged(cx)).await;
+            poll_fn(|cx| self.cell().poll_nudged(cx)).await;
         }
+    }
+
+    /// Gives back the buffers that calls grew (commits in flight, held replies, the
+    /// state's serialization buffer, the inbox): an idle instance keeps none of them,
+    /// and the next call that needs one grows it again.
+    pub(super) fn compact(&self) {
+        {
+            let mut core = self.lock();
+            core.gate.compact();
+            core.scratch = Vec::new();
+        }
+        self.cell().inbox.compact();
     }
 
     /// Marks the task gone: hand-overs and held replies are answered `actor/stopped`.
@@ -365,10 +459,11 @@ impl<A: Actor> Live<A> {
         let err = self.stopped_error();
         let mut core = self.lock();
         core.phase.retire();
-        if let Some((_, reply)) = core.handed_turn.take() {
+        let (turn, shared) = core.handed.take();
+        if let Some((_, reply)) = turn {
             let _ = reply.send(Err(err.clone()));
         }
-        for (_, reply) in core.handed_shared.drain(..) {
+        for (_, reply) in shared {
             let _ = reply.send(Err(err.clone()));
         }
         core.gate.fail_all(&err);
@@ -378,7 +473,7 @@ impl<A: Actor> Live<A> {
         ActorError::stopped(format!(
             "actor `{}` {} stopped before answering; the call may or may not have run",
             A::NAME,
-            self.id
+            self.id()
         ))
     }
 }

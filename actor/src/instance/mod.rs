@@ -14,8 +14,11 @@
 //! | `run.rs` | the instance task's loop: what it waits for and in what order |
 //! | `intake.rs` | how the task takes calls from the inbox |
 //! | `stop.rs` | what the task does once the loop ends: sleep, destroy, or stop on a failure |
+//! | `dormant.rs` | an idle instance without a task, and what starts its task again |
+//! | `timers.rs` | the registry's one task that wakes dormant instances at their sleep timeout |
 
 pub(crate) mod cell;
+mod dormant;
 mod gate;
 mod in_place;
 mod inbox;
@@ -26,7 +29,10 @@ mod run;
 pub(crate) mod scope;
 mod start;
 mod stop;
+mod timers;
 mod turn;
+
+pub use timers::Timers;
 
 use std::sync::Arc;
 
@@ -68,10 +74,13 @@ pub struct SlotState {
     pub retired: bool,
 }
 
-/// The hosting side an instance reports to when it stops.
+/// The hosting side an instance reports to when it stops: the transport of its client.
 pub trait Host: Send + Sync + 'static {
     /// The instance in `slot` stopped; forget the slot.
     fn retire(&self, id: &ActorId, slot: &Arc<Slot>);
+
+    /// The timers that wake this host's dormant instances.
+    fn timers(&self) -> &Timers;
 }
 
 /// Everything an instance needs to start.
@@ -88,8 +97,6 @@ pub struct Spawn {
     pub client: Client,
     /// Its directory slot.
     pub slot: Arc<Slot>,
-    /// Told when it stops.
-    pub host: Arc<dyn Host>,
     /// Answered once the instance is running (or failed to start).
     pub ready: oneshot::Sender<Result<(), ActorError>>,
 }
@@ -106,7 +113,12 @@ pub fn spawn<A: Actor>(spawn: Spawn) -> Mailbox {
         cell,
         spawn.client.clone(),
     );
-    let live = Arc::new(live::Live::new(ctx, spawn.driver.clone(), span.clone()));
+    let live = Arc::new(live::Live::new(
+        ctx,
+        spawn.driver.clone(),
+        span.clone(),
+        spawn.slot.clone(),
+    ));
     let mailbox = Mailbox::new(live.clone(), capacity);
     let task = run::run::<A>(spawn, live);
     // An instrumented future enters its span on every poll: skip that when nobody listens.

@@ -20,6 +20,7 @@ use crate::mailbox::{Command, Reply};
 
 use super::Spawn;
 use super::cell::InstanceCell;
+use super::dormant;
 use super::inbox::Envelope;
 use super::live::{Finished, Live, PendingTurn};
 use super::phase::Stop;
@@ -102,17 +103,14 @@ pub(super) struct Instance<A: Actor> {
     pub(super) deferred: u32,
 }
 
+/// The instance's first task: starts it, then serves it.
 pub(super) async fn run<A: Actor>(spawn: Spawn, live: Arc<Live<A>>) {
     let Spawn {
-        id,
         key,
         start: how,
-        slot,
-        host,
         ready,
         ..
     } = spawn;
-    let cell = live.cell.clone();
     // Boxed: start and stop run once, and must not widen the future that an idle
     // instance keeps in memory.
     let started = Box::pin(start::<A>(how, &key, &live)).await;
@@ -121,31 +119,46 @@ pub(super) async fn run<A: Actor>(spawn: Spawn, live: Arc<Live<A>>) {
         Err(err) => {
             tracing::warn!(error = %err, "actor failed to start");
             let _ = ready.send(Err(err));
-            cell.mark_stopped();
+            live.cell().mark_stopped();
             return;
         }
     }
     let _ = ready.send(Ok(()));
     tracing::debug!("awake");
+    live_on(live, false).await;
+}
+
+/// Serves the instance until it stops (and then stops it) or goes dormant (and then
+/// ends, leaving it awake without a task). `resumed`: the task starts again after the
+/// instance was dormant, idle since it went dormant.
+pub(super) async fn live_on<A: Actor>(live: Arc<Live<A>>, resumed: bool) {
+    let idle_since = if resumed {
+        live.active_at()
+    } else {
+        Instant::now()
+    };
     let mut instance = Instance {
         live,
         rx_done: false,
         exclusive: None,
         waiting: VecDeque::new(),
         shared: None,
-        idle: false,
-        idle_since: Instant::now(),
+        idle: resumed,
+        idle_since,
         deferred: 0,
     };
-    let end = instance.serve().await;
+    let Some(end) = instance.serve().await else {
+        return;
+    };
     let unstarted = Box::pin(instance.stop(end)).await;
-    instance.live.retire();
-    retire(&id, &slot, &*host).await;
-    cell.mark_stopped();
+    let live = instance.live;
+    live.retire();
+    retire(live.id(), &live.slot, live.host()).await;
+    live.cell().mark_stopped();
     if !unstarted.is_empty() {
         tokio::spawn(redeliver::<A>(
-            instance.live.ctx.client().clone(),
-            id,
+            live.ctx.client().clone(),
+            live.id().clone(),
             unstarted,
         ));
     }
@@ -153,7 +166,7 @@ pub(super) async fn run<A: Actor>(spawn: Spawn, live: Arc<Live<A>>) {
 
 impl<A: Actor> Instance<A> {
     pub(super) fn cell(&self) -> &InstanceCell {
-        &self.live.cell
+        self.live.cell()
     }
 
     fn busy(&self) -> bool {
@@ -171,13 +184,12 @@ impl<A: Actor> Instance<A> {
         if let Some(err) = core.phase.take_failure() {
             return Err(End::Crash(err));
         }
-        if let Some(turn) = core.handed_turn.take() {
-            self.exclusive = Some(turn);
+        let (turn, shared) = core.handed.take();
+        if turn.is_some() {
+            self.exclusive = turn;
         }
-        if !core.handed_shared.is_empty() {
-            for (call, reply) in core.handed_shared.drain(..) {
-                self.run_shared(call, reply);
-            }
+        for (call, reply) in shared {
+            self.run_shared(call, reply);
         }
         if core.phase.stopping().is_none() {
             if self.cell().destroy_requested() {
@@ -219,7 +231,8 @@ impl<A: Actor> Instance<A> {
         })
     }
 
-    async fn serve(&mut self) -> End {
+    /// Serves calls until the instance stops (`Some`, why) or goes dormant (`None`).
+    async fn serve(&mut self) -> Option<End> {
         let sleep_timeout = self.live.config().sleep_timeout;
         let debounce = match self.live.config().save {
             SaveMode::Durable => None,
@@ -237,7 +250,7 @@ impl<A: Actor> Instance<A> {
         loop {
             let view = match self.look(&live) {
                 Ok(view) => view,
-                Err(end) => return end,
+                Err(end) => return Some(end),
             };
             if let (true, Some(every)) = (view.arm_save, debounce) {
                 let at = Instant::now() + every;
@@ -252,7 +265,7 @@ impl<A: Actor> Instance<A> {
                     && let Some(done) = self.poll_turn_once().await
                 {
                     if let Err(end) = self.finish_turn(done) {
-                        return end;
+                        return Some(end);
                     }
                     continue;
                 }
@@ -281,13 +294,13 @@ impl<A: Actor> Instance<A> {
                 && !busy
                 && !view.turn_in_place
             {
-                return match stop {
+                return Some(match stop {
                     Stop::Sleep => End::Sleep,
                     Stop::Destroy => End::Destroy,
                     // The loop returns `End::Crash` with its error where it finds one,
                     // and the phase becomes `Stopping(Crash)` only then.
                     Stop::Crash => unreachable!("the loop ran on after a crash"),
-                };
+                });
             }
             let idle = !busy && !self.cell().held() && self.cell().depth() == 0;
             if idle && !self.idle {
@@ -299,6 +312,30 @@ impl<A: Actor> Instance<A> {
             let turn_running = self.exclusive.is_some();
             let shared_running = self.shared.as_ref().is_some_and(|s| !s.is_empty());
             let inbox_open = !self.rx_done;
+            // Nothing to do and nothing to wait for but the sleep timeout: end the task
+            // and leave the instance dormant.
+            if idle
+                && view.stopping.is_none()
+                && !view.save_armed
+                && !view.turn_in_place
+                && !view.commits_pending
+                && !turn_running
+                && !shared_running
+                && inbox_open
+            {
+                let deadline = sleep_timeout
+                    .map(|timeout| self.idle_since.max(self.live.active_at()) + timeout);
+                // A deadline already past is the sleep timer's to act on, below: going
+                // dormant on it would only wake the instance again at once.
+                // Work that came in meanwhile (a nudge, a call) is taken by the `select!`
+                // below, which alone consumes the nudge: looping back from here instead
+                // would find the same work, and never take it, forever.
+                if deadline.is_none_or(|at| at > Instant::now())
+                    && dormant::go_dormant(&self.live, self.idle_since, deadline)
+                {
+                    return None;
+                }
+            }
             let sleep_armed = idle && view.stopping.is_none();
             if sleep_armed
                 && sleep_timer.is_none()
@@ -317,21 +354,21 @@ impl<A: Actor> Instance<A> {
                 Some((done, reply)) = async { shared.as_mut().expect("shared_running").next().await }, if shared_running => Event::Shared(done, reply),
                 (seq, result) = poll_fn(|cx| live.lock().gate.poll_next(cx)), if view.commits_pending => Event::Durable(seq, result),
                 // Before the inbox: a flag set before a call was queued is seen first.
-                () = poll_fn(|cx| live.cell.poll_nudged(cx)) => Event::Nudge,
-                cmd = poll_fn(|cx| live.cell.inbox.poll_recv(cx)), if inbox_open => Event::Inbox(cmd),
+                () = poll_fn(|cx| live.cell().poll_nudged(cx)) => Event::Nudge,
+                cmd = poll_fn(|cx| live.cell().inbox.poll_recv(cx)), if inbox_open => Event::Inbox(cmd),
                 () = async { sleep_timer.as_mut().expect("sleep_armed").as_mut().await }, if sleep_armed => Event::SleepTimer,
                 () = async { save_timer.as_mut().expect("save_armed").as_mut().await }, if save_armed => Event::SaveTimer,
             };
             match event {
                 Event::Turn(done) => {
                     if let Err(end) = self.finish_turn(done) {
-                        return end;
+                        return Some(end);
                     }
                 }
                 Event::Shared(done, reply) => self.live.answer_shared(done, reply),
                 Event::Durable(seq, result) => {
                     if let Err(err) = self.live.settle(seq, result) {
-                        return End::Crash(ActorError::from_storage(err));
+                        return Some(End::Crash(ActorError::from_storage(err)));
                     }
                 }
                 Event::Inbox(Some(cmd)) => {
@@ -366,7 +403,7 @@ impl<A: Actor> Instance<A> {
                     let mut core = self.live.lock();
                     core.save_armed = false;
                     if let Err(err) = self.live.save(&mut core, Vec::new()) {
-                        return End::Crash(err);
+                        return Some(End::Crash(err));
                     }
                 }
             }

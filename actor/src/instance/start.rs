@@ -95,7 +95,7 @@ pub(super) async fn start<A: Actor>(
             let stored = stored.ok_or_else(|| {
                 ActorError::not_found(
                     A::NAME,
-                    format_args!("with id {} (it has no stored state)", live.id),
+                    format_args!("with id {} (it has no stored state)", live.id()),
                 )
             })?;
             let mut state: A = decode_state(&stored)?;

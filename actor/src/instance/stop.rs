@@ -36,8 +36,8 @@ impl<A: Actor> Instance<A> {
         self.cell().inbox.close();
         if stop == Stop::Destroy {
             for (_, cmd) in self.waiting.drain(..) {
-                self.live.cell.inbox_depth.fetch_sub(1, Ordering::AcqRel);
-                let _ = cmd.reply.send(Err(destroyed::<A>(&self.live.id)));
+                self.live.cell().inbox_depth.fetch_sub(1, Ordering::AcqRel);
+                let _ = cmd.reply.send(Err(destroyed::<A>(self.live.id())));
             }
         }
     }
@@ -73,7 +73,7 @@ impl<A: Actor> Instance<A> {
                         let err = ActorError::storage(format!(
                             "actor `{}` {} was not destroyed; it is still stored and wakes on the next call: {err}",
                             A::NAME,
-                            self.live.id
+                            self.live.id()
                         ));
                         self.live.lock().destroy_failed = Some(err);
                     }
@@ -100,7 +100,7 @@ impl<A: Actor> Instance<A> {
                 // Shared calls already running finish, as they would before a sleep; the
                 // gate answers each with its result, or with the failure if it read the
                 // lost write. Ones handed over by callers meanwhile are adopted first.
-                let handed = std::mem::take(&mut self.live.lock().handed_shared);
+                let handed = self.live.lock().handed.take_shared();
                 for (call, reply) in handed {
                     self.run_shared(call, reply);
                 }

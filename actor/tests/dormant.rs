@@ -1,0 +1,133 @@
+//! An idle awake actor keeps no tokio task: calls run in place, and whatever needs the
+//! task (a call through the inbox, an action that waits, the sleep timeout) starts it
+//! again. Counted with tokio's runtime metrics, on the paused clock.
+
+mod common;
+
+use std::time::Duration;
+
+use actor::prelude::*;
+use common::{Counter, Job, memory};
+use tokio::time::sleep;
+
+/// Tasks alive on the current runtime.
+fn tasks() -> usize {
+    tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks()
+}
+
+/// Lets every task that can run, run (the paused clock does not move).
+async fn settle() {
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn idle_actors_keep_no_task_and_still_sleep_on_time() {
+    let registry = memory().await;
+    settle().await;
+    let before = tasks();
+    let mut counters = Vec::new();
+    for i in 0..50 {
+        let key = format!("c{i}");
+        counters.push(
+            Counter::get_or_create(&registry.client(), [key.as_str()])
+                .await
+                .unwrap(),
+        );
+    }
+    settle().await;
+    assert_eq!(registry.awake(), 50);
+    assert_eq!(
+        tasks(),
+        before,
+        "fifty awake idle actors, no task among them"
+    );
+
+    for counter in &counters {
+        assert_eq!(counter.increment(2).await.unwrap(), 2);
+    }
+    settle().await;
+    assert_eq!(
+        tasks(),
+        before,
+        "calls to idle actors run in the caller's task"
+    );
+
+    // The sleep timeout still runs from the last call: the registry's timers start a
+    // task for each actor when it is due, and that task puts it to sleep.
+    sleep(Duration::from_secs(29)).await;
+    assert_eq!(registry.awake(), 50);
+    sleep(Duration::from_secs(2)).await;
+    settle().await;
+    assert_eq!(
+        registry.awake(),
+        0,
+        "every dormant actor slept after 30s idle"
+    );
+    assert_eq!(tasks(), before);
+    assert_eq!(
+        counters[7].hooks().await.unwrap(),
+        ["create", "wake", "sleep", "wake"],
+        "on_sleep ran for a dormant actor"
+    );
+    assert_eq!(counters[7].get().await.unwrap(), 2, "its state was saved");
+    registry.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_action_that_waits_starts_the_task_and_the_task_ends_after_it() {
+    let registry = memory().await;
+    let job = Job::get_or_create(&registry.client(), ["j"]).await.unwrap();
+    settle().await;
+    let before = tasks();
+
+    let reader = job.clone();
+    let read = tokio::spawn(async move { reader.slow_read(10).await });
+    settle().await;
+    assert_eq!(
+        tasks(),
+        before + 2,
+        "the caller's task, and the actor's, which finishes the read"
+    );
+    sleep(Duration::from_secs(11)).await;
+    assert_eq!(read.await.unwrap().unwrap(), 0);
+    settle().await;
+    assert_eq!(tasks(), before, "idle again: the actor's task ended");
+    assert_eq!(job.append("x".into()).await.unwrap(), 1);
+    registry.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_from_another_runtime_wakes_a_dormant_actor_through_its_inbox() {
+    let registry = memory().await;
+    let counter = Counter::get_or_create(&registry.client(), ["far"])
+        .await
+        .unwrap();
+    assert_eq!(counter.increment(1).await.unwrap(), 1);
+    // Calls from outside the actor's runtime never run in place: each goes through the
+    // inbox, and the first message into an empty inbox starts the task.
+    let far = counter.clone();
+    let answers = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let mut answers = Vec::new();
+            for _ in 0..3 {
+                answers.push(far.increment(1).await.unwrap());
+                // Long enough for the actor to go idle, and dormant, in between.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            answers
+        })
+    })
+    .join()
+    .unwrap();
+    assert_eq!(answers, [2, 3, 4]);
+    assert_eq!(counter.get().await.unwrap(), 4);
+    registry.shutdown().await;
+}
