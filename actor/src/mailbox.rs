@@ -147,12 +147,12 @@ impl Mailbox {
             });
         }
         let (reply, rx) = oneshot::channel();
-        match cell.inbox.send(Box::new(Command {
+        match cell.inbox.send(Command {
             target: target.clone(),
             args,
             reply,
             chain,
-        })) {
+        }) {
             Ok(()) if in_place => Ok(Asked::Waiting(rx)),
             Ok(()) => Ok(Asked::Yielding(rx)),
             Err(cmd) => {

@@ -131,3 +131,50 @@ async fn a_call_from_another_runtime_wakes_a_dormant_actor_through_its_inbox() {
     assert_eq!(counter.get().await.unwrap(), 4);
     registry.shutdown().await;
 }
+
+/// A counter with room in its inbox for every caller below.
+#[actor(inbox = 128)]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Tally {
+    total: u64,
+}
+
+#[actor]
+impl Tally {
+    #[action]
+    async fn increment(&mut self, by: u64) -> u64 {
+        self.total += by;
+        self.total
+    }
+
+    #[action]
+    async fn get(&self) -> u64 {
+        self.total
+    }
+}
+
+/// Many callers on two workers, with the actor going dormant whenever it runs dry: every
+/// call is answered (a lost wake-up leaves callers waiting forever).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_callers_racing_dormancy_are_all_answered() {
+    let registry = memory().await;
+    let counter = Tally::get_or_create(&registry.client(), ["busy"])
+        .await
+        .unwrap();
+    let callers: Vec<_> = (0..64)
+        .map(|_| {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                for _ in 0..2_000 {
+                    counter.increment(1).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    let all = futures_util::future::join_all(callers);
+    tokio::time::timeout(Duration::from_secs(60), all)
+        .await
+        .expect("every caller is answered");
+    assert_eq!(counter.get().await.unwrap(), 64 * 2_000);
+    registry.shutdown().await;
+}

@@ -1,6 +1,6 @@
 //! The flags and counters an awake instance shares with its context, guards and mailbox.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use tokio::sync::Notify;
@@ -23,9 +23,10 @@ pub(crate) struct InstanceCell {
     /// Something besides the inbox changed (a flag, a hand-over, a commit): look again.
     /// A nudge wakes the task through the inbox's waker, the task's only one.
     nudged: AtomicBool,
-    /// The instance has no task: the wakers registered are its resumer's, and the first
-    /// to clear this flag starts the task again (see `dormant.rs`).
-    pub(crate) dormant: AtomicBool,
+    /// The instance has no task: the number of its dormancy (0 while it has a task).
+    /// Only that dormancy's resumer may start the task again, and the first to swap the
+    /// number back to 0 does (see `dormant.rs`).
+    pub(crate) dormant: AtomicU32,
     stopped: AtomicBool,
     stopped_notify: Notify,
 }
@@ -40,7 +41,7 @@ impl InstanceCell {
             inbox: Inbox::default(),
             draining: AtomicBool::new(false),
             nudged: AtomicBool::new(false),
-            dormant: AtomicBool::new(false),
+            dormant: AtomicU32::new(0),
             stopped: AtomicBool::new(false),
             stopped_notify: Notify::new(),
         }

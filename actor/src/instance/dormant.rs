@@ -2,11 +2,11 @@
 //! action, no held reply, no debounced save pending, nothing queued, no stop requested, no
 //! keep-awake guard), the task ends and the instance stays awake without it: its state
 //! and mailbox stay in the directory, and calls to it run in place as before. A
-//! [`Resumer`] stands in for the task's waker on the inbox and the nudge, and on the
-//! registry's [`Timers`](super::Timers) at the sleep deadline; whichever wakes it first
-//! starts the task again, on the actor's runtime.
+//! [`Resumer`] stands in for the task's waker (the inbox's, which nudges share), and on
+//! the registry's [`Timers`](super::Timers) at the sleep deadline; whichever wakes it
+//! first starts the task again, on the actor's runtime.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Weak};
 use std::task::{Wake, Waker};
 
@@ -18,9 +18,14 @@ use crate::definition::Actor;
 use super::live::Live;
 use super::run::live_on;
 
-/// Starts a dormant instance's task again when woken.
+/// Numbers dormancies, so a resumer from an earlier one (a timer that outlived it) can
+/// never start a task. Never 0, which means "has a task".
+static DORMANCY: AtomicU32 = AtomicU32::new(1);
+
+/// Starts a dormant instance's task again when woken, if its dormancy is still the one.
 struct Resumer<A: Actor> {
     live: Weak<Live<A>>,
+    dormancy: u32,
 }
 
 impl<A: Actor> Wake for Resumer<A> {
@@ -32,8 +37,14 @@ impl<A: Actor> Wake for Resumer<A> {
         let Some(live) = self.live.upgrade() else {
             return;
         };
-        // The first waker to clear the flag starts the task; the others find it clear.
-        if live.cell().dormant.swap(false, Ordering::AcqRel) {
+        // The first waker of this dormancy to end it starts the task; the others, and
+        // any of an earlier dormancy, find it over.
+        if live
+            .cell()
+            .dormant
+            .compare_exchange(self.dormancy, 0, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
             let runtime = live.runtime.clone();
             match live.span.as_deref().cloned() {
                 None => runtime.spawn(live_on(live, true)),
@@ -51,23 +62,30 @@ pub(super) fn go_dormant<A: Actor>(
     idle_since: Instant,
     deadline: Option<Instant>,
 ) -> bool {
-    let cell = &live.cell();
+    let cell = live.cell();
     live.idle_from(idle_since);
     live.compact();
+    let dormancy = match DORMANCY.fetch_add(1, Ordering::Relaxed) {
+        0 => DORMANCY.fetch_add(1, Ordering::Relaxed),
+        n => n,
+    };
     let waker = Waker::from(Arc::new(Resumer {
         live: Arc::downgrade(live),
+        dormancy,
     }));
-    // The resumer takes the task's place on its waker (the inbox's, which nudges share)
-    // before the flag says the task is gone: a resumer that fires once the flag is set
-    // starts a task whose own registration must not be overwritten by this one's
-    // afterwards (that lost every later nudge). A wake before the flag is set leaves its
-    // work for the check below.
+    // The flag first, then the resumer in the task's place, then a look for work. The
+    // waker may be woken inside `register` itself (a wake on another thread was under
+    // way, perhaps for work this task already took): with the flag set, that starts a
+    // task, so no wake is ever dropped. Only this dormancy's resumer can start one, and
+    // it exists only from here on, so nothing registers over the new task's waker.
+    cell.dormant.store(dormancy, Ordering::SeqCst);
     cell.inbox.register(&waker);
-    cell.dormant.store(true, Ordering::SeqCst);
     if cell.has_work() {
-        // It came before the wakers were the resumer's: serve it here, unless a waker
-        // already started a task for it.
-        return !cell.dormant.swap(false, Ordering::SeqCst);
+        // Serve it here, unless the resumer already started a task for it.
+        return cell
+            .dormant
+            .compare_exchange(dormancy, 0, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err();
     }
     if let Some(at) = deadline {
         live.host().timers().wake_at(at, waker);

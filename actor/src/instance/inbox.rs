@@ -12,8 +12,9 @@ use futures_util::task::AtomicWaker;
 
 use crate::mailbox::Command;
 
-/// A call, boxed so an idle inbox's buffer stays small.
-pub(crate) type Envelope = Box<Command>;
+/// A call, held by value: the queue's buffer is given back when the instance goes dormant
+/// (see `compact`), so an idle actor keeps none, and a queued call costs no allocation.
+pub(crate) type Envelope = Command;
 
 /// Messages waiting for the instance task.
 #[derive(Default)]
@@ -138,12 +139,12 @@ mod tests {
 
     fn call(action: &'static str) -> Envelope {
         let (reply, _) = tokio::sync::oneshot::channel();
-        Box::new(Command {
+        Command {
             target: crate::route::Target::action(action),
             args: crate::payload::Payload::local(()),
             reply,
             chain: Default::default(),
-        })
+        }
     }
 
     fn action(polled: Poll<Option<Envelope>>) -> Option<String> {

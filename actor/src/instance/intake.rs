@@ -38,7 +38,7 @@ impl<A: Actor> Instance<A> {
         self.cell().inbox_depth.fetch_sub(1, Ordering::AcqRel);
     }
 
-    pub(super) fn accept(&mut self, cmd: Box<Command>, stopping: Option<Stop>) {
+    pub(super) fn accept(&mut self, cmd: Command, stopping: Option<Stop>) {
         let found = match &cmd.target {
             Target::Action(action) => A::ACTIONS
                 .iter()
@@ -65,7 +65,7 @@ impl<A: Actor> Instance<A> {
                 self.take_from_inbox();
                 let Command {
                     args, reply, chain, ..
-                } = *cmd;
+                } = cmd;
                 let call = Call { index, args, chain };
                 let begun = {
                     let mut core = self.live.lock();

@@ -94,7 +94,7 @@ pub(super) struct Instance<A: Actor> {
     /// Every call in the inbox has been taken (only after `rx.close()`).
     pub(super) rx_done: bool,
     pub(super) exclusive: Option<PendingTurn<A>>,
-    pub(super) waiting: VecDeque<(usize, Box<Command>)>,
+    pub(super) waiting: VecDeque<(usize, Command)>,
     /// Shared actions in flight; made on first use, so actors without them carry none.
     pub(super) shared: Option<FuturesUnordered<Answering>>,
     pub(super) idle: bool,
@@ -204,7 +204,7 @@ impl<A: Actor> Instance<A> {
         {
             let Command {
                 args, reply, chain, ..
-            } = *cmd;
+            } = cmd;
             let call = live.begin_turn(&mut core, Call { index, args, chain });
             // After the state is taken, so no caller slips in ahead of this call.
             self.take_from_inbox();

@@ -112,9 +112,9 @@ impl<A: Actor> Instance<A> {
                 self.live.lock().gate.fail_all(&err);
                 self.cell().inbox.close();
                 let mut unstarted: Vec<Command> =
-                    self.waiting.drain(..).map(|(_, cmd)| *cmd).collect();
+                    self.waiting.drain(..).map(|(_, cmd)| cmd).collect();
                 while let Poll::Ready(Some(cmd)) = self.cell().inbox.try_recv() {
-                    unstarted.push(*cmd);
+                    unstarted.push(cmd);
                 }
                 unstarted
             }
