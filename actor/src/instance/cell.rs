@@ -10,7 +10,7 @@ use super::inbox::Inbox;
 /// Shared between the instance task and everything that can hold it awake or ask it to stop.
 #[derive(Debug)]
 pub(crate) struct InstanceCell {
-    keep_awake: AtomicUsize,
+    keep_awake: AtomicU32,
     sleep_requested: AtomicBool,
     destroy_requested: AtomicBool,
     /// Calls accepted but not yet started.
@@ -34,7 +34,7 @@ pub(crate) struct InstanceCell {
 impl InstanceCell {
     pub(crate) fn new() -> Self {
         Self {
-            keep_awake: AtomicUsize::new(0),
+            keep_awake: AtomicU32::new(0),
             sleep_requested: AtomicBool::new(false),
             destroy_requested: AtomicBool::new(false),
             inbox_depth: AtomicUsize::new(0),

@@ -70,7 +70,7 @@ impl<A: Actor> Instance<A> {
                 let begun = {
                     let mut core = self.live.lock();
                     let begun = self.live.begin_shared(&mut core, call);
-                    core.shared_waiting += usize::from(begun.is_ok());
+                    core.shared_waiting += u32::from(begun.is_ok());
                     begun
                 };
                 match begun {

@@ -87,7 +87,7 @@ pub(super) struct Core<A> {
     /// Shared actions that did not finish on their first poll and are now the task's
     /// (handed over, or started by it): bounded by `max_shared`. One that finishes at
     /// once holds nothing, so it is not counted.
-    pub(super) shared_waiting: usize,
+    pub(super) shared_waiting: u32,
 }
 
 /// Calls that callers started in place and that must finish on the task: only actions
@@ -292,7 +292,7 @@ impl<A: Actor> Live<A> {
         call: Call,
     ) -> Result<(Scoped<BoxFuture<'static, SharedDone>>, u64), ActorError> {
         let max = self.config().max_shared;
-        if core.shared_waiting >= max {
+        if core.shared_waiting as usize >= max {
             return Err(ActorError::overloaded(
                 A::NAME,
                 self.id(),
