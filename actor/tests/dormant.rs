@@ -1,6 +1,6 @@
-//! An idle awake actor keeps no tokio task: calls run in place, and whatever needs the
-//! task (a call through the inbox, an action that waits, the sleep timeout) starts it
-//! again. Counted with tokio's runtime metrics, on the paused clock.
+//! An idle awake actor keeps no tokio task (once idle for 50 ms): calls run in place, and
+//! whatever needs the task (a call through the inbox, an action that waits, the sleep
+//! timeout) starts it again. Counted with tokio's runtime metrics, on the paused clock.
 
 mod common;
 
@@ -24,6 +24,15 @@ async fn settle() {
     }
 }
 
+/// Longer than an idle instance keeps its task before it goes dormant.
+const PAST_LINGER: Duration = Duration::from_millis(60);
+
+/// Lets idle instances go dormant.
+async fn linger() {
+    sleep(PAST_LINGER).await;
+    settle().await;
+}
+
 #[tokio::test(start_paused = true)]
 async fn idle_actors_keep_no_task_and_still_sleep_on_time() {
     let registry = memory().await;
@@ -39,6 +48,8 @@ async fn idle_actors_keep_no_task_and_still_sleep_on_time() {
         );
     }
     settle().await;
+    assert_eq!(tasks(), before + 50, "each keeps its task while it lingers");
+    linger().await;
     assert_eq!(registry.awake(), 50);
     assert_eq!(
         tasks(),
@@ -58,7 +69,7 @@ async fn idle_actors_keep_no_task_and_still_sleep_on_time() {
 
     // The sleep timeout still runs from the last call: the registry's timers start a
     // task for each actor when it is due, and that task puts it to sleep.
-    sleep(Duration::from_secs(29)).await;
+    sleep(Duration::from_secs(29) - PAST_LINGER).await;
     assert_eq!(registry.awake(), 50);
     sleep(Duration::from_secs(2)).await;
     settle().await;
@@ -81,7 +92,7 @@ async fn idle_actors_keep_no_task_and_still_sleep_on_time() {
 async fn an_action_that_waits_starts_the_task_and_the_task_ends_after_it() {
     let registry = memory().await;
     let job = Job::get_or_create(&registry.client(), ["j"]).await.unwrap();
-    settle().await;
+    linger().await;
     let before = tasks();
 
     let reader = job.clone();
@@ -92,9 +103,11 @@ async fn an_action_that_waits_starts_the_task_and_the_task_ends_after_it() {
         before + 2,
         "the caller's task, and the actor's, which finishes the read"
     );
-    sleep(Duration::from_secs(11)).await;
+    // The clock moves on to the read's end (10 s), not further.
     assert_eq!(read.await.unwrap().unwrap(), 0);
     settle().await;
+    assert_eq!(tasks(), before + 1, "the actor's task lingers a moment");
+    linger().await;
     assert_eq!(tasks(), before, "idle again: the actor's task ended");
     assert_eq!(job.append("x".into()).await.unwrap(), 1);
     registry.shutdown().await;
@@ -120,7 +133,7 @@ async fn a_call_from_another_runtime_wakes_a_dormant_actor_through_its_inbox() {
             for _ in 0..3 {
                 answers.push(far.increment(1).await.unwrap());
                 // Long enough for the actor to go idle, and dormant, in between.
-                tokio::time::sleep(Duration::from_millis(20)).await;
+                tokio::time::sleep(Duration::from_millis(80)).await;
             }
             answers
         })

@@ -7,6 +7,7 @@
 //! action that has to wait is handed to the instance task after that first poll, so
 //! dropping the caller never cancels a turn. The rules are in `docs/internals.md` (§8).
 
+use std::cell::Cell;
 use std::task::{Context, Poll, Waker};
 
 use tokio::sync::oneshot;
@@ -21,13 +22,35 @@ use super::live::{Core, Finished, Live};
 use super::scope::{self, CallChain};
 use super::turn::Call;
 
+/// The runtime the current task runs on. Asking tokio clones its handle, an atomic
+/// increment on a line that every worker shares, on every call; a task never changes
+/// runtime and tokio's task ids are unique in the process, so the answer is kept per
+/// thread for the task that asked last.
+fn current_runtime() -> Option<tokio::runtime::Id> {
+    thread_local! {
+        static LAST: Cell<Option<(tokio::task::Id, tokio::runtime::Id)>> = const { Cell::new(None) };
+    }
+    let task = tokio::task::try_id();
+    if let Some(task) = task
+        && let Some((seen, runtime)) = LAST.get()
+        && seen == task
+    {
+        return Some(runtime);
+    }
+    let runtime = tokio::runtime::Handle::try_current().ok()?.id();
+    if let Some(task) = task {
+        LAST.set(Some((task, runtime)));
+    }
+    Some(runtime)
+}
+
 impl<A: Actor> Live<A> {
     /// Whether a caller may take the state now: the instance is running, nothing is queued
     /// before the call, and the caller is on the actor's runtime.
     pub(super) fn open_to(&self, core: &Core<A>) -> bool {
         core.phase.takes_calls()
             && !self.cell().stop_requested()
-            && tokio::runtime::Handle::try_current().is_ok_and(|h| h.id() == self.runtime.id())
+            && current_runtime() == Some(self.runtime.id())
     }
 
     pub(super) fn exclusive_in_place(
@@ -160,5 +183,38 @@ impl<A: Actor> Inlet for Live<A> {
             Access::Exclusive => self.exclusive_in_place(index, args, chain),
             Access::Shared => self.shared_in_place(index, args, chain),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::current_runtime;
+    use tokio::runtime::Builder;
+
+    #[test]
+    fn the_runtime_is_the_asking_tasks_also_when_one_thread_runs_several() {
+        let (a, b) = (
+            Builder::new_current_thread().build().unwrap(),
+            Builder::new_current_thread().build().unwrap(),
+        );
+        // Twice from each task: the second answer is the one kept for it.
+        let in_task = |rt: &tokio::runtime::Runtime| {
+            rt.block_on(async {
+                tokio::spawn(async { (current_runtime(), current_runtime()) })
+                    .await
+                    .unwrap()
+            })
+        };
+        for _ in 0..2 {
+            let (ida, idb) = (Some(a.handle().id()), Some(b.handle().id()));
+            assert_eq!(in_task(&a), (ida, ida));
+            assert_eq!(in_task(&b), (idb, idb));
+        }
+        // Outside any task (a `block_on` future), and outside any runtime.
+        assert_eq!(
+            a.block_on(async { current_runtime() }),
+            Some(a.handle().id())
+        );
+        assert_eq!(current_runtime(), None);
     }
 }

@@ -32,6 +32,12 @@ use super::turn::{Call, SharedDone, TurnDone};
 /// Ready messages handled in a row before the loop goes through `select!`.
 const MAX_BURST: u32 = 64;
 
+/// How long an idle instance keeps its task before it goes dormant. An actor that needs
+/// its task again soon (a commit to watch after each call on SQLite, calls from another
+/// runtime) keeps it instead of starting a new one for every call; one idle for longer
+/// gives its memory back.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Why the loop ended.
 pub(super) enum End {
     Sleep,
@@ -49,6 +55,8 @@ enum Event<A> {
     Nudge,
     SleepTimer,
     SaveTimer,
+    /// Idle for `LINGER`: the loop looks again and goes dormant.
+    Lingered,
 }
 
 /// A shared action the task runs, with where its answer goes.
@@ -242,6 +250,7 @@ impl<A: Actor> Instance<A> {
         // carries none.
         let mut sleep_timer: Option<Pin<Box<Sleep>>> = None;
         let mut save_timer: Option<Pin<Box<Sleep>>> = None;
+        let mut linger_timer: Option<Pin<Box<Sleep>>> = None;
         // Work that is ready runs without re-entering `select!` (which registers wakers
         // for every branch); after a burst, `select!` runs anyway so completions and
         // cooperative yielding are never starved.
@@ -313,7 +322,8 @@ impl<A: Actor> Instance<A> {
             let shared_running = self.shared.as_ref().is_some_and(|s| !s.is_empty());
             let inbox_open = !self.rx_done;
             // Nothing to do and nothing to wait for but the sleep timeout: end the task
-            // and leave the instance dormant.
+            // and leave the instance dormant, once it has been idle for `LINGER`.
+            let mut linger_at = None;
             if idle
                 && view.stopping.is_none()
                 && !view.save_armed
@@ -330,12 +340,23 @@ impl<A: Actor> Instance<A> {
                 // Work that came in meanwhile (a nudge, a call) is taken by the `select!`
                 // below, which alone consumes the nudge: looping back from here instead
                 // would find the same work, and never take it, forever.
-                if deadline.is_none_or(|at| at > Instant::now())
-                    && dormant::go_dormant(&self.live, self.idle_since, deadline)
-                {
-                    return None;
+                let now = Instant::now();
+                if deadline.is_none_or(|at| at > now) {
+                    let until = self.idle_since + LINGER;
+                    if now < until {
+                        linger_at = Some(until);
+                    } else if dormant::go_dormant(&self.live, self.idle_since, deadline) {
+                        return None;
+                    }
                 }
             }
+            if let Some(at) = linger_at {
+                match &mut linger_timer {
+                    Some(timer) => timer.as_mut().reset(at),
+                    None => linger_timer = Some(Box::pin(tokio::time::sleep_until(at))),
+                }
+            }
+            let lingering = linger_at.is_some();
             let sleep_armed = idle && view.stopping.is_none();
             if sleep_armed
                 && sleep_timer.is_none()
@@ -358,6 +379,7 @@ impl<A: Actor> Instance<A> {
                 cmd = poll_fn(|cx| live.cell().inbox.poll_recv(cx)), if inbox_open => Event::Inbox(cmd),
                 () = async { sleep_timer.as_mut().expect("sleep_armed").as_mut().await }, if sleep_armed => Event::SleepTimer,
                 () = async { save_timer.as_mut().expect("save_armed").as_mut().await }, if save_armed => Event::SaveTimer,
+                () = async { linger_timer.as_mut().expect("lingering").as_mut().await }, if lingering => Event::Lingered,
             };
             match event {
                 Event::Turn(done) => {
@@ -377,7 +399,7 @@ impl<A: Actor> Instance<A> {
                 }
                 Event::Inbox(None) => self.rx_done = true,
                 // The flags and the core are read at the top of the loop.
-                Event::Nudge => {}
+                Event::Nudge | Event::Lingered => {}
                 Event::SleepTimer => {
                     let timeout = sleep_timeout.expect("sleep_armed");
                     let now = Instant::now();
