@@ -445,9 +445,11 @@ impl<A: Actor> Live<A> {
     /// Gives back the buffers that calls grew (commits in flight, held replies, the
     /// state's serialization buffer, the inbox): an idle instance keeps none of them,
     /// and the next call that needs one grows it again.
+    ///
+    /// Only if no caller holds the core lock: one that does is using the instance, and
+    /// must not find the lock taken for this (it would queue its call, and start a task).
     pub(super) fn compact(&self) {
-        {
-            let mut core = self.lock();
+        if let Ok(mut core) = self.core.try_lock() {
             core.gate.compact();
             core.scratch = Vec::new();
         }

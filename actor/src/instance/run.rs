@@ -5,6 +5,7 @@ use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
@@ -36,7 +37,7 @@ const MAX_BURST: u32 = 64;
 /// its task again soon (a commit to watch after each call on SQLite, calls from another
 /// runtime) keeps it instead of starting a new one for every call; one idle for longer
 /// gives its memory back.
-const LINGER: std::time::Duration = std::time::Duration::from_millis(50);
+const LINGER: Duration = Duration::from_millis(50);
 
 /// Why the loop ended.
 pub(super) enum End {
@@ -109,6 +110,8 @@ pub(super) struct Instance<A: Actor> {
     pub(super) idle_since: Instant,
     /// Exclusive turns in a row whose durable save was deferred to the next one.
     pub(super) deferred: u32,
+    /// This task has had work (it lingers before going dormant only then).
+    pub(super) worked: bool,
 }
 
 /// The instance's first task: starts it, then serves it.
@@ -154,6 +157,7 @@ pub(super) async fn live_on<A: Actor>(live: Arc<Live<A>>, resumed: bool) {
         idle: resumed,
         idle_since,
         deferred: 0,
+        worked: false,
     };
     let Some(end) = instance.serve().await else {
         return;
@@ -316,6 +320,7 @@ impl<A: Actor> Instance<A> {
                 self.idle_since = Instant::now();
             }
             self.idle = idle;
+            self.worked |= !idle;
 
             let save_armed = save_timer.is_some() && view.save_armed;
             let turn_running = self.exclusive.is_some();
@@ -342,7 +347,9 @@ impl<A: Actor> Instance<A> {
                 // would find the same work, and never take it, forever.
                 let now = Instant::now();
                 if deadline.is_none_or(|at| at > now) {
-                    let until = self.idle_since + LINGER;
+                    // A task that has done nothing yet (just started, or woken for work
+                    // already taken) has nothing to linger for.
+                    let until = self.idle_since + if self.worked { LINGER } else { Duration::ZERO };
                     if now < until {
                         linger_at = Some(until);
                     } else if dormant::go_dormant(&self.live, self.idle_since, deadline) {
