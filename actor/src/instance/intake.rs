@@ -60,6 +60,24 @@ impl<A: Actor> Instance<A> {
             return;
         }
         match A::ACTIONS[index].access {
+            Access::Exclusive if self.exclusive.is_none() && self.waiting.is_empty() => {
+                // Nothing runs or waits before it: start it now, under one lock, instead
+                // of on the loop's next look (unless a caller holds the state in place).
+                let mut core = self.live.lock();
+                if core.committed.is_none() {
+                    drop(core);
+                    self.waiting.push_back((index, cmd));
+                    return;
+                }
+                let Command {
+                    args, reply, chain, ..
+                } = cmd;
+                let call = self.live.begin_turn(&mut core, Call { index, args, chain });
+                // After the state is taken, so no caller slips in ahead of this call.
+                self.take_from_inbox();
+                drop(core);
+                self.exclusive = Some((call, reply));
+            }
             Access::Exclusive => self.waiting.push_back((index, cmd)),
             Access::Shared => {
                 self.take_from_inbox();
