@@ -88,7 +88,9 @@ pub(super) fn go_dormant<A: Actor>(
             .is_err();
     }
     if let Some(at) = deadline {
-        live.host().timers().wake_at(at, waker);
+        live.host()
+            .timers()
+            .wake_at(Arc::as_ptr(live) as *const () as usize, at, waker);
     }
     true
 }
