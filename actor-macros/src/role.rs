@@ -101,6 +101,24 @@ const HOOK_RECEIVER: ReceiverRule = ReceiverRule::Exclusive {
 };
 
 /// Every role.
+/// A hook without arguments run at a point of the lifecycle (`#[on_wake]`, `#[on_sleep]`,
+/// `#[on_destroy]`): the marker names the `Actor` method it expands to.
+const fn lifecycle_hook(marker: &'static str) -> Role {
+    Role {
+        marker,
+        subject: Subject::Marker,
+        identity: Identity::Once,
+        receiver: HOOK_RECEIVER,
+        args: ArgsRule::None,
+        output: OutputRule::UnitOrResult,
+        expansion: Expansion::Hook {
+            method: marker,
+            input: false,
+            flag: None,
+        },
+    }
+}
+
 pub(crate) const ROLES: &[Role] = &[
     Role {
         marker: "action",
@@ -126,45 +144,9 @@ pub(crate) const ROLES: &[Role] = &[
             flag: None,
         },
     },
-    Role {
-        marker: "on_wake",
-        subject: Subject::Marker,
-        identity: Identity::Once,
-        receiver: HOOK_RECEIVER,
-        args: ArgsRule::None,
-        output: OutputRule::UnitOrResult,
-        expansion: Expansion::Hook {
-            method: "on_wake",
-            input: false,
-            flag: None,
-        },
-    },
-    Role {
-        marker: "on_sleep",
-        subject: Subject::Marker,
-        identity: Identity::Once,
-        receiver: HOOK_RECEIVER,
-        args: ArgsRule::None,
-        output: OutputRule::UnitOrResult,
-        expansion: Expansion::Hook {
-            method: "on_sleep",
-            input: false,
-            flag: None,
-        },
-    },
-    Role {
-        marker: "on_destroy",
-        subject: Subject::Marker,
-        identity: Identity::Once,
-        receiver: HOOK_RECEIVER,
-        args: ArgsRule::None,
-        output: OutputRule::UnitOrResult,
-        expansion: Expansion::Hook {
-            method: "on_destroy",
-            input: false,
-            flag: None,
-        },
-    },
+    lifecycle_hook("on_wake"),
+    lifecycle_hook("on_sleep"),
+    lifecycle_hook("on_destroy"),
     Role {
         marker: "on_state_change",
         subject: Subject::Marker,
