@@ -101,6 +101,8 @@ pub struct Tally {
 }
 
 static RELEASE: tokio::sync::Notify = tokio::sync::Notify::const_new();
+/// `hold_other`'s own, so tests running at once do not release each other's turns.
+static RELEASE_OTHER: tokio::sync::Notify = tokio::sync::Notify::const_new();
 
 #[actor]
 impl Tally {
@@ -114,6 +116,26 @@ impl Tally {
     #[action]
     async fn add(&mut self, n: i64) -> i64 {
         self.total += n;
+        self.total
+    }
+
+    #[action]
+    async fn hold_other(&mut self) -> i64 {
+        RELEASE_OTHER.notified().await;
+        self.total += 100;
+        self.total
+    }
+
+    /// Waits a little before adding: a queued turn that does not finish on its first poll.
+    #[action]
+    async fn add_later(&mut self, n: i64) -> i64 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        self.total += n;
+        self.total
+    }
+
+    #[action]
+    async fn total(&self) -> i64 {
         self.total
     }
 }
@@ -184,6 +206,67 @@ async fn a_run_of_queued_exclusive_calls_is_committed_once() {
         tally.add(0).await.unwrap(),
         110,
         "woken from what is stored"
+    );
+    registry.shutdown().await;
+}
+
+/// Exclusive calls queued behind a turn run one after another once it finishes, in
+/// arrival order: behind calls the task took while the turn waited, across a queued turn
+/// that waits (it finishes on the task before the next one starts), and across a queued
+/// call the actor cannot take (a send to a queue it does not declare, answered in its
+/// place in the order).
+#[tokio::test(start_paused = true)]
+async fn a_run_of_queued_calls_keeps_arrival_order_through_a_waiting_turn_and_a_refused_call() {
+    use actor::Payload;
+    use actor::route::Target;
+    let registry = common::memory().await;
+    let tally = Tally::get_or_create(&registry.client(), ["mixed"])
+        .await
+        .unwrap();
+    let held = tally.clone();
+    let hold = tokio::spawn(async move { held.hold_other().await });
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    // Two calls the actor's task takes while the turn waits (into its own list)...
+    let early: Vec<_> = [1, 2]
+        .map(|n| {
+            let tally = tally.clone();
+            tokio::spawn(async move { tally.add(n).await })
+        })
+        .into();
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    // ...and, released and queued in the same poll before the task runs again, calls
+    // that wait in the inbox behind them.
+    RELEASE_OTHER.notify_one();
+    let send = async {
+        let sent = tally
+            .send(Target::Send("missing".into()), Payload::local(()))
+            .await;
+        sent.map(|_| 0)
+    };
+    let late = async { tokio::join!(tally.add(4), tally.add_later(8), send, tally.add(16)) };
+    let (a, b, c, d) = tokio::time::timeout(Duration::from_secs(60), late)
+        .await
+        .expect("every queued call is answered");
+    assert_eq!(hold.await.unwrap().unwrap(), 100);
+    let mut seen = Vec::new();
+    for call in early {
+        seen.push(call.await.unwrap());
+    }
+    seen.extend([a, b, c, d]);
+    let seen: Vec<_> = seen
+        .into_iter()
+        .map(|r| r.map_err(|e| e.code().to_owned()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            Ok(101),
+            Ok(103),
+            Ok(107),
+            Ok(115),
+            Err("not_found".to_owned()),
+            Ok(131),
+        ]
     );
     registry.shutdown().await;
 }

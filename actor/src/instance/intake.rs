@@ -1,8 +1,11 @@
 //! Intake: how the instance task takes calls from its inbox. Exclusive calls wait in
 //! arrival order for their turn; shared ones start at once, up to `max_shared`; a call to
-//! something the actor does not have is answered at once.
+//! something the actor does not have is answered at once. Right after a turn, the
+//! exclusive calls queued next run one after another (`run_queued`).
 
+use std::sync::MutexGuard;
 use std::sync::atomic::Ordering;
+use std::task::{Context, Poll, Waker};
 
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
@@ -14,10 +17,22 @@ use crate::key::ActorId;
 use crate::mailbox::{Command, Reply};
 use crate::route::Target;
 
+use super::live::{Core, Finished, Live, PendingTurn};
 use super::phase::Stop;
 use super::run::{Answering, Instance};
 use super::scope::Scoped;
 use super::turn::{self, Call, SharedDone};
+
+/// What came of running queued calls on the state a turn holds ([`Live::run_queued`]).
+pub(super) enum Ran<A> {
+    /// This many turns finished and were answered through the gate; their saves are
+    /// owed.
+    Done(u32),
+    /// A turn waits on something: it must be finished on the task.
+    Waiting(PendingTurn<A>),
+    /// A turn crashed the instance (its phase has failed).
+    Crashed,
+}
 
 impl<A: Actor> Instance<A> {
     /// Runs a shared action on the task; its answer goes through the gate.
@@ -97,6 +112,61 @@ impl<A: Actor> Instance<A> {
                 }
             }
         }
+    }
+}
+
+impl<A: Actor> Live<A> {
+    /// For the task, right after a turn finished: runs the exclusive calls at the head of
+    /// the inbox one after another, up to `limit`, each under one lock and without the
+    /// loop's look between them. Each takes the state from the core, runs outside the lock
+    /// (user code never runs under it) and puts it back with its save deferred, and its
+    /// reply goes to the gate. The caller must have no call taken and not started (they go
+    /// first).
+    pub(super) fn run_queued<'a>(
+        &'a self,
+        mut core: MutexGuard<'a, Core<A>>,
+        limit: u32,
+    ) -> (MutexGuard<'a, Core<A>>, Ran<A>) {
+        let mut ran = 0;
+        // Once: a stop asked for meanwhile is seen by the task's next look, after this run.
+        if !self.open_to(&core) {
+            return (core, Ran::Done(0));
+        }
+        while ran < limit && core.committed.is_some() && core.phase.takes_calls() {
+            let Some(cmd) = self.cell().inbox.take_exclusive(|name| {
+                A::ACTIONS
+                    .iter()
+                    .position(|a| a.name == name && a.access == Access::Exclusive)
+            }) else {
+                break;
+            };
+            let (
+                index,
+                Command {
+                    args, reply, chain, ..
+                },
+            ) = cmd;
+            let mut turn = self.begin_turn(&mut core, Call { index, args, chain });
+            // After the state is taken, so no caller slips in ahead of this call.
+            self.cell().inbox_depth.fetch_sub(1, Ordering::AcqRel);
+            drop(core);
+            let polled = turn.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+            core = self.lock();
+            let done = match polled {
+                Poll::Ready(done) => done,
+                Poll::Pending => return (core, Ran::Waiting((turn, reply))),
+            };
+            ran += 1;
+            match self.finish_turn(&mut core, done, turn, true) {
+                Finished::Reply { needs, result } => core.gate.reply(needs, reply, result),
+                Finished::Crash { result, err } => {
+                    let _ = reply.send(result);
+                    core.phase.fail(err);
+                    return (core, Ran::Crashed);
+                }
+            }
+        }
+        (core, Ran::Done(ran))
     }
 }
 

@@ -23,6 +23,7 @@ use super::Spawn;
 use super::cell::InstanceCell;
 use super::dormant;
 use super::inbox::Envelope;
+use super::intake::Ran;
 use super::live::{Finished, Live, PendingTurn};
 use super::phase::Stop;
 use super::scope::Scoped;
@@ -285,7 +286,6 @@ impl<A: Actor> Instance<A> {
                 if !self.rx_done {
                     match self.cell().inbox.try_recv() {
                         Poll::Ready(Some(cmd)) => {
-                            self.cell().set_draining(true);
                             self.accept(cmd, view.stopping);
                             continue;
                         }
@@ -401,7 +401,6 @@ impl<A: Actor> Instance<A> {
                     }
                 }
                 Event::Inbox(Some(cmd)) => {
-                    self.cell().set_draining(true);
                     self.accept(cmd, view.stopping);
                 }
                 Event::Inbox(None) => self.rx_done = true,
@@ -456,14 +455,30 @@ impl<A: Actor> Instance<A> {
         self.deferred = if defer { self.deferred + 1 } else { 0 };
         let mut core = self.live.lock();
         match self.live.finish_turn(&mut core, done, turn, defer) {
-            Finished::Reply { needs, result } => {
-                core.gate.reply(needs, reply, result);
-                Ok(())
-            }
+            Finished::Reply { needs, result } => core.gate.reply(needs, reply, result),
             Finished::Crash { result, err } => {
                 let _ = reply.send(result);
-                Err(End::Crash(err))
+                return Err(End::Crash(err));
             }
         }
+        // The exclusive calls queued next run now, each under one lock, without a look
+        // and a trip through the inbox's other paths between them.
+        if !defer || !self.waiting.is_empty() {
+            return Ok(());
+        }
+        let (mut core, ran) = self.live.run_queued(core, MAX_BURST - self.deferred);
+        match ran {
+            Ran::Done(turns) => {
+                self.deferred += turns;
+                if self.deferred >= MAX_BURST {
+                    self.deferred = 0;
+                    self.live.save_owed(&mut core).map_err(End::Crash)?;
+                }
+            }
+            Ran::Waiting(turn) => self.exclusive = Some(turn),
+            // The next look stops the instance on it.
+            Ran::Crashed => {}
+        }
+        Ok(())
     }
 }
