@@ -145,23 +145,138 @@ fn misshapen_arguments(encoding: Encoding, bytes: &[u8], count: usize) -> Option
 
 /// A typed value in a [`Payload`]: what it is, and how to encode it should it leave the
 /// process.
-pub struct LocalValue(Box<dyn Erased>);
+pub struct LocalValue(Local);
 
-/// A `Serialize` value behind a pointer.
-trait Erased: Send {
-    fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
-    fn encode(&self, encoding: Encoding) -> Result<Vec<u8>, ActorError>;
+enum Local {
+    /// A value of a common small type, held without an allocation.
+    Inline(Inline),
+    /// Any other value, behind a pointer.
+    Boxed(Box<dyn Erased>),
 }
 
-impl<T: Serialize + Send + 'static> Erased for T {
-    fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
-        self
+impl LocalValue {
+    fn new<T: Serialize + Send + 'static>(value: T) -> Self {
+        let mut slot = Some(value);
+        match Inline::hold(&mut slot) {
+            Some(inline) => Self(Local::Inline(inline)),
+            None => Self(Local::Boxed(Box::new(Held(slot)))),
+        }
+    }
+
+    /// The value if it is a `T`.
+    fn take<T: 'static>(self) -> Option<T> {
+        let mut out: Option<T> = None;
+        match self.0 {
+            Local::Inline(inline) => inline.give(&mut out),
+            Local::Boxed(mut boxed) => boxed.give(&mut out),
+        }
+        out
     }
 
     fn encode(&self, encoding: Encoding) -> Result<Vec<u8>, ActorError> {
-        encoding.encode(self)
+        match &self.0 {
+            Local::Inline(inline) => inline.encode(encoding),
+            Local::Boxed(boxed) => boxed.encode(encoding),
+        }
     }
 }
+
+/// A `Serialize` value behind a pointer.
+trait Erased: Send {
+    /// Moves the value into `out` if `out` is an `Option` of its type.
+    fn give(&mut self, out: &mut dyn Any);
+    fn encode(&self, encoding: Encoding) -> Result<Vec<u8>, ActorError>;
+}
+
+/// A boxed value, in an `Option` so it can be moved out through `&mut dyn Any`.
+struct Held<T>(Option<T>);
+
+impl<T: Serialize + Send + 'static> Erased for Held<T> {
+    fn give(&mut self, out: &mut dyn Any) {
+        if let Some(out) = out.downcast_mut::<Option<T>>() {
+            *out = self.0.take();
+        }
+    }
+
+    fn encode(&self, encoding: Encoding) -> Result<Vec<u8>, ActorError> {
+        encoding.encode(&self.0)
+    }
+}
+
+/// Whether an inline value is the value itself or the one element of a tuple (the
+/// arguments of an action with one parameter).
+#[derive(Clone, Copy)]
+enum Shape {
+    Bare,
+    Single,
+}
+
+/// Declares [`Inline`] over `Variant(type)` pairs: values of those types and one-element
+/// tuples of them. Which type a `T` is, is a `TypeId` comparison the compiler resolves
+/// for each `T`, so a value of another type costs nothing here.
+macro_rules! inline_values {
+    ($($variant:ident($ty:ty)),* $(,)?) => {
+        /// Arguments and results of the commonest types, held in the payload itself: a
+        /// call to an action taking and returning them allocates nothing for its values.
+        enum Inline {
+            $($variant($ty, Shape),)*
+        }
+
+        impl Inline {
+            /// Takes the value out of `slot` if it has one of the inline types.
+            fn hold<T: 'static>(slot: &mut Option<T>) -> Option<Self> {
+                let slot: &mut dyn Any = slot;
+                $(
+                    if let Some(Some(v)) = slot.downcast_mut::<Option<$ty>>().map(Option::take) {
+                        return Some(Self::$variant(v, Shape::Bare));
+                    }
+                    if let Some(Some((v,))) = slot.downcast_mut::<Option<($ty,)>>().map(Option::take) {
+                        return Some(Self::$variant(v, Shape::Single));
+                    }
+                )*
+                None
+            }
+
+            /// Moves the value into `out` if `out` is an `Option` of its type.
+            fn give(self, out: &mut dyn Any) {
+                match self {
+                    $(
+                        Self::$variant(v, Shape::Bare) => {
+                            if let Some(out) = out.downcast_mut::<Option<$ty>>() {
+                                *out = Some(v);
+                            }
+                        }
+                        Self::$variant(v, Shape::Single) => {
+                            if let Some(out) = out.downcast_mut::<Option<($ty,)>>() {
+                                *out = Some((v,));
+                            }
+                        }
+                    )*
+                }
+            }
+
+            fn encode(&self, encoding: Encoding) -> Result<Vec<u8>, ActorError> {
+                match self {
+                    $(
+                        Self::$variant(v, Shape::Bare) => encoding.encode(v),
+                        Self::$variant(v, Shape::Single) => encoding.encode(&(v,)),
+                    )*
+                }
+            }
+        }
+    };
+}
+
+inline_values!(
+    Unit(()),
+    I64(i64),
+    U64(u64),
+    I32(i32),
+    U32(u32),
+    F64(f64),
+    Bool(bool),
+    Text(String),
+);
 
 /// Arguments or a result on their way through a mailbox.
 ///
@@ -193,7 +308,7 @@ impl Payload {
     /// let _ = actor::Payload::local(1u8);
     /// ```
     pub fn local<T: Serialize + Send + 'static>(value: T) -> Self {
-        Self::Local(LocalValue(Box::new(value)))
+        Self::Local(LocalValue::new(value))
     }
 
     /// The payload as bytes: a typed value encoded in `encoding`, or encoded bytes as they
@@ -206,7 +321,7 @@ impl Payload {
     /// ```
     pub fn into_encoded(self, encoding: Encoding) -> Result<(Encoding, Vec<u8>), ActorError> {
         match self {
-            Self::Local(value) => Ok((encoding, value.0.encode(encoding)?)),
+            Self::Local(value) => Ok((encoding, value.encode(encoding)?)),
             Self::Encoded(encoding, bytes) => Ok((encoding, bytes)),
         }
     }
@@ -219,7 +334,7 @@ impl Payload {
     /// ```
     pub fn decode<T: DeserializeOwned + 'static>(self) -> Result<T, ActorError> {
         match self {
-            Self::Local(value) => value.0.into_any().downcast::<T>().map(|b| *b).map_err(|_| {
+            Self::Local(value) => value.take::<T>().ok_or_else(|| {
                 ActorError::invalid_arguments(format!(
                     "expected a value of type `{}`; the handle and the actor disagree \
                      (rebuild both from the same crate version)",
@@ -345,5 +460,60 @@ fn no_encoded_arguments(encoding: Encoding, bytes: &[u8]) -> Result<(), ActorErr
         _ if nothing => Ok(()),
         None => Ok(()),
         Some(why) => Err(ActorError::invalid_arguments(why)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `value` survives the trip through a local payload, and leaves the process encoded
+    /// exactly as the value itself would be.
+    fn round_trip<T>(value: T)
+    where
+        T: Serialize + DeserializeOwned + Clone + PartialEq + fmt::Debug + Send + 'static,
+    {
+        for encoding in [Encoding::Json, Encoding::Cbor] {
+            let (_, bytes) = Payload::local(value.clone())
+                .into_encoded(encoding)
+                .unwrap();
+            assert_eq!(bytes, encoding.encode(&value).unwrap(), "{value:?}");
+        }
+        assert_eq!(Payload::local(value.clone()).decode::<T>().unwrap(), value);
+    }
+
+    #[test]
+    fn values_inline_or_boxed_come_back_as_they_went_and_encode_the_same() {
+        round_trip(());
+        round_trip(((),));
+        round_trip(-5i64);
+        round_trip((7i64,));
+        round_trip(u64::MAX);
+        round_trip((3u64,));
+        round_trip(-2i32);
+        round_trip((2u32,));
+        round_trip(1.5f64);
+        round_trip((true,));
+        round_trip(String::from("hé, \"quoted\""));
+        round_trip((String::new(),));
+        // Boxed: other types, and tuples of more than one value.
+        round_trip(vec![1u8, 2, 3]);
+        round_trip((1i64, String::from("a")));
+        round_trip(Some(4i64));
+    }
+
+    #[test]
+    fn a_value_is_only_taken_as_its_own_type() {
+        let wrong = |p: Payload| p.decode::<(i64,)>().unwrap_err();
+        for err in [
+            wrong(Payload::local(5i64)),
+            wrong(Payload::local((5u64,))),
+            wrong(Payload::local((5i64, 6i64))),
+            wrong(Payload::local(vec![5i64])),
+        ] {
+            assert!(err.is(crate::codes::INVALID_ARGUMENTS), "{err}");
+            assert!(err.message().contains("(i64,)"), "{err}");
+        }
+        assert_eq!(Payload::local((5i64,)).decode::<(i64,)>().unwrap(), (5,));
     }
 }
