@@ -238,7 +238,8 @@ macro_rules! inline_values {
             }
 
             /// Moves the value into `out` if `out` is an `Option` of its type.
-            fn give(self, out: &mut dyn Any) {
+            fn give<T: 'static>(self, out: &mut Option<T>) {
+                let out: &mut dyn Any = out;
                 match self {
                     $(
                         Self::$variant(v, Shape::Bare) => {
