@@ -17,6 +17,9 @@ pub(crate) struct InstanceCell {
     pub(crate) inbox_depth: AtomicUsize,
     /// Calls waiting for the task.
     pub(crate) inbox: Inbox,
+    /// The task is working through calls from its inbox: callers queue behind them
+    /// instead of running in place, so a run of turns shares one commit.
+    draining: AtomicBool,
     /// Something besides the inbox changed (a flag, a hand-over, a commit): look again.
     /// A nudge wakes the task through the inbox's waker, the task's only one.
     nudged: AtomicBool,
@@ -36,6 +39,7 @@ impl InstanceCell {
             destroy_requested: AtomicBool::new(false),
             inbox_depth: AtomicUsize::new(0),
             inbox: Inbox::default(),
+            draining: AtomicBool::new(false),
             nudged: AtomicBool::new(false),
             dormant: AtomicU32::new(0),
             stopped: AtomicBool::new(false),
@@ -110,15 +114,16 @@ impl InstanceCell {
         self.inbox_depth.load(Ordering::Acquire)
     }
 
-    /// Marks whether the task is working through queued calls: callers queue behind them
-    /// instead of running in place, so a run of turns shares one commit.
+    /// Marks whether the task is working through queued calls (see `draining`).
     pub(crate) fn set_draining(&self, draining: bool) {
-        self.inbox.set_draining(draining);
+        if self.draining.load(Ordering::Relaxed) != draining {
+            self.draining.store(draining, Ordering::Release);
+        }
     }
 
     /// Whether the task is working through queued calls.
     pub(crate) fn draining(&self) -> bool {
-        self.inbox.draining()
+        self.draining.load(Ordering::Acquire)
     }
 
     pub(crate) fn mark_stopped(&self) {

@@ -6,7 +6,6 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use futures_util::task::AtomicWaker;
@@ -22,10 +21,6 @@ pub(crate) type Envelope = Command;
 pub(crate) struct Inbox {
     queue: Mutex<Queue>,
     waker: AtomicWaker,
-    /// The task is working through calls it took from here: callers queue behind them
-    /// instead of running in place, so a run of turns shares one commit. Set under the
-    /// queue's lock whenever the task takes a call.
-    draining: AtomicBool,
 }
 
 #[derive(Default)]
@@ -77,7 +72,6 @@ impl Inbox {
         let mut queue = self.lock();
         match queue.items.pop_front() {
             Some(envelope) => {
-                self.set_draining(true);
                 if queue.items.is_empty() && queue.items.capacity() > KEEP_CAPACITY {
                     queue.items.shrink_to(KEEP_CAPACITY);
                 }
@@ -86,18 +80,6 @@ impl Inbox {
             None if queue.closed => Poll::Ready(None),
             None => Poll::Pending,
         }
-    }
-
-    /// Marks whether the task is working through calls it took.
-    pub(crate) fn set_draining(&self, draining: bool) {
-        if self.draining.load(Ordering::Relaxed) != draining {
-            self.draining.store(draining, Ordering::Release);
-        }
-    }
-
-    /// Whether the task is working through calls it took.
-    pub(crate) fn draining(&self) -> bool {
-        self.draining.load(Ordering::Acquire)
     }
 
     /// For the task: the call at the head if it is an exclusive action (`exclusive` finds
@@ -112,7 +94,6 @@ impl Inbox {
             return None;
         };
         let index = exclusive(name)?;
-        self.set_draining(true);
         queue.items.pop_front().map(|cmd| (index, cmd))
     }
 

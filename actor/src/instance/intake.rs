@@ -140,6 +140,7 @@ impl<A: Actor> Live<A> {
             }) else {
                 break;
             };
+            self.cell().set_draining(true);
             let (
                 index,
                 Command {

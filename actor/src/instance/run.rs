@@ -286,6 +286,7 @@ impl<A: Actor> Instance<A> {
                 if !self.rx_done {
                     match self.cell().inbox.try_recv() {
                         Poll::Ready(Some(cmd)) => {
+                            self.cell().set_draining(true);
                             self.accept(cmd, view.stopping);
                             continue;
                         }
@@ -401,6 +402,7 @@ impl<A: Actor> Instance<A> {
                     }
                 }
                 Event::Inbox(Some(cmd)) => {
+                    self.cell().set_draining(true);
                     self.accept(cmd, view.stopping);
                 }
                 Event::Inbox(None) => self.rx_done = true,
