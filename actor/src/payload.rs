@@ -203,23 +203,18 @@ impl<T: Serialize + Send + 'static> Erased for Held<T> {
     }
 }
 
-/// Whether an inline value is the value itself or the one element of a tuple (the
-/// arguments of an action with one parameter).
-#[derive(Clone, Copy)]
-enum Shape {
-    Bare,
-    Single,
-}
-
-/// Declares [`Inline`] over `Variant(type)` pairs: values of those types and one-element
-/// tuples of them. Which type a `T` is, is a `TypeId` comparison the compiler resolves
-/// for each `T`, so a value of another type costs nothing here.
+/// Declares [`Inline`] over `Bare / Single: type` entries: values of those types, and
+/// one-element tuples of them (the arguments of an action with one parameter). Which type
+/// a `T` is, is a `TypeId` comparison the compiler resolves for each `T`, so a value of
+/// another type costs nothing here. The types are at most 8 bytes, so an inline value is
+/// no larger than the pointer it replaces and moves as cheaply.
 macro_rules! inline_values {
-    ($($variant:ident($ty:ty)),* $(,)?) => {
-        /// Arguments and results of the commonest types, held in the payload itself: a
-        /// call to an action taking and returning them allocates nothing for its values.
+    ($($bare:ident / $single:ident: $ty:ty),* $(,)?) => {
+        /// Arguments and results of the commonest scalar types, held in the payload
+        /// itself: a call to an action taking and returning them allocates nothing for
+        /// its values.
         enum Inline {
-            $($variant($ty, Shape),)*
+            $($bare($ty), $single($ty),)*
         }
 
         impl Inline {
@@ -228,10 +223,10 @@ macro_rules! inline_values {
                 let slot: &mut dyn Any = slot;
                 $(
                     if let Some(Some(v)) = slot.downcast_mut::<Option<$ty>>().map(Option::take) {
-                        return Some(Self::$variant(v, Shape::Bare));
+                        return Some(Self::$bare(v));
                     }
                     if let Some(Some((v,))) = slot.downcast_mut::<Option<($ty,)>>().map(Option::take) {
-                        return Some(Self::$variant(v, Shape::Single));
+                        return Some(Self::$single(v));
                     }
                 )*
                 None
@@ -242,12 +237,12 @@ macro_rules! inline_values {
                 let out: &mut dyn Any = out;
                 match self {
                     $(
-                        Self::$variant(v, Shape::Bare) => {
+                        Self::$bare(v) => {
                             if let Some(out) = out.downcast_mut::<Option<$ty>>() {
                                 *out = Some(v);
                             }
                         }
-                        Self::$variant(v, Shape::Single) => {
+                        Self::$single(v) => {
                             if let Some(out) = out.downcast_mut::<Option<($ty,)>>() {
                                 *out = Some((v,));
                             }
@@ -259,8 +254,8 @@ macro_rules! inline_values {
             fn encode(&self, encoding: Encoding) -> Result<Vec<u8>, ActorError> {
                 match self {
                     $(
-                        Self::$variant(v, Shape::Bare) => encoding.encode(v),
-                        Self::$variant(v, Shape::Single) => encoding.encode(&(v,)),
+                        Self::$bare(v) => encoding.encode(v),
+                        Self::$single(v) => encoding.encode(&(v,)),
                     )*
                 }
             }
@@ -269,14 +264,13 @@ macro_rules! inline_values {
 }
 
 inline_values!(
-    Unit(()),
-    I64(i64),
-    U64(u64),
-    I32(i32),
-    U32(u32),
-    F64(f64),
-    Bool(bool),
-    Text(String),
+    Unit / UnitSingle: (),
+    I64 / I64Single: i64,
+    U64 / U64Single: u64,
+    I32 / I32Single: i32,
+    U32 / U32Single: u32,
+    F64 / F64Single: f64,
+    Bool / BoolSingle: bool,
 );
 
 /// Arguments or a result on their way through a mailbox.
@@ -495,9 +489,9 @@ mod tests {
         round_trip((2u32,));
         round_trip(1.5f64);
         round_trip((true,));
+        // Boxed: other types, and tuples of more than one value.
         round_trip(String::from("hé, \"quoted\""));
         round_trip((String::new(),));
-        // Boxed: other types, and tuples of more than one value.
         round_trip(vec![1u8, 2, 3]);
         round_trip((1i64, String::from("a")));
         round_trip(Some(4i64));
