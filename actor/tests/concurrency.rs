@@ -104,13 +104,20 @@ static RELEASE: tokio::sync::Notify = tokio::sync::Notify::const_new();
 /// `hold_other`'s own, so tests running at once do not release each other's turns.
 static RELEASE_OTHER: tokio::sync::Notify = tokio::sync::Notify::const_new();
 
+impl Tally {
+    /// Adds 100 once `release` is notified.
+    async fn add_when(&mut self, release: &tokio::sync::Notify) -> i64 {
+        release.notified().await;
+        self.total += 100;
+        self.total
+    }
+}
+
 #[actor]
 impl Tally {
     #[action]
     async fn hold(&mut self) -> i64 {
-        RELEASE.notified().await;
-        self.total += 100;
-        self.total
+        self.add_when(&RELEASE).await
     }
 
     #[action]
@@ -121,9 +128,7 @@ impl Tally {
 
     #[action]
     async fn hold_other(&mut self) -> i64 {
-        RELEASE_OTHER.notified().await;
-        self.total += 100;
-        self.total
+        self.add_when(&RELEASE_OTHER).await
     }
 
     /// Waits a little before adding: a queued turn that does not finish on its first poll.
