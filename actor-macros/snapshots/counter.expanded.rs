@@ -135,6 +135,9 @@ const _: () = {
                 }
             }
         }
+        fn exclusive_now(__index: usize) -> bool {
+            ::core::matches!(__index, 0usize)
+        }
         fn call_shared(
             &self,
             __ctx: &::actor::Ctx<Self>,

@@ -3,6 +3,7 @@
 //! [`valid`](crate::valid)'s business, by the rules of each method's [`Role`].
 
 use proc_macro2::TokenStream;
+use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::{
     Attribute, FnArg, GenericArgument, Ident, ImplItem, ItemImpl, ItemStruct, LitStr, Pat,
@@ -99,6 +100,9 @@ pub(crate) struct Method {
     pub(crate) receiver: Receiver,
     pub(crate) params: Vec<Param>,
     pub(crate) output: Output,
+    /// Its body may wait (has an `.await`, or a macro that might hold one): if not, its
+    /// turn finishes on its first poll.
+    pub(crate) waits: bool,
 }
 
 impl Method {
@@ -173,9 +177,7 @@ impl ActorImpl {
                 continue;
             };
             match impl_item {
-                ImplItem::Fn(func) => {
-                    methods.push(Method::from_syn(marker, attr, &func.sig, &func.attrs))
-                }
+                ImplItem::Fn(func) => methods.push(Method::from_syn(marker, attr, func)),
                 _ => cx.error_spanned_by(
                     &attr,
                     format!(
@@ -194,12 +196,8 @@ impl ActorImpl {
 }
 
 impl Method {
-    fn from_syn(
-        found: marker::Marker,
-        marker: Attribute,
-        sig: &Signature,
-        attrs: &[Attribute],
-    ) -> Self {
+    fn from_syn(found: marker::Marker, marker: Attribute, func: &syn::ImplItemFn) -> Self {
+        let (sig, attrs) = (&func.sig, &func.attrs);
         let mut receiver = Receiver::Missing;
         let mut params = Vec::new();
         for input in &sig.inputs {
@@ -225,6 +223,7 @@ impl Method {
             receiver,
             params,
             output: output_of(&sig.output),
+            waits: crate::waits::may_wait(func.block.to_token_stream()),
         }
     }
 }

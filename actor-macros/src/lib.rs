@@ -35,6 +35,7 @@ mod options;
 mod pipeline;
 mod role;
 mod valid;
+mod waits;
 
 use proc_macro::TokenStream;
 

@@ -185,6 +185,38 @@ pub trait Actor: ActorOptions + ActorState {
         async move { Err(crate::error::action_not_found(Self::NAME, index)) }
     }
 
+    /// Whether the exclusive action at `index` never waits: its body has no `.await` (nor
+    /// a macro that might hold one), so its future finishes on its first poll and the
+    /// runtime runs its turn to the end at once, on the stack, without boxing a future.
+    /// `#[actor]` derives it from the method bodies; a hand-written impl that answers
+    /// `true` for an action that does wait gets that call failed as an internal error.
+    ///
+    /// ```
+    /// use actor::prelude::*;
+    ///
+    /// #[actor]
+    /// #[derive(Clone, Default, Serialize, Deserialize)]
+    /// pub struct Tick { n: u64 }
+    ///
+    /// #[actor]
+    /// impl Tick {
+    ///     #[action]
+    ///     async fn tick(&mut self) -> u64 { self.n += 1; self.n }
+    ///     #[action]
+    ///     async fn tick_later(&mut self) -> u64 {
+    ///         tokio::task::yield_now().await;
+    ///         self.tick().await
+    ///     }
+    /// }
+    ///
+    /// assert!(Tick::exclusive_now(0));
+    /// assert!(!Tick::exclusive_now(1));
+    /// ```
+    fn exclusive_now(index: usize) -> bool {
+        let _ = index;
+        false
+    }
+
     /// Runs the shared action at `index` in [`ACTIONS`](Self::ACTIONS).
     fn call_shared(
         &self,

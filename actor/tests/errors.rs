@@ -298,3 +298,59 @@ async fn every_error_code_is_documented() {
         assert_eq!(codes::http_status((group, code)), *status);
     }
 }
+
+/// A kind whose `Actor` impl is written by hand, and wrongly says its one action never
+/// waits (`exclusive_now`) while it does.
+#[actor(name = "misdeclared")]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Misdeclared {
+    n: i64,
+}
+
+impl actor::Actor for Misdeclared {
+    type Input = ();
+    const ACTIONS: &'static [actor::ActionInfo] = &[actor::ActionInfo {
+        name: "bump",
+        access: actor::Access::Exclusive,
+    }];
+
+    fn exclusive_now(_: usize) -> bool {
+        true
+    }
+
+    async fn call_exclusive(
+        &mut self,
+        _: &actor::Ctx<Self>,
+        _: usize,
+        _: actor::Payload,
+    ) -> Result<actor::Payload, ActorError> {
+        self.n += 1;
+        tokio::task::yield_now().await;
+        Ok(actor::Payload::local(self.n))
+    }
+}
+
+actor::__private::inventory::submit! { actor::__private::ActorKind::of::<Misdeclared>() }
+
+#[tokio::test]
+async fn an_action_that_waits_though_declared_never_to_is_an_internal_error_and_changes_nothing() {
+    let registry = memory().await;
+    let h = Misdeclared::get_or_create(&registry.client(), ["m"])
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let err = h.call::<(), i64>("bump", ()).await.unwrap_err();
+        assert!(err.is(codes::INTERNAL), "{err}");
+        assert!(err.message().contains("exclusive_now"), "{err}");
+    }
+    let stored = registry
+        .driver()
+        .get(&h.id(), b"state")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored, br#"{"n":0}"#,
+        "the half-run turn's change was discarded"
+    );
+}

@@ -236,6 +236,21 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
     };
     let call_exclusive = dispatch(true);
     let call_shared = dispatch(false);
+    // Exclusive actions whose bodies never wait: the runtime runs their turns to the end
+    // at once. No user type appears here, so it adds no diagnostics.
+    let now: Vec<usize> = actions
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.is_exclusive() && !m.waits)
+        .map(|(i, _)| i)
+        .collect();
+    let exclusive_now = (!now.is_empty()).then(|| {
+        quote! {
+            fn exclusive_now(#index: usize) -> bool {
+                ::core::matches!(#index, #(#now)|*)
+            }
+        }
+    });
 
     let hooks = actor.methods.iter().filter_map(|m| match m.role.expansion {
         Expansion::Hook {
@@ -269,6 +284,7 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
                 const ACTIONS: &'static [::actor::__private::ActionInfo] = &[#(#infos),*];
                 #(#hooks)*
                 #call_exclusive
+                #exclusive_now
                 #call_shared
             }
 

@@ -18,7 +18,7 @@ use crate::mailbox::{Asked, Inlet};
 use crate::payload::Payload;
 
 use super::cell::InstanceCell;
-use super::live::{Core, Finished, Live};
+use super::live::{Core, Finished, Live, Started};
 use super::scope::{self, CallChain};
 use super::turn::Call;
 
@@ -64,34 +64,32 @@ impl<A: Actor> Live<A> {
         if self.cell().depth() != 0 || self.cell().draining() {
             return Err(args);
         }
-        let mut call = {
-            let Ok(mut core) = self.core.try_lock() else {
+        let (mut core, started) = {
+            let Ok(core) = self.core.try_lock() else {
                 return Err(args);
             };
             if core.committed.is_none() || self.cell().depth() != 0 || !self.open_to(&core) {
                 return Err(args);
             }
             let chain = chain.clone();
-            self.begin_turn(&mut core, Call { index, args, chain })
+            self.start_turn(core, Call { index, args, chain })
         };
-        let polled = call.as_mut().poll(&mut Context::from_waker(Waker::noop()));
-        let mut core = self.lock();
         if core.phase.is_retired() {
             // Only after a storage failure stopped the task mid-call: this turn's state
             // must not reach storage behind the next instance's back.
             return Ok(Asked::Ready(Err(self.stopped_error())));
         }
-        let asked = match polled {
-            Poll::Ready(done) => match self.finish_turn(&mut core, done, call, false) {
+        let asked = match started {
+            Started::Done(done, scope) => match self.finish_turn(&mut core, done, scope, false) {
                 Finished::Reply { needs, result } => core.gate.deliver(needs, result),
                 Finished::Crash { result, err } => {
                     core.phase.fail(err);
                     Asked::Ready(result)
                 }
             },
-            Poll::Pending => {
+            Started::Waiting(turn) => {
                 let (reply, rx) = oneshot::channel();
-                core.handed.hand_turn((call, reply));
+                core.handed.hand_turn((turn, reply));
                 Asked::Waiting(rx)
             }
         };

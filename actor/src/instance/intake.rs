@@ -5,7 +5,6 @@
 
 use std::sync::MutexGuard;
 use std::sync::atomic::Ordering;
-use std::task::{Context, Poll, Waker};
 
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
@@ -17,7 +16,7 @@ use crate::key::ActorId;
 use crate::mailbox::{Command, Reply};
 use crate::route::Target;
 
-use super::live::{Core, Finished, Live, PendingTurn};
+use super::live::{Core, Finished, Live, PendingTurn, Started};
 use super::phase::Stop;
 use super::run::{Answering, Instance};
 use super::scope::Scoped;
@@ -147,18 +146,16 @@ impl<A: Actor> Live<A> {
                     args, reply, chain, ..
                 },
             ) = cmd;
-            let mut turn = self.begin_turn(&mut core, Call { index, args, chain });
-            // After the state is taken, so no caller slips in ahead of this call.
+            let started;
+            (core, started) = self.start_turn(core, Call { index, args, chain });
+            // After the state was taken, so no caller slipped in ahead of this call.
             self.cell().inbox_depth.fetch_sub(1, Ordering::AcqRel);
-            drop(core);
-            let polled = turn.as_mut().poll(&mut Context::from_waker(Waker::noop()));
-            core = self.lock();
-            let done = match polled {
-                Poll::Ready(done) => done,
-                Poll::Pending => return (core, Ran::Waiting((turn, reply))),
+            let (done, scope) = match started {
+                Started::Done(done, scope) => (done, scope),
+                Started::Waiting(turn) => return (core, Ran::Waiting((turn, reply))),
             };
             ran += 1;
-            match self.finish_turn(&mut core, done, turn, true) {
+            match self.finish_turn(&mut core, done, scope, true) {
                 Finished::Reply { needs, result } => core.gate.reply(needs, reply, result),
                 Finished::Crash { result, err } => {
                     let _ = reply.send(result);

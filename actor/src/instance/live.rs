@@ -5,6 +5,7 @@
 use std::future::poll_fn;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 
 use futures_util::future::BoxFuture;
 
@@ -145,6 +146,14 @@ impl<A> Handed<A> {
     }
 }
 
+/// How far an exclusive turn got on the stack of whoever started it ([`Live::start_turn`]).
+pub(super) enum Started<A> {
+    /// It finished; its scope goes back to the instance with it.
+    Done(TurnDone<A>, Option<Arc<dyn Scope>>),
+    /// It waits on something: its future, to finish on the task.
+    Waiting(Scoped<BoxFuture<'static, TurnDone<A>>>),
+}
+
 /// How a finished turn is answered.
 pub(super) enum Finished {
     /// Send `result` once the commit `needs` is durable.
@@ -283,6 +292,33 @@ impl<A: Actor> Live<A> {
         )
     }
 
+    /// Takes the state for an exclusive turn and runs the turn, outside the lock, as far
+    /// as it goes without waiting: to its end (at once and without a future for an action
+    /// that never waits, see `turn::exclusive_now`), or to its first wait. Returns the core
+    /// locked again.
+    pub(super) fn start_turn<'a>(
+        &'a self,
+        mut core: MutexGuard<'a, Core<A>>,
+        call: Call,
+    ) -> (MutexGuard<'a, Core<A>>, Started<A>) {
+        if turn::runs_now::<A>(call.index) {
+            let state = core.committed.take().expect("no turn is running");
+            let scope = core.turn_scope.take();
+            let (last, scratch) = (core.last.clone(), std::mem::take(&mut core.scratch));
+            drop(core);
+            let (done, scope) = turn::exclusive_now(state, &self.ctx, scope, call, &last, scratch);
+            return (self.lock(), Started::Done(done, scope));
+        }
+        let mut turn = self.begin_turn(&mut core, call);
+        drop(core);
+        let polled = turn.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+        let core = self.lock();
+        match polled {
+            Poll::Ready(done) => (core, Started::Done(done, turn.into_scope())),
+            Poll::Pending => (core, Started::Waiting(turn)),
+        }
+    }
+
     /// Starts a shared action on the state as of the last finished turn, and returns the
     /// commit its answer must wait for; `actor/overloaded` if `max_shared` shared actions
     /// are waiting on something already.
@@ -319,18 +355,18 @@ impl<A: Actor> Live<A> {
         core.gate.reply(done.seq, reply, done.result);
     }
 
-    /// Puts the state back after `turn` finished with `done`, saves it in durable mode,
-    /// and says how to answer. With `defer` (the task has more calls queued) a durable
-    /// save is left for a later turn or the task's next look (`save_owed`): one commit then
+    /// Puts the state back after a turn finished with `done` (and gave `scope` back for the
+    /// next one), saves it in durable mode, and says how to answer. With `defer` (the task
+    /// has more calls queued) a durable save is left for a later turn or the task's next look (`save_owed`): one commit then
     /// covers a run of turns, and each of their replies waits for it.
     pub(super) fn finish_turn(
         &self,
         core: &mut Core<A>,
         done: TurnDone<A>,
-        turn: Scoped<BoxFuture<'static, TurnDone<A>>>,
+        scope: Option<Arc<dyn Scope>>,
         defer: bool,
     ) -> Finished {
-        core.turn_scope = turn.into_scope();
+        core.turn_scope = scope;
         core.turn_snapshot = None;
         core.scratch = done.scratch;
         let Some(state) = done.state else {

@@ -461,7 +461,10 @@ impl<A: Actor> Instance<A> {
         let defer = self.deferred < MAX_DEFERRED;
         self.deferred = if defer { self.deferred + 1 } else { 0 };
         let mut core = self.live.lock();
-        match self.live.finish_turn(&mut core, done, turn, defer) {
+        match self
+            .live
+            .finish_turn(&mut core, done, turn.into_scope(), defer)
+        {
             Finished::Reply { needs, result } => core.gate.reply(needs, reply, result),
             Finished::Crash { result, err } => {
                 let _ = reply.send(result);

@@ -197,21 +197,26 @@ impl Drop for Lent<'_> {
     }
 }
 
+/// Runs `run` with `scope` in the thread's slot, and gives it back after (also if `run`
+/// panics). Without a scope the slot is left alone.
+#[inline]
+pub(super) fn lent<R>(scope: &mut Option<Arc<dyn Scope>>, run: impl FnOnce() -> R) -> R {
+    if scope.is_none() {
+        return run();
+    }
+    let outer = SLOT.with(|slot| slot.replace(scope.take()));
+    let _lent = Lent { scope, outer };
+    run()
+}
+
 impl<F: Future + Unpin> Future for Scoped<F> {
     type Output = F::Output;
 
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = &mut *self;
-        if this.scope.is_none() {
-            return Pin::new(&mut this.turn).poll(cx);
-        }
-        let outer = SLOT.with(|slot| slot.replace(this.scope.take()));
-        let _lent = Lent {
-            scope: &mut this.scope,
-            outer,
-        };
-        Pin::new(&mut this.turn).poll(cx)
+        let turn = &mut this.turn;
+        lent(&mut this.scope, || Pin::new(turn).poll(cx))
     }
 }
 

@@ -4,7 +4,7 @@ use std::future::poll_fn;
 use std::panic::AssertUnwindSafe;
 use std::pin::pin;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -20,7 +20,7 @@ use crate::error::{ActorError, codes, panic_message};
 use crate::mailbox::Reply;
 use crate::payload::Payload;
 
-use super::scope::{CallChain, Scope, Scoped};
+use super::scope::{self, CallChain, Scope, Scoped};
 use super::start::encode_state;
 
 /// What a turn is asked to run: an action by index, its arguments, and the call chain it
@@ -102,7 +102,7 @@ pub(super) fn exclusive<A: Actor>(
     scope: Option<Arc<dyn Scope>>,
     Call { index, args, chain }: Call,
     last: Arc<[u8]>,
-    mut scratch: Vec<u8>,
+    scratch: Vec<u8>,
     timeout: Duration,
 ) -> Scoped<BoxFuture<'static, TurnDone<A>>> {
     let action = A::ACTIONS[index].name;
@@ -117,48 +117,114 @@ pub(super) fn exclusive<A: Actor>(
             )
             .await
         };
-        let mut staged = ctx.end_turn();
-        let discarded = |err, scratch| TurnDone {
-            state: None,
-            changed: None,
-            staged: Vec::new(),
-            result: Err(err),
-            scratch,
+        let outcome = match outcome {
+            Ok(Ok(result)) => Ok(result),
+            Ok(Err(panic)) => Err(panicked(action, panic)),
+            Err(_) => Err(timed_out(action, timeout)),
         };
-        let result = match outcome {
-            Ok(Ok(result)) => result,
-            Ok(Err(panic)) => return discarded(panicked(action, panic), scratch),
-            Err(_) => return discarded(timed_out(action, timeout), scratch),
-        };
-        // A panicking `Serialize` impl is caught like a panicking action.
-        let encoded =
-            std::panic::catch_unwind(AssertUnwindSafe(|| encode_state(&*state, &mut scratch)))
-                .unwrap_or_else(|panic| Err(panicked(action, panic)));
-        let changed = match encoded {
-            Ok(()) => (scratch[..] != last[..]).then(|| Arc::from(&scratch[..])),
-            Err(err) => {
-                tracing::error!(action, error = %err, "state could not be serialized; the turn's changes were discarded");
-                return discarded(err, scratch);
-            }
-        };
-        if changed.is_some() && A::HAS_ON_STATE_CHANGE {
+        let staged = ctx.end_turn();
+        let mut done = conclude(action, state, outcome, staged, scratch, &last);
+        if A::HAS_ON_STATE_CHANGE
+            && done.changed.is_some()
+            && let Some(state) = &done.state
+        {
             let hook = AssertUnwindSafe(state.on_state_change(&ctx)).catch_unwind();
             if hook.await.is_err() {
                 tracing::error!(action, "on_state_change panicked");
             }
             // What the hook staged commits with the state it saw.
-            staged.extend(ctx.end_turn());
+            done.staged.extend(ctx.end_turn());
         }
-        log_result(action, &result);
-        TurnDone {
-            state: Some(state),
-            changed,
-            staged,
-            result,
-            scratch,
-        }
+        done
     };
     Scoped::exclusive(scope, turn.instrument_if_enabled(span))
+}
+
+/// Whether exclusive action `index` runs to its end at once ([`exclusive_now`]): it never
+/// waits, and no `on_state_change` hook (which may) follows it.
+pub(super) fn runs_now<A: Actor>(index: usize) -> bool {
+    !A::HAS_ON_STATE_CHANGE && A::exclusive_now(index)
+}
+
+/// Runs exclusive action `index`, one that never waits ([`runs_now`]), to its end on the
+/// caller's stack: the same turn as [`exclusive`] without a future to box. Returns the
+/// scope for the instance's next turn with it.
+pub(super) fn exclusive_now<A: Actor>(
+    mut state: Arc<A>,
+    ctx: &Ctx<A>,
+    scope: Option<Arc<dyn Scope>>,
+    Call { index, args, chain }: Call,
+    last: &[u8],
+    scratch: Vec<u8>,
+) -> (TurnDone<A>, Option<Arc<dyn Scope>>) {
+    let action = A::ACTIONS[index].name;
+    let span = action_span(action, "exclusive");
+    let _entered = span.as_ref().map(tracing::Span::enter);
+    let mut scope = Some(ctx.begin_turn(chain, scope));
+    let outcome = scope::lent(&mut scope, || {
+        let st = Arc::make_mut(&mut state);
+        std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let mut call = pin!(st.call_exclusive(ctx, index, args));
+            call.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+        }))
+    });
+    let outcome = match outcome {
+        Ok(Poll::Ready(result)) => Ok(result),
+        Ok(Poll::Pending) => Err(ActorError::internal(
+            &format!("`{action}`"),
+            "the action waited, though `Actor::exclusive_now` says it never does; its \
+             changes were discarded",
+        )),
+        Err(panic) => Err(panicked(action, panic)),
+    };
+    let staged = ctx.end_turn();
+    (
+        conclude(action, state, outcome, staged, scratch, last),
+        scope,
+    )
+}
+
+/// The end of an exclusive turn that ran: its changes thrown away if it failed to finish
+/// (`Err`: it panicked or timed out) or its state does not serialize, otherwise the state
+/// serialized into `scratch` and compared with `last`, the bytes last saved.
+fn conclude<A: Actor>(
+    action: &'static str,
+    state: Arc<A>,
+    outcome: Result<Reply, ActorError>,
+    staged: Vec<SaveOp>,
+    mut scratch: Vec<u8>,
+    last: &[u8],
+) -> TurnDone<A> {
+    let discarded = |err, scratch| TurnDone {
+        state: None,
+        changed: None,
+        staged: Vec::new(),
+        result: Err(err),
+        scratch,
+    };
+    let result = match outcome {
+        Ok(result) => result,
+        Err(err) => return discarded(err, scratch),
+    };
+    // A panicking `Serialize` impl is caught like a panicking action.
+    let encoded =
+        std::panic::catch_unwind(AssertUnwindSafe(|| encode_state(&*state, &mut scratch)))
+            .unwrap_or_else(|panic| Err(panicked(action, panic)));
+    let changed = match encoded {
+        Ok(()) => (scratch[..] != last[..]).then(|| Arc::from(&scratch[..])),
+        Err(err) => {
+            tracing::error!(action, error = %err, "state could not be serialized; the turn's changes were discarded");
+            return discarded(err, scratch);
+        }
+    };
+    log_result(action, &result);
+    TurnDone {
+        state: Some(state),
+        changed,
+        staged,
+        result,
+        scratch,
+    }
 }
 
 /// Runs shared action `index` on a snapshot.
