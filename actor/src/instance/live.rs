@@ -280,16 +280,14 @@ impl<A: Actor> Live<A> {
         core: &mut Core<A>,
         call: Call,
     ) -> Scoped<BoxFuture<'static, TurnDone<A>>> {
-        let state = core.committed.take().expect("no turn is running");
-        turn::exclusive(
+        let Taken {
             state,
-            self.ctx.clone(),
-            core.turn_scope.take(),
-            call,
-            core.last.clone(),
-            std::mem::take(&mut core.scratch),
-            self.config().action_timeout,
-        )
+            scope,
+            last,
+            scratch,
+        } = core.take_for_turn();
+        let timeout = self.config().action_timeout;
+        turn::exclusive(state, self.ctx.clone(), scope, call, last, scratch, timeout)
     }
 
     /// Takes the state for an exclusive turn and runs the turn, outside the lock, as far
@@ -302,9 +300,12 @@ impl<A: Actor> Live<A> {
         call: Call,
     ) -> (MutexGuard<'a, Core<A>>, Started<A>) {
         if turn::runs_now::<A>(call.index) {
-            let state = core.committed.take().expect("no turn is running");
-            let scope = core.turn_scope.take();
-            let (last, scratch) = (core.last.clone(), std::mem::take(&mut core.scratch));
+            let Taken {
+                state,
+                scope,
+                last,
+                scratch,
+            } = core.take_for_turn();
             drop(core);
             let (done, scope) = turn::exclusive_now(state, &self.ctx, scope, call, &last, scratch);
             return (self.lock(), Started::Done(done, scope));
@@ -357,8 +358,9 @@ impl<A: Actor> Live<A> {
 
     /// Puts the state back after a turn finished with `done` (and gave `scope` back for the
     /// next one), saves it in durable mode, and says how to answer. With `defer` (the task
-    /// has more calls queued) a durable save is left for a later turn or the task's next look (`save_owed`): one commit then
-    /// covers a run of turns, and each of their replies waits for it.
+    /// has more calls queued) a durable save is left for a later turn or the task's next
+    /// look (`save_owed`): one commit then covers a run of turns, and each of their replies
+    /// waits for it.
     pub(super) fn finish_turn(
         &self,
         core: &mut Core<A>,
@@ -516,7 +518,28 @@ impl<A: Actor> Live<A> {
     }
 }
 
+/// What an exclusive turn takes from the core while it runs.
+struct Taken<A> {
+    state: Arc<A>,
+    /// The scope the last exclusive turn gave back.
+    scope: Option<Arc<dyn Scope>>,
+    /// The state as last saved, to tell whether the turn changed it.
+    last: Arc<[u8]>,
+    /// The buffer the turn serializes the state into.
+    scratch: Vec<u8>,
+}
+
 impl<A: Actor> Core<A> {
+    /// Takes the state and what goes with it for an exclusive turn.
+    fn take_for_turn(&mut self) -> Taken<A> {
+        Taken {
+            state: self.committed.take().expect("no turn is running"),
+            scope: self.turn_scope.take(),
+            last: self.last.clone(),
+            scratch: std::mem::take(&mut self.scratch),
+        }
+    }
+
     /// The state as of the last finished turn.
     pub(super) fn snapshot(&mut self) -> Result<Arc<A>, ActorError> {
         if let Some(state) = &self.committed {
