@@ -439,13 +439,13 @@ async fn the_sqlite_writer_recovers_from_every_fault_inside_a_transaction() {
     }
 
     // The same faults under load from many actors, each fault hitting a group of batches.
+    // The actors exist first: the faults are for their writes, not their creation.
     let mut tasks = Vec::new();
     for i in 0..20 {
-        let client = client.clone();
+        let ledger = Ledger::get_or_create(&client, [key(i).as_str()])
+            .await
+            .unwrap();
         tasks.push(tokio::spawn(async move {
-            let ledger = Ledger::get_or_create(&client, [key(i).as_str()])
-                .await
-                .unwrap();
             let mut acked = Acked::new();
             acked.insert(key(i), 0);
             for _ in 0..60 {
