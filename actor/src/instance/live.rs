@@ -25,7 +25,7 @@ use super::cell::InstanceCell;
 use super::gate::Gate;
 use super::phase::Phase;
 use super::start::decode_state;
-use super::turn::{self, Call, SharedDone, TurnDone};
+use super::turn::{self, Call, SharedDone, Taken, TurnDone};
 use super::{Host, Slot};
 
 /// The epoch of the next instance to start: larger than every earlier one in the process.
@@ -280,14 +280,8 @@ impl<A: Actor> Live<A> {
         core: &mut Core<A>,
         call: Call,
     ) -> Scoped<BoxFuture<'static, TurnDone<A>>> {
-        let Taken {
-            state,
-            scope,
-            last,
-            scratch,
-        } = core.take_for_turn();
-        let timeout = self.config().action_timeout;
-        turn::exclusive(state, self.ctx.clone(), scope, call, last, scratch, timeout)
+        let taken = core.take_for_turn();
+        turn::exclusive(taken, self.ctx.clone(), call, self.config().action_timeout)
     }
 
     /// Takes the state for an exclusive turn and runs the turn, outside the lock, as far
@@ -300,14 +294,9 @@ impl<A: Actor> Live<A> {
         call: Call,
     ) -> (MutexGuard<'a, Core<A>>, Started<A>) {
         if turn::runs_now::<A>(call.index) {
-            let Taken {
-                state,
-                scope,
-                last,
-                scratch,
-            } = core.take_for_turn();
+            let taken = core.take_for_turn();
             drop(core);
-            let (done, scope) = turn::exclusive_now(state, &self.ctx, scope, call, &last, scratch);
+            let (done, scope) = turn::exclusive_now(taken, &self.ctx, call);
             return (self.lock(), Started::Done(done, scope));
         }
         let mut turn = self.begin_turn(&mut core, call);
@@ -516,17 +505,6 @@ impl<A: Actor> Live<A> {
             self.id()
         ))
     }
-}
-
-/// What an exclusive turn takes from the core while it runs.
-struct Taken<A> {
-    state: Arc<A>,
-    /// The scope the last exclusive turn gave back.
-    scope: Option<Arc<dyn Scope>>,
-    /// The state as last saved, to tell whether the turn changed it.
-    last: Arc<[u8]>,
-    /// The buffer the turn serializes the state into.
-    scratch: Vec<u8>,
 }
 
 impl<A: Actor> Core<A> {

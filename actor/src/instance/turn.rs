@@ -31,6 +31,18 @@ pub(super) struct Call {
     pub(super) chain: CallChain,
 }
 
+/// What an exclusive turn takes from the instance's core while it runs
+/// (`Core::take_for_turn`).
+pub(super) struct Taken<A> {
+    pub(super) state: Arc<A>,
+    /// The scope the last exclusive turn gave back.
+    pub(super) scope: Option<Arc<dyn Scope>>,
+    /// The state as last saved, to tell whether the turn changed it.
+    pub(super) last: Arc<[u8]>,
+    /// The buffer the turn serializes the state into.
+    pub(super) scratch: Vec<u8>,
+}
+
 /// A finished exclusive turn.
 pub(super) struct TurnDone<A> {
     /// The state after the turn; `None` when the turn timed out or panicked and its
@@ -94,15 +106,18 @@ pub(super) fn log_result(action: &str, result: &Reply) {
     }
 }
 
-/// Runs exclusive action `index` on `state`, copying it first only if a shared action
-/// still reads it; `scope` is the one the instance's last turn gave back, if it kept it.
+/// Runs exclusive action `index` on the taken state, copying it first only if a shared
+/// action still reads it; the scope is the one the instance's last turn gave back, if it
+/// kept it.
 pub(super) fn exclusive<A: Actor>(
-    mut state: Arc<A>,
+    Taken {
+        mut state,
+        scope,
+        last,
+        scratch,
+    }: Taken<A>,
     ctx: Ctx<A>,
-    scope: Option<Arc<dyn Scope>>,
     Call { index, args, chain }: Call,
-    last: Arc<[u8]>,
-    scratch: Vec<u8>,
     timeout: Duration,
 ) -> Scoped<BoxFuture<'static, TurnDone<A>>> {
     let action = A::ACTIONS[index].name;
@@ -150,12 +165,14 @@ pub(super) fn runs_now<A: Actor>(index: usize) -> bool {
 /// caller's stack: the same turn as [`exclusive`] without a future to box. Returns the
 /// scope for the instance's next turn with it.
 pub(super) fn exclusive_now<A: Actor>(
-    mut state: Arc<A>,
+    Taken {
+        mut state,
+        scope,
+        last,
+        scratch,
+    }: Taken<A>,
     ctx: &Ctx<A>,
-    scope: Option<Arc<dyn Scope>>,
     Call { index, args, chain }: Call,
-    last: &[u8],
-    scratch: Vec<u8>,
 ) -> (TurnDone<A>, Option<Arc<dyn Scope>>) {
     let action = A::ACTIONS[index].name;
     let span = action_span(action, "exclusive");
@@ -179,7 +196,7 @@ pub(super) fn exclusive_now<A: Actor>(
     };
     let staged = ctx.end_turn();
     (
-        conclude(action, state, outcome, staged, scratch, last),
+        conclude(action, state, outcome, staged, scratch, &last),
         scope,
     )
 }
