@@ -13,7 +13,8 @@ use syn::{
 use crate::ctxt::Ctxt;
 use crate::marker;
 use crate::options::{self, StructOptions};
-use crate::role::Role;
+use crate::queue_options::QueueOptions;
+use crate::role::{Identity, Naming, Role};
 
 /// `#[actor(…)] struct …`: the state struct and its options.
 pub(crate) struct State {
@@ -92,6 +93,8 @@ pub(crate) struct Method {
     pub(crate) role: &'static Role,
     /// `name = "…"` on the marker.
     pub(crate) name: Option<LitStr>,
+    /// A queue handler's options.
+    pub(crate) queue: Option<QueueOptions>,
     /// The marker attribute, for errors about the role.
     pub(crate) marker: Attribute,
     pub(crate) sig: Signature,
@@ -110,11 +113,14 @@ impl Method {
         &self.sig.ident
     }
 
-    /// The name clients call a named role by: `name = "…"` or the method's own name.
+    /// The name clients call a named role by: `name = "…"`, or the method's own name
+    /// (its camelCase, for a role whose names are camelCase).
     pub(crate) fn name(&self) -> String {
-        match &self.name {
-            Some(lit) => lit.value(),
-            None => self.ident().unraw().to_string(),
+        let own = self.ident().unraw().to_string();
+        match (&self.name, self.role.identity) {
+            (Some(lit), _) => lit.value(),
+            (None, Identity::Named(Naming::Camel)) => crate::case::camel(&own),
+            (None, _) => own,
         }
     }
 
@@ -213,6 +219,7 @@ impl Method {
         Method {
             role: found.role,
             name: found.name,
+            queue: found.queue,
             marker,
             sig: sig.clone(),
             docs: attrs

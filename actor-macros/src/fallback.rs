@@ -80,7 +80,7 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
         };
     }
     let self_tokens = self_ty.to_token_stream();
-    let methods = expand::actions(actor)
+    let methods = expand::handle_methods(actor)
         .filter(|m| m.sig.generics.params.is_empty())
         .map(|m| handle::HandleMethod::new(m, &self_tokens).stub());
     let handle_bound = expand::handle_bound(&handle);

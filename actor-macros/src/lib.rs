@@ -11,6 +11,7 @@
 //! | `pipeline` | the stages, written once, and each input kind's four stages |
 //! | `ast` | syn → the parsed form: the state struct, the impl block, each marked method |
 //! | `options` | the struct's `#[actor(…)]` options: reading, rules, `ActorConfig` fields |
+//! | `queue_options` | a handler's `#[queue(…)]` options: reading, rules, `QueueInfo` fields |
 //! | `role` | the table of method roles: marker, receiver, arguments, result, expansion |
 //! | `marker` | reading a method's marker attribute into its role |
 //! | `meta` | reading one `key = value` of an attribute (strings, numbers, durations, types) |
@@ -33,6 +34,7 @@ mod marker;
 mod meta;
 mod options;
 mod pipeline;
+mod queue_options;
 mod role;
 mod valid;
 mod waits;
@@ -178,6 +180,56 @@ pub fn actor(args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn action(_args: TokenStream, item: TokenStream) -> TokenStream {
     expand::misplaced("action", item.into()).into()
+}
+
+/// Marks a queue handler inside an `#[actor] impl` block: a named, typed, durable queue
+/// of each actor instance, handled one message at a time as an exclusive turn.
+///
+/// The handler takes `&mut self`, optionally `ctx: &Ctx<Self>`, and the message: one
+/// owned `Serialize + Deserialize` value. It returns `T`, `Result<T, E>` or nothing; a
+/// sender that waits gets the `T` (or the error, once the last attempt failed). The
+/// queue's name is the camelCase of the method's name (`initialize_task` →
+/// `initializeTask`) or `#[queue(name = "…")]`, camelCase without dots. The typed handle
+/// gets a method of the same name that sends a message and returns a
+/// [`QueueSend`](../actor/queue/struct.QueueSend.html).
+///
+/// | option | meaning | default |
+/// |---|---|---|
+/// | `name = "taskCommand"` | the queue's name (camelCase, checked) | camelCase of the method name |
+/// | `max_attempts = 5` | attempts before the message is a dead letter, the first included | `5` |
+/// | `backoff = "1s"` | the wait before the second attempt; it doubles for each later one | `"1s"` |
+/// | `max_backoff = "5m"` | the longest wait between attempts | `"5m"` |
+/// | `dead_letters = "keep"` | `"keep"` a failed message in the dead letters, or `"discard"` it | `"keep"` |
+/// | `capacity = 1000` | messages the queue holds before sends get `queue/full` | `1000` |
+/// | `max_message_size = 65536` | the largest encoded message in bytes | `65536` |
+///
+/// ```
+/// use actor::prelude::*;
+///
+/// #[derive(Clone, Debug, Serialize, Deserialize)]
+/// pub struct InitializeTask { pub id: u64 }
+///
+/// #[actor]
+/// #[derive(Clone, Default, Serialize, Deserialize)]
+/// pub struct Tasks { started: Vec<u64> }
+///
+/// #[actor]
+/// impl Tasks {
+///     #[queue(max_attempts = 3, backoff = "500ms")]
+///     async fn initialize_task(&mut self, task: InitializeTask) -> Result<usize, ActorError> {
+///         self.started.push(task.id);
+///         Ok(self.started.len())
+///     }
+/// }
+///
+/// assert_eq!(Tasks::QUEUES[0].name, "initializeTask");
+/// assert_eq!(Tasks::QUEUES[0].max_attempts, 3);
+/// ```
+///
+/// Outside an `#[actor] impl` block it is an error.
+#[proc_macro_attribute]
+pub fn queue(_args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::misplaced("queue", item.into()).into()
 }
 
 /// Marks the hook that runs once, when the actor is created, before the first

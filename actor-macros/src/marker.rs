@@ -7,13 +7,16 @@ use syn::{Attribute, LitStr, Meta};
 
 use crate::ctxt::Ctxt;
 use crate::meta;
-use crate::role::{self, Identity, Role};
+use crate::queue_options::{self, QueueOptions};
+use crate::role::{self, MarkerOptions, Role};
 
 /// What a marker said.
 pub(crate) struct Marker {
     pub(crate) role: &'static Role,
     /// `name = "…"`, the name clients call a named role by when it is not the method's.
     pub(crate) name: Option<LitStr>,
+    /// A queue's options (`#[queue(…)]`).
+    pub(crate) queue: Option<QueueOptions>,
 }
 
 /// Reads `attr` if it is one of our markers. An attribute one edit away from a marker
@@ -36,9 +39,13 @@ pub(crate) fn read(cx: &Ctxt, attr: &Attribute) -> Option<Marker> {
             role
         }
     };
-    let name = match role.identity {
-        Identity::Named => named_options(cx, attr, role),
-        Identity::Once => {
+    let (name, queue) = match role.options {
+        MarkerOptions::Name => (named_options(cx, attr, role), None),
+        MarkerOptions::Queue => {
+            let options = queue_options::parse(cx, attr);
+            (options.name.clone(), Some(options))
+        }
+        MarkerOptions::None => {
             if !matches!(attr.meta, Meta::Path(_)) {
                 let marker = role.marker;
                 cx.error_spanned_by(
@@ -46,10 +53,10 @@ pub(crate) fn read(cx: &Ctxt, attr: &Attribute) -> Option<Marker> {
                     format!("`#[{marker}]` takes no options: write `#[{marker}]`"),
                 );
             }
-            None
+            (None, None)
         }
     };
-    Some(Marker { role, name })
+    Some(Marker { role, name, queue })
 }
 
 /// `#[action]` or `#[action(name = "…")]`.
@@ -133,7 +140,7 @@ mod tests {
                 "unknown option `nmae`: did you mean `name`? `#[action]` takes `name`",
                 "write `#[action(name = \"x\")]`",
                 "`#[on_wake]` takes no options: write `#[on_wake]`",
-                "`#[acton]` is not a marker: did you mean `#[action]`? An `#[actor]` impl marks methods with `#[action]`, `#[on_create]`, `#[on_wake]`, `#[on_sleep]`, `#[on_destroy]` or `#[on_state_change]`",
+                "`#[acton]` is not a marker: did you mean `#[action]`? An `#[actor]` impl marks methods with `#[action]`, `#[queue]`, `#[on_create]`, `#[on_wake]`, `#[on_sleep]`, `#[on_destroy]` or `#[on_state_change]`",
             ]
         );
     }

@@ -235,7 +235,13 @@ fn check_name(cx: &Ctxt, lit: &LitStr) {
 }
 
 /// A count option (`inbox`, `max_shared`): a number of at least 1 that fits a `usize`.
-fn check_count(cx: &Ctxt, lit: Option<&LitInt>, key: &str, meaning: &str, example: &str) {
+pub(crate) fn check_count(
+    cx: &Ctxt,
+    lit: Option<&LitInt>,
+    key: &str,
+    meaning: &str,
+    example: &str,
+) {
     let Some(lit) = lit else { return };
     match lit.base10_parse::<usize>() {
         Ok(0) => cx.error_spanned_by(
@@ -262,7 +268,7 @@ fn duration_field(field: &str, value: Option<&DurationValue>) -> Option<TokenStr
 }
 
 /// A `Duration` constructor that reads naturally in the expansion.
-fn duration(d: Duration) -> TokenStream {
+pub(crate) fn duration(d: Duration) -> TokenStream {
     if d.subsec_nanos() == 0 {
         let secs = d.as_secs();
         quote!(::actor::__private::Duration::from_secs(#secs))

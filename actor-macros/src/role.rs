@@ -19,6 +19,8 @@ pub(crate) struct Role {
     pub(crate) subject: Subject,
     /// Named (callable by name, `#[marker(name = "…")]`) or at most once per actor.
     pub(crate) identity: Identity,
+    /// What the marker's parentheses take.
+    pub(crate) options: MarkerOptions,
     /// How it takes the state.
     pub(crate) receiver: ReceiverRule,
     /// What it takes after the optional context.
@@ -39,13 +41,34 @@ pub(crate) enum Subject {
 }
 
 /// Named roles are called by name; the others appear at most once per actor.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Identity {
-    /// Called by the method's name or `#[marker(name = "…")]`: camelCase or snake_case
-    /// ASCII, unique among the actor's methods of this role.
-    Named,
+    /// Called by a name, unique among the actor's methods of this role, spelled by the
+    /// rule; `#[marker(name = "…")]` gives another.
+    Named(Naming),
     /// At most one method of the actor has this role.
     Once,
+}
+
+/// How a named role's names are spelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Naming {
+    /// The method's name as written, or any camelCase or snake_case ASCII name.
+    AsWritten,
+    /// camelCase without dots: the camelCase of the method's name by default (queues,
+    /// which RivetKit clients address by such names).
+    Camel,
+}
+
+/// What a marker takes in parentheses.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum MarkerOptions {
+    /// Nothing: `#[on_wake]`.
+    None,
+    /// `name = "…"` only.
+    Name,
+    /// `name` and the queue's options (`queue_options`).
+    Queue,
 }
 
 /// How a role takes the state.
@@ -66,6 +89,12 @@ pub(crate) enum ArgsRule {
     Any,
     /// At most one, the create input; `fix` follows the error about a second one.
     AtMostOne { fix: &'static str },
+    /// Exactly one, the message: `missing` follows the error about none, `extra` the one
+    /// about a second.
+    One {
+        missing: &'static str,
+        extra: &'static str,
+    },
     /// None.
     None,
 }
@@ -87,6 +116,9 @@ pub(crate) enum Expansion {
     /// An entry of `Actor::ACTIONS`, an arm of `call_exclusive` or `call_shared` (by the
     /// receiver), and a typed method on the handle.
     Action,
+    /// An entry of `Actor::QUEUES`, an arm of `call_queue`, and a handle method that
+    /// sends a message to it.
+    Queue,
     /// The `Actor` method `method`, forwarding to the user's method; it passes the create
     /// input when `input`, and sets the `Actor` constant `flag` to `true` when given.
     Hook {
@@ -108,6 +140,7 @@ const fn lifecycle_hook(marker: &'static str) -> Role {
         marker,
         subject: Subject::Marker,
         identity: Identity::Once,
+        options: MarkerOptions::None,
         receiver: HOOK_RECEIVER,
         args: ArgsRule::None,
         output: OutputRule::UnitOrResult,
@@ -123,16 +156,33 @@ pub(crate) const ROLES: &[Role] = &[
     Role {
         marker: "action",
         subject: Subject::Plural("actions"),
-        identity: Identity::Named,
+        identity: Identity::Named(Naming::AsWritten),
+        options: MarkerOptions::Name,
         receiver: ReceiverRule::ExclusiveOrShared,
         args: ArgsRule::Any,
         output: OutputRule::Value,
         expansion: Expansion::Action,
     },
     Role {
+        marker: "queue",
+        subject: Subject::Plural("queue handlers"),
+        identity: Identity::Named(Naming::Camel),
+        options: MarkerOptions::Queue,
+        receiver: ReceiverRule::Exclusive {
+            because: "a handler runs as an exclusive turn, and its changes commit with the message's removal; write `&mut self`",
+        },
+        args: ArgsRule::One {
+            missing: "add the message after the context, like `task: InitializeTask`",
+            extra: "put the values in one struct (or a tuple), like `task: InitializeTask`",
+        },
+        output: OutputRule::Value,
+        expansion: Expansion::Queue,
+    },
+    Role {
         marker: "on_create",
         subject: Subject::Marker,
         identity: Identity::Once,
+        options: MarkerOptions::None,
         receiver: HOOK_RECEIVER,
         args: ArgsRule::AtMostOne {
             fix: "put the values in one struct or tuple, like `input: (i64, String)`",
@@ -151,6 +201,7 @@ pub(crate) const ROLES: &[Role] = &[
         marker: "on_state_change",
         subject: Subject::Marker,
         identity: Identity::Once,
+        options: MarkerOptions::None,
         receiver: ReceiverRule::Shared {
             because: "it observes the new state and cannot change it; write `&self` and move the change into an action",
         },
@@ -315,7 +366,7 @@ mod tests {
     fn marker_list_reads_as_a_sentence() {
         assert_eq!(
             marker_list(),
-            "`#[action]`, `#[on_create]`, `#[on_wake]`, `#[on_sleep]`, `#[on_destroy]` or `#[on_state_change]`"
+            "`#[action]`, `#[queue]`, `#[on_create]`, `#[on_wake]`, `#[on_sleep]`, `#[on_destroy]` or `#[on_state_change]`"
         );
     }
 }

@@ -12,7 +12,8 @@ use crate::ast::{ActorImpl, CtxForm, Method, Output, Param, Receiver, State, is_
 use crate::case;
 use crate::ctxt::Ctxt;
 use crate::options;
-use crate::role::{ArgsRule, Identity, OutputRule};
+use crate::queue_options;
+use crate::role::{ArgsRule, Identity, Naming, OutputRule};
 
 /// Checks the state struct and its options.
 pub(crate) fn check_state(cx: &Ctxt, state: &State) {
@@ -62,8 +63,11 @@ pub(crate) fn check_impl(cx: &Ctxt, actor: &ActorImpl) {
         check_receiver(cx, m);
         check_params(cx, m, self_ident);
         check_output(cx, m);
+        if let Some(options) = &m.queue {
+            queue_options::check(cx, options);
+        }
         match m.role.identity {
-            Identity::Named => check_name(cx, m, &mut names),
+            Identity::Named(naming) => check_name(cx, m, naming, &mut names),
             Identity::Once => {
                 let marker = m.role.marker;
                 if !once.insert(marker) {
@@ -79,17 +83,18 @@ pub(crate) fn check_impl(cx: &Ctxt, actor: &ActorImpl) {
     }
 }
 
-/// A named method's name: camelCase or snake_case ASCII, unique among the actor's methods
-/// of its role.
-fn check_name(cx: &Ctxt, m: &Method, names: &mut HashSet<(&'static str, String)>) {
+/// A named method's name, spelled by its role's rule and unique among the actor's
+/// methods of that role.
+fn check_name(cx: &Ctxt, m: &Method, naming: Naming, names: &mut HashSet<(&'static str, String)>) {
     let name = m.name();
     let name_tokens = match &m.name {
         Some(lit) => lit.to_token_stream(),
         None => m.ident().to_token_stream(),
     };
-    if !case::is_camel(&name) && !case::is_snake(&name) {
-        let marker = m.role.marker;
-        let message = match (&m.name, case::suggest_camel(&name)) {
+    let marker = m.role.marker;
+    let message = match naming {
+        Naming::AsWritten if case::is_camel(&name) || case::is_snake(&name) => None,
+        Naming::AsWritten => Some(match (&m.name, case::suggest_camel(&name)) {
             (Some(_), Some(fix)) => {
                 format!("{marker} names are camelCase or snake_case ASCII: use `{fix}`")
             }
@@ -99,7 +104,26 @@ fn check_name(cx: &Ctxt, m: &Method, names: &mut HashSet<(&'static str, String)>
             (None, _) => format!(
                 "`{name}` cannot be an {marker} name: {marker} names are camelCase or snake_case ASCII; give one with `#[{marker}(name = \"doThing\")]`"
             ),
-        };
+        }),
+        Naming::Camel if case::is_camel(&name) => None,
+        Naming::Camel => {
+            let rule = if name.contains('.') {
+                format!(
+                    "{marker} names are camelCase, without dots (RivetKit clients address a queue by one camelCase name)"
+                )
+            } else {
+                format!("{marker} names are camelCase")
+            };
+            Some(match (&m.name, case::suggest_camel(&name)) {
+                (Some(_), Some(fix)) => format!("{rule}: use `{fix}`"),
+                (Some(_), None) => format!("{rule}, like `taskCommand`"),
+                (None, _) => format!(
+                    "`{name}` cannot be a {marker} name: {rule}; give one with `#[{marker}(name = \"taskCommand\")]`"
+                ),
+            })
+        }
+    };
+    if let Some(message) = message {
         cx.error_spanned_by(&name_tokens, message);
     }
     if !names.insert((m.role.marker, name.clone())) {
@@ -192,6 +216,23 @@ fn check_params(cx: &Ctxt, m: &Method, self_ident: Option<&syn::Ident>) {
                 );
             }
         }
+        ArgsRule::One { missing, extra } => match args.get(1) {
+            None if args.is_empty() => {
+                let sig = &m.sig;
+                cx.error_at(
+                    sig.paren_token.span.join(),
+                    format!("{subject} take one message: {missing}"),
+                );
+            }
+            None => {}
+            Some(second) => {
+                let (pat, ty) = (&second.pat, &second.ty);
+                cx.error_spanned_by(
+                    quote!(#pat: #ty),
+                    format!("{subject} take one message, not several: {extra}"),
+                );
+            }
+        },
         ArgsRule::None => {
             for extra in &args {
                 let (pat, ty) = (&extra.pat, &extra.ty);

@@ -5,13 +5,30 @@ pub use inventory;
 pub use serde;
 
 pub use crate::config::{ActorConfig, SaveMode};
-pub use crate::definition::{Access, ActionInfo, Actor, ActorOptions};
+pub use crate::definition::{Access, ActionInfo, Actor, ActorOptions, DeadLetters, QueueInfo};
 pub use crate::error::{ActorError, action_not_found};
 pub use crate::handle::ActorHandle;
 pub use crate::instance::scope::stage;
 pub use crate::kind::ActorKind;
 pub use crate::payload::{Payload, ReplyShape};
+pub use crate::queue::QueueSend;
 pub use std::time::Duration;
+
+/// Decodes a message for queue `queue`: one that does not decode as `T` is
+/// `queue/message_invalid` (its handler does not run, and it goes to the dead letters).
+pub fn decode_message<T: serde::de::DeserializeOwned + 'static>(
+    message: Payload,
+    queue: &str,
+) -> Result<T, ActorError> {
+    message.decode().map_err(|err| {
+        ActorError::message_invalid(queue, std::any::type_name::<T>(), err.message())
+    })
+}
+
+/// The error for a queue index the kind does not have (a hand-written `Actor` impl).
+pub fn queue_not_found(kind: &str, index: usize) -> ActorError {
+    ActorError::queue_not_found(kind, &format!("#{index}"), &[])
+}
 
 /// Turns an action's `Result<T, E>` into the runtime's error type.
 #[inline]

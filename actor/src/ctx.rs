@@ -10,6 +10,7 @@ use crate::driver::SaveOp;
 use crate::instance::cell::InstanceCell;
 use crate::instance::scope::{CallChain, Scope, TurnRecord};
 use crate::key::{ActorId, ActorKey};
+use crate::queue::Delivery;
 
 /// What an action can reach besides its state: its identity, its runtime-only vars,
 /// keep-awake guards, and the means to sleep or destroy itself.
@@ -88,15 +89,17 @@ impl<A: ActorOptions> Ctx<A> {
         }
     }
 
-    /// Begins an exclusive turn called from `chain` in the instance's turn record, and
+    /// Begins an exclusive turn called from `chain` (a queue handler's, on `delivery`) in
+    /// the instance's turn record, and
     /// returns the record as the scope the turn's future lends while it is polled:
     /// `reuse` if the instance kept the one its last turn gave back, else a new reference.
     pub(crate) fn begin_turn(
         &self,
         chain: CallChain,
+        delivery: Option<Delivery>,
         reuse: Option<Arc<dyn Scope>>,
     ) -> Arc<dyn Scope> {
-        self.inner.turn.begin(chain);
+        self.inner.turn.begin(chain, delivery);
         reuse.unwrap_or_else(|| self.inner.clone())
     }
 
@@ -122,6 +125,27 @@ impl<A: ActorOptions> Ctx<A> {
     /// This instance's key.
     pub fn key(&self) -> &ActorKey {
         &self.inner.key
+    }
+
+    /// The message the running queue handler is working on: its id, its queue and the
+    /// attempt (1 the first time). `None` outside a queue handler's turn.
+    ///
+    /// ```
+    /// # use actor::prelude::*;
+    /// # #[actor] #[derive(Clone, Default, Serialize, Deserialize)] pub struct Mailer { sent: u32 }
+    /// # #[actor] impl Mailer {
+    /// #[queue]
+    /// async fn send_mail(&mut self, ctx: &Ctx<Self>, to: String) {
+    ///     let delivery = ctx.delivery().expect("inside a handler");
+    ///     if delivery.attempt > 1 {
+    ///         // The mail may have gone out already: check before sending it again.
+    ///     }
+    ///     self.sent += 1;
+    /// }
+    /// # }
+    /// ```
+    pub fn delivery(&self) -> Option<Delivery> {
+        self.inner.turn.delivery()
     }
 
     /// The runtime-only vars (`#[actor(vars = T)]`), rebuilt on every wake, never saved.

@@ -87,6 +87,19 @@ pub mod codes {
     pub const STOPPED: Code = ("actor", "stopped");
     /// The actor declares no queue with that name.
     pub const QUEUE_NOT_FOUND: Code = ("queue", "not_found");
+    /// The queue holds as many messages as its `capacity` allows; nothing was sent.
+    pub const QUEUE_FULL: Code = ("queue", "full");
+    /// The encoded message is larger than the queue's `max_message_size`; nothing was
+    /// sent.
+    pub const QUEUE_MESSAGE_TOO_LARGE: Code = ("queue", "message_too_large");
+    /// A message does not decode into its handler's type (the type changed since it was
+    /// sent): it went to the dead letters without running the handler.
+    pub const QUEUE_MESSAGE_INVALID: Code = ("queue", "message_invalid");
+    /// A send that waits for its handler did not get the handler's result in time; the
+    /// message is stored and is still handled.
+    pub const QUEUE_TIMED_OUT: Code = ("queue", "timed_out");
+    /// No dead letter has that message id.
+    pub const DEAD_LETTER_NOT_FOUND: Code = ("queue", "dead_letter_not_found");
     /// A user error without a more specific code.
     pub const USER: Code = ("user", "user_error");
 
@@ -110,6 +123,11 @@ pub mod codes {
         (INTERNAL, 500),
         (STOPPED, 500),
         (QUEUE_NOT_FOUND, 404),
+        (QUEUE_FULL, 400),
+        (QUEUE_MESSAGE_TOO_LARGE, 400),
+        (QUEUE_MESSAGE_INVALID, 400),
+        (QUEUE_TIMED_OUT, 408),
+        (DEAD_LETTER_NOT_FOUND, 404),
         (USER, 400),
     ];
 
@@ -391,6 +409,103 @@ impl ActorError {
             ),
         )
         .with_metadata(serde_json::json!({ "actor": kind, "queue": queue, "declared": declared }))
+    }
+}
+
+/// The queue codes, each with one constructor.
+impl ActorError {
+    /// `queue/full`: queue `queue` of actor `kind` `id` holds `capacity` messages.
+    ///
+    /// ```
+    /// let e = actor::ActorError::queue_full("worker", &actor::ActorId::from("w1"), "tasks", 1000);
+    /// assert!(e.is(actor::codes::QUEUE_FULL));
+    /// assert_eq!(e.metadata().unwrap()["capacity"], 1000);
+    /// ```
+    pub fn queue_full(kind: &str, id: &ActorId, queue: &str, capacity: usize) -> Self {
+        Self::of(
+            codes::QUEUE_FULL,
+            format!(
+                "queue `{queue}` of actor `{kind}` {id} holds {capacity} messages, its capacity; \
+                 nothing was sent: retry once it drains, or raise `#[queue(capacity = N)]`"
+            ),
+        )
+        .with_metadata(
+            serde_json::json!({ "actor": kind, "id": id, "queue": queue, "capacity": capacity }),
+        )
+    }
+
+    /// `queue/message_too_large`: a message of `size` bytes for queue `queue`, whose
+    /// limit is `max` bytes.
+    ///
+    /// ```
+    /// let e = actor::ActorError::message_too_large("worker", "tasks", 70_000, 65_536);
+    /// assert!(e.is(actor::codes::QUEUE_MESSAGE_TOO_LARGE));
+    /// ```
+    pub fn message_too_large(kind: &str, queue: &str, size: usize, max: usize) -> Self {
+        Self::of(
+            codes::QUEUE_MESSAGE_TOO_LARGE,
+            format!(
+                "a message of {size} bytes is larger than queue `{queue}` of actor kind `{kind}` \
+                 takes ({max} bytes); nothing was sent: send a reference to the data instead, \
+                 or raise `#[queue(max_message_size = N)]`"
+            ),
+        )
+        .with_metadata(
+            serde_json::json!({ "actor": kind, "queue": queue, "bytes": size, "max": max }),
+        )
+    }
+
+    /// `queue/message_invalid`: a message for `queue` does not decode as `ty`.
+    ///
+    /// ```
+    /// let e = actor::ActorError::message_invalid("tasks", "app::Task", "missing field `id`");
+    /// assert!(e.is(actor::codes::QUEUE_MESSAGE_INVALID));
+    /// ```
+    pub fn message_invalid(queue: &str, ty: &str, cause: impl fmt::Display) -> Self {
+        Self::of(
+            codes::QUEUE_MESSAGE_INVALID,
+            format!(
+                "a message in queue `{queue}` does not decode as `{ty}`: {cause}; it was moved to \
+                 the dead letters without running the handler (give new fields \
+                 `#[serde(default)]` so older messages still decode)"
+            ),
+        )
+        .with_metadata(serde_json::json!({ "queue": queue, "type": ty }))
+    }
+
+    /// `queue/timed_out`: message `id` of `queue` was not handled within `limit`.
+    ///
+    /// ```
+    /// let e = actor::ActorError::queue_timed_out("tasks", 7, std::time::Duration::from_secs(1));
+    /// assert!(e.is(actor::codes::QUEUE_TIMED_OUT));
+    /// assert_eq!(e.metadata().unwrap()["messageId"], 7);
+    /// ```
+    pub fn queue_timed_out(queue: &str, id: u64, limit: Duration) -> Self {
+        Self::of(
+            codes::QUEUE_TIMED_OUT,
+            format!(
+                "message {id} of queue `{queue}` was not handled within {limit:?}; it is stored \
+                 and will still be handled"
+            ),
+        )
+        .with_metadata(serde_json::json!({ "queue": queue, "messageId": id, "timeout_ms": limit.as_millis() as u64 }))
+    }
+
+    /// `queue/dead_letter_not_found`: actor `kind` `id` has no dead letter `message`.
+    ///
+    /// ```
+    /// let e = actor::ActorError::dead_letter_not_found("worker", &actor::ActorId::from("w1"), 3);
+    /// assert!(e.is(actor::codes::DEAD_LETTER_NOT_FOUND));
+    /// ```
+    pub fn dead_letter_not_found(kind: &str, id: &ActorId, message: u64) -> Self {
+        Self::of(
+            codes::DEAD_LETTER_NOT_FOUND,
+            format!(
+                "actor `{kind}` {id} has no dead letter with message id {message}: it was \
+                 replayed or discarded already, or never failed"
+            ),
+        )
+        .with_metadata(serde_json::json!({ "actor": kind, "id": id, "messageId": message }))
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -10,6 +11,7 @@ use crate::client::{Client, Resolved};
 use crate::error::ActorError;
 use crate::key::ActorId;
 use crate::payload::{Encoding, Payload};
+use crate::queue::{DeadLetter, DeadLetterOp, MessageId};
 use crate::route::{InProcess, Route, Target};
 
 /// A handle to one actor, untyped. `#[actor]` wraps it in `<Struct>Handle`, which derefs
@@ -125,6 +127,84 @@ impl ActorHandle {
                 "the actor answered an encoded call with a typed value",
             )),
         }
+    }
+
+    /// Sends an encoded message to a queue by name, as the network server does (and a
+    /// crate that knows the queue only by name); returns once the message is durable.
+    /// A name the actor does not declare is `queue/not_found`, and nothing is stored.
+    ///
+    /// ```
+    /// # use actor::prelude::*;
+    /// # #[actor] #[derive(Clone, Default, Serialize, Deserialize)] pub struct Log { lines: Vec<String> }
+    /// # #[actor] impl Log {
+    /// #     #[queue] async fn append(&mut self, line: String) { self.lines.push(line) }
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ActorError> {
+    /// # let registry = registry::Registry::builder().memory().build().await?;
+    /// let log = registry.client().get_or_create::<Log>("l").await?;
+    /// let id = log.send_encoded("append", actor::Encoding::Json, br#""hi""#.to_vec()).await?;
+    /// let err = log.send_encoded("apend", actor::Encoding::Json, b"1".to_vec()).await.unwrap_err();
+    /// assert!(err.is(actor::codes::QUEUE_NOT_FOUND));
+    /// # let _ = id; registry.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_encoded(
+        &self,
+        queue: impl Into<String>,
+        encoding: Encoding,
+        message: Vec<u8>,
+    ) -> Result<MessageId, ActorError> {
+        let target = Target::Send(queue.into().into());
+        self.send(target, Payload::Encoded(encoding, message))
+            .await?
+            .decode()
+    }
+
+    /// Sends an encoded message to a queue by name and waits up to `timeout` for its
+    /// handler's result, encoded the same way (see [`QueueSend::wait`]).
+    pub async fn send_encoded_and_wait(
+        &self,
+        queue: impl Into<String>,
+        encoding: Encoding,
+        message: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, ActorError> {
+        let target = Target::SendAndWait {
+            queue: queue.into().into(),
+            timeout,
+        };
+        let answer = self
+            .send(target, Payload::Encoded(encoding, message))
+            .await?;
+        Ok(answer.into_encoded(encoding)?.1)
+    }
+
+    /// The actor's dead letters, oldest first: messages whose handler failed on its last
+    /// attempt, or that no longer decode.
+    pub async fn dead_letters(&self) -> Result<Vec<DeadLetter>, ActorError> {
+        self.dead_letter_op(DeadLetterOp::List).await?.decode()
+    }
+
+    /// Sends dead letter `id` to its queue again, as a new message with the attempts
+    /// counted from zero; returns the new message's id. `queue/dead_letter_not_found` if
+    /// there is no such dead letter.
+    pub async fn replay(&self, id: MessageId) -> Result<MessageId, ActorError> {
+        self.dead_letter_op(DeadLetterOp::Replay(id))
+            .await?
+            .decode()
+    }
+
+    /// Drops dead letter `id`. `queue/dead_letter_not_found` if there is no such dead
+    /// letter.
+    pub async fn discard(&self, id: MessageId) -> Result<(), ActorError> {
+        self.dead_letter_op(DeadLetterOp::Discard(id))
+            .await?
+            .decode()
+    }
+
+    async fn dead_letter_op(&self, op: DeadLetterOp) -> Result<Payload, ActorError> {
+        self.send(Target::DeadLetters(op), Payload::local(())).await
     }
 
     /// Delivers `args` to `target` and returns the answer, untyped.

@@ -44,11 +44,14 @@
 //! | [`client`] | clients and the typed handles' untyped core |
 //! | [`driver`] | storage drivers: memory and SQLite |
 //! | [`route`] | how a handle reaches its actor: in-process or any other [`route::Route`] |
+//! | [`queue`] | durable queues: sends, deliveries, dead letters |
+//! | [`clock`] | the wall clock stored times are read from |
 //! | [`error`] | errors and their codes |
 
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod ctx;
 pub mod definition;
@@ -60,6 +63,7 @@ pub mod key;
 pub mod kind;
 pub(crate) mod mailbox;
 pub mod payload;
+pub mod queue;
 pub mod route;
 
 #[doc(hidden)]
@@ -75,23 +79,24 @@ pub mod __runtime {
 }
 
 pub use actor_macros::{
-    ActorError, action, actor, on_create, on_destroy, on_sleep, on_state_change, on_wake,
+    ActorError, action, actor, on_create, on_destroy, on_sleep, on_state_change, on_wake, queue,
 };
 pub use client::{ActorLookup, Client};
 pub use config::{ActorConfig, SaveMode};
 pub use ctx::{Ctx, KeepAwake};
-pub use definition::{Access, ActionInfo, Actor, ActorOptions, ActorState};
+pub use definition::{Access, ActionInfo, Actor, ActorOptions, ActorState, DeadLetters, QueueInfo};
 pub use error::{ActorError, codes};
 pub use handle::ActorHandle;
 pub use key::{ActorId, ActorKey};
 pub use payload::{Encoding, Payload, ReplyShape};
+pub use queue::{DeadLetter, Delivery, MessageId, QueueSend};
 
 /// Everything an actor author needs: `use actor::prelude::*;`.
 pub mod prelude {
     pub use crate::{Actor, ActorOptions};
     pub use crate::{
-        ActorError, ActorHandle, ActorId, ActorKey, ActorLookup, Client, Ctx, KeepAwake, action,
-        actor, on_create, on_destroy, on_sleep, on_state_change, on_wake,
+        ActorError, ActorHandle, ActorId, ActorKey, ActorLookup, Client, Ctx, KeepAwake, MessageId,
+        action, actor, on_create, on_destroy, on_sleep, on_state_change, on_wake, queue,
     };
     pub use serde::{Deserialize, Serialize};
 }

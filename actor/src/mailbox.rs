@@ -56,6 +56,11 @@ pub(crate) trait Inlet: Send + Sync + 'static {
         chain: &CallChain,
     ) -> Result<Asked, Payload>;
 
+    /// A message for queue `queue` as the inbox carries it: encoded (in the caller's
+    /// task, so the instance only stores bytes) and within the queue's size limit;
+    /// `queue/not_found` or `queue/message_too_large` otherwise, before anything is queued.
+    fn prepare_send(&self, queue: &str, message: Payload) -> Result<Payload, ActorError>;
+
     /// The error for an exclusive call from inside an exclusive turn of this same actor
     /// (the caller's call chain holds it), which would wait for itself.
     fn refuse_reentry(&self, action: &str, chain: &CallChain) -> Option<ActorError>;
@@ -115,7 +120,8 @@ impl Mailbox {
     /// the worker. (Tokio's own forced yield would also do, but its multi-thread scheduler
     /// answers it by waking an idle worker to steal the caller.)
     ///
-    /// Only action calls run in place; queue sends always go through the inbox.
+    /// Only action calls run in place; queue sends always go through the inbox, checked
+    /// and encoded first ([`Inlet::prepare_send`]).
     pub fn ask(&self, target: &Target, args: Payload) -> Result<Asked, Rejected> {
         // One thread-local read; outside any turn (nearly every call) nothing more.
         let chain = CallChain::current();
@@ -134,6 +140,12 @@ impl Mailbox {
                     }
                 } else {
                     args
+                }
+            }
+            Target::Send(queue) | Target::SendAndWait { queue, .. } => {
+                match self.inlet.prepare_send(queue, args) {
+                    Ok(message) => message,
+                    Err(err) => return Ok(Asked::Ready(Err(err))),
                 }
             }
             _ => args,

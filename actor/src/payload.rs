@@ -17,7 +17,8 @@ use crate::error::ActorError;
 /// let back: (i32, String) = Encoding::Json.decode(&bytes).unwrap();
 /// assert_eq!(back, (1, "a".to_string()));
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Encoding {
     /// JSON text.
     Json,

@@ -22,6 +22,7 @@ use crate::error::{ActorError, codes};
 use crate::key::ActorId;
 use crate::mailbox::{Asked, Mailbox, Rejected, Reply};
 use crate::payload::Payload;
+use crate::queue::DeadLetterOp;
 
 /// What a call reaches on an actor.
 ///
@@ -49,6 +50,8 @@ pub enum Target {
         /// How long to wait for the handler.
         timeout: Duration,
     },
+    /// The actor's dead letters: list, replay or discard them.
+    DeadLetters(DeadLetterOp),
 }
 
 impl Target {
@@ -62,7 +65,7 @@ impl Target {
         Self::Action(name.into())
     }
 
-    /// The action's or the queue's name.
+    /// The action's or the queue's name (`deadLetters` for a dead-letter call).
     ///
     /// ```
     /// use actor::route::Target;
@@ -72,6 +75,7 @@ impl Target {
         match self {
             Self::Action(name) | Self::Send(name) => name,
             Self::SendAndWait { queue, .. } => queue,
+            Self::DeadLetters(_) => "deadLetters",
         }
     }
 }
@@ -81,6 +85,7 @@ impl fmt::Display for Target {
         match self {
             Self::Action(name) => write!(f, "action `{name}`"),
             Self::Send(queue) | Self::SendAndWait { queue, .. } => write!(f, "queue `{queue}`"),
+            Self::DeadLetters(op) => write!(f, "dead letters ({op:?})"),
         }
     }
 }

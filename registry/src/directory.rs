@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, Weak};
 use actor::__runtime::{Host, Slot, Spawn, Start, Timers};
 use actor::__runtime::{Resolved, Transport};
 use actor::client::{Address, CreateMode};
+use actor::clock::Clock;
 use actor::driver::{Driver, Loaded};
 use actor::kind::ActorKind;
 use actor::payload::Payload;
@@ -34,6 +35,10 @@ pub struct Directory {
     runtime: tokio::runtime::Handle,
     /// Wakes dormant instances at their sleep timeout.
     timers: Arc<Timers>,
+    /// The wall clock of stored times.
+    clock: Clock,
+    /// Notified when an actor stops, for the alarm loop.
+    alarms_changed: Arc<tokio::sync::Notify>,
     me: Weak<Directory>,
 }
 
@@ -50,8 +55,20 @@ impl Directory {
             stopping: AtomicBool::new(false),
             runtime: tokio::runtime::Handle::current(),
             timers: Timers::start(),
+            clock: Clock::start(),
+            alarms_changed: Arc::default(),
             me: me.clone(),
         })
+    }
+
+    /// A directory, with its alarm loop started.
+    pub(crate) fn start(
+        kinds: HashMap<&'static str, ActorKind>,
+        driver: Arc<dyn Driver>,
+    ) -> Arc<Self> {
+        let directory = Self::new(kinds, driver);
+        tokio::spawn(crate::alarms::run(Arc::downgrade(&directory)));
+        directory
     }
 
     fn this(&self) -> Arc<Self> {
@@ -119,7 +136,7 @@ impl Directory {
     async fn resolve_inner(&self, kind: &str, address: &Address) -> Result<Resolved, ActorError> {
         let kind = *self.kind(kind)?;
         match address {
-            Address::Id(id) => self.wake(&kind, id).await,
+            Address::Id(id) => self.wake(&kind, id, false).await,
             Address::Key { key, create } => {
                 key.validate()?;
                 let lock = self.key_lock(kind.name(), key);
@@ -133,7 +150,7 @@ impl Directory {
                     Some(_) if matches!(create, CreateMode::Always(_)) => {
                         Err(ActorError::already_exists(kind.name(), key))
                     }
-                    Some(id) => self.wake(&kind, &id).await,
+                    Some(id) => self.wake(&kind, &id, false).await,
                     None => match create.input() {
                         None => Err(ActorError::not_found(
                             kind.name(),
@@ -212,7 +229,40 @@ impl Directory {
         }
     }
 
-    async fn wake(&self, kind: &ActorKind, id: &ActorId) -> Result<Resolved, ActorError> {
+    /// Wakes actor `id` of kind `kind` because its alarm is due (see `alarms.rs`).
+    pub(crate) async fn wake_by_alarm(&self, kind: &str, id: &ActorId) -> Result<(), ActorError> {
+        let kind = *self.kind(kind)?;
+        self.wake(&kind, id, true).await.map(drop)
+    }
+
+    /// Whether actor `id` has an instance (starting, awake or stopping).
+    pub(crate) fn is_awake(&self, id: &ActorId) -> bool {
+        self.slots.lock().expect("slots lock").contains_key(id)
+    }
+
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn clock_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    pub(crate) fn clock_instant(&self, ms: u64) -> tokio::time::Instant {
+        self.clock.instant_at(ms)
+    }
+
+    /// Wakes the alarm loop: an actor stopped, so an alarm of its may now be its to act on.
+    pub(crate) fn alarms_changed(&self) -> &Arc<tokio::sync::Notify> {
+        &self.alarms_changed
+    }
+
+    async fn wake(
+        &self,
+        kind: &ActorKind,
+        id: &ActorId,
+        by_alarm: bool,
+    ) -> Result<Resolved, ActorError> {
         loop {
             let slot = self
                 .slots
@@ -254,7 +304,11 @@ impl Directory {
                     }));
                 }
             };
-            let (mailbox, started) = self.spawn(kind, id, record.key, Start::Wake(stored), &slot);
+            let start = Start::Wake {
+                state: stored,
+                by_alarm,
+            };
+            let (mailbox, started) = self.spawn(kind, id, record.key, start, &slot);
             return match Self::started(started).await {
                 Ok(()) => {
                     state.mailbox = Some(mailbox.clone());
@@ -301,10 +355,16 @@ impl Host for Directory {
         if slots.get(id).is_some_and(|s| Arc::ptr_eq(s, slot)) {
             slots.remove(id);
         }
+        drop(slots);
+        self.alarms_changed.notify_one();
     }
 
     fn timers(&self) -> &Timers {
         &self.timers
+    }
+
+    fn clock(&self) -> &Clock {
+        &self.clock
     }
 }
 

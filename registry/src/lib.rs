@@ -34,6 +34,7 @@
 
 #![warn(missing_docs)]
 
+mod alarms;
 pub mod builder;
 pub mod directory;
 pub mod error;
@@ -75,7 +76,7 @@ impl Registry {
 
     pub(crate) fn new(kinds: HashMap<&'static str, ActorKind>, driver: Arc<dyn Driver>) -> Self {
         Self {
-            inner: Directory::new(kinds, driver),
+            inner: Directory::start(kinds, driver),
         }
     }
 

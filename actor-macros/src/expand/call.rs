@@ -84,6 +84,38 @@ pub(super) fn dispatch_arm(
     }
 }
 
+/// The match arm of `call_queue` that decodes the message of queue `index`, runs its
+/// handler, and wraps the result for a sender that waits.
+pub(super) fn queue_arm(self_ty: &Type, index: usize, m: &Method, locals: &Locals) -> TokenStream {
+    let Locals {
+        args, shape, out, ..
+    } = locals;
+    let message = m
+        .args()
+        .next()
+        .expect("validated: a handler takes one message");
+    let (name, ty) = (message.ident(), &message.ty);
+    let out_ty: Option<&Type> = match &m.output {
+        Output::Unit => None,
+        Output::Plain(ty) | Output::Result { ok: ty, .. } => Some(ty),
+    };
+    let checks = std::iter::once(ty)
+        .chain(out_ty)
+        .filter_map(wire::assert_wire_type);
+    let call = forward(self_ty, m, locals, &[quote!(#name)]);
+    let queue = m.name();
+    let wrap_ty = out_ty.map_or_else(|| quote!(()), |ty| quote!(#ty));
+    quote! {
+        #index => {
+            #(#checks)*
+            let #shape = #args.reply_shape();
+            let #name = ::actor::__private::decode_message::<#ty>(#args, #queue)?;
+            let #out = #call?;
+            ::actor::__private::wrap_output::<#wrap_ty>(#shape, #out)
+        }
+    }
+}
+
 /// The `Actor` method a hook implements, with the flag constant it sets.
 pub(super) fn hook_fn(
     self_ty: &Type,

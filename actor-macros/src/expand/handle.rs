@@ -11,6 +11,7 @@ use syn::{Ident, Type, Visibility};
 
 use super::wire;
 use crate::ast::{Method, Output};
+use crate::role::Expansion;
 
 /// The name of the handle type: `Counter` → `CounterHandle`.
 pub(crate) fn handle_ident(ident: &Ident) -> Ident {
@@ -116,26 +117,42 @@ impl<'a> HandleMethod<'a> {
         self.types.iter().chain(out)
     }
 
-    /// `pub async fn name(&self, a: A, …) -> Result<Out, ActorError>` with `body`, after
-    /// the user's doc lines and `attrs`.
+    /// Whether the method sends to a queue rather than calling an action.
+    fn is_queue(&self) -> bool {
+        matches!(self.method.role.expansion, Expansion::Queue)
+    }
+
+    /// `pub async fn name(&self, a: A, …) -> Result<Out, ActorError>` for an action, or
+    /// `pub fn name(&self, message: M) -> QueueSend<'_, Out>` for a queue, with `body`,
+    /// after the user's doc lines and `attrs`.
     fn with_body(&self, attrs: TokenStream, body: TokenStream) -> TokenStream {
         let ident = self.method.ident();
         let docs = &self.method.docs;
         let (names, types, out) = (&self.names, &self.types, &self.out);
+        let signature = if self.is_queue() {
+            quote!(pub fn #ident(&self, #(#names: #types),*) -> ::actor::__private::QueueSend<'_, #out>)
+        } else {
+            quote!(pub async fn #ident(&self, #(#names: #types),*) -> ::core::result::Result<#out, ::actor::__private::ActorError>)
+        };
         quote! {
             #(#docs)*
             #attrs
-            pub async fn #ident(&self, #(#names: #types),*) -> ::core::result::Result<#out, ::actor::__private::ActorError> {
+            #signature {
                 #body
             }
         }
     }
 
     /// The real method: it asserts that every type can cross the network (on the type's
-    /// token), then calls the action by name through the handle.
+    /// token), then calls the action by name through the handle, or makes the send to the
+    /// queue.
     pub(crate) fn real(&self) -> TokenStream {
         let name = self.method.name();
-        let access = if self.method.is_exclusive() {
+        let what = if self.is_queue() {
+            format!(
+                "Sends a message to the queue `\"{name}\"`: `.await` it for the message's id once it is durable (its handler runs later, in order), or call `.wait(timeout)` for the handler's result."
+            )
+        } else if self.method.is_exclusive() {
             format!(
                 "Calls the exclusive action `\"{name}\"`: it runs alone, and the reply waits until its writes are durable."
             )
@@ -147,20 +164,30 @@ impl<'a> HandleMethod<'a> {
         let separator = (!self.method.docs.is_empty()).then(|| quote!(#[doc = ""]));
         let checks = self.wire_types().filter_map(wire::assert_wire_type);
         let (names, types, out) = (&self.names, &self.types, &self.out);
-        let args = respan(quote!((#(#types,)*)), self.call_span());
         // Through `Deref`, not the private field: the impl block may sit in another module.
-        let call = quote_spanned! {self.call_span()=>
-            ::actor::__private::ActorHandle::call::<#args, #out>(
-                ::core::ops::Deref::deref(self),
-                #name,
-                (#(#names,)*),
-            )
-            .await
+        let call = if self.is_queue() {
+            quote_spanned! {self.call_span()=>
+                ::actor::__private::QueueSend::new(
+                    ::core::ops::Deref::deref(self),
+                    #name,
+                    ::actor::__private::Payload::local(#(#names)*),
+                )
+            }
+        } else {
+            let args = respan(quote!((#(#types,)*)), self.call_span());
+            quote_spanned! {self.call_span()=>
+                ::actor::__private::ActorHandle::call::<#args, #out>(
+                    ::core::ops::Deref::deref(self),
+                    #name,
+                    (#(#names,)*),
+                )
+                .await
+            }
         };
         self.with_body(
             quote! {
                 #separator
-                #[doc = #access]
+                #[doc = #what]
             },
             quote! {
                 #(#checks)*

@@ -27,6 +27,7 @@ use syn::{Ident, Type};
 
 use crate::ast::{ActorImpl, Method, State};
 use crate::options;
+use crate::queue_options;
 use crate::role::Expansion;
 use handle::HandleMethod;
 
@@ -162,6 +163,20 @@ pub(crate) fn actions(actor: &ActorImpl) -> impl Iterator<Item = &Method> {
         .filter(|m| matches!(m.role.expansion, Expansion::Action))
 }
 
+/// The methods that are queue handlers, in declaration order: their index is their place
+/// in `Actor::QUEUES`.
+pub(crate) fn queues(actor: &ActorImpl) -> impl Iterator<Item = &Method> {
+    actor
+        .methods
+        .iter()
+        .filter(|m| matches!(m.role.expansion, Expansion::Queue))
+}
+
+/// The methods the handle gets one of each: actions, then queues.
+pub(crate) fn handle_methods(actor: &ActorImpl) -> impl Iterator<Item = &Method> {
+    actions(actor).chain(queues(actor))
+}
+
 /// `where Handle: Sized` on the `Actor` impl: always true, and when the struct has no
 /// `#[actor]` (so no handle), an unresolved name, which makes rustc skip the impl's other
 /// checks instead of reporting the struct's missing options once per use.
@@ -258,11 +273,39 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
             input,
             flag,
         } => Some(call::hook_fn(self_ty, m, method, input, flag, &locals)),
-        Expansion::Action => None,
+        Expansion::Action | Expansion::Queue => None,
+    });
+    let queues: Vec<&Method> = queues(actor).collect();
+    let queue_infos = queues.iter().map(|m| {
+        let options = m.queue.as_ref().expect("a queue handler has its options");
+        queue_options::info(&m.name(), options)
+    });
+    let queue_list = (!queues.is_empty()).then(
+        || quote!(const QUEUES: &'static [::actor::__private::QueueInfo] = &[#(#queue_infos),*];),
+    );
+    let call_queue = (!queues.is_empty()).then(|| {
+        let arms = queues
+            .iter()
+            .enumerate()
+            .map(|(i, m)| call::queue_arm(self_ty, i, m, &locals));
+        quote! {
+            fn call_queue(&mut self, #ctx: &::actor::Ctx<Self>, #index: usize, #args: ::actor::__private::Payload) -> #payload {
+                async move {
+                    match #index {
+                        #(#arms)*
+                        _ => ::core::result::Result::Err(::actor::__private::queue_not_found(
+                            <Self as ::actor::__private::ActorOptions>::NAME,
+                            #index,
+                        )),
+                    }
+                }
+            }
+        }
     });
     let input = input_type(actor);
     let handle_methods = actions
         .iter()
+        .chain(&queues)
         .map(|m| HandleMethod::new(m, &self_tokens).real());
     let arities: BTreeSet<usize> = actions.iter().map(|m| m.args().count()).collect();
     let decoders = wire::decoders(&arities);
@@ -282,10 +325,12 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
             impl #actor_trait for #self_ty #handle_bound {
                 type Input = #input;
                 const ACTIONS: &'static [::actor::__private::ActionInfo] = &[#(#infos),*];
+                #queue_list
                 #(#hooks)*
                 #call_exclusive
                 #exclusive_now
                 #call_shared
+                #call_queue
             }
 
             impl #handle {

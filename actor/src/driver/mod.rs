@@ -41,8 +41,9 @@ use crate::key::{ActorId, ActorKey};
 /// | key | record | written by |
 /// |---|---|---|
 /// | `state` | the state struct, as JSON | every turn that changes it |
-/// | `q/<queue>/<seq>` | a message waiting in a queue | a send; removed by the turn that handles it |
-/// | `dl/<queue>/<seq>` | a dead letter: a message whose retries ran out, or that no longer decodes | the handler's last failed attempt |
+/// | `q/<queue>/<seq>` | a message waiting in a queue: a 22-byte header (format, encoding, attempts, sent at, next attempt at), then the body | a send; rewritten by a failed attempt; removed by the turn that handles it |
+/// | `qseq` | the last message id the actor gave out | every send |
+/// | `dl/<queue>/<seq>` | a dead letter: a message whose retries ran out, or that no longer decodes (the header, the error as JSON, the body) | the handler's last failed attempt; removed by a replay or a discard |
 /// | `s/<id>` | a schedule: what to call, when, how often | `ctx.schedule()`, a firing |
 /// | `wf/<workflow>/<location>` | one workflow history entry, keyed by its location | the step's turn |
 /// | `c/<connection>` | a connection's state | connect and the connection's turns |
@@ -52,7 +53,7 @@ use crate::key::{ActorId, ActorKey};
 ///
 /// ```
 /// use actor::driver::keys;
-/// let all = [keys::STATE, keys::QUEUE, keys::DEAD_LETTERS, keys::SCHEDULES, keys::WORKFLOWS, keys::CONNECTIONS];
+/// let all = [keys::STATE, keys::QUEUE, keys::QUEUE_SEQ, keys::DEAD_LETTERS, keys::SCHEDULES, keys::WORKFLOWS, keys::CONNECTIONS];
 /// for a in all {
 ///     for b in all {
 ///         assert!(a == b || !b.starts_with(a), "{:?} is a prefix of {:?}", a, b);
@@ -64,6 +65,8 @@ pub mod keys {
     pub const STATE: &[u8] = b"state";
     /// Queue messages: `q/<queue>/<seq>`.
     pub const QUEUE: &[u8] = b"q/";
+    /// The last message id given out.
+    pub const QUEUE_SEQ: &[u8] = b"qseq";
     /// Dead letters: `dl/<queue>/<seq>`.
     pub const DEAD_LETTERS: &[u8] = b"dl/";
     /// Schedules: `s/<id>`.

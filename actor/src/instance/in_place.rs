@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 use crate::definition::{Access, Actor};
 use crate::error::{ActorError, action_not_found};
 use crate::mailbox::{Asked, Inlet};
-use crate::payload::Payload;
+use crate::payload::{Encoding, Payload};
 
 use super::cell::InstanceCell;
 use super::live::{Core, Finished, Live, Started};
@@ -72,7 +72,7 @@ impl<A: Actor> Live<A> {
                 return Err(args);
             }
             let chain = chain.clone();
-            self.start_turn(core, Call { index, args, chain })
+            self.start_turn(core, Call::action(index, args, chain))
         };
         if core.phase.is_retired() {
             // Only after a storage failure stopped the task mid-call: this turn's state
@@ -124,7 +124,7 @@ impl<A: Actor> Live<A> {
                 return Err(args);
             }
             let chain = chain.clone();
-            self.begin_shared(&mut core, Call { index, args, chain })
+            self.begin_shared(&mut core, Call::action(index, args, chain))
         };
         let mut call = match begun {
             Ok((call, _)) => call,
@@ -161,6 +161,26 @@ impl<A: Actor> Inlet for Live<A> {
         let err = scope::reentry(A::NAME, self.id(), action, chain)?;
         let info = A::ACTIONS.iter().find(|a| a.name == action)?;
         (info.access == Access::Exclusive).then_some(err)
+    }
+
+    fn prepare_send(&self, queue: &str, message: Payload) -> Result<Payload, ActorError> {
+        let Some(info) = A::QUEUES.iter().find(|q| q.name == queue) else {
+            return Err(ActorError::queue_not_found(
+                A::NAME,
+                queue,
+                &super::queues::queue_names::<A>(),
+            ));
+        };
+        let (encoding, bytes) = message.into_encoded(Encoding::Json)?;
+        if bytes.len() > info.max_message_size {
+            return Err(ActorError::message_too_large(
+                A::NAME,
+                queue,
+                bytes.len(),
+                info.max_message_size,
+            ));
+        }
+        Ok(Payload::Encoded(encoding, bytes))
     }
 
     fn destroy_failure(&self) -> Option<ActorError> {

@@ -1,7 +1,9 @@
-//! Intake: how the instance task takes calls from its inbox. Exclusive calls wait in
-//! arrival order for their turn; shared ones start at once, up to `max_shared`; a call to
-//! something the actor does not have is answered at once. Right after a turn, the
-//! exclusive calls queued next run one after another (`run_queued`).
+//! Intake: how the instance task takes calls from its inbox. Exclusive calls and queue
+//! messages wait in arrival order for their turn; shared ones start at once, up to
+//! `max_shared`; a call to something the actor does not have is answered at once. A send
+//! is stored (and answered once durable) as it is taken; its handler's turn comes in
+//! order. Right after a turn, the exclusive calls queued next run one after another
+//! (`run_queued`).
 
 use std::sync::MutexGuard;
 use std::sync::atomic::Ordering;
@@ -14,13 +16,31 @@ use crate::definition::{Access, Actor};
 use crate::error::{ActorError, action_not_found};
 use crate::key::ActorId;
 use crate::mailbox::{Command, Reply};
+use crate::payload::{Payload, ReplyShape};
 use crate::route::Target;
 
 use super::live::{Core, Finished, Live, PendingTurn, Started};
 use super::phase::Stop;
+use super::queues;
 use super::run::{Answering, Instance};
 use super::scope::Scoped;
 use super::turn::{self, Call, SharedDone};
+
+/// An exclusive turn waiting for its place, in arrival order.
+pub(super) enum Work {
+    /// A call of exclusive action `index`.
+    Action(usize, Command),
+    /// The handler of a stored message, by id.
+    Message(u64),
+}
+
+/// Where the end of an exclusive turn goes.
+pub(super) enum Answer {
+    /// To the caller of an action.
+    Call(oneshot::Sender<Reply>),
+    /// To the queues: the handler of this message ran.
+    Message(u64),
+}
 
 /// What came of running queued calls on the state a turn holds ([`Live::run_queued`]).
 pub(super) enum Ran<A> {
@@ -58,7 +78,19 @@ impl<A: Actor> Instance<A> {
                 .iter()
                 .position(|a| a.name == *action)
                 .ok_or_else(|| action_not_found(A::NAME, action)),
-            other => Err(target_not_found::<A>(other)),
+            Target::Send(_) | Target::SendAndWait { .. } | Target::DeadLetters(_) => {
+                self.take_from_inbox();
+                if stopping == Some(Stop::Destroy) {
+                    turn::rejected(destroyed::<A>(self.live.id()), cmd.reply);
+                } else if A::QUEUES.is_empty() {
+                    turn::rejected(target_not_found::<A>(&cmd.target), cmd.reply);
+                } else if let Target::DeadLetters(op) = cmd.target {
+                    self.start_job(op, cmd.reply);
+                } else {
+                    self.accept_send(cmd);
+                }
+                return;
+            }
         };
         let index = match found {
             Ok(index) => index,
@@ -80,25 +112,27 @@ impl<A: Actor> Instance<A> {
                 let mut core = self.live.lock();
                 if core.committed.is_none() {
                     drop(core);
-                    self.waiting.push_back((index, cmd));
+                    self.waiting.push_back(Work::Action(index, cmd));
                     return;
                 }
                 let Command {
                     args, reply, chain, ..
                 } = cmd;
-                let call = self.live.begin_turn(&mut core, Call { index, args, chain });
+                let call = self
+                    .live
+                    .begin_turn(&mut core, Call::action(index, args, chain));
                 // After the state is taken, so no caller slips in ahead of this call.
                 self.take_from_inbox();
                 drop(core);
-                self.exclusive = Some((call, reply));
+                self.exclusive = Some((call, Answer::Call(reply)));
             }
-            Access::Exclusive => self.waiting.push_back((index, cmd)),
+            Access::Exclusive => self.waiting.push_back(Work::Action(index, cmd)),
             Access::Shared => {
                 self.take_from_inbox();
                 let Command {
                     args, reply, chain, ..
                 } = cmd;
-                let call = Call { index, args, chain };
+                let call = Call::action(index, args, chain);
                 let begun = {
                     let mut core = self.live.lock();
                     let begun = self.live.begin_shared(&mut core, call);
@@ -111,6 +145,62 @@ impl<A: Actor> Instance<A> {
                 }
             }
         }
+    }
+}
+
+impl<A: Actor> Instance<A> {
+    /// Stores a message for one of the actor's queues and answers the sender with its id
+    /// once it is durable (or, for a send that waits, once its handler is done); its
+    /// handler's turn takes its place in arrival order.
+    fn accept_send(&mut self, cmd: Command) {
+        let Command {
+            target,
+            args,
+            reply,
+            ..
+        } = cmd;
+        let (name, wait) = match &target {
+            Target::SendAndWait { queue, timeout } => (queue.as_ref(), Some(*timeout)),
+            other => (other.name(), None),
+        };
+        let Some(queue) = A::QUEUES.iter().position(|q| q.name == name) else {
+            return turn::rejected(target_not_found::<A>(&target), reply);
+        };
+        // The mailbox encodes every message before it is queued (`Inlet::prepare_send`).
+        let Payload::Encoded(encoding, body) = args else {
+            let err = ActorError::internal("send", "a message reached the inbox unencoded");
+            return turn::rejected(err, reply);
+        };
+        let now_ms = self.live.host().clock().now_ms();
+        let mut core = self.live.lock();
+        let (id, ops) = match core
+            .queues()
+            .send(self.live.id(), queue, encoding, body, now_ms)
+        {
+            Ok(sent) => sent,
+            Err(err) => return turn::rejected(err, reply),
+        };
+        if let Err(err) = self.live.save(&mut core, ops) {
+            // The task stops on it at its next look; nothing of the message was kept.
+            core.phase.fail(err.clone());
+            return turn::rejected(err, reply);
+        }
+        match wait {
+            None => {
+                let needs = core.gate.submitted();
+                core.gate.reply(
+                    needs,
+                    reply,
+                    queues::sent(ReplyShape::Encoded(encoding), id),
+                );
+            }
+            Some(timeout) => {
+                core.queues()
+                    .wait_for(id, reply, timeout, tokio::time::Instant::now())
+            }
+        }
+        drop(core);
+        self.waiting.push_back(Work::Message(id));
     }
 }
 
@@ -147,7 +237,7 @@ impl<A: Actor> Live<A> {
                 },
             ) = cmd;
             let started;
-            (core, started) = self.start_turn(core, Call { index, args, chain });
+            (core, started) = self.start_turn(core, Call::action(index, args, chain));
             // After the state was taken, so no caller slipped in ahead of this call.
             self.cell().inbox_depth.fetch_sub(1, Ordering::AcqRel);
             let (done, scope) = match started {
@@ -172,8 +262,7 @@ pub(super) fn destroyed<A: Actor>(id: &ActorId) -> ActorError {
     ActorError::destroyed(A::NAME, id)
 }
 
-/// The error for a call to something the actor does not have besides actions: it
-/// declares no queues yet.
+/// The error for a send to a queue the actor does not have.
 pub(super) fn target_not_found<A: Actor>(target: &Target) -> ActorError {
-    ActorError::queue_not_found(A::NAME, target.name(), &[])
+    ActorError::queue_not_found(A::NAME, target.name(), &queues::queue_names::<A>())
 }

@@ -24,6 +24,7 @@ use crate::mailbox::Reply;
 use super::cell::InstanceCell;
 use super::gate::Gate;
 use super::phase::Phase;
+use super::queues::Queues;
 use super::start::decode_state;
 use super::turn::{self, Call, SharedDone, Taken, TurnDone};
 use super::{Host, Slot};
@@ -89,6 +90,9 @@ pub(super) struct Core<A> {
     /// (handed over, or started by it): bounded by `max_shared`. One that finishes at
     /// once holds nothing, so it is not counted.
     pub(super) shared_waiting: u32,
+    /// The messages of the actor's queues; `None` for a kind that declares none. Here and
+    /// not with the task, so they outlast a dormancy.
+    pub(super) queues: Option<Box<Queues<A>>>,
 }
 
 /// Calls that callers started in place and that must finish on the task: only actions
@@ -210,17 +214,19 @@ impl<A: Actor> Live<A> {
                 handed: Handed(None),
                 turn_scope: None,
                 shared_waiting: 0,
+                queues: None,
             }),
             active_at: AtomicU64::new(0),
             born: Instant::now(),
         }
     }
 
-    /// Installs the loaded state and lets callers in.
-    pub(super) fn open(&self, state: A, bytes: Arc<[u8]>) {
+    /// Installs the loaded state and queues and lets callers in.
+    pub(super) fn open(&self, state: A, bytes: Arc<[u8]>, queues: Option<Box<Queues<A>>>) {
         let mut core = self.lock();
         core.committed = Some(Arc::new(state));
         core.last = bytes;
+        core.queues = queues;
         core.phase.open();
     }
 
@@ -293,7 +299,7 @@ impl<A: Actor> Live<A> {
         mut core: MutexGuard<'a, Core<A>>,
         call: Call,
     ) -> (MutexGuard<'a, Core<A>>, Started<A>) {
-        if turn::runs_now::<A>(call.index) {
+        if call.delivery.is_none() && turn::runs_now::<A>(call.index) {
             let taken = core.take_for_turn();
             drop(core);
             let (done, scope) = turn::exclusive_now(taken, &self.ctx, call);
@@ -483,11 +489,15 @@ impl<A: Actor> Live<A> {
         self.cell().inbox.compact();
     }
 
-    /// Marks the task gone: hand-overs and held replies are answered `actor/stopped`.
+    /// Marks the task gone: hand-overs, held replies and senders waiting for a handler
+    /// are answered `actor/stopped` (their messages stay stored).
     pub(super) fn retire(&self) {
         let err = self.stopped_error();
         let mut core = self.lock();
         core.phase.retire();
+        if let Some(queues) = core.queues.as_deref_mut() {
+            queues.fail_waiters(&err);
+        }
         let (turn, shared) = core.handed.take();
         if let Some((_, reply)) = turn {
             let _ = reply.send(Err(err.clone()));
@@ -508,6 +518,13 @@ impl<A: Actor> Live<A> {
 }
 
 impl<A: Actor> Core<A> {
+    /// The queues of a kind that declares some.
+    pub(super) fn queues(&mut self) -> &mut Queues<A> {
+        self.queues
+            .as_deref_mut()
+            .expect("a kind with queues has them from its start")
+    }
+
     /// Takes the state and what goes with it for an exclusive turn.
     fn take_for_turn(&mut self) -> Taken<A> {
         Taken {

@@ -11,6 +11,8 @@
 //! | `turn.rs` | one exclusive or shared action as a future |
 //! | `scope.rs` | what a turn carries: its write set and its call chain |
 //! | `gate.rs` | the output gate: replies wait for the writes they saw |
+//! | `queues.rs` | the messages of the instance's queues: waiting, running, backing off |
+//! | `handlers.rs` | the task's side of queues: ending a handler's turn, dead-letter calls |
 //! | `run.rs` | the instance task's loop: what it waits for and in what order |
 //! | `intake.rs` | how the task takes calls from the inbox |
 //! | `stop.rs` | what the task does once the loop ends: sleep, destroy, or stop on a failure |
@@ -20,11 +22,13 @@
 pub(crate) mod cell;
 mod dormant;
 mod gate;
+mod handlers;
 mod in_place;
 mod inbox;
 mod intake;
 mod live;
 mod phase;
+mod queues;
 mod run;
 pub(crate) mod scope;
 mod start;
@@ -40,6 +44,7 @@ use tokio::sync::{Mutex, oneshot};
 use tracing::Instrument;
 
 use crate::client::Client;
+use crate::clock::Clock;
 use crate::ctx::Ctx;
 use crate::definition::Actor;
 use crate::driver::Driver;
@@ -55,7 +60,13 @@ pub enum Start {
     Create(Payload),
     /// An existing actor with the state record the directory loaded (`None` if it has
     /// none): decode it, then `on_wake`.
-    Wake(Option<Vec<u8>>),
+    Wake {
+        /// The state record.
+        state: Option<Vec<u8>>,
+        /// Woken because its alarm was due, not by a call: it commits the alarm its
+        /// records call for, so an alarm that no longer has a cause is cleared.
+        by_alarm: bool,
+    },
 }
 
 /// The directory's record of one actor id: its live mailbox, if any.
@@ -81,6 +92,9 @@ pub trait Host: Send + Sync + 'static {
 
     /// The timers that wake this host's dormant instances.
     fn timers(&self) -> &Timers;
+
+    /// The wall clock stored times are read from (see [`Clock`]).
+    fn clock(&self) -> &Clock;
 }
 
 /// Everything an instance needs to start.

@@ -22,9 +22,10 @@ use crate::mailbox::{Command, Reply};
 use super::Spawn;
 use super::cell::InstanceCell;
 use super::dormant;
+use super::handlers::JobDone;
 use super::inbox::Envelope;
-use super::intake::Ran;
-use super::live::{Finished, Live, PendingTurn};
+use super::intake::{Answer, Ran, Work};
+use super::live::{Finished, Live};
 use super::phase::Stop;
 use super::scope::Scoped;
 use super::start::{Started, start};
@@ -59,11 +60,14 @@ enum Event<A> {
     Shared(SharedDone, oneshot::Sender<Reply>),
     Durable(u64, Result<(), StorageError>),
     Inbox(Option<Envelope>),
+    Job(JobDone),
     Nudge,
     SleepTimer,
     SaveTimer,
     /// Idle for `LINGER`: the loop looks again and goes dormant.
     Lingered,
+    /// A queue message's backoff or a sender's wait ended.
+    QueueTimer,
 }
 
 /// A shared action the task runs, with where its answer goes.
@@ -101,6 +105,10 @@ struct View {
     save_armed: bool,
     /// Why the instance is stopping, if it is.
     stopping: Option<Stop>,
+    /// When a queue message's backoff or a sender's wait for a handler ends next.
+    queue_deadline: Option<Instant>,
+    /// A sender waits for a handler: the actor stays awake for it.
+    senders_waiting: bool,
 }
 
 /// The task's own half of an instance; the rest is in [`Live`].
@@ -108,10 +116,12 @@ pub(super) struct Instance<A: Actor> {
     pub(super) live: Arc<Live<A>>,
     /// Every call in the inbox has been taken (only after `rx.close()`).
     pub(super) rx_done: bool,
-    pub(super) exclusive: Option<PendingTurn<A>>,
-    pub(super) waiting: VecDeque<(usize, Command)>,
+    pub(super) exclusive: Option<(Scoped<BoxFuture<'static, TurnDone<A>>>, Answer)>,
+    pub(super) waiting: VecDeque<Work>,
     /// Shared actions in flight; made on first use, so actors without them carry none.
     pub(super) shared: Option<FuturesUnordered<Answering>>,
+    /// Dead-letter calls reading storage; made on first use.
+    pub(super) jobs: Option<FuturesUnordered<BoxFuture<'static, JobDone>>>,
     pub(super) idle: bool,
     pub(super) idle_since: Instant,
     /// Exclusive turns in a row whose durable save was deferred to the next one.
@@ -132,7 +142,18 @@ pub(super) async fn run<A: Actor>(spawn: Spawn, live: Arc<Live<A>>) {
     // instance keeps in memory.
     let started = Box::pin(start::<A>(how, &key, &live)).await;
     match started {
-        Ok(Started { state, bytes }) => live.open(state, bytes),
+        Ok(Started {
+            state,
+            bytes,
+            queues,
+        }) => {
+            // Messages stored before the wake go before any call: none may run in place
+            // ahead of them.
+            if queues.as_ref().is_some_and(|q| q.ready().next().is_some()) {
+                live.cell().set_draining(true);
+            }
+            live.open(state, bytes, queues);
+        }
         Err(err) => {
             tracing::warn!(error = %err, "actor failed to start");
             let _ = ready.send(Err(err));
@@ -154,12 +175,19 @@ pub(super) async fn live_on<A: Actor>(live: Arc<Live<A>>, resumed: bool) {
     } else {
         Instant::now()
     };
+    // After a wake, the stored messages that are ready take their turns first; after a
+    // dormancy there are none (an instance goes dormant only with its queues idle).
+    let waiting = match live.lock().queues.as_deref() {
+        Some(queues) if !resumed => queues.ready().map(Work::Message).collect(),
+        _ => VecDeque::new(),
+    };
     let mut instance = Instance {
         live,
         rx_done: false,
         exclusive: None,
-        waiting: VecDeque::new(),
+        waiting,
         shared: None,
+        jobs: None,
         idle: resumed,
         idle_since,
         deferred: 0,
@@ -191,6 +219,7 @@ impl<A: Actor> Instance<A> {
         self.exclusive.is_some()
             || !self.waiting.is_empty()
             || self.shared.as_ref().is_some_and(|s| !s.is_empty())
+            || self.jobs.as_ref().is_some_and(|j| !j.is_empty())
     }
 
     /// Under one lock: stops on a caller's failure, adopts turns callers handed over,
@@ -203,8 +232,8 @@ impl<A: Actor> Instance<A> {
             return Err(End::Crash(err));
         }
         let (turn, shared) = core.handed.take();
-        if turn.is_some() {
-            self.exclusive = turn;
+        if let Some((turn, reply)) = turn {
+            self.exclusive = Some((turn, Answer::Call(reply)));
         }
         for (call, reply) in shared {
             self.run_shared(call, reply);
@@ -216,17 +245,29 @@ impl<A: Actor> Instance<A> {
                 self.begin_stop(&mut core, Stop::Sleep);
             }
         }
-        if self.exclusive.is_none()
+        while self.exclusive.is_none()
             && core.committed.is_some()
-            && let Some((index, cmd)) = self.waiting.pop_front()
+            && let Some(work) = self.waiting.pop_front()
         {
-            let Command {
-                args, reply, chain, ..
-            } = cmd;
-            let call = live.begin_turn(&mut core, Call { index, args, chain });
-            // After the state is taken, so no caller slips in ahead of this call.
-            self.take_from_inbox();
-            self.exclusive = Some((call, reply));
+            match work {
+                Work::Action(index, cmd) => {
+                    let Command {
+                        args, reply, chain, ..
+                    } = cmd;
+                    let call = live.begin_turn(&mut core, Call::action(index, args, chain));
+                    // After the state is taken, so no caller slips in ahead of this call.
+                    self.take_from_inbox();
+                    self.exclusive = Some((call, Answer::Call(reply)));
+                }
+                // A message whose queue is held up by an earlier one waits for it.
+                Work::Message(id) => {
+                    if let Some((queue, message, delivery)) = core.queues().start(id) {
+                        let call =
+                            live.begin_turn(&mut core, Call::message(queue, message, delivery));
+                        self.exclusive = Some((call, Answer::Message(id)));
+                    }
+                }
+            }
         }
         // A run of turns whose saves were deferred ends here: no exclusive turn goes on
         // from the state it left and none is queued, so it is saved now.
@@ -239,6 +280,10 @@ impl<A: Actor> Instance<A> {
         let arm_save =
             matches!(live.config().save, SaveMode::Debounced(_)) && core.dirty && !core.save_armed;
         core.save_armed |= arm_save;
+        let (queue_deadline, senders_waiting) = core
+            .queues
+            .as_deref()
+            .map_or((None, false), |q| (q.next_deadline(), q.has_waiters()));
         Ok(View {
             turn_in_place: core.committed.is_none() && self.exclusive.is_none(),
             gate_busy: core.gate.busy(),
@@ -246,6 +291,8 @@ impl<A: Actor> Instance<A> {
             arm_save,
             save_armed: core.save_armed,
             stopping: core.phase.stopping(),
+            queue_deadline,
+            senders_waiting,
         })
     }
 
@@ -261,6 +308,7 @@ impl<A: Actor> Instance<A> {
         let mut sleep_timer: Option<Pin<Box<Sleep>>> = None;
         let mut save_timer: Option<Pin<Box<Sleep>>> = None;
         let mut linger_timer: Option<Pin<Box<Sleep>>> = None;
+        let mut queue_timer: Option<Pin<Box<Sleep>>> = None;
         // Work that is ready runs without re-entering `select!` (which registers wakers
         // for every branch); after a burst, `select!` runs anyway so completions and
         // cooperative yielding are never starved.
@@ -321,7 +369,8 @@ impl<A: Actor> Instance<A> {
                     Stop::Crash => unreachable!("the loop ran on after a crash"),
                 });
             }
-            let idle = !busy && !self.cell().held() && self.cell().depth() == 0;
+            let idle =
+                !busy && !self.cell().held() && self.cell().depth() == 0 && !view.senders_waiting;
             if idle && !self.idle {
                 self.idle_since = Instant::now();
             }
@@ -344,8 +393,13 @@ impl<A: Actor> Instance<A> {
                 && !shared_running
                 && inbox_open
             {
-                let deadline = sleep_timeout
+                let sleep_at = sleep_timeout
                     .map(|timeout| self.idle_since.max(self.live.active_at()) + timeout);
+                // A dormant instance is woken for a queue message's retry as well.
+                let deadline = match (sleep_at, view.queue_deadline) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
                 // A deadline already past is the sleep timer's to act on, below: going
                 // dormant on it would only wake the instance again at once.
                 // Work that came in meanwhile (a nudge, a call) is taken by the `select!`
@@ -370,6 +424,14 @@ impl<A: Actor> Instance<A> {
                 }
             }
             let lingering = linger_at.is_some();
+            if let Some(at) = view.queue_deadline {
+                match &mut queue_timer {
+                    Some(timer) => timer.as_mut().reset(at),
+                    None => queue_timer = Some(Box::pin(tokio::time::sleep_until(at))),
+                }
+            }
+            let queue_armed = view.queue_deadline.is_some();
+            let jobs_running = self.jobs.as_ref().is_some_and(|j| !j.is_empty());
             let sleep_armed = idle && view.stopping.is_none();
             if sleep_armed
                 && sleep_timer.is_none()
@@ -382,10 +444,12 @@ impl<A: Actor> Instance<A> {
             let sleep_armed = sleep_armed && sleep_timer.is_some();
             let exclusive = &mut self.exclusive;
             let shared = &mut self.shared;
+            let jobs = &mut self.jobs;
             let event = tokio::select! {
                 biased;
                 done = async { (&mut exclusive.as_mut().expect("turn_running").0).await }, if turn_running => Event::Turn(done),
                 Some((done, reply)) = async { shared.as_mut().expect("shared_running").next().await }, if shared_running => Event::Shared(done, reply),
+                Some(done) = async { jobs.as_mut().expect("jobs_running").next().await }, if jobs_running => Event::Job(done),
                 (seq, result) = poll_fn(|cx| live.lock().gate.poll_next(cx)), if view.commits_pending => Event::Durable(seq, result),
                 // Before the inbox: a flag set before a call was queued is seen first.
                 () = poll_fn(|cx| live.cell().poll_nudged(cx)) => Event::Nudge,
@@ -393,6 +457,7 @@ impl<A: Actor> Instance<A> {
                 () = async { sleep_timer.as_mut().expect("sleep_armed").as_mut().await }, if sleep_armed => Event::SleepTimer,
                 () = async { save_timer.as_mut().expect("save_armed").as_mut().await }, if save_armed => Event::SaveTimer,
                 () = async { linger_timer.as_mut().expect("lingering").as_mut().await }, if lingering => Event::Lingered,
+                () = async { queue_timer.as_mut().expect("queue_armed").as_mut().await }, if queue_armed => Event::QueueTimer,
             };
             match event {
                 Event::Turn(done) => {
@@ -401,6 +466,19 @@ impl<A: Actor> Instance<A> {
                     }
                 }
                 Event::Shared(done, reply) => self.live.answer_shared(done, reply),
+                Event::Job(done) => self.finish_job(done),
+                Event::QueueTimer => {
+                    let now = Instant::now();
+                    let mut core = live.lock();
+                    let queues = core.queues();
+                    queues.expire(now);
+                    let due = queues.due(now);
+                    drop(core);
+                    if !due.is_empty() {
+                        self.cell().set_draining(true);
+                        self.waiting.extend(due.into_iter().map(Work::Message));
+                    }
+                }
                 Event::Durable(seq, result) => {
                     if let Err(err) = self.live.settle(seq, result) {
                         return Some(End::Crash(ActorError::from_storage(err)));
@@ -455,7 +533,11 @@ impl<A: Actor> Instance<A> {
     }
 
     fn finish_turn(&mut self, done: TurnDone<A>) -> Result<(), End> {
-        let (turn, reply) = self.exclusive.take().expect("a turn was running");
+        let (turn, answer) = self.exclusive.take().expect("a turn was running");
+        let reply = match answer {
+            Answer::Call(reply) => reply,
+            Answer::Message(id) => return self.finish_message(id, turn.into_scope(), done),
+        };
         // Leave the save to the end of the run (see `look`), when no call is queued
         // behind this one, or to the turn that ends a long run.
         let defer = self.deferred < MAX_DEFERRED;
@@ -485,7 +567,7 @@ impl<A: Actor> Instance<A> {
                     self.live.save_owed(&mut core).map_err(End::Crash)?;
                 }
             }
-            Ran::Waiting(turn) => self.exclusive = Some(turn),
+            Ran::Waiting((turn, reply)) => self.exclusive = Some((turn, Answer::Call(reply))),
             // The next look stops the instance on it.
             Ran::Crashed => {}
         }

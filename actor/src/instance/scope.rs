@@ -35,6 +35,7 @@ use crate::definition::Actor;
 use crate::driver::{SaveOp, keys};
 use crate::error::{ActorError, codes};
 use crate::key::ActorId;
+use crate::queue::Delivery;
 
 /// What code running inside a turn reaches through the thread's slot.
 pub(crate) trait Scope: Send + Sync + 'static {
@@ -63,22 +64,32 @@ pub(crate) struct TurnRecord {
 struct Entries {
     chain: CallChain,
     staged: Vec<SaveOp>,
+    /// The message of a queue handler's turn.
+    delivery: Option<Delivery>,
 }
 
 impl TurnRecord {
-    /// Begins an exclusive turn called from `chain`, dropping whatever a turn that never
-    /// finished (timed out, panicked, dropped) left behind.
-    pub(crate) fn begin(&self, chain: CallChain) {
-        if chain.is_empty() && !self.used.load(Ordering::Relaxed) {
+    /// Begins an exclusive turn called from `chain` (a queue handler's, on `delivery`),
+    /// dropping whatever a turn that never finished (timed out, panicked, dropped) left
+    /// behind.
+    pub(crate) fn begin(&self, chain: CallChain, delivery: Option<Delivery>) {
+        let used = !chain.is_empty() || delivery.is_some();
+        if !used && !self.used.load(Ordering::Relaxed) {
             return;
         }
-        self.used.store(!chain.is_empty(), Ordering::Relaxed);
-        *self.lock() = (!chain.is_empty()).then(|| {
+        self.used.store(used, Ordering::Relaxed);
+        *self.lock() = used.then(|| {
             Box::new(Entries {
                 chain,
                 staged: Vec::new(),
+                delivery,
             })
         });
+    }
+
+    /// The message of the running queue handler's turn.
+    pub(crate) fn delivery(&self) -> Option<Delivery> {
+        self.lock().as_ref().and_then(|e| e.delivery)
     }
 
     /// The chain of calls made from the running turn of `kind` `id`.
@@ -266,7 +277,7 @@ impl fmt::Display for CallChain {
 /// Runs an exclusive hook of the instance of `ctx`, outside any call chain; returns its
 /// output and what it staged.
 pub(super) async fn hook<A: Actor, F: Future>(ctx: &Ctx<A>, hook: F) -> (F::Output, Vec<SaveOp>) {
-    let scope = ctx.begin_turn(CallChain::default(), None);
+    let scope = ctx.begin_turn(CallChain::default(), None, None);
     Scoped::exclusive(scope, Box::pin(async move { (hook.await, ctx.end_turn()) })).await
 }
 

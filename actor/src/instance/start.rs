@@ -8,18 +8,23 @@ use crate::definition::Actor;
 use crate::driver::{SaveOp, keys};
 use crate::error::ActorError;
 use crate::key::ActorKey;
+use crate::queue::{self, StoredMessage};
+use tokio::time::Instant;
 
 use futures_util::FutureExt;
 
 use super::Start;
 use super::live::Live;
+use super::queues::{Loaded, Queues};
 use super::scope;
 use super::turn::panicked;
 
-/// The state an instance starts with, and its serialized form as last written.
-pub(super) struct Started<A> {
+/// The state an instance starts with, its serialized form as last written, and its
+/// queues as stored.
+pub(super) struct Started<A: Actor> {
     pub(super) state: A,
     pub(super) bytes: Arc<[u8]>,
+    pub(super) queues: Option<Box<Queues<A>>>,
 }
 
 /// Serializes state into `buf` (cleared first, so one buffer serves every turn); a
@@ -89,9 +94,20 @@ pub(super) async fn start<A: Actor>(
                 .commit(batch)
                 .await
                 .map_err(ActorError::from_storage)?;
-            Ok(Started { state, bytes })
+            let queues = (!A::QUEUES.is_empty()).then(|| {
+                let clock = live.host().clock();
+                Box::new(Queues::new(0, Vec::new(), Instant::now(), clock.now_ms()))
+            });
+            Ok(Started {
+                state,
+                bytes,
+                queues,
+            })
         }
-        Start::Wake(stored) => {
+        Start::Wake {
+            state: stored,
+            by_alarm,
+        } => {
             let stored = stored.ok_or_else(|| {
                 ActorError::not_found(
                     A::NAME,
@@ -99,9 +115,16 @@ pub(super) async fn start<A: Actor>(
                 )
             })?;
             let mut state: A = decode_state(&stored)?;
+            let (queues, unreadable) = load_queues::<A>(live).await?;
             let wake = bounded("on_wake", limit, state.on_wake(ctx));
-            let (woken, staged) = scope::hook(ctx, wake).await;
+            let (woken, mut staged) = scope::hook(ctx, wake).await;
             woken?;
+            staged.extend(unreadable);
+            if by_alarm {
+                staged.push(SaveOp::SetAlarm {
+                    at: queues.as_deref().and_then(Queues::wanted_alarm),
+                });
+            }
             let mut buf = Vec::new();
             encode_state(&state, &mut buf)?;
             let bytes = Arc::<[u8]>::from(buf);
@@ -114,7 +137,84 @@ pub(super) async fn start<A: Actor>(
                     .await
                     .map_err(ActorError::from_storage)?;
             }
-            Ok(Started { state, bytes })
+            Ok(Started {
+                state,
+                bytes,
+                queues,
+            })
         }
     }
+}
+
+/// Reads the actor's stored messages, for a kind with queues: one scan and one read. A
+/// message that cannot be handled any more (its queue is no longer declared, or its
+/// record is unreadable) is moved to the dead letters with `queue/message_invalid`, by
+/// the records returned beside the queues, committed with the wake.
+async fn load_queues<A: Actor>(
+    live: &Live<A>,
+) -> Result<(Option<Box<Queues<A>>>, Vec<SaveOp>), ActorError> {
+    if A::QUEUES.is_empty() {
+        return Ok((None, Vec::new()));
+    }
+    let (driver, id) = (&live.driver, live.id());
+    let records = driver
+        .scan(id, keys::QUEUE)
+        .await
+        .map_err(ActorError::from_storage)?;
+    let last_id = driver
+        .get(id, keys::QUEUE_SEQ)
+        .await
+        .map_err(ActorError::from_storage)?
+        .and_then(|bytes| Some(u64::from_be_bytes(bytes.try_into().ok()?)))
+        .unwrap_or(0);
+    let now_ms = live.host().clock().now_ms();
+    let mut loaded = Vec::with_capacity(records.len());
+    let mut unreadable = Vec::new();
+    for (key, value) in records {
+        let Some((name, seq)) =
+            queue::parse_key(keys::QUEUE, &key).map(|(n, s)| (n.to_string(), s))
+        else {
+            tracing::error!(key = ?key, "a queue record with a malformed key was dropped");
+            unreadable.push(SaveOp::Delete { key });
+            continue;
+        };
+        let name = name.as_str();
+        let index = A::QUEUES.iter().position(|q| q.name == name);
+        match (index, StoredMessage::decode(&value)) {
+            (Some(queue), Some(stored)) => loaded.push(Loaded {
+                queue,
+                id: seq,
+                stored,
+            }),
+            (index, stored) => {
+                let why = if index.is_none() {
+                    format!("the actor declares no queue `{name}` any more")
+                } else {
+                    "its record is not in a format this build reads".to_string()
+                };
+                let err = ActorError::message_invalid(name, "(none)", &why);
+                tracing::error!(queue = name, message = seq, error = %err, "a stored message cannot be handled; moved to the dead letters");
+                let stored = stored.unwrap_or(StoredMessage {
+                    attempts: 0,
+                    sent_ms: now_ms,
+                    due_ms: now_ms,
+                    encoding: crate::payload::Encoding::Json,
+                    body: value,
+                });
+                unreadable.push(SaveOp::Delete { key });
+                unreadable.push(SaveOp::Put {
+                    key: queue::dead_letter_key(name, seq).into(),
+                    value: stored.dead(&err, now_ms).into(),
+                });
+            }
+        }
+    }
+    let queues = Queues::new(last_id, loaded, Instant::now(), now_ms);
+    if !unreadable.is_empty() {
+        // The alarm counted the messages moved away.
+        unreadable.push(SaveOp::SetAlarm {
+            at: queues.wanted_alarm(),
+        });
+    }
+    Ok((Some(Box::new(queues)), unreadable))
 }

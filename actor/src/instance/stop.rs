@@ -15,7 +15,7 @@ use crate::error::ActorError;
 use crate::key::ActorId;
 use crate::mailbox::Command;
 
-use super::intake::destroyed;
+use super::intake::{Answer, Work, destroyed};
 use super::live::Core;
 use super::phase::Stop;
 use super::run::{End, Instance};
@@ -35,9 +35,16 @@ impl<A: Actor> Instance<A> {
         core.phase.stop(stop);
         self.cell().inbox.close();
         if stop == Stop::Destroy {
-            for (_, cmd) in self.waiting.drain(..) {
-                self.live.cell().inbox_depth.fetch_sub(1, Ordering::AcqRel);
-                let _ = cmd.reply.send(Err(destroyed::<A>(self.live.id())));
+            let err = destroyed::<A>(self.live.id());
+            // Stored messages go with the actor's storage.
+            for work in self.waiting.drain(..) {
+                if let Work::Action(_, cmd) = work {
+                    self.live.cell().inbox_depth.fetch_sub(1, Ordering::AcqRel);
+                    let _ = cmd.reply.send(Err(err.clone()));
+                }
+            }
+            if let Some(queues) = core.queues.as_deref_mut() {
+                queues.fail_waiters(&err);
             }
         }
     }
@@ -94,7 +101,8 @@ impl<A: Actor> Instance<A> {
                 // a failed commit were answered with its error when it failed.
                 let _ = self.live.flush().await;
                 // A turn still running worked on the state the failure made unsaveable.
-                if let Some((_, reply)) = self.exclusive.take() {
+                // (A handler's message stays stored, for the next instance.)
+                if let Some((_, Answer::Call(reply))) = self.exclusive.take() {
                     let _ = reply.send(Err(err.clone()));
                 }
                 // Shared calls already running finish, as they would before a sleep; the
@@ -111,8 +119,15 @@ impl<A: Actor> Instance<A> {
                 }
                 self.live.lock().gate.fail_all(&err);
                 self.cell().inbox.close();
-                let mut unstarted: Vec<Command> =
-                    self.waiting.drain(..).map(|(_, cmd)| cmd).collect();
+                // Stored messages wait in storage for the next instance.
+                let mut unstarted: Vec<Command> = self
+                    .waiting
+                    .drain(..)
+                    .filter_map(|work| match work {
+                        Work::Action(_, cmd) => Some(cmd),
+                        Work::Message(_) => None,
+                    })
+                    .collect();
                 while let Poll::Ready(Some(cmd)) = self.cell().inbox.try_recv() {
                     unstarted.push(cmd);
                 }

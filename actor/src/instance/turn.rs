@@ -8,7 +8,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use futures_util::future::BoxFuture;
+use futures_util::future::{BoxFuture, Either};
 use tokio::sync::oneshot;
 use tokio::time::error::Elapsed;
 use tracing::Instrument;
@@ -19,16 +19,42 @@ use crate::driver::SaveOp;
 use crate::error::{ActorError, codes, panic_message};
 use crate::mailbox::Reply;
 use crate::payload::Payload;
+use crate::queue::Delivery;
 
 use super::scope::{self, CallChain, Scope, Scoped};
 use super::start::encode_state;
 
-/// What a turn is asked to run: an action by index, its arguments, and the call chain it
-/// was made from.
+/// What a turn is asked to run: an action (or, with a delivery, a queue's handler) by
+/// index, its arguments (the message), and the call chain it was made from.
 pub(super) struct Call {
     pub(super) index: usize,
     pub(super) args: Payload,
     pub(super) chain: CallChain,
+    /// Set for a queue handler's turn: the message it runs on.
+    pub(super) delivery: Option<Delivery>,
+}
+
+impl Call {
+    /// A call of action `index`.
+    pub(super) fn action(index: usize, args: Payload, chain: CallChain) -> Self {
+        Self {
+            index,
+            args,
+            chain,
+            delivery: None,
+        }
+    }
+
+    /// A run of queue `index`'s handler on `message`; such a turn is called from
+    /// outside any other.
+    pub(super) fn message(index: usize, message: Payload, delivery: Delivery) -> Self {
+        Self {
+            index,
+            args: message,
+            chain: CallChain::default(),
+            delivery: Some(delivery),
+        }
+    }
 }
 
 /// What an exclusive turn takes from the instance's core while it runs
@@ -106,9 +132,11 @@ pub(super) fn log_result(action: &str, result: &Reply) {
     }
 }
 
-/// Runs exclusive action `index` on the taken state, copying it first only if a shared
-/// action still reads it; the scope is the one the instance's last turn gave back, if it
-/// kept it.
+/// Runs exclusive action `index` (or queue `index`'s handler, for a call with a
+/// delivery) on the taken state, copying it first only if a shared action still reads
+/// it; the scope is the one the instance's last turn gave back, if it kept it. A
+/// handler's error discards its changes, as a panic does: the message is tried again,
+/// and its effect on the state must happen once.
 pub(super) fn exclusive<A: Actor>(
     Taken {
         mut state,
@@ -117,20 +145,30 @@ pub(super) fn exclusive<A: Actor>(
         scratch,
     }: Taken<A>,
     ctx: Ctx<A>,
-    Call { index, args, chain }: Call,
+    Call {
+        index,
+        args,
+        chain,
+        delivery,
+    }: Call,
     timeout: Duration,
 ) -> Scoped<BoxFuture<'static, TurnDone<A>>> {
-    let action = A::ACTIONS[index].name;
-    let span = action_span(action, "exclusive");
-    let scope = ctx.begin_turn(chain, scope);
+    let (action, access) = match &delivery {
+        Some(delivery) => (delivery.queue, "queue"),
+        None => (A::ACTIONS[index].name, "exclusive"),
+    };
+    let handler = delivery.is_some();
+    let span = action_span(action, access);
+    let scope = ctx.begin_turn(chain, delivery, scope);
     let turn = async move {
         let outcome = {
             let st = Arc::make_mut(&mut state);
-            within(
-                timeout,
-                AssertUnwindSafe(st.call_exclusive(&ctx, index, args)).catch_unwind(),
-            )
-            .await
+            let call = if handler {
+                Either::Right(st.call_queue(&ctx, index, args))
+            } else {
+                Either::Left(st.call_exclusive(&ctx, index, args))
+            };
+            within(timeout, AssertUnwindSafe(call).catch_unwind()).await
         };
         let outcome = match outcome {
             Ok(Ok(result)) => Ok(result),
@@ -138,7 +176,7 @@ pub(super) fn exclusive<A: Actor>(
             Err(_) => Err(timed_out(action, timeout)),
         };
         let staged = ctx.end_turn();
-        let mut done = conclude(action, state, outcome, staged, scratch, &last);
+        let mut done = conclude(action, state, outcome, staged, scratch, &last, handler);
         if A::HAS_ON_STATE_CHANGE
             && done.changed.is_some()
             && let Some(state) = &done.state
@@ -172,12 +210,14 @@ pub(super) fn exclusive_now<A: Actor>(
         scratch,
     }: Taken<A>,
     ctx: &Ctx<A>,
-    Call { index, args, chain }: Call,
+    Call {
+        index, args, chain, ..
+    }: Call,
 ) -> (TurnDone<A>, Option<Arc<dyn Scope>>) {
     let action = A::ACTIONS[index].name;
     let span = action_span(action, "exclusive");
     let _entered = span.as_ref().map(tracing::Span::enter);
-    let mut scope = Some(ctx.begin_turn(chain, scope));
+    let mut scope = Some(ctx.begin_turn(chain, None, scope));
     let outcome = scope::lent(&mut scope, || {
         let st = Arc::make_mut(&mut state);
         std::panic::catch_unwind(AssertUnwindSafe(|| {
@@ -196,13 +236,14 @@ pub(super) fn exclusive_now<A: Actor>(
     };
     let staged = ctx.end_turn();
     (
-        conclude(action, state, outcome, staged, scratch, &last),
+        conclude(action, state, outcome, staged, scratch, &last, false),
         scope,
     )
 }
 
 /// The end of an exclusive turn that ran: its changes thrown away if it failed to finish
-/// (`Err`: it panicked or timed out) or its state does not serialize, otherwise the state
+/// (`Err`: it panicked or timed out), if it returned an error and `discard_errors` (a
+/// queue handler's turn), or if its state does not serialize; otherwise the state
 /// serialized into `scratch` and compared with `last`, the bytes last saved.
 fn conclude<A: Actor>(
     action: &'static str,
@@ -211,6 +252,7 @@ fn conclude<A: Actor>(
     staged: Vec<SaveOp>,
     mut scratch: Vec<u8>,
     last: &[u8],
+    discard_errors: bool,
 ) -> TurnDone<A> {
     let discarded = |err, scratch| TurnDone {
         state: None,
@@ -220,6 +262,7 @@ fn conclude<A: Actor>(
         scratch,
     };
     let result = match outcome {
+        Ok(Err(err)) if discard_errors => return discarded(err, scratch),
         Ok(result) => result,
         Err(err) => return discarded(err, scratch),
     };
@@ -249,7 +292,9 @@ pub(super) fn shared<A: Actor>(
     snapshot: Arc<A>,
     seq: u64,
     ctx: Ctx<A>,
-    Call { index, args, chain }: Call,
+    Call {
+        index, args, chain, ..
+    }: Call,
     timeout: Duration,
 ) -> Scoped<BoxFuture<'static, SharedDone>> {
     let action = A::ACTIONS[index].name;
