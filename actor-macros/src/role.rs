@@ -253,6 +253,15 @@ impl Role {
         }
     }
 
+    /// The verb that agrees with this role's subject ("`#[on_wake]` takes", "queue
+    /// handlers take").
+    fn verb(&self, singular: &'static str, plural: &'static str) -> &'static str {
+        match self.subject {
+            Subject::Plural(_) => plural,
+            Subject::Marker => singular,
+        }
+    }
+
     /// "must be `async fn`" in this role's grammar.
     pub(crate) fn not_async(&self, ident: &syn::Ident) -> String {
         match self.subject {
@@ -278,18 +287,24 @@ impl Role {
             )),
             (ReceiverRule::Exclusive { .. }, Receiver::Exclusive)
             | (ReceiverRule::Shared { .. }, Receiver::Shared) => None,
-            (ReceiverRule::Exclusive { because }, Receiver::Shared) => {
-                Some(format!("{subject} takes `&mut self`: {because}"))
-            }
-            (ReceiverRule::Shared { because }, Receiver::Exclusive) => {
-                Some(format!("{subject} takes `&self`: {because}"))
-            }
+            (ReceiverRule::Exclusive { because }, Receiver::Shared) => Some(format!(
+                "{subject} {} `&mut self`: {because}",
+                self.verb("takes", "take")
+            )),
+            (ReceiverRule::Shared { because }, Receiver::Exclusive) => Some(format!(
+                "{subject} {} `&self`: {because}",
+                self.verb("takes", "take")
+            )),
             (rule, Receiver::Missing) => {
                 let wanted = rule.written();
-                Some(format!("{subject} takes `{wanted}` first: add `{wanted}`"))
+                Some(format!(
+                    "{subject} {} `{wanted}` first: add `{wanted}`",
+                    self.verb("takes", "take")
+                ))
             }
             (rule, Receiver::Value | Receiver::Other) => Some(format!(
-                "{subject} borrows the state, which the runtime keeps: write `{}`",
+                "{subject} {} the state, which the runtime keeps: write `{}`",
+                self.verb("borrows", "borrow"),
                 rule.written()
             )),
         }

@@ -166,11 +166,13 @@ impl<'a> HandleMethod<'a> {
         let (names, types, out) = (&self.names, &self.types, &self.out);
         // Through `Deref`, not the private field: the impl block may sit in another module.
         let call = if self.is_queue() {
+            // The message spanned like the call, so what it lacks is reported once.
+            let message = respan(quote!(#(#names)*), self.call_span());
             quote_spanned! {self.call_span()=>
                 ::actor::__private::QueueSend::new(
                     ::core::ops::Deref::deref(self),
                     #name,
-                    ::actor::__private::Payload::local(#(#names)*),
+                    ::actor::__private::Payload::local(#message),
                 )
             }
         } else {
