@@ -7,14 +7,14 @@ use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::{
     Attribute, FnArg, GenericArgument, Ident, ImplItem, ItemImpl, ItemStruct, LitStr, Pat,
-    PathArguments, ReturnType, Signature, Type,
+    PathArguments, ReturnType, Signature, TraitItemFn, Type,
 };
 
 use crate::ctxt::Ctxt;
 use crate::marker;
 use crate::options::{self, StructOptions};
 use crate::queue_options::QueueOptions;
-use crate::role::{Identity, Naming, Role};
+use crate::role::{Expansion, Identity, Naming, Role};
 
 /// `#[actor(…)] struct …`: the state struct and its options.
 pub(crate) struct State {
@@ -106,6 +106,11 @@ pub(crate) struct Method {
     /// Its body may wait (has an `.await`, or a macro that might hold one): if not, its
     /// turn finishes on its first poll.
     pub(crate) waits: bool,
+    /// Declared with a body (a queue declared without one is the run loop's).
+    pub(crate) has_body: bool,
+    /// The queue names its body passes as literals to `next`, `next_batch`, `stream` and
+    /// `next_coalesced`, to check against the loop's queues.
+    pub(crate) loop_names: Vec<syn::LitStr>,
 }
 
 impl Method {
@@ -149,50 +154,69 @@ pub(crate) struct ActorImpl {
 }
 
 impl ActorImpl {
-    /// Reads the block, taking our markers off the methods it keeps.
+    /// Reads the block, taking our markers off the methods it keeps. A method declared
+    /// without a body (`#[queue] fn tick(tick: Tick);`, a queue the run loop takes) is
+    /// not Rust an impl block may hold: it is read and taken out.
     pub(crate) fn from_syn(cx: &Ctxt, mut item: ItemImpl, args: TokenStream) -> Self {
         let mut methods = Vec::new();
-        for impl_item in &mut item.items {
-            let attrs = match impl_item {
+        let mut kept_items = Vec::with_capacity(item.items.len());
+        for mut impl_item in std::mem::take(&mut item.items) {
+            if let ImplItem::Verbatim(tokens) = &impl_item
+                && let Ok(declared) = syn::parse2::<TraitItemFn>(tokens.clone())
+                && declared.default.is_none()
+            {
+                let mut attrs = declared.attrs.clone();
+                match take_marker(cx, &mut attrs) {
+                    Some((marker, attr)) if marker.role.bodyless => methods.push(Method::from_syn(
+                        marker,
+                        attr,
+                        &declared.sig,
+                        &attrs,
+                        None,
+                    )),
+                    Some((marker, _)) => cx.error_spanned_by(
+                        &declared.sig,
+                        format!(
+                            "`#[{}]` needs a body: only a queue the `#[run]` loop takes is declared without one",
+                            marker.role.marker
+                        ),
+                    ),
+                    None => kept_items.push(impl_item),
+                }
+                continue;
+            }
+            let attrs = match &mut impl_item {
                 ImplItem::Fn(func) => &mut func.attrs,
                 ImplItem::Const(c) => &mut c.attrs,
                 ImplItem::Type(t) => &mut t.attrs,
                 ImplItem::Macro(m) => &mut m.attrs,
-                _ => continue,
-            };
-            let mut found: Option<(marker::Marker, Attribute)> = None;
-            let mut kept = Vec::new();
-            for attr in std::mem::take(attrs) {
-                let Some(marker) = marker::read(cx, &attr) else {
-                    kept.push(attr);
+                _ => {
+                    kept_items.push(impl_item);
                     continue;
-                };
-                match &found {
-                    Some((first, _)) => cx.error_spanned_by(
+                }
+            };
+            let found = take_marker(cx, attrs);
+            if let Some((marker, attr)) = found {
+                match &impl_item {
+                    ImplItem::Fn(func) => methods.push(Method::from_syn(
+                        marker,
+                        attr,
+                        &func.sig,
+                        &func.attrs,
+                        Some(&func.block),
+                    )),
+                    _ => cx.error_spanned_by(
                         &attr,
                         format!(
-                            "this method is already `#[{}]` and a method has one role: remove `#[{}]`",
-                            first.role.marker, marker.role.marker
+                            "`#[{}]` goes on an `async fn` in this block",
+                            marker.role.marker
                         ),
                     ),
-                    None => found = Some((marker, attr)),
                 }
             }
-            *attrs = kept;
-            let Some((marker, attr)) = found else {
-                continue;
-            };
-            match impl_item {
-                ImplItem::Fn(func) => methods.push(Method::from_syn(marker, attr, func)),
-                _ => cx.error_spanned_by(
-                    &attr,
-                    format!(
-                        "`#[{}]` goes on an `async fn` in this block",
-                        marker.role.marker
-                    ),
-                ),
-            }
+            kept_items.push(impl_item);
         }
+        item.items = kept_items;
         ActorImpl {
             item,
             args,
@@ -201,9 +225,38 @@ impl ActorImpl {
     }
 }
 
+/// Takes our marker off `attrs`, reporting a second one.
+fn take_marker(cx: &Ctxt, attrs: &mut Vec<Attribute>) -> Option<(marker::Marker, Attribute)> {
+    let mut found: Option<(marker::Marker, Attribute)> = None;
+    let mut kept = Vec::new();
+    for attr in std::mem::take(attrs) {
+        let Some(marker) = marker::read(cx, &attr) else {
+            kept.push(attr);
+            continue;
+        };
+        match &found {
+            Some((first, _)) => cx.error_spanned_by(
+                &attr,
+                format!(
+                    "this method is already `#[{}]` and a method has one role: remove `#[{}]`",
+                    first.role.marker, marker.role.marker
+                ),
+            ),
+            None => found = Some((marker, attr)),
+        }
+    }
+    *attrs = kept;
+    found
+}
+
 impl Method {
-    fn from_syn(found: marker::Marker, marker: Attribute, func: &syn::ImplItemFn) -> Self {
-        let (sig, attrs) = (&func.sig, &func.attrs);
+    fn from_syn(
+        found: marker::Marker,
+        marker: Attribute,
+        sig: &Signature,
+        attrs: &[Attribute],
+        body: Option<&syn::Block>,
+    ) -> Self {
         let mut receiver = Receiver::Missing;
         let mut params = Vec::new();
         for input in &sig.inputs {
@@ -216,6 +269,16 @@ impl Method {
                 }),
             }
         }
+        let loop_names = match (
+            &found.role.expansion,
+            params.first().and_then(Param::ident),
+            body,
+        ) {
+            (Expansion::Run, Some(lp), Some(body)) => {
+                crate::loop_names::read(lp, body.to_token_stream())
+            }
+            _ => Vec::new(),
+        };
         Method {
             role: found.role,
             name: found.name,
@@ -228,9 +291,11 @@ impl Method {
                 .cloned()
                 .collect(),
             receiver,
-            params,
             output: output_of(&sig.output),
-            waits: crate::waits::may_wait(func.block.to_token_stream()),
+            waits: body.is_some_and(|b| crate::waits::may_wait(b.to_token_stream())),
+            has_body: body.is_some(),
+            params,
+            loop_names,
         }
     }
 }

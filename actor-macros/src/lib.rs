@@ -30,6 +30,7 @@ mod duration;
 mod error_derive;
 mod expand;
 mod fallback;
+mod loop_names;
 mod marker;
 mod meta;
 mod options;
@@ -230,6 +231,45 @@ pub fn action(_args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn queue(_args: TokenStream, item: TokenStream) -> TokenStream {
     expand::misplaced("queue", item.into()).into()
+}
+
+/// Marks an actor's run loop inside an `#[actor] impl` block: one long-running `async fn`
+/// that takes `lp: Loop<Self>` (no `self`) and returns `()` or `Result<(), E>`. It takes
+/// messages itself from the queues declared for it without a body (`#[queue] fn
+/// tick(tick: Tick);`) with `lp.next(&["tick"], timeout)`, and reaches the state only
+/// through the turns it opens (`lp.turn(…)`, `lp.complete(message, …)`), so actions keep
+/// running while it waits. It starts when the actor wakes, gets `lp.cancelled()` and the
+/// kind's `sleep_grace` when the actor sleeps, and is restarted with backoff when it
+/// fails or panics. An actor has at most one.
+///
+/// ```
+/// use std::time::Duration;
+/// use actor::prelude::*;
+///
+/// #[actor]
+/// #[derive(Clone, Default, Serialize, Deserialize)]
+/// pub struct Ticker { ticks: u64 }
+///
+/// #[actor]
+/// impl Ticker {
+///     #[queue]
+///     fn tick(at: u64);
+///
+///     #[run]
+///     async fn run(lp: Loop<Self>) -> Result<(), ActorError> {
+///         while let Some(tick) = lp.next(&["tick"], Duration::from_secs(60)).await? {
+///             lp.complete(tick, |state, _| state.ticks += 1).await?;
+///         }
+///         Ok(())
+///     }
+/// }
+/// assert!(!Ticker::QUEUES[0].handled);
+/// ```
+///
+/// Outside an `#[actor] impl` block it is an error.
+#[proc_macro_attribute]
+pub fn run(_args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::misplaced("run", item.into()).into()
 }
 
 /// Marks the hook that runs once, when the actor is created, before the first

@@ -140,7 +140,7 @@ mod tests {
                 "unknown option `nmae`: did you mean `name`? `#[action]` takes `name`",
                 "write `#[action(name = \"x\")]`",
                 "`#[on_wake]` takes no options: write `#[on_wake]`",
-                "`#[acton]` is not a marker: did you mean `#[action]`? An `#[actor]` impl marks methods with `#[action]`, `#[queue]`, `#[on_create]`, `#[on_wake]`, `#[on_sleep]`, `#[on_destroy]` or `#[on_state_change]`",
+                "`#[acton]` is not a marker: did you mean `#[action]`? An `#[actor]` impl marks methods with `#[action]`, `#[queue]`, `#[run]`, `#[on_create]`, `#[on_wake]`, `#[on_sleep]`, `#[on_destroy]` or `#[on_state_change]`",
             ]
         );
     }

@@ -228,12 +228,16 @@ pub(crate) fn check(cx: &Ctxt, opts: &QueueOptions) {
     }
 }
 
-/// The queue's `QueueInfo`: the defaults with what was written.
-pub(crate) fn info(name: &str, opts: &QueueOptions) -> TokenStream {
-    let fields: Vec<TokenStream> = QUEUE_OPTIONS
+/// The queue's `QueueInfo`: the defaults with what was written; `handled` is `false` for
+/// a queue the run loop takes.
+pub(crate) fn info(name: &str, handled: bool, opts: &QueueOptions) -> TokenStream {
+    let mut fields: Vec<TokenStream> = QUEUE_OPTIONS
         .iter()
         .filter_map(|o| (o.field)(opts))
         .collect();
+    if !handled {
+        fields.push(quote!(handled: false));
+    }
     quote! {
         ::actor::__private::QueueInfo {
             #(#fields,)*
@@ -264,7 +268,7 @@ mod tests {
             dead_letters = "discard", capacity = 10, max_message_size = 1024
         )]));
         assert!(errors.is_empty(), "{errors:?}");
-        let info = info("tasks", &opts).to_string();
+        let info = info("tasks", true, &opts).to_string();
         for field in [
             "max_attempts : 3u32",
             "first_backoff : :: actor :: __private :: Duration :: from_millis (500u64)",

@@ -21,6 +21,9 @@ pub(crate) struct Role {
     pub(crate) identity: Identity,
     /// What the marker's parentheses take.
     pub(crate) options: MarkerOptions,
+    /// Whether a method of the role may be declared without a body (a queue the run loop
+    /// takes).
+    pub(crate) bodyless: bool,
     /// How it takes the state.
     pub(crate) receiver: ReceiverRule,
     /// What it takes after the optional context.
@@ -80,6 +83,8 @@ pub(crate) enum ReceiverRule {
     Exclusive { because: &'static str },
     /// `&self` only; `because` follows "takes `&self`: " when `&mut self` is written.
     Shared { because: &'static str },
+    /// No `self` at all; `because` follows "takes no `self`: ".
+    NoSelf { because: &'static str },
 }
 
 /// What a role takes after the optional context.
@@ -97,6 +102,8 @@ pub(crate) enum ArgsRule {
     },
     /// None.
     None,
+    /// Exactly the run loop's context, `lp: Loop<Self>`.
+    LoopContext,
 }
 
 /// What a role returns.
@@ -116,9 +123,11 @@ pub(crate) enum Expansion {
     /// An entry of `Actor::ACTIONS`, an arm of `call_exclusive` or `call_shared` (by the
     /// receiver), and a typed method on the handle.
     Action,
-    /// An entry of `Actor::QUEUES`, an arm of `call_queue`, and a handle method that
-    /// sends a message to it.
+    /// An entry of `Actor::QUEUES`, an arm of `call_queue` (for a queue with a handler),
+    /// and a handle method that sends a message to it.
     Queue,
+    /// `Actor::run` and `HAS_RUN`.
+    Run,
     /// The `Actor` method `method`, forwarding to the user's method; it passes the create
     /// input when `input`, and sets the `Actor` constant `flag` to `true` when given.
     Hook {
@@ -141,6 +150,7 @@ const fn lifecycle_hook(marker: &'static str) -> Role {
         subject: Subject::Marker,
         identity: Identity::Once,
         options: MarkerOptions::None,
+        bodyless: false,
         receiver: HOOK_RECEIVER,
         args: ArgsRule::None,
         output: OutputRule::UnitOrResult,
@@ -158,6 +168,7 @@ pub(crate) const ROLES: &[Role] = &[
         subject: Subject::Plural("actions"),
         identity: Identity::Named(Naming::AsWritten),
         options: MarkerOptions::Name,
+        bodyless: false,
         receiver: ReceiverRule::ExclusiveOrShared,
         args: ArgsRule::Any,
         output: OutputRule::Value,
@@ -168,6 +179,7 @@ pub(crate) const ROLES: &[Role] = &[
         subject: Subject::Plural("queue handlers"),
         identity: Identity::Named(Naming::Camel),
         options: MarkerOptions::Queue,
+        bodyless: true,
         receiver: ReceiverRule::Exclusive {
             because: "a handler runs as an exclusive turn, and its changes commit with the message's removal; write `&mut self`",
         },
@@ -179,10 +191,24 @@ pub(crate) const ROLES: &[Role] = &[
         expansion: Expansion::Queue,
     },
     Role {
+        marker: "run",
+        subject: Subject::Marker,
+        identity: Identity::Once,
+        options: MarkerOptions::None,
+        bodyless: false,
+        receiver: ReceiverRule::NoSelf {
+            because: "the loop runs beside the actor's turns and reaches the state only through `lp.turn(…)` and `lp.complete(…)`; remove it",
+        },
+        args: ArgsRule::LoopContext,
+        output: OutputRule::UnitOrResult,
+        expansion: Expansion::Run,
+    },
+    Role {
         marker: "on_create",
         subject: Subject::Marker,
         identity: Identity::Once,
         options: MarkerOptions::None,
+        bodyless: false,
         receiver: HOOK_RECEIVER,
         args: ArgsRule::AtMostOne {
             fix: "put the values in one struct or tuple, like `input: (i64, String)`",
@@ -202,6 +228,7 @@ pub(crate) const ROLES: &[Role] = &[
         subject: Subject::Marker,
         identity: Identity::Once,
         options: MarkerOptions::None,
+        bodyless: false,
         receiver: ReceiverRule::Shared {
             because: "it observes the new state and cannot change it; write `&self` and move the change into an action",
         },
@@ -249,7 +276,7 @@ impl Role {
         match self.receiver {
             ReceiverRule::ExclusiveOrShared => receiver == Receiver::Exclusive,
             ReceiverRule::Exclusive { .. } => true,
-            ReceiverRule::Shared { .. } => false,
+            ReceiverRule::Shared { .. } | ReceiverRule::NoSelf { .. } => false,
         }
     }
 
@@ -278,6 +305,11 @@ impl Role {
     pub(crate) fn receiver_error(&self, receiver: Receiver) -> Option<String> {
         let subject = self;
         match (&self.receiver, receiver) {
+            (ReceiverRule::NoSelf { .. }, Receiver::Missing) => None,
+            (ReceiverRule::NoSelf { because }, _) => Some(format!(
+                "{subject} {} no `self`: {because}",
+                self.verb("takes", "take")
+            )),
             (ReceiverRule::ExclusiveOrShared, Receiver::Shared | Receiver::Exclusive) => None,
             (ReceiverRule::ExclusiveOrShared, Receiver::Missing) => Some(format!(
                 "{subject} take `&self` (shared: runs alongside other calls) or `&mut self` (exclusive: one at a time) first: add `&self` or `&mut self`"
@@ -316,7 +348,9 @@ impl ReceiverRule {
     fn written(&self) -> &'static str {
         match self {
             ReceiverRule::Shared { .. } => "&self",
-            ReceiverRule::Exclusive { .. } | ReceiverRule::ExclusiveOrShared => "&mut self",
+            ReceiverRule::Exclusive { .. }
+            | ReceiverRule::ExclusiveOrShared
+            | ReceiverRule::NoSelf { .. } => "&mut self",
         }
     }
 }
@@ -381,7 +415,7 @@ mod tests {
     fn marker_list_reads_as_a_sentence() {
         assert_eq!(
             marker_list(),
-            "`#[action]`, `#[queue]`, `#[on_create]`, `#[on_wake]`, `#[on_sleep]`, `#[on_destroy]` or `#[on_state_change]`"
+            "`#[action]`, `#[queue]`, `#[run]`, `#[on_create]`, `#[on_wake]`, `#[on_sleep]`, `#[on_destroy]` or `#[on_state_change]`"
         );
     }
 }

@@ -13,7 +13,7 @@ use crate::case;
 use crate::ctxt::Ctxt;
 use crate::options;
 use crate::queue_options;
-use crate::role::{ArgsRule, Identity, Naming, OutputRule};
+use crate::role::{ArgsRule, Expansion, Identity, Naming, OutputRule};
 
 /// Checks the state struct and its options.
 pub(crate) fn check_state(cx: &Ctxt, state: &State) {
@@ -55,14 +55,21 @@ pub(crate) fn check_impl(cx: &Ctxt, actor: &ActorImpl) {
         );
     }
 
-    // Names are unique per role: an action and (later) a queue may share one.
+    check_loop_names(cx, actor);
+    // Names are unique per role: an action and a queue may share one.
     let mut names: HashSet<(&'static str, String)> = HashSet::new();
     let mut once: HashSet<&str> = HashSet::new();
     for m in &actor.methods {
-        check_signature(cx, m);
-        check_receiver(cx, m);
+        if m.has_body {
+            check_signature(cx, m);
+            check_receiver(cx, m);
+        } else {
+            check_declaration(cx, m, actor);
+        }
         check_params(cx, m, self_ident);
-        check_output(cx, m);
+        if m.has_body {
+            check_output(cx, m);
+        }
         if let Some(options) = &m.queue {
             queue_options::check(cx, options);
         }
@@ -137,6 +144,81 @@ fn check_name(cx: &Ctxt, m: &Method, naming: Naming, names: &mut HashSet<(&'stat
     }
 }
 
+/// A queue declared without a body, for the run loop: no `self`, no result, and a loop
+/// to take its messages.
+fn check_declaration(cx: &Ctxt, m: &Method, actor: &ActorImpl) {
+    let sig = &m.sig;
+    let name = m.name();
+    if let Some(receiver) = sig.receiver() {
+        cx.error_spanned_by(
+            receiver,
+            format!(
+                "a queue the run loop takes is declared without `self` and without a body: `fn {}(message: T);`",
+                m.ident()
+            ),
+        );
+    }
+    if let syn::ReturnType::Type(_, ty) = &sig.output
+        && !is_unit(ty)
+    {
+        cx.error_spanned_by(
+            ty,
+            "the run loop takes this queue's messages, so no handler returns a value: remove the return type (give the method a body to make it a handler)",
+        );
+    }
+    let has_loop = actor
+        .methods
+        .iter()
+        .any(|other| matches!(other.role.expansion, Expansion::Run));
+    if !has_loop {
+        cx.error_spanned_by(
+            sig,
+            format!(
+                "queue `{name}` has no handler, and the actor has no `#[run]` loop to take its messages: give it a body (and `&mut self`) to handle each message, or add a `#[run]` method"
+            ),
+        );
+    }
+}
+
+/// The queue names the run loop passes as literals: each one of its queues.
+fn check_loop_names(cx: &Ctxt, actor: &ActorImpl) {
+    let loop_queues: Vec<String> = actor
+        .methods
+        .iter()
+        .filter(|m| matches!(m.role.expansion, Expansion::Queue) && !m.has_body)
+        .map(Method::name)
+        .collect();
+    let listed = if loop_queues.is_empty() {
+        "it declares none: add one like `#[queue] fn tick(tick: Tick);`".to_string()
+    } else {
+        let names: Vec<String> = loop_queues.iter().map(|n| format!("`{n}`")).collect();
+        format!("its queues are {}", names.join(", "))
+    };
+    for m in actor
+        .methods
+        .iter()
+        .filter(|m| matches!(m.role.expansion, Expansion::Run))
+    {
+        for lit in &m.loop_names {
+            let name = lit.value();
+            if loop_queues.contains(&name) {
+                continue;
+            }
+            let handled = actor.methods.iter().find(|q| {
+                matches!(q.role.expansion, Expansion::Queue) && q.has_body && q.name() == name
+            });
+            let message = match handled {
+                Some(handler) => format!(
+                    "queue `{name}` has a handler (`fn {}`), which takes its messages; the loop takes only the queues declared without a body: {listed}",
+                    handler.ident()
+                ),
+                None => format!("the run loop has no queue `{name}`: {listed}"),
+            };
+            cx.error_spanned_by(lit, message);
+        }
+    }
+}
+
 /// The struct's name, when the impl is `impl Name` or `impl path::to::Name`.
 pub(crate) fn self_ident(ty: &Type) -> Option<&syn::Ident> {
     let Type::Path(p) = ty else { return None };
@@ -197,6 +279,9 @@ fn check_receiver(cx: &Ctxt, m: &Method) {
 }
 
 fn check_params(cx: &Ctxt, m: &Method, self_ident: Option<&syn::Ident>) {
+    if let ArgsRule::LoopContext = m.role.args {
+        return check_loop_context(cx, m);
+    }
     for (i, p) in m.params.iter().enumerate() {
         match p.ctx {
             Some(form) => check_ctx(cx, p, form, i, self_ident),
@@ -233,6 +318,7 @@ fn check_params(cx: &Ctxt, m: &Method, self_ident: Option<&syn::Ident>) {
                 );
             }
         },
+        ArgsRule::LoopContext => unreachable!("checked by `check_loop_context`"),
         ArgsRule::None => {
             for extra in &args {
                 let (pat, ty) = (&extra.pat, &extra.ty);
@@ -242,6 +328,37 @@ fn check_params(cx: &Ctxt, m: &Method, self_ident: Option<&syn::Ident>) {
                         "{subject} takes no arguments besides the context: remove `{}`",
                         quote!(#pat: #ty).to_string().replace(" :", ":")
                     ),
+                );
+            }
+        }
+    }
+}
+
+/// The run loop takes `lp: Loop<Self>` and nothing else.
+fn check_loop_context(cx: &Ctxt, m: &Method) {
+    let subject = m.role;
+    let is_loop = |p: &Param| {
+        matches!(&p.ty, Type::Path(path) if path.qself.is_none()
+            && path.path.segments.last().is_some_and(|s| s.ident == "Loop"))
+    };
+    match &m.params[..] {
+        [] => cx.error_at(
+            m.sig.paren_token.span.join(),
+            format!("{subject} takes the loop's context: write `lp: Loop<Self>`"),
+        ),
+        [first, rest @ ..] => {
+            if !is_loop(first) {
+                let ty = &first.ty;
+                cx.error_spanned_by(
+                    ty,
+                    format!("{subject} takes the loop's context, by value: write `Loop<Self>`"),
+                );
+            }
+            for extra in rest {
+                let (pat, ty) = (&extra.pat, &extra.ty);
+                cx.error_spanned_by(
+                    quote!(#pat: #ty),
+                    format!("{subject} takes only the loop's context: remove this parameter (the loop reaches the actor's context as `lp.ctx()`)"),
                 );
             }
         }

@@ -11,6 +11,7 @@ use crate::ctx::Ctx;
 use crate::error::ActorError;
 use crate::handle::ActorHandle;
 use crate::payload::Payload;
+use crate::run_loop::Loop;
 
 /// How an action reaches the state.
 ///
@@ -71,6 +72,8 @@ pub struct QueueInfo {
     /// The name senders use: the camelCase of the handler's method name, or
     /// `#[queue(name = "…")]`.
     pub name: &'static str,
+    /// Whether a handler runs each message (`false`: the `#[run]` loop takes them).
+    pub handled: bool,
     /// Attempts of the handler before the message is a dead letter, the first included
     /// (`#[queue(max_attempts = N)]`, default 5).
     pub max_attempts: u32,
@@ -94,6 +97,7 @@ impl QueueInfo {
     pub const fn new(name: &'static str) -> Self {
         Self {
             name,
+            handled: true,
             max_attempts: 5,
             first_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(300),
@@ -307,6 +311,16 @@ pub trait Actor: ActorOptions + ActorState {
     ) -> impl Future<Output = Result<Payload, ActorError>> + Send {
         let _ = (ctx, message);
         async move { Err(crate::__private::queue_not_found(Self::NAME, index)) }
+    }
+
+    /// Whether the kind has a `#[run]` loop; the runtime starts none if not.
+    const HAS_RUN: bool = false;
+
+    /// Runs the `#[run]` loop: started when the actor wakes, stopped (after its grace)
+    /// when it sleeps, restarted with backoff when it fails.
+    fn run(lp: Loop<Self>) -> impl Future<Output = Result<(), ActorError>> + Send {
+        let _ = lp;
+        async { Ok(()) }
     }
 
     /// Runs the shared action at `index` in [`ACTIONS`](Self::ACTIONS).

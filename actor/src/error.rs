@@ -100,6 +100,8 @@ pub mod codes {
     pub const QUEUE_TIMED_OUT: Code = ("queue", "timed_out");
     /// No dead letter has that message id.
     pub const DEAD_LETTER_NOT_FOUND: Code = ("queue", "dead_letter_not_found");
+    /// A send waited for the handler of a queue the run loop takes, which has none.
+    pub const QUEUE_NO_HANDLER: Code = ("queue", "no_handler");
     /// A user error without a more specific code.
     pub const USER: Code = ("user", "user_error");
 
@@ -128,6 +130,7 @@ pub mod codes {
         (QUEUE_MESSAGE_INVALID, 400),
         (QUEUE_TIMED_OUT, 408),
         (DEAD_LETTER_NOT_FOUND, 404),
+        (QUEUE_NO_HANDLER, 400),
         (USER, 400),
     ];
 
@@ -489,6 +492,24 @@ impl ActorError {
             ),
         )
         .with_metadata(serde_json::json!({ "queue": queue, "messageId": id, "timeout_ms": limit.as_millis() as u64 }))
+    }
+
+    /// `queue/no_handler`: a send to `queue` of actor kind `kind` waited for a handler,
+    /// and the queue has none (its `#[run]` loop takes the messages).
+    ///
+    /// ```
+    /// let e = actor::ActorError::no_handler("poller", "tick");
+    /// assert!(e.is(actor::codes::QUEUE_NO_HANDLER));
+    /// ```
+    pub fn no_handler(kind: &str, queue: &str) -> Self {
+        Self::of(
+            codes::QUEUE_NO_HANDLER,
+            format!(
+                "queue `{queue}` of actor kind `{kind}` is taken by its run loop, which gives a \
+                 sender no result to wait for; nothing was sent: send without waiting"
+            ),
+        )
+        .with_metadata(serde_json::json!({ "actor": kind, "queue": queue }))
     }
 
     /// `queue/dead_letter_not_found`: actor `kind` `id` has no dead letter `message`.

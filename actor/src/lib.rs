@@ -45,6 +45,7 @@
 //! | [`driver`] | storage drivers: memory and SQLite |
 //! | [`route`] | how a handle reaches its actor: in-process or any other [`route::Route`] |
 //! | [`queue`] | durable queues: sends, deliveries, dead letters |
+//! | [`run_loop`] | `#[run]` loops: taking messages, turns on the state |
 //! | [`clock`] | the wall clock stored times are read from |
 //! | [`error`] | errors and their codes |
 
@@ -65,6 +66,7 @@ pub(crate) mod mailbox;
 pub mod payload;
 pub mod queue;
 pub mod route;
+pub mod run_loop;
 
 #[doc(hidden)]
 pub mod __private;
@@ -80,6 +82,7 @@ pub mod __runtime {
 
 pub use actor_macros::{
     ActorError, action, actor, on_create, on_destroy, on_sleep, on_state_change, on_wake, queue,
+    run,
 };
 pub use client::{ActorLookup, Client};
 pub use config::{ActorConfig, SaveMode};
@@ -90,13 +93,15 @@ pub use handle::ActorHandle;
 pub use key::{ActorId, ActorKey};
 pub use payload::{Encoding, Payload, ReplyShape};
 pub use queue::{DeadLetter, Delivery, MessageId, QueueSend};
+pub use run_loop::{Loop, Received};
 
 /// Everything an actor author needs: `use actor::prelude::*;`.
 pub mod prelude {
     pub use crate::{Actor, ActorOptions};
     pub use crate::{
-        ActorError, ActorHandle, ActorId, ActorKey, ActorLookup, Client, Ctx, KeepAwake, MessageId,
-        action, actor, on_create, on_destroy, on_sleep, on_state_change, on_wake, queue,
+        ActorError, ActorHandle, ActorId, ActorKey, ActorLookup, Client, Ctx, KeepAwake, Loop,
+        MessageId, action, actor, on_create, on_destroy, on_sleep, on_state_change, on_wake, queue,
+        run,
     };
     pub use serde::{Deserialize, Serialize};
 }

@@ -59,7 +59,14 @@ pub(crate) trait Inlet: Send + Sync + 'static {
     /// A message for queue `queue` as the inbox carries it: encoded (in the caller's
     /// task, so the instance only stores bytes) and within the queue's size limit;
     /// `queue/not_found` or `queue/message_too_large` otherwise, before anything is queued.
-    fn prepare_send(&self, queue: &str, message: Payload) -> Result<Payload, ActorError>;
+    /// A send that `waits` for its handler to a queue the run loop takes (which has no
+    /// handler) is `queue/no_handler`.
+    fn prepare_send(
+        &self,
+        queue: &str,
+        waits: bool,
+        message: Payload,
+    ) -> Result<Payload, ActorError>;
 
     /// The error for an exclusive call from inside an exclusive turn of this same actor
     /// (the caller's call chain holds it), which would wait for itself.
@@ -143,7 +150,8 @@ impl Mailbox {
                 }
             }
             Target::Send(queue) | Target::SendAndWait { queue, .. } => {
-                match self.inlet.prepare_send(queue, args) {
+                let waits = matches!(target, Target::SendAndWait { .. });
+                match self.inlet.prepare_send(queue, waits, args) {
                     Ok(message) => message,
                     Err(err) => return Ok(Asked::Ready(Err(err))),
                 }

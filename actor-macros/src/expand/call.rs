@@ -116,6 +116,34 @@ pub(super) fn queue_arm(self_ty: &Type, index: usize, m: &Method, locals: &Local
     }
 }
 
+/// `Actor::run`, forwarding to the user's `#[run]` method, and `HAS_RUN`.
+pub(super) fn run_fn(self_ty: &Type, m: &Method) -> TokenStream {
+    let ident = m.ident();
+    let lp = Ident::new("__lp", proc_macro2::Span::mixed_site());
+    let call = quote_spanned! {ident.span()=>
+        ::actor::__private::send_future(<#self_ty>::#ident(#lp)).await
+    };
+    let result = match &m.output {
+        Output::Result { err: Some(err), .. } => {
+            quote_spanned!(err.span()=> ::actor::__private::actor_result::<_, #err>(#call))
+        }
+        Output::Result { ok, err: None } => {
+            quote_spanned!(ok.span()=> ::actor::__private::actor_result(#call))
+        }
+        Output::Unit | Output::Plain(_) => {
+            quote!(::core::result::Result::<_, ::actor::__private::ActorError>::Ok(#call))
+        }
+    };
+    let ret = future(quote!(::core::result::Result<(), ::actor::__private::ActorError>));
+    let body = quote_spanned!(ident.span()=> async move { #result });
+    quote! {
+        const HAS_RUN: bool = true;
+        fn run(#lp: ::actor::Loop<Self>) -> #ret {
+            #body
+        }
+    }
+}
+
 /// The `Actor` method a hook implements, with the flag constant it sets.
 pub(super) fn hook_fn(
     self_ty: &Type,

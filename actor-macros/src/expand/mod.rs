@@ -273,20 +273,27 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
             input,
             flag,
         } => Some(call::hook_fn(self_ty, m, method, input, flag, &locals)),
-        Expansion::Action | Expansion::Queue => None,
+        Expansion::Action | Expansion::Queue | Expansion::Run => None,
     });
+    let run = actor
+        .methods
+        .iter()
+        .find(|m| matches!(m.role.expansion, Expansion::Run))
+        .map(|m| call::run_fn(self_ty, m));
     let queues: Vec<&Method> = queues(actor).collect();
     let queue_infos = queues.iter().map(|m| {
-        let options = m.queue.as_ref().expect("a queue handler has its options");
-        queue_options::info(&m.name(), options)
+        let options = m.queue.as_ref().expect("a queue has its options");
+        queue_options::info(&m.name(), m.has_body, options)
     });
     let queue_list = (!queues.is_empty()).then(
         || quote!(const QUEUES: &'static [::actor::__private::QueueInfo] = &[#(#queue_infos),*];),
     );
-    let call_queue = (!queues.is_empty()).then(|| {
+    // Arms only for the queues with a handler; the run loop takes the others' messages.
+    let call_queue = queues.iter().any(|m| m.has_body).then(|| {
         let arms = queues
             .iter()
             .enumerate()
+            .filter(|(_, m)| m.has_body)
             .map(|(i, m)| call::queue_arm(self_ty, i, m, &locals));
         quote! {
             fn call_queue(&mut self, #ctx: &::actor::Ctx<Self>, #index: usize, #args: ::actor::__private::Payload) -> #payload {
@@ -331,6 +338,7 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
                 #exclusive_now
                 #call_shared
                 #call_queue
+                #run
             }
 
             impl #handle {

@@ -88,6 +88,33 @@ impl<A: Actor> Instance<A> {
         }
     }
 
+    /// Ends a turn the run loop asked for: the messages it completes are removed in the
+    /// commit of the state it produced (if it finished), and the loop gets its answer
+    /// once that is durable.
+    pub(super) fn finish_loop_turn(
+        &mut self,
+        scope: Option<Arc<dyn Scope>>,
+        mut done: TurnDone<A>,
+        reply: oneshot::Sender<Reply>,
+        complete: &[u64],
+    ) -> Result<(), End> {
+        self.deferred = 0;
+        let mut core = self.live.lock();
+        if done.state.is_some() && !complete.is_empty() {
+            done.staged.extend(core.queues().complete(complete));
+        }
+        match self.live.finish_turn(&mut core, done, scope, false) {
+            Finished::Reply { needs, result } => {
+                core.gate.reply(needs, reply, result);
+                Ok(())
+            }
+            Finished::Crash { result, err } => {
+                let _ = reply.send(result);
+                Err(End::Crash(err))
+            }
+        }
+    }
+
     /// Starts a dead-letter call: it reads the actor's dead letters off the loop.
     pub(super) fn start_job(&mut self, op: DeadLetterOp, reply: oneshot::Sender<Reply>) {
         let driver = self.live.driver.clone();

@@ -163,7 +163,12 @@ impl<A: Actor> Inlet for Live<A> {
         (info.access == Access::Exclusive).then_some(err)
     }
 
-    fn prepare_send(&self, queue: &str, message: Payload) -> Result<Payload, ActorError> {
+    fn prepare_send(
+        &self,
+        queue: &str,
+        waits: bool,
+        message: Payload,
+    ) -> Result<Payload, ActorError> {
         let Some(info) = A::QUEUES.iter().find(|q| q.name == queue) else {
             return Err(ActorError::queue_not_found(
                 A::NAME,
@@ -171,6 +176,9 @@ impl<A: Actor> Inlet for Live<A> {
                 &super::queues::queue_names::<A>(),
             ));
         };
+        if waits && !info.handled {
+            return Err(ActorError::no_handler(A::NAME, queue));
+        }
         let (encoding, bytes) = message.into_encoded(Encoding::Json)?;
         if bytes.len() > info.max_message_size {
             return Err(ActorError::message_too_large(

@@ -20,6 +20,7 @@ use crate::payload::{Payload, ReplyShape};
 use crate::route::Target;
 
 use super::live::{Core, Finished, Live, PendingTurn, Started};
+use super::looping::LoopTurn;
 use super::phase::Stop;
 use super::queues;
 use super::run::{Answering, Instance};
@@ -27,11 +28,13 @@ use super::scope::Scoped;
 use super::turn::{self, Call, SharedDone};
 
 /// An exclusive turn waiting for its place, in arrival order.
-pub(super) enum Work {
+pub(super) enum Work<A: Actor> {
     /// A call of exclusive action `index`.
     Action(usize, Command),
     /// The handler of a stored message, by id.
     Message(u64),
+    /// A change the run loop asked for.
+    Loop(LoopTurn<A>),
 }
 
 /// Where the end of an exclusive turn goes.
@@ -40,6 +43,11 @@ pub(super) enum Answer {
     Call(oneshot::Sender<Reply>),
     /// To the queues: the handler of this message ran.
     Message(u64),
+    /// To the run loop, with the messages its turn completes.
+    Loop {
+        reply: oneshot::Sender<Reply>,
+        complete: Vec<u64>,
+    },
 }
 
 /// What came of running queued calls on the state a turn holds ([`Live::run_queued`]).
@@ -200,7 +208,10 @@ impl<A: Actor> Instance<A> {
             }
         }
         drop(core);
-        self.waiting.push_back(Work::Message(id));
+        // A message for the run loop waits for it in its queue (`Loop::next`).
+        if A::QUEUES[queue].handled {
+            self.waiting.push_back(Work::Message(id));
+        }
     }
 }
 

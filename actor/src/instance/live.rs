@@ -23,6 +23,7 @@ use crate::mailbox::Reply;
 
 use super::cell::InstanceCell;
 use super::gate::Gate;
+use super::looping::LoopFn;
 use super::phase::Phase;
 use super::queues::Queues;
 use super::start::decode_state;
@@ -64,7 +65,7 @@ pub(crate) struct Live<A: Actor> {
 }
 
 /// The mutable part, behind a lock that is never held across an await or a user's code.
-pub(super) struct Core<A> {
+pub(super) struct Core<A: Actor> {
     /// The state; `None` while a turn holds it.
     pub(super) committed: Option<Arc<A>>,
     /// A snapshot for shared calls that arrive while a turn holds the state, decoded from `last`.
@@ -290,6 +291,15 @@ impl<A: Actor> Live<A> {
         turn::exclusive(taken, self.ctx.clone(), call, self.config().action_timeout)
     }
 
+    /// Takes the state for a turn a run loop asked for.
+    pub(super) fn begin_loop_turn(
+        &self,
+        core: &mut Core<A>,
+        change: LoopFn<A>,
+    ) -> Scoped<BoxFuture<'static, TurnDone<A>>> {
+        turn::closure(core.take_for_turn(), self.ctx.clone(), change)
+    }
+
     /// Takes the state for an exclusive turn and runs the turn, outside the lock, as far
     /// as it goes without waiting: to its end (at once and without a future for an action
     /// that never waits, see `turn::exclusive_now`), or to its first wait. Returns the core
@@ -497,6 +507,9 @@ impl<A: Actor> Live<A> {
         core.phase.retire();
         if let Some(queues) = core.queues.as_deref_mut() {
             queues.fail_waiters(&err);
+            if let Some(looping) = queues.looping_if_any() {
+                looping.abort();
+            }
         }
         let (turn, shared) = core.handed.take();
         if let Some((_, reply)) = turn {

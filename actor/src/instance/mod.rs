@@ -13,6 +13,7 @@
 //! | `gate.rs` | the output gate: replies wait for the writes they saw |
 //! | `queues.rs` | the messages of the instance's queues: waiting, running, backing off |
 //! | `handlers.rs` | the task's side of queues: ending a handler's turn, dead-letter calls |
+//! | `looping.rs` | the `#[run]` loop: its task, its backend, the turns it asks for |
 //! | `run.rs` | the instance task's loop: what it waits for and in what order |
 //! | `intake.rs` | how the task takes calls from the inbox |
 //! | `stop.rs` | what the task does once the loop ends: sleep, destroy, or stop on a failure |
@@ -27,6 +28,7 @@ mod in_place;
 mod inbox;
 mod intake;
 mod live;
+pub(crate) mod looping;
 mod phase;
 mod queues;
 mod run;

@@ -18,6 +18,9 @@ use crate::error::ActorError;
 use crate::mailbox::Reply;
 use crate::payload::{Payload, ReplyShape};
 use crate::queue::{Delivery, MessageId, StoredMessage, dead_letter_key, message_key};
+use crate::run_loop::Received;
+
+use super::looping::Looping;
 
 /// A message that is stored and not yet handled.
 struct Pending {
@@ -37,6 +40,10 @@ enum Status {
     /// Reached its turn while an earlier message of its queue was not done: it starts
     /// once that one is.
     Blocked,
+    /// In a queue the run loop consumes, waiting for the loop to take it.
+    Available,
+    /// Taken by the run loop, not yet completed.
+    Taken,
 }
 
 /// A sender waiting for a handler's result.
@@ -65,7 +72,7 @@ pub(super) struct Outcome {
 }
 
 /// An awake instance's queues.
-pub(super) struct Queues<A> {
+pub(super) struct Queues<A: Actor> {
     /// The last message id given out.
     last_id: u64,
     pending: BTreeMap<u64, Pending>,
@@ -78,7 +85,8 @@ pub(super) struct Queues<A> {
     /// Dead letters this instance replayed or discarded: storage read by a later call
     /// may not show their removal yet, and each goes once.
     gone: HashSet<u64>,
-    kind: std::marker::PhantomData<fn() -> A>,
+    /// The run loop's part, for a kind with `#[run]`.
+    looping: Option<Box<Looping<A>>>,
 }
 
 impl<A: Actor> Queues<A> {
@@ -93,12 +101,14 @@ impl<A: Actor> Queues<A> {
             waiters: HashMap::new(),
             alarm: None,
             gone: HashSet::new(),
-            kind: std::marker::PhantomData,
+            looping: None,
         };
         for Loaded { queue, id, stored } in loaded {
             queues.last_id = queues.last_id.max(id);
             queues.counts[queue] += 1;
-            let status = if stored.attempts > 0 && stored.due_ms > now_ms {
+            let status = if !A::QUEUES[queue].handled {
+                Status::Available
+            } else if stored.attempts > 0 && stored.due_ms > now_ms {
                 let at = now + std::time::Duration::from_millis(stored.due_ms - now_ms);
                 queues.backoff.insert((at, id));
                 Status::Backoff(at)
@@ -118,7 +128,8 @@ impl<A: Actor> Queues<A> {
         queues
     }
 
-    /// The ids of the loaded messages that are ready, in order, for the task's `waiting`.
+    /// The ids of the loaded messages that are ready for their handlers, in order, for the
+    /// task's `waiting`.
     pub(super) fn ready(&self) -> impl Iterator<Item = u64> + '_ {
         self.pending
             .iter()
@@ -170,16 +181,105 @@ impl<A: Actor> Queues<A> {
             },
         ];
         self.counts[queue] += 1;
+        let status = if info.handled {
+            Status::Ready
+        } else {
+            self.arrived();
+            Status::Available
+        };
         self.pending.insert(
             id,
             Pending {
                 queue,
                 stored,
-                status: Status::Ready,
+                status,
             },
         );
         self.alarm_ops(&mut ops);
         Ok((id, ops))
+    }
+
+    /// Tells a loop waiting for messages to look again.
+    fn arrived(&self) {
+        if let Some(looping) = &self.looping {
+            looping.arrived.notify_waiters();
+        }
+    }
+
+    /// The run loop's part of the queues, made on first use.
+    pub(super) fn looping(&mut self) -> &mut Looping<A> {
+        self.looping.get_or_insert_with(Box::default)
+    }
+
+    /// The run loop's part, if the kind has one.
+    pub(super) fn looping_if_any(&mut self) -> Option<&mut Looping<A>> {
+        self.looping.as_deref_mut()
+    }
+
+    /// For the run loop: up to `max` available messages of the queues at `indexes`,
+    /// oldest first, now taken.
+    pub(super) fn take(&mut self, indexes: &[usize], max: usize) -> Vec<Received> {
+        let mut taken = Vec::new();
+        for (id, p) in &mut self.pending {
+            if taken.len() == max {
+                break;
+            }
+            if p.status == Status::Available && indexes.contains(&p.queue) {
+                p.status = Status::Taken;
+                p.stored.attempts += 1;
+                let message = Payload::Encoded(p.stored.encoding, p.stored.body.clone());
+                taken.push(Received::new(
+                    *id,
+                    A::QUEUES[p.queue].name,
+                    p.stored.attempts,
+                    message,
+                ));
+            }
+        }
+        taken
+    }
+
+    /// For the run loop: every available message of queue `queue` after `after`, now
+    /// taken (folded into message `after`).
+    pub(super) fn take_rest(&mut self, queue: usize, after: u64) -> Vec<u64> {
+        let mut taken = Vec::new();
+        for (id, p) in self.pending.range_mut(after + 1..) {
+            if p.queue == queue && p.status == Status::Available {
+                p.status = Status::Taken;
+                taken.push(*id);
+            }
+        }
+        taken
+    }
+
+    /// The messages the loop took and did not complete are available again (it ended).
+    pub(super) fn give_back(&mut self) {
+        let mut any = false;
+        for p in self.pending.values_mut() {
+            if p.status == Status::Taken {
+                p.status = Status::Available;
+                any = true;
+            }
+        }
+        if any {
+            self.arrived();
+        }
+    }
+
+    /// A loop's turn completed messages `ids`: the records to commit with its state.
+    pub(super) fn complete(&mut self, ids: &[u64]) -> Vec<SaveOp> {
+        let mut ops = Vec::new();
+        for id in ids {
+            if let Some(p) = self.pending.remove(id) {
+                let info = &A::QUEUES[p.queue];
+                self.counts[p.queue] -= 1;
+                ops.push(SaveOp::Delete {
+                    key: message_key(info.name, *id),
+                });
+            }
+        }
+        self.alarm_ops(&mut ops);
+        ops
     }
 
     /// Has the sender of message `id` wait for its handler's result, up to `timeout`.

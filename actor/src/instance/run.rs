@@ -26,7 +26,9 @@ use super::handlers::JobDone;
 use super::inbox::Envelope;
 use super::intake::{Answer, Ran, Work};
 use super::live::{Finished, Live};
+use super::looping::{self, LoopTurn};
 use super::phase::Stop;
+use super::queues::Queues;
 use super::scope::Scoped;
 use super::start::{Started, start};
 use super::stop::{redeliver, retire};
@@ -68,6 +70,8 @@ enum Event<A> {
     Lingered,
     /// A queue message's backoff or a sender's wait ended.
     QueueTimer,
+    /// The run loop did not end within its grace.
+    LoopGraceOver,
 }
 
 /// A shared action the task runs, with where its answer goes.
@@ -109,6 +113,8 @@ struct View {
     queue_deadline: Option<Instant>,
     /// A sender waits for a handler: the actor stays awake for it.
     senders_waiting: bool,
+    /// The run loop's task still runs (while stopping, it has its grace to end).
+    loop_alive: bool,
 }
 
 /// The task's own half of an instance; the rest is in [`Live`].
@@ -117,7 +123,7 @@ pub(super) struct Instance<A: Actor> {
     /// Every call in the inbox has been taken (only after `rx.close()`).
     pub(super) rx_done: bool,
     pub(super) exclusive: Option<(Scoped<BoxFuture<'static, TurnDone<A>>>, Answer)>,
-    pub(super) waiting: VecDeque<Work>,
+    pub(super) waiting: VecDeque<Work<A>>,
     /// Shared actions in flight; made on first use, so actors without them carry none.
     pub(super) shared: Option<FuturesUnordered<Answering>>,
     /// Dead-letter calls reading storage; made on first use.
@@ -153,6 +159,7 @@ pub(super) async fn run<A: Actor>(spawn: Spawn, live: Arc<Live<A>>) {
                 live.cell().set_draining(true);
             }
             live.open(state, bytes, queues);
+            looping::start(&live);
         }
         Err(err) => {
             tracing::warn!(error = %err, "actor failed to start");
@@ -245,6 +252,13 @@ impl<A: Actor> Instance<A> {
                 self.begin_stop(&mut core, Stop::Sleep);
             }
         }
+        // Turns the run loop asked for join the calls in the order they came.
+        if let Some(looping) = core.queues.as_deref_mut().and_then(Queues::looping_if_any)
+            && !looping.turns.is_empty()
+        {
+            self.waiting.extend(looping.turns.drain(..).map(Work::Loop));
+            self.cell().set_draining(true);
+        }
         while self.exclusive.is_none()
             && core.committed.is_some()
             && let Some(work) = self.waiting.pop_front()
@@ -258,6 +272,14 @@ impl<A: Actor> Instance<A> {
                     // After the state is taken, so no caller slips in ahead of this call.
                     self.take_from_inbox();
                     self.exclusive = Some((call, Answer::Call(reply)));
+                }
+                Work::Loop(LoopTurn {
+                    change,
+                    complete,
+                    reply,
+                }) => {
+                    let call = live.begin_loop_turn(&mut core, change);
+                    self.exclusive = Some((call, Answer::Loop { reply, complete }));
                 }
                 // A message whose queue is held up by an earlier one waits for it.
                 Work::Message(id) => {
@@ -284,6 +306,11 @@ impl<A: Actor> Instance<A> {
             .queues
             .as_deref()
             .map_or((None, false), |q| (q.next_deadline(), q.has_waiters()));
+        let loop_alive = core
+            .queues
+            .as_deref_mut()
+            .and_then(Queues::looping_if_any)
+            .is_some_and(|l| l.alive());
         Ok(View {
             turn_in_place: core.committed.is_none() && self.exclusive.is_none(),
             gate_busy: core.gate.busy(),
@@ -293,6 +320,7 @@ impl<A: Actor> Instance<A> {
             stopping: core.phase.stopping(),
             queue_deadline,
             senders_waiting,
+            loop_alive,
         })
     }
 
@@ -309,6 +337,8 @@ impl<A: Actor> Instance<A> {
         let mut save_timer: Option<Pin<Box<Sleep>>> = None;
         let mut linger_timer: Option<Pin<Box<Sleep>>> = None;
         let mut queue_timer: Option<Pin<Box<Sleep>>> = None;
+        // While stopping: how long the run loop may still take to end.
+        let mut loop_grace: Option<Pin<Box<Sleep>>> = None;
         // Work that is ready runs without re-entering `select!` (which registers wakers
         // for every branch); after a burst, `select!` runs anyway so completions and
         // cooperative yielding are never starved.
@@ -356,10 +386,15 @@ impl<A: Actor> Instance<A> {
                 self.cell().set_draining(false);
             }
             let busy = self.busy() || view.gate_busy;
+            if view.stopping.is_some() && view.loop_alive && loop_grace.is_none() {
+                let grace = self.live.config().sleep_grace;
+                loop_grace = Some(Box::pin(tokio::time::sleep(grace)));
+            }
             if let Some(stop) = view.stopping
                 && self.rx_done
                 && !busy
                 && !view.turn_in_place
+                && !view.loop_alive
             {
                 return Some(match stop {
                     Stop::Sleep => End::Sleep,
@@ -432,6 +467,7 @@ impl<A: Actor> Instance<A> {
             }
             let queue_armed = view.queue_deadline.is_some();
             let jobs_running = self.jobs.as_ref().is_some_and(|j| !j.is_empty());
+            let loop_ending = view.stopping.is_some() && view.loop_alive;
             let sleep_armed = idle && view.stopping.is_none();
             if sleep_armed
                 && sleep_timer.is_none()
@@ -458,6 +494,8 @@ impl<A: Actor> Instance<A> {
                 () = async { save_timer.as_mut().expect("save_armed").as_mut().await }, if save_armed => Event::SaveTimer,
                 () = async { linger_timer.as_mut().expect("lingering").as_mut().await }, if lingering => Event::Lingered,
                 () = async { queue_timer.as_mut().expect("queue_armed").as_mut().await }, if queue_armed => Event::QueueTimer,
+                () = poll_fn(|cx| live.lock().queues().looping().poll_ended(cx)), if loop_ending => Event::Nudge,
+                () = async { loop_grace.as_mut().expect("loop_ending").as_mut().await }, if loop_ending => Event::LoopGraceOver,
             };
             match event {
                 Event::Turn(done) => {
@@ -467,6 +505,13 @@ impl<A: Actor> Instance<A> {
                 }
                 Event::Shared(done, reply) => self.live.answer_shared(done, reply),
                 Event::Job(done) => self.finish_job(done),
+                Event::LoopGraceOver => {
+                    tracing::warn!(
+                        grace = ?self.live.config().sleep_grace,
+                        "the run loop did not end within its grace; stopping it"
+                    );
+                    live.lock().queues().looping().abort();
+                }
                 Event::QueueTimer => {
                     let now = Instant::now();
                     let mut core = live.lock();
@@ -537,6 +582,9 @@ impl<A: Actor> Instance<A> {
         let reply = match answer {
             Answer::Call(reply) => reply,
             Answer::Message(id) => return self.finish_message(id, turn.into_scope(), done),
+            Answer::Loop { reply, complete } => {
+                return self.finish_loop_turn(turn.into_scope(), done, reply, &complete);
+            }
         };
         // Leave the save to the end of the run (see `look`), when no call is queued
         // behind this one, or to the turn that ends a long run.

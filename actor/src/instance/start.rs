@@ -94,7 +94,7 @@ pub(super) async fn start<A: Actor>(
                 .commit(batch)
                 .await
                 .map_err(ActorError::from_storage)?;
-            let queues = (!A::QUEUES.is_empty()).then(|| {
+            let queues = (!A::QUEUES.is_empty() || A::HAS_RUN).then(|| {
                 let clock = live.host().clock();
                 Box::new(Queues::new(0, Vec::new(), Instant::now(), clock.now_ms()))
             });
@@ -154,7 +154,12 @@ async fn load_queues<A: Actor>(
     live: &Live<A>,
 ) -> Result<(Option<Box<Queues<A>>>, Vec<SaveOp>), ActorError> {
     if A::QUEUES.is_empty() {
-        return Ok((None, Vec::new()));
+        // A loop without queues still has its part of them.
+        let queues = A::HAS_RUN.then(|| {
+            let now_ms = live.host().clock().now_ms();
+            Box::new(Queues::new(0, Vec::new(), Instant::now(), now_ms))
+        });
+        return Ok((queues, Vec::new()));
     }
     let (driver, id) = (&live.driver, live.id());
     let records = driver

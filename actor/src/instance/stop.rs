@@ -18,6 +18,7 @@ use crate::mailbox::Command;
 use super::intake::{Answer, Work, destroyed};
 use super::live::Core;
 use super::phase::Stop;
+use super::queues::Queues;
 use super::run::{End, Instance};
 use super::scope;
 use super::start::{bounded, decode_state, encode_state};
@@ -34,13 +35,23 @@ impl<A: Actor> Instance<A> {
     pub(super) fn begin_stop(&mut self, core: &mut Core<A>, stop: Stop) {
         core.phase.stop(stop);
         self.cell().inbox.close();
+        // The run loop gets its signal, and `sleep_grace` to end (see `serve`).
+        if let Some(looping) = core.queues.as_deref_mut().and_then(Queues::looping_if_any) {
+            looping.cancel();
+        }
         if stop == Stop::Destroy {
             let err = destroyed::<A>(self.live.id());
             // Stored messages go with the actor's storage.
             for work in self.waiting.drain(..) {
-                if let Work::Action(_, cmd) = work {
-                    self.live.cell().inbox_depth.fetch_sub(1, Ordering::AcqRel);
-                    let _ = cmd.reply.send(Err(err.clone()));
+                match work {
+                    Work::Action(_, cmd) => {
+                        self.live.cell().inbox_depth.fetch_sub(1, Ordering::AcqRel);
+                        let _ = cmd.reply.send(Err(err.clone()));
+                    }
+                    Work::Loop(turn) => {
+                        let _ = turn.reply.send(Err(err.clone()));
+                    }
+                    Work::Message(_) => {}
                 }
             }
             if let Some(queues) = core.queues.as_deref_mut() {
@@ -125,6 +136,10 @@ impl<A: Actor> Instance<A> {
                     .drain(..)
                     .filter_map(|work| match work {
                         Work::Action(_, cmd) => Some(cmd),
+                        Work::Loop(turn) => {
+                            let _ = turn.reply.send(Err(err.clone()));
+                            None
+                        }
                         Work::Message(_) => None,
                     })
                     .collect();

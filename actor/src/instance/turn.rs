@@ -21,6 +21,7 @@ use crate::mailbox::Reply;
 use crate::payload::Payload;
 use crate::queue::Delivery;
 
+use super::looping::LoopFn;
 use super::scope::{self, CallChain, Scope, Scoped};
 use super::start::encode_state;
 
@@ -191,6 +192,33 @@ pub(super) fn exclusive<A: Actor>(
         done
     };
     Scoped::exclusive(scope, turn.instrument_if_enabled(span))
+}
+
+/// Runs a change a `#[run]` loop asked for (`Loop::turn`) as an exclusive turn: a plain
+/// closure, so it ends on its first poll; its result or panic is concluded like an
+/// action's.
+pub(super) fn closure<A: Actor>(
+    Taken {
+        mut state,
+        scope,
+        last,
+        scratch,
+    }: Taken<A>,
+    ctx: Ctx<A>,
+    change: LoopFn<A>,
+) -> Scoped<BoxFuture<'static, TurnDone<A>>> {
+    const WHAT: &str = "run loop turn";
+    let scope = ctx.begin_turn(CallChain::default(), None, scope);
+    let turn = async move {
+        let outcome = {
+            let st = Arc::make_mut(&mut state);
+            std::panic::catch_unwind(AssertUnwindSafe(|| change(st, &ctx)))
+        }
+        .map_err(|panic| panicked(WHAT, panic));
+        let staged = ctx.end_turn();
+        conclude(WHAT, state, outcome, staged, scratch, &last, false)
+    };
+    Scoped::exclusive(scope, turn.boxed())
 }
 
 /// Whether exclusive action `index` runs to its end at once ([`exclusive_now`]): it never
