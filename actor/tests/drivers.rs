@@ -283,7 +283,9 @@ async fn sqlite_fences_what_was_built_on_a_batch_that_did_not_fit() {
     let dir = tempfile::tempdir().unwrap();
     let driver = limited(dir.path(), 64 << 10).await;
     let big = driver.commit(put("x", 1, "state", 256 << 10));
-    let built_on_it = driver.commit(put("x", 1, "state", 10));
+    // Another record: a later write of the same one would replace the big value within
+    // the group commit, which then fits.
+    let built_on_it = driver.commit(put("x", 1, "later", 10));
     let other = driver.commit(put("y", 1, "state", 10));
     assert!(big.await.unwrap_err().to_string().contains("full"));
     assert!(matches!(

@@ -47,7 +47,9 @@ pub struct Task {
     pub name: String,
 }
 
-#[actor(sleep_timeout = "5s")]
+/// `action_timeout` is short: dropping a runtime while a handler waits takes until that
+/// handler's timeout (see the crash test).
+#[actor(sleep_timeout = "5s", action_timeout = "2s")]
 #[derive(Clone, Default, Serialize, Deserialize)]
 pub struct Worker {
     pub log: Vec<String>,
@@ -424,10 +426,15 @@ fn stored_messages_are_handled_after_a_crash_in_order_without_a_call() {
         .expect("the alarm loop woke the actor and its handlers ran");
         let w = registry.client().get::<Worker>(["crash"]).await.unwrap();
         assert_eq!(w.id(), id);
-        assert_eq!(
-            w.flushed().await.unwrap(),
-            ["slow:0", "slow:1", "note:after"]
-        );
+        let mut log = w.flushed().await.unwrap();
+        // Dropping a runtime fires its timers, so the stuck handler may have timed out
+        // (a failed attempt, recorded) before the process was gone, and the message of
+        // the other queue run behind it; within a queue the order always holds.
+        let stuck_failed = log.first().map(String::as_str) == Some("note:after");
+        if stuck_failed {
+            log.rotate_left(1);
+        }
+        assert_eq!(log, ["slow:0", "slow:1", "note:after"], "each once");
         registry.shutdown().await;
     });
 }

@@ -7,7 +7,7 @@
 //! | [`alloc`] | [`CountingAlloc`], a `#[global_allocator]` wrapper around `System` |
 //! | [`probe`] | [`Probe`]: elapsed time, allocations and scheduling of one measured region |
 //! | [`sched`] | [`Sched`]: what the tokio scheduler did, from its metrics |
-//! | [`stats`] | medians and percentiles of latency samples |
+//! | [`stats`] | means, medians and percentiles of latency samples |
 //! | [`table`] | Markdown tables with aligned columns |
 
 pub mod alloc;

@@ -1,4 +1,4 @@
-//! Latency samples and their percentiles.
+//! Latency samples, their mean and their percentiles.
 
 use std::time::Duration;
 
@@ -12,6 +12,7 @@ use std::time::Duration;
 ///     l.push(Duration::from_micros(us));
 /// }
 /// assert_eq!(l.median(), Duration::from_micros(50));
+/// assert_eq!(l.mean(), Duration::from_nanos(50_500));
 /// assert_eq!(l.percentile(99.0), Duration::from_micros(99));
 /// assert_eq!(l.max(), Duration::from_micros(100));
 /// ```
@@ -55,6 +56,13 @@ impl Latencies {
     /// The median.
     pub fn median(&self) -> Duration {
         self.percentile(50.0)
+    }
+
+    /// The arithmetic mean; zero when there are no samples.
+    pub fn mean(&self) -> Duration {
+        let total: u128 = self.samples.iter().map(Duration::as_nanos).sum();
+        let mean = total / self.samples.len().max(1) as u128;
+        Duration::from_nanos(u64::try_from(mean).unwrap_or(u64::MAX))
     }
 
     /// The largest sample.

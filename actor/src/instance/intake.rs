@@ -188,14 +188,13 @@ impl<A: Actor> Instance<A> {
             Ok(sent) => sent,
             Err(err) => return turn::rejected(err, reply),
         };
-        if let Err(err) = self.live.save(&mut core, ops) {
-            // The task stops on it at its next look; nothing of the message was kept.
-            core.phase.fail(err.clone());
-            return turn::rejected(err, reply);
-        }
+        // Owed to the instance's next commit, which the task makes before it waits for
+        // anything; when the handler runs at once, that is the commit of its turn, and a
+        // message handled in it is never written at all.
+        core.queues().owe(ops);
         match wait {
             None => {
-                let needs = core.gate.submitted();
+                let needs = core.gate.submitted() + 1;
                 core.gate.reply(
                     needs,
                     reply,

@@ -266,16 +266,19 @@ impl<A: Actor> Live<A> {
     /// durable mode the last one submitted, or the next if the state changed since (a
     /// save the task owes, see `finish_turn`).
     pub(super) fn needs(&self, core: &Core<A>) -> u64 {
+        let owed = core.queues.as_deref().is_some_and(Queues::owes);
         match self.config().save {
-            SaveMode::Durable => core.gate.submitted() + u64::from(core.dirty),
+            SaveMode::Durable => core.gate.submitted() + u64::from(core.dirty || owed),
             SaveMode::Debounced(_) => 0,
         }
     }
 
-    /// In durable mode, saves a state whose save was deferred; the replies held for it
-    /// go out once it is durable.
+    /// Saves what is owed: in durable mode a state whose save was deferred, in either
+    /// mode the records of sends not yet handed to the driver; the replies held for them
+    /// go out once they are durable.
     pub(super) fn save_owed(&self, core: &mut Core<A>) -> Result<(), ActorError> {
-        if core.dirty && matches!(self.config().save, SaveMode::Durable) {
+        let owed = core.queues.as_deref().is_some_and(Queues::owes);
+        if owed || (core.dirty && matches!(self.config().save, SaveMode::Durable)) {
             self.save(core, Vec::new())?;
         }
         Ok(())
@@ -419,13 +422,20 @@ impl<A: Actor> Live<A> {
         }
     }
 
-    /// Hands the state (if it changed since the last save) and `staged` records to the
-    /// driver as one batch.
+    /// Hands the records owed by sends, the state (if it changed since the last save) and
+    /// `staged` records to the driver as one batch.
     pub(super) fn save(&self, core: &mut Core<A>, staged: Vec<SaveOp>) -> Result<(), ActorError> {
-        if !core.dirty && staged.is_empty() {
+        let owed = core
+            .queues
+            .as_deref_mut()
+            .map(Queues::take_owed)
+            .unwrap_or_default();
+        if !core.dirty && staged.is_empty() && owed.is_empty() {
             return Ok(());
         }
         let mut batch = self.batch();
+        // Records owed by sends first: the turns that follow them may remove them again.
+        batch.extend(owed);
         if core.dirty {
             core.dirty = false;
             batch.put(keys::STATE, core.last.clone());

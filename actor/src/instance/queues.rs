@@ -80,18 +80,21 @@ pub(super) struct Queues<A: Actor> {
     counts: Vec<usize>,
     backoff: BTreeSet<(Instant, u64)>,
     waiters: HashMap<u64, Waiter>,
-    /// The alarm the index holds for this actor, as last committed.
-    alarm: Option<u64>,
+    /// The alarm the index holds for this actor, as far as this instance knows: `None`
+    /// until it commits one (after a crash it may hold an earlier one than needed).
+    alarm: Option<Option<u64>>,
     /// Dead letters this instance replayed or discarded: storage read by a later call
     /// may not show their removal yet, and each goes once.
     gone: HashSet<u64>,
     /// The run loop's part, for a kind with `#[run]`.
     looping: Option<Box<Looping<A>>>,
+    /// Records of sends not yet handed to the driver: the next commit of the instance
+    /// carries them (`Live::save`), often with the handler's turn that removes them again.
+    owed: Vec<SaveOp>,
 }
 
 impl<A: Actor> Queues<A> {
-    /// The queues as stored: `loaded` in id order, `last_id` from `keys::QUEUE_SEQ`. The
-    /// alarm is the one these messages called for when they were committed.
+    /// The queues as stored: `loaded` in id order, `last_id` from `keys::QUEUE_SEQ`.
     pub(super) fn new(last_id: u64, loaded: Vec<Loaded>, now: Instant, now_ms: u64) -> Self {
         let mut queues = Self {
             last_id,
@@ -102,6 +105,7 @@ impl<A: Actor> Queues<A> {
             alarm: None,
             gone: HashSet::new(),
             looping: None,
+            owed: Vec::new(),
         };
         for Loaded { queue, id, stored } in loaded {
             queues.last_id = queues.last_id.max(id);
@@ -124,7 +128,6 @@ impl<A: Actor> Queues<A> {
                 },
             );
         }
-        queues.alarm = queues.wanted_alarm();
         queues
     }
 
@@ -135,6 +138,30 @@ impl<A: Actor> Queues<A> {
             .iter()
             .filter(|(_, p)| p.status == Status::Ready)
             .map(|(id, _)| *id)
+    }
+
+    /// Records a send's records for the instance's next commit.
+    pub(super) fn owe(&mut self, ops: Vec<SaveOp>) {
+        self.owed.extend(ops);
+    }
+
+    /// Whether records wait for the next commit.
+    pub(super) fn owes(&self) -> bool {
+        !self.owed.is_empty()
+    }
+
+    /// The records owed to the next commit, now its.
+    pub(super) fn take_owed(&mut self) -> Vec<SaveOp> {
+        std::mem::take(&mut self.owed)
+    }
+
+    /// Removes the write of record `key` from what is owed, if it is there: a message
+    /// handled before it was ever written needs no record, and no delete.
+    fn unowe(&mut self, key: &[u8]) -> bool {
+        let before = self.owed.len();
+        self.owed
+            .retain(|op| !matches!(op, SaveOp::Put { key: k, .. } if &**k == key));
+        self.owed.len() != before
     }
 
     /// Whether a sender waits for a handler's result.
@@ -393,11 +420,13 @@ impl<A: Actor> Queues<A> {
                 last
             }
         };
+        let queue = pending.queue;
         let mut released = Vec::new();
         let mut waiter = None;
-        if done {
+        if done && !self.unowe(&key) {
             ops.push(SaveOp::Delete { key });
-            let queue = pending.queue;
+        }
+        if done {
             self.pending.remove(&id);
             self.counts[queue] -= 1;
             released = self.unblock(queue);
@@ -485,13 +514,32 @@ impl<A: Actor> Queues<A> {
         self.pending.values().map(|p| p.stored.due_ms).min()
     }
 
-    /// Adds the alarm change the messages now call for, if any.
+    /// Adds an alarm change when the messages need the actor awake earlier than the
+    /// stored alarm says. An alarm earlier than needed is left while the actor is awake
+    /// (the registry leaves awake actors alone), so a steady stream of messages writes it
+    /// once, not twice per message; it is made exact when the actor sleeps
+    /// ([`settle_alarm`](Self::settle_alarm)).
     fn alarm_ops(&mut self, ops: &mut Vec<SaveOp>) {
         let wanted = self.wanted_alarm();
-        if wanted != self.alarm {
-            self.alarm = wanted;
+        let earlier = match (wanted, self.alarm) {
+            (Some(w), Some(Some(stored))) => w < stored,
+            (Some(_), _) => true,
+            (None, _) => false,
+        };
+        if earlier {
+            self.alarm = Some(wanted);
             ops.push(SaveOp::SetAlarm { at: wanted });
         }
+    }
+
+    /// The alarm change that makes the stored alarm exactly what the messages need, for
+    /// the last batch before the actor sleeps.
+    pub(super) fn settle_alarm(&mut self) -> Option<SaveOp> {
+        let wanted = self.wanted_alarm();
+        (self.alarm != Some(wanted)).then(|| {
+            self.alarm = Some(wanted);
+            SaveOp::SetAlarm { at: wanted }
+        })
     }
 
     /// Whether dead letter `id` was replayed or discarded by this instance.

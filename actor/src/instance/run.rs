@@ -481,6 +481,16 @@ impl<A: Actor> Instance<A> {
             let exclusive = &mut self.exclusive;
             let shared = &mut self.shared;
             let jobs = &mut self.jobs;
+            // Nothing owed waits past this point: a send is answered once durable, not
+            // once some later turn happens to commit.
+            {
+                let mut core = live.lock();
+                if core.queues.as_deref().is_some_and(Queues::owes)
+                    && let Err(err) = live.save(&mut core, Vec::new())
+                {
+                    return Some(End::Crash(err));
+                }
+            }
             let event = tokio::select! {
                 biased;
                 done = async { (&mut exclusive.as_mut().expect("turn_running").0).await }, if turn_running => Event::Turn(done),

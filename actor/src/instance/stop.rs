@@ -66,9 +66,12 @@ impl<A: Actor> Instance<A> {
         match end {
             End::Sleep => {
                 let result = self.run_final_hook(FinalHook::Sleep).await;
-                if let Err(err) =
-                    result.and_then(|staged| self.live.save(&mut self.live.lock(), staged))
-                {
+                if let Err(err) = result.and_then(|mut staged| {
+                    let mut core = self.live.lock();
+                    // Asleep, the alarm is what wakes it: exactly when its messages are due.
+                    staged.extend(core.queues.as_deref_mut().and_then(Queues::settle_alarm));
+                    self.live.save(&mut core, staged)
+                }) {
                     tracing::error!(error = %err, "could not save state before sleeping");
                 }
                 if let Err(err) = self.live.flush().await {

@@ -7,13 +7,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use actor::driver::sqlite::Sync;
+use actor::prelude::*;
 use benches::table::thousands;
 use benches::{Measured, Sched, Table};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite, SqliteConnection};
 use tokio::task::JoinSet;
 
-use crate::kinds::Counter;
+use crate::kinds::{Counter, CounterHandle};
 use crate::setup::{Storage, create_many};
 use crate::{BenchResult, Config, Goal, progress, runtime};
 
@@ -132,40 +133,90 @@ pub fn run(config: &Config) -> BenchResult<Vec<Goal>> {
 
 /// `config.actors` callers, one per actor, each incrementing its actor in a loop.
 fn ours(config: &Config, storage: Storage) -> BenchResult<Measured> {
+    Ok(actions(config, storage, config.actors, 1)?.window)
+}
+
+/// `actors` counters on `storage`, each driven by `callers` tasks incrementing it in a
+/// loop, counted as [`acked`] counts.
+pub(crate) fn actions(
+    config: &Config,
+    storage: Storage,
+    actors: usize,
+    callers: usize,
+) -> BenchResult<Acked> {
     let dir = tempfile::tempdir()?;
-    let (actors, warmup, window) = (config.actors, config.warmup, config.window);
     runtime()?.block_on(async move {
         let registry = storage.registry(dir.path()).await?;
         let handles = create_many::<Counter>(&registry.client(), "durable", actors).await?;
-        let acked = Arc::new(AtomicU64::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let mut callers = JoinSet::new();
-        for counter in handles {
-            let (acked, stop) = (acked.clone(), stop.clone());
-            callers.spawn(async move {
+        let acked = acked(config, handles, callers).await;
+        registry.shutdown().await;
+        acked
+    })
+}
+
+/// One durable write to an actor, answered once it is committed: what the callers of
+/// [`acked`] make in a loop.
+pub(crate) trait Write: Clone + Send + 'static {
+    /// Makes the write and waits for its acknowledgement.
+    fn write(&self) -> impl Future<Output = Result<(), ActorError>> + Send;
+}
+
+impl Write for CounterHandle {
+    /// The exclusive `increment`, replied to after its commit.
+    async fn write(&self) -> Result<(), ActorError> {
+        self.increment(1).await.map(drop)
+    }
+}
+
+/// What [`acked`] counted.
+pub(crate) struct Acked {
+    /// The writes acknowledged in the counted window, with its wall time and scheduling.
+    pub window: Measured,
+    /// The writes acknowledged in all, warm-up and the last ones after the window
+    /// included: every one of them is durable when [`acked`] returns.
+    pub total: u64,
+}
+
+/// `callers` tasks per handle, each making sequential [`Write`]s to it until stopped;
+/// counts the acknowledgements in `config.window` after `config.warmup`, then stops the
+/// tasks and waits for them.
+pub(crate) async fn acked<H: Write>(
+    config: &Config,
+    handles: Vec<H>,
+    callers: usize,
+) -> BenchResult<Acked> {
+    let acked = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = JoinSet::new();
+    for handle in handles {
+        for _ in 0..callers {
+            let (handle, acked, stop) = (handle.clone(), acked.clone(), stop.clone());
+            tasks.spawn(async move {
                 while !stop.load(Relaxed) {
-                    counter.increment(1).await?;
+                    handle.write().await?;
                     acked.fetch_add(1, Relaxed);
                 }
                 BenchResult::Ok(())
             });
         }
-        tokio::time::sleep(warmup).await;
-        let (from, sched, started) = (acked.load(Relaxed), Sched::now(), Instant::now());
-        tokio::time::sleep(window).await;
-        let (to, elapsed) = (acked.load(Relaxed), started.elapsed());
-        let sched = Sched::now().since(&sched);
-        stop.store(true, Relaxed);
-        while let Some(joined) = callers.join_next().await {
-            joined??;
-        }
-        registry.shutdown().await;
-        Ok(Measured {
+    }
+    tokio::time::sleep(config.warmup).await;
+    let (from, sched, started) = (acked.load(Relaxed), Sched::now(), Instant::now());
+    tokio::time::sleep(config.window).await;
+    let (to, elapsed) = (acked.load(Relaxed), started.elapsed());
+    let sched = Sched::now().since(&sched);
+    stop.store(true, Relaxed);
+    while let Some(joined) = tasks.join_next().await {
+        joined??;
+    }
+    Ok(Acked {
+        window: Measured {
             ops: to - from,
             elapsed,
             sched,
             ..Measured::default()
-        })
+        },
+        total: acked.load(Relaxed),
     })
 }
 

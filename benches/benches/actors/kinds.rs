@@ -1,4 +1,5 @@
-//! The actor kinds the benchmark drives: a counter, in three saving modes.
+//! The actor kinds the benchmark drives: a counter, in three saving modes, and a counter
+//! fed through a durable queue.
 
 use actor::prelude::*;
 
@@ -76,6 +77,32 @@ impl Document {
     #[action]
     async fn increment(&mut self, by: i64) -> i64 {
         self.count += by;
+        self.count
+    }
+}
+
+/// A counter fed through a durable queue: a send to `push` is acknowledged once the
+/// message is committed, and its handler runs later, in arrival order, as an exclusive
+/// turn whose commit saves the new count and removes the message. Never sleeps on its own.
+#[actor(name = "benchInbox", sleep_timeout = "never")]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Inbox {
+    count: i64,
+}
+
+#[actor]
+impl Inbox {
+    /// Queue `push`: adds `by`, returns the new count. It holds up to 1,000,000 messages
+    /// not yet handled, so senders that outrun the handler during a run are not refused.
+    #[queue(capacity = 1_000_000)]
+    async fn push(&mut self, by: i64) -> i64 {
+        self.count += by;
+        self.count
+    }
+
+    /// Shared: the count so far, that is the messages handled when each adds 1.
+    #[action]
+    async fn count(&self) -> i64 {
         self.count
     }
 }

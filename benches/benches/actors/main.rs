@@ -9,7 +9,7 @@
 //! ACTORS_BENCH_ASKS=100000 cargo bench -p benches          # shorter runs
 //! ```
 //!
-//! Five sections, each printed as a Markdown table when it finishes, then a table of
+//! Six sections, each printed as a Markdown table when it finishes, then a table of
 //! goals. Progress goes to stderr, tables to stdout.
 //!
 //! - **ask**: the in-process round trip of one call. Each row runs on a fresh tokio
@@ -40,6 +40,15 @@
 //!   `(actor_id, key)` per transaction into a fresh file (the same table layout), and, to
 //!   show the ceiling of a group commit, one multi-row upsert of 1,000 and 8,192 rows per
 //!   transaction.
+//! - **queues**: acknowledged durable sends per second on SQLite (`Sync::Full`) to one
+//!   actor from 64 sender tasks, and to `ACTORS_BENCH_ACTORS` actors with one sender task
+//!   each, every task awaiting each send's acknowledgement (the message committed, its
+//!   handler still to run) before the next; counted like the durable section, with how
+//!   many messages the handlers had handled once the senders stopped. Beside each, the
+//!   durable action (`increment`) in the same shape, and the ratio sends / actions. Then
+//!   the latency from a send to its handler's durable result (`push(1).wait(timeout)`,
+//!   one sender, one actor, one send after another for `ACTORS_BENCH_SECS` after the
+//!   warm-up): mean, median, p99 and max, on the memory driver and on SQLite.
 //! - **wake**: latency of the first call to an actor just put to sleep with
 //!   `handle.sleep().await` (re-resolving the handle, loading and decoding the state,
 //!   starting the task, answering), `ACTORS_BENCH_WAKES` (1,000) times, median and p99,
@@ -66,6 +75,7 @@ mod idle;
 mod kinds;
 #[cfg(feature = "peers")]
 mod peers;
+mod queues;
 mod setup;
 mod wake;
 
@@ -90,11 +100,11 @@ pub struct Config {
     pub rounds: usize,
     /// Asks in the allocation-counting pass.
     pub alloc_asks: u64,
-    /// Concurrent actors in the durable section.
+    /// Concurrent actors in the durable and queues sections.
     pub actors: usize,
-    /// Warm-up before counting in the durable section.
+    /// Warm-up before counting in the durable and queues sections.
     pub warmup: Duration,
-    /// Counted window of the durable section.
+    /// Counted window of the durable and queues sections.
     pub window: Duration,
     /// Wakes per storage in the wake section.
     pub wakes: usize,
@@ -191,6 +201,9 @@ fn main() -> BenchResult<()> {
     }
     if config.wants("durable") {
         goals.extend(durable::run(&config)?);
+    }
+    if config.wants("queues") {
+        goals.extend(queues::run(&config)?);
     }
     if config.wants("wake") {
         wake::run(&config)?;
