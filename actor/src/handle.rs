@@ -162,7 +162,7 @@ impl ActorHandle {
     }
 
     /// Sends an encoded message to a queue by name and waits up to `timeout` for its
-    /// handler's result, encoded the same way (see [`QueueSend::wait`]).
+    /// handler's result, encoded the same way (see [`QueueSend::wait`](crate::QueueSend::wait)).
     pub async fn send_encoded_and_wait(
         &self,
         queue: impl Into<String>,

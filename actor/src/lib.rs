@@ -44,7 +44,7 @@
 //! | [`client`] | clients and the typed handles' untyped core |
 //! | [`driver`] | storage drivers: memory and SQLite |
 //! | [`route`] | how a handle reaches its actor: in-process or any other [`route::Route`] |
-//! | [`queue`] | durable queues: sends, deliveries, dead letters |
+//! | [`queue`](mod@queue) | durable queues: sends, deliveries, dead letters |
 //! | [`run_loop`] | `#[run]` loops: taking messages, turns on the state |
 //! | [`clock`] | the wall clock stored times are read from |
 //! | [`error`] | errors and their codes |
