@@ -382,10 +382,22 @@ impl<A: Actor> Instance<A> {
                 }
             }
             burst = 0;
+            // Nothing owed by sends waits past this point: a send is answered once it is
+            // durable, not once some later turn happens to commit. (A handler that ran at
+            // once took it into its own commit already.) The commit is watched below.
+            let flushed = {
+                let mut core = live.lock();
+                let owes = core.queues.as_deref().is_some_and(Queues::owes);
+                if owes && let Err(err) = live.save(&mut core, Vec::new()) {
+                    return Some(End::Crash(err));
+                }
+                owes && core.gate.has_pending()
+            };
+            let commits_pending = view.commits_pending || flushed;
             if !self.busy() {
                 self.cell().set_draining(false);
             }
-            let busy = self.busy() || view.gate_busy;
+            let busy = self.busy() || view.gate_busy || flushed;
             if view.stopping.is_some() && view.loop_alive && loop_grace.is_none() {
                 let grace = self.live.config().sleep_grace;
                 loop_grace = Some(Box::pin(tokio::time::sleep(grace)));
@@ -423,7 +435,7 @@ impl<A: Actor> Instance<A> {
                 && view.stopping.is_none()
                 && !view.save_armed
                 && !view.turn_in_place
-                && !view.commits_pending
+                && !commits_pending
                 && !turn_running
                 && !shared_running
                 && inbox_open
@@ -481,22 +493,12 @@ impl<A: Actor> Instance<A> {
             let exclusive = &mut self.exclusive;
             let shared = &mut self.shared;
             let jobs = &mut self.jobs;
-            // Nothing owed waits past this point: a send is answered once durable, not
-            // once some later turn happens to commit.
-            {
-                let mut core = live.lock();
-                if core.queues.as_deref().is_some_and(Queues::owes)
-                    && let Err(err) = live.save(&mut core, Vec::new())
-                {
-                    return Some(End::Crash(err));
-                }
-            }
             let event = tokio::select! {
                 biased;
                 done = async { (&mut exclusive.as_mut().expect("turn_running").0).await }, if turn_running => Event::Turn(done),
                 Some((done, reply)) = async { shared.as_mut().expect("shared_running").next().await }, if shared_running => Event::Shared(done, reply),
                 Some(done) = async { jobs.as_mut().expect("jobs_running").next().await }, if jobs_running => Event::Job(done),
-                (seq, result) = poll_fn(|cx| live.lock().gate.poll_next(cx)), if view.commits_pending => Event::Durable(seq, result),
+                (seq, result) = poll_fn(|cx| live.lock().gate.poll_next(cx)), if commits_pending => Event::Durable(seq, result),
                 // Before the inbox: a flag set before a call was queued is seen first.
                 () = poll_fn(|cx| live.cell().poll_nudged(cx)) => Event::Nudge,
                 cmd = poll_fn(|cx| live.cell().inbox.poll_recv(cx)), if inbox_open => Event::Inbox(cmd),
