@@ -258,7 +258,8 @@ pub(crate) fn check_count(
     }
 }
 
-fn count(lit: Option<&LitInt>) -> Option<usize> {
+/// The value of a count option that `check_count` accepted.
+pub(crate) fn count(lit: Option<&LitInt>) -> Option<usize> {
     lit?.base10_parse().ok()
 }
 

@@ -12,7 +12,7 @@ use syn::{Attribute, LitInt, LitStr, Meta};
 use crate::case;
 use crate::ctxt::Ctxt;
 use crate::meta::{self, DurationValue, key_of};
-use crate::options::{check_count, duration};
+use crate::options::{check_count, count, duration};
 
 /// What `#[queue(…)]` said; each field `None` when not given (or malformed, which is
 /// already an error).
@@ -160,7 +160,7 @@ const QUEUE_OPTIONS: &[QueueOptionSpec] = &[
             )
         },
         field: |o| {
-            let n: usize = o.capacity.as_ref()?.base10_parse().ok()?;
+            let n = count(o.capacity.as_ref())?;
             Some(quote!(capacity: #n))
         },
     },
@@ -180,7 +180,7 @@ const QUEUE_OPTIONS: &[QueueOptionSpec] = &[
             )
         },
         field: |o| {
-            let n: usize = o.max_message_size.as_ref()?.base10_parse().ok()?;
+            let n = count(o.max_message_size.as_ref())?;
             Some(quote!(max_message_size: #n))
         },
     },

@@ -7,13 +7,13 @@ mod common;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actor::driver::Driver;
 use actor::prelude::*;
 use actor::{Encoding, codes};
-use common::{memory, on_memory, runtime, sqlite};
+use common::{Keyed, memory, on_memory, runtime, sqlite, until};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
@@ -28,18 +28,13 @@ struct Script {
     attempts: Mutex<Vec<Instant>>,
     /// Handler runs of `slow` that began, finished or not: side effects outside the actor.
     began: AtomicU32,
-    handled: Arc<tokio::sync::Notify>,
+    handled: tokio::sync::Notify,
 }
 
-static SCRIPTS: LazyLock<Mutex<HashMap<String, Arc<Script>>>> = LazyLock::new(Mutex::default);
+static SCRIPTS: Keyed<Script> = Keyed::new();
 
 fn script(key: &str) -> Arc<Script> {
-    SCRIPTS
-        .lock()
-        .unwrap()
-        .entry(key.to_string())
-        .or_default()
-        .clone()
+    SCRIPTS.get(key)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -442,18 +437,13 @@ fn stored_messages_are_handled_after_a_crash_in_order_without_a_call() {
     *s.gate.lock().unwrap() = None;
     runtime().block_on(async {
         let registry = sqlite(dir.path()).await;
-        let handled = s.handled.clone();
-        tokio::time::timeout(Duration::from_secs(20), async {
-            loop {
-                let notified = handled.notified();
-                if s.began.load(Ordering::SeqCst) >= 3 {
-                    break;
-                }
-                notified.await;
-            }
-        })
-        .await
-        .expect("the alarm loop woke the actor and its handlers ran");
+        until(
+            &s.handled,
+            Duration::from_secs(20),
+            "the alarm loop woke the actor and its handlers ran",
+            || s.began.load(Ordering::SeqCst) >= 3,
+        )
+        .await;
         let w = registry.client().get::<Worker>(["crash"]).await.unwrap();
         assert_eq!(w.id(), id);
         assert_eq!(

@@ -5,14 +5,13 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actor::prelude::*;
 use actor::{Encoding, codes};
-use common::{memory, runtime, sqlite};
+use common::{Keyed, memory, runtime, sqlite, until};
 use tokio::sync::{Notify, Semaphore};
 use tokio::time::Instant;
 
@@ -27,18 +26,13 @@ struct Script {
     runs: Mutex<Vec<Instant>>,
     /// Commands the loop took, completed or not.
     taken: AtomicU32,
-    completed: Arc<Notify>,
+    completed: Notify,
 }
 
-static SCRIPTS: LazyLock<Mutex<HashMap<String, Arc<Script>>>> = LazyLock::new(Mutex::default);
+static SCRIPTS: Keyed<Script> = Keyed::new();
 
 fn script(key: &str) -> Arc<Script> {
-    SCRIPTS
-        .lock()
-        .unwrap()
-        .entry(key.to_string())
-        .or_default()
-        .clone()
+    SCRIPTS.get(key)
 }
 
 #[actor(sleep_timeout = "5s", sleep_grace = "1s")]
@@ -299,18 +293,13 @@ fn a_message_taken_and_not_completed_before_a_crash_is_delivered_again() {
     *s.gate.lock().unwrap() = None;
     runtime().block_on(async {
         let registry = sqlite(dir.path()).await;
-        let completed = s.completed.clone();
-        tokio::time::timeout(Duration::from_secs(20), async {
-            loop {
-                let notified = completed.notified();
-                if s.taken.load(Ordering::SeqCst) >= 3 {
-                    break;
-                }
-                notified.await;
-            }
-        })
-        .await
-        .expect("the alarm loop woke the actor and its loop took the messages again");
+        until(
+            &s.completed,
+            Duration::from_secs(20),
+            "the alarm loop woke the actor and its loop took the messages again",
+            || s.taken.load(Ordering::SeqCst) >= 3,
+        )
+        .await;
         let p = registry.client().get::<Poller>(["crash"]).await.unwrap();
         let mut log = p.log().await.unwrap();
         while log.len() < 2 {

@@ -24,6 +24,12 @@ fn forward(self_ty: &Type, m: &Method, locals: &Locals, args: &[TokenStream]) ->
     if let OutputRule::Unit { .. } = m.role.output {
         return call;
     }
+    into_actor_result(m, call)
+}
+
+/// `call`'s value as `Result<T, ActorError>`: its error converted for a method that
+/// returns `Result<T, E>`, wrapped in `Ok` for one that returns a plain value.
+fn into_actor_result(m: &Method, call: TokenStream) -> TokenStream {
     match &m.output {
         // Spanned on `E`: an error type that does not convert is reported on it.
         Output::Result { err: Some(err), .. } => {
@@ -123,17 +129,7 @@ pub(super) fn run_fn(self_ty: &Type, m: &Method) -> TokenStream {
     let call = quote_spanned! {ident.span()=>
         ::actor::__private::send_future(<#self_ty>::#ident(#lp)).await
     };
-    let result = match &m.output {
-        Output::Result { err: Some(err), .. } => {
-            quote_spanned!(err.span()=> ::actor::__private::actor_result::<_, #err>(#call))
-        }
-        Output::Result { ok, err: None } => {
-            quote_spanned!(ok.span()=> ::actor::__private::actor_result(#call))
-        }
-        Output::Unit | Output::Plain(_) => {
-            quote!(::core::result::Result::<_, ::actor::__private::ActorError>::Ok(#call))
-        }
-    };
+    let result = into_actor_result(m, call);
     let ret = future(quote!(::core::result::Result<(), ::actor::__private::ActorError>));
     let body = quote_spanned!(ident.span()=> async move { #result });
     quote! {

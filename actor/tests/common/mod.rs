@@ -1,7 +1,9 @@
 //! Actor kinds shared by the behaviour tests.
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use actor::prelude::*;
@@ -370,4 +372,39 @@ pub fn report(fault: &str, before: usize, after: usize, lost: usize) {
     println!(
         "fault | {fault} | acked before {before} | acked during and after {after} | lost {lost}"
     );
+}
+
+/// What a test tells the actors under its own keys to do, kept outside the actors (their
+/// handlers read it by their key), one value per key.
+pub struct Keyed<T>(LazyLock<Mutex<HashMap<String, Arc<T>>>>);
+
+impl<T: Default> Keyed<T> {
+    pub const fn new() -> Self {
+        Self(LazyLock::new(Default::default))
+    }
+
+    /// The value for `key`, made on first use.
+    pub fn get(&self, key: &str) -> Arc<T> {
+        self.0
+            .lock()
+            .unwrap()
+            .entry(key.to_string())
+            .or_default()
+            .clone()
+    }
+}
+
+/// Waits (up to `within`, real time) until `done` holds, looking again each time `notify`
+/// is notified; panics naming `what` if it never does.
+pub async fn until(notify: &Notify, within: Duration, what: &str, done: impl Fn() -> bool) {
+    let waited = tokio::time::timeout(within, async {
+        loop {
+            let notified = notify.notified();
+            if done() {
+                return;
+            }
+            notified.await;
+        }
+    });
+    waited.await.unwrap_or_else(|_| panic!("{what}"));
 }

@@ -164,9 +164,8 @@ pub(super) async fn write(
     }
     let (puts, deletes): (Vec<_>, Vec<_>) =
         plan.records.into_iter().partition(|(_, v)| v.is_some());
-    for rows in deletes.chunks(MAX_ROWS_PER_STATEMENT) {
-        let mut query =
-            QueryBuilder::<Sqlite>::new("DELETE FROM records WHERE (actor_id, key) IN (VALUES ");
+    in_chunks(conn, &deletes, |rows| {
+        let mut query = QueryBuilder::new("DELETE FROM records WHERE (actor_id, key) IN (VALUES ");
         let mut list = query.separated(", ");
         for ((actor, key), _) in rows {
             list.push("(")
@@ -177,14 +176,11 @@ pub(super) async fn write(
         }
         query.push(")");
         query
-            .build()
-            .persistent(false)
-            .execute(&mut *conn)
-            .await
-            .map_err(failed)?;
-    }
-    for rows in puts.chunks(MAX_ROWS_PER_STATEMENT) {
-        let mut query = QueryBuilder::<Sqlite>::new("INSERT INTO records (actor_id, key, value) ");
+    })
+    .await
+    .map_err(failed)?;
+    in_chunks(conn, &puts, |rows| {
+        let mut query = QueryBuilder::new("INSERT INTO records (actor_id, key, value) ");
         query.push_values(rows, |mut row, ((actor, key), value)| {
             row.push_bind(actor.to_string())
                 .push_bind(key.to_vec())
@@ -192,41 +188,45 @@ pub(super) async fn write(
         });
         query.push(" ON CONFLICT (actor_id, key) DO UPDATE SET value = excluded.value");
         query
-            .build()
-            .persistent(false)
-            .execute(&mut *conn)
-            .await
-            .map_err(failed)?;
-    }
+    })
+    .await
+    .map_err(failed)?;
     let (set, cleared): (Vec<_>, Vec<_>) =
         plan.alarms.into_iter().partition(|(_, at)| at.is_some());
-    for rows in set.chunks(MAX_ROWS_PER_STATEMENT) {
-        let mut query = QueryBuilder::<Sqlite>::new("INSERT INTO alarms (actor_id, at) ");
+    in_chunks(conn, &set, |rows| {
+        let mut query = QueryBuilder::new("INSERT INTO alarms (actor_id, at) ");
         query.push_values(rows, |mut row, (actor, at)| {
             let at = at.map_or(i64::MAX, |at| i64::try_from(at).unwrap_or(i64::MAX));
             row.push_bind(actor.to_string()).push_bind(at);
         });
         query.push(" ON CONFLICT (actor_id) DO UPDATE SET at = excluded.at");
         query
-            .build()
-            .persistent(false)
-            .execute(&mut *conn)
-            .await
-            .map_err(failed)?;
-    }
-    for rows in cleared.chunks(MAX_ROWS_PER_STATEMENT) {
-        let mut query = QueryBuilder::<Sqlite>::new("DELETE FROM alarms WHERE actor_id IN (");
+    })
+    .await
+    .map_err(failed)?;
+    in_chunks(conn, &cleared, |rows| {
+        let mut query = QueryBuilder::new("DELETE FROM alarms WHERE actor_id IN (");
         let mut list = query.separated(", ");
         for (actor, _) in rows {
             list.push_bind(actor.to_string());
         }
         query.push(")");
         query
-            .build()
-            .persistent(false)
-            .execute(&mut *conn)
-            .await
-            .map_err(failed)?;
+    })
+    .await
+    .map_err(failed)
+}
+
+/// Runs the statement `build` makes for each chunk of at most `MAX_ROWS_PER_STATEMENT`
+/// of `rows`.
+async fn in_chunks<T>(
+    conn: &mut SqliteConnection,
+    rows: &[T],
+    build: impl Fn(&[T]) -> QueryBuilder<Sqlite>,
+) -> Result<(), sqlx::Error> {
+    for chunk in rows.chunks(MAX_ROWS_PER_STATEMENT) {
+        let mut query = build(chunk);
+        query.build().persistent(false).execute(&mut *conn).await?;
     }
     Ok(())
 }
