@@ -65,7 +65,9 @@ pub struct Delivery {
     pub id: MessageId,
     /// Its queue.
     pub queue: &'static str,
-    /// 1 on the first attempt, 2 on the first retry, and so on.
+    /// 1 on the first attempt, 2 on the first retry, and so on. Failed attempts are
+    /// stored, so the count survives a restart; a run cut short by a crash is not one of
+    /// them (the message's record is only rewritten when an attempt fails).
     pub attempt: u32,
 }
 

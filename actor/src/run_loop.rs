@@ -82,7 +82,8 @@ pub struct Received {
     pub id: MessageId,
     /// Its queue.
     pub queue: &'static str,
-    /// 1 the first time it is delivered, more after a restart.
+    /// 1 the first time this instance delivers it, more each time the loop restarted
+    /// after taking it (a wake counts from 1 again).
     pub attempt: u32,
     encoding: Encoding,
     body: Vec<u8>,

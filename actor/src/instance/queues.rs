@@ -222,7 +222,7 @@ impl<A: Actor> Queues<A> {
                 status,
             },
         );
-        self.alarm_ops(&mut ops);
+        self.alarm_for(now_ms, &mut ops);
         Ok((id, ops))
     }
 
@@ -293,7 +293,8 @@ impl<A: Actor> Queues<A> {
         }
     }
 
-    /// A loop's turn completed messages `ids`: the records to commit with its state.
+    /// A loop's turn completed messages `ids`: the records to commit with its state (the
+    /// alarm stays, see [`alarm_for`](Self::alarm_for)).
     pub(super) fn complete(&mut self, ids: &[u64]) -> Vec<SaveOp> {
         let mut ops = Vec::new();
         for id in ids {
@@ -305,7 +306,6 @@ impl<A: Actor> Queues<A> {
                 });
             }
         }
-        self.alarm_ops(&mut ops);
         ops
     }
 
@@ -432,7 +432,6 @@ impl<A: Actor> Queues<A> {
             released = self.unblock(queue);
             waiter = self.waiters.remove(&id).map(|w| w.reply);
         }
-        self.alarm_ops(&mut ops);
         Outcome {
             ops,
             waiter,
@@ -514,22 +513,22 @@ impl<A: Actor> Queues<A> {
         self.pending.values().map(|p| p.stored.due_ms).min()
     }
 
-    /// Adds an alarm change when the messages need the actor awake earlier than the
-    /// stored alarm says. An alarm earlier than needed is left while the actor is awake
-    /// (the registry leaves awake actors alone), so a steady stream of messages writes it
-    /// once, not twice per message; it is made exact when the actor sleeps
-    /// ([`settle_alarm`](Self::settle_alarm)).
-    fn alarm_ops(&mut self, ops: &mut Vec<SaveOp>) {
-        let wanted = self.wanted_alarm();
-        let earlier = match (wanted, self.alarm) {
-            (Some(w), Some(Some(stored))) => w < stored,
-            (Some(_), _) => true,
-            (None, _) => false,
+    /// Adds an alarm change when a message stored now, due at `due`, needs the actor
+    /// awake earlier than the stored alarm says. The alarm only ever moves earlier here:
+    /// one earlier than needed is left while the actor is awake (the registry leaves
+    /// awake actors alone), so handled messages and retries put off write nothing, and a
+    /// steady stream writes it once; it is made exact when the actor sleeps
+    /// ([`settle_alarm`](Self::settle_alarm)). It is never later than what the stored
+    /// messages need, so at a wake nothing is owed for it.
+    fn alarm_for(&mut self, due: u64, ops: &mut Vec<SaveOp>) {
+        let at = match self.alarm {
+            Some(Some(stored)) if stored <= due => return,
+            Some(_) => Some(due),
+            // Not known since the wake: what the stored messages need, once.
+            None => self.wanted_alarm(),
         };
-        if earlier {
-            self.alarm = Some(wanted);
-            ops.push(SaveOp::SetAlarm { at: wanted });
-        }
+        self.alarm = Some(at);
+        ops.push(SaveOp::SetAlarm { at });
     }
 
     /// The alarm change that makes the stored alarm exactly what the messages need, for
