@@ -74,15 +74,27 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
             const _: () = {
                 impl #impl_generics ::actor::__private::Actor for #self_ty where #(#predicates),* {
                     type Input = #input;
+                    type Schedule = ::actor::__private::Scheduling;
                     const ACTIONS: &'static [::actor::__private::ActionInfo] = &[];
                 }
             };
         };
     }
     let self_tokens = self_ty.to_token_stream();
-    let methods = expand::handle_methods(actor)
+    let methods: Vec<handle::HandleMethod> = expand::handle_methods(actor)
         .filter(|m| m.sig.generics.params.is_empty())
-        .map(|m| handle::HandleMethod::new(m, &self_tokens).stub());
+        .map(|m| handle::HandleMethod::new(m, &self_tokens))
+        .collect();
+    let schedule = expand::schedule_ident(self_ty);
+    let schedule_type = handle::schedule_type(
+        &schedule,
+        &self_tokens.to_string(),
+        methods
+            .iter()
+            .map(handle::HandleMethod::schedule_stub)
+            .collect(),
+    );
+    let methods = methods.iter().map(handle::HandleMethod::stub);
     let handle_bound = expand::handle_bound(&handle);
     let expects_actor_attribute = expand::expects_actor_attribute(self_ty);
     quote! {
@@ -91,11 +103,13 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
             #expects_actor_attribute
             impl ::actor::__private::Actor for #self_ty #handle_bound {
                 type Input = #input;
+                type Schedule = #schedule;
                 const ACTIONS: &'static [::actor::__private::ActionInfo] = &[];
             }
             impl #handle {
                 #(#methods)*
             }
+            #schedule_type
         };
     }
 }

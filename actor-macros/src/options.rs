@@ -25,6 +25,8 @@ pub(crate) struct StructOptions {
     pub(crate) inbox: Option<LitInt>,
     pub(crate) max_shared: Option<LitInt>,
     pub(crate) save_interval: Option<DurationValue>,
+    pub(crate) max_schedules: Option<LitInt>,
+    pub(crate) min_schedule_interval: Option<DurationValue>,
     pub(crate) vars: Option<Type>,
 }
 
@@ -153,6 +155,35 @@ pub(crate) const OPTIONS: &[OptionSpec] = &[
             let d = duration(o.save_interval.as_ref()?.value?);
             Some(quote!(save: ::actor::__private::SaveMode::Debounced(#d)))
         },
+    },
+    OptionSpec {
+        key: "max_schedules",
+        read: |cx, meta, o| {
+            o.max_schedules = meta::integer(cx, meta, "1000")?;
+            Ok(())
+        },
+        check: |cx, o| {
+            check_count(
+                cx,
+                o.max_schedules.as_ref(),
+                "max_schedules",
+                "how many schedules one actor may hold",
+                "1000",
+            )
+        },
+        config: |o| {
+            let n = count(o.max_schedules.as_ref())?;
+            Some(quote!(max_schedules: #n))
+        },
+    },
+    OptionSpec {
+        key: "min_schedule_interval",
+        read: |cx, meta, o| {
+            o.min_schedule_interval = meta::duration(cx, meta, false)?;
+            Ok(())
+        },
+        check: no_rule,
+        config: |o| duration_field("min_schedule_interval", o.min_schedule_interval.as_ref()),
     },
     OptionSpec {
         key: "vars",
@@ -349,7 +380,7 @@ mod tests {
         assert_eq!(
             errors,
             [
-                "unknown option `sleep_timout`: did you mean `sleep_timeout`? `#[actor]` takes `name`, `sleep_timeout`, `action_timeout`, `sleep_grace`, `inbox`, `max_shared`, `save_interval`, `vars`",
+                "unknown option `sleep_timout`: did you mean `sleep_timeout`? `#[actor]` takes `name`, `sleep_timeout`, `action_timeout`, `sleep_grace`, `inbox`, `max_shared`, `save_interval`, `max_schedules`, `min_schedule_interval`, `vars`",
                 "`inbox` takes a number, not a string: `inbox = 10`",
                 "durations are strings with a unit: `action_timeout = \"60s\"`",
                 "expected a duration like \"30s\", \"500ms\" or \"2m\"",

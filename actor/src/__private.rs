@@ -12,6 +12,8 @@ pub use crate::instance::scope::stage;
 pub use crate::kind::ActorKind;
 pub use crate::payload::{Payload, ReplyShape};
 pub use crate::queue::QueueSend;
+pub use crate::route::Target;
+pub use crate::schedule::{ScheduleId, Scheduling};
 pub use std::time::Duration;
 
 /// Decodes a message for queue `queue`: one that does not decode as `T` is

@@ -36,6 +36,11 @@ impl Clock {
         }
     }
 
+    /// Unix time when the clock started (its registry's start), in milliseconds.
+    pub fn started_ms(&self) -> u64 {
+        self.base_ms
+    }
+
     /// Unix time now, in milliseconds.
     pub fn now_ms(&self) -> u64 {
         let elapsed = Instant::now()

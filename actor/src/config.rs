@@ -22,7 +22,7 @@ pub enum SaveMode {
 /// The settings of one actor kind.
 ///
 /// `#[actor(sleep_timeout = "5m", action_timeout = "10s", inbox = 256, max_shared = 64,
-/// save_interval = "1s")]` fills these in; anything not written keeps its default.
+/// save_interval = "1s", max_schedules = 100, min_schedule_interval = "1m")]` fills these in; anything not written keeps its default.
 ///
 /// ```
 /// use std::time::Duration;
@@ -31,6 +31,7 @@ pub enum SaveMode {
 /// assert_eq!(c.action_timeout, Duration::from_secs(60));
 /// assert_eq!(c.inbox_capacity, 1024);
 /// assert_eq!(c.max_shared, 1024);
+/// assert_eq!((c.max_schedules, c.min_schedule_interval), (1000, Duration::from_secs(1)));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ActorConfig {
@@ -47,6 +48,13 @@ pub struct ActorConfig {
     pub max_shared: usize,
     /// When state is saved.
     pub save: SaveMode,
+    /// Schedules one actor may hold; making one more is `schedule/limit_reached`
+    /// (`max_schedules = N`).
+    pub max_schedules: usize,
+    /// The shortest time between two firings of a repeating schedule; a shorter
+    /// `every` or a cron expression that fires more often is `schedule/interval_too_short`
+    /// (`min_schedule_interval = "1s"`).
+    pub min_schedule_interval: Duration,
 }
 
 impl Default for ActorConfig {
@@ -58,6 +66,8 @@ impl Default for ActorConfig {
             inbox_capacity: 1024,
             max_shared: 1024,
             save: SaveMode::Durable,
+            max_schedules: 1000,
+            min_schedule_interval: Duration::from_secs(1),
         }
     }
 }

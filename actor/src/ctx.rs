@@ -2,15 +2,24 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::client::Client;
+use crate::definition::Actor;
 use crate::definition::ActorOptions;
 use crate::driver::SaveOp;
+use crate::error::ActorError;
 use crate::instance::cell::InstanceCell;
-use crate::instance::scope::{CallChain, Scope, TurnRecord};
+use crate::instance::schedules::Book;
+use crate::instance::scope::{self, CallChain, Scope, TurnRecord};
 use crate::key::{ActorId, ActorKey};
+use crate::payload::Payload;
 use crate::queue::Delivery;
+use crate::route::Target;
+use crate::schedule::{
+    self, Meta, Missed, ScheduleId, ScheduleInfo, ScheduleOwner, ScheduledCall, Schedules,
+    StoredSchedule, When, schedule_key,
+};
 
 /// What an action can reach besides its state: its identity, its runtime-only vars,
 /// keep-awake guards, and the means to sleep or destroy itself.
@@ -44,6 +53,8 @@ struct CtxInner<A: ActorOptions> {
     client: Client,
     /// The exclusive turn running, if any (see `instance::scope`).
     turn: TurnRecord,
+    /// The stored schedules, once the instance has any (see `instance::schedules`).
+    book: Mutex<Option<Box<Book>>>,
 }
 
 impl<A: ActorOptions> Scope for CtxInner<A> {
@@ -51,9 +62,137 @@ impl<A: ActorOptions> Scope for CtxInner<A> {
         self.turn.chain(A::NAME, &self.id)
     }
 
-    fn stage(&self, op: SaveOp) -> bool {
-        self.turn.stage(op);
+    fn write_set(&self, write: &mut dyn FnMut(&ActorId, &mut Vec<SaveOp>)) -> bool {
+        self.turn.with_staged(|staged| write(&self.id, staged));
         true
+    }
+}
+
+impl<A: ActorOptions> CtxInner<A> {
+    fn with_book<R>(&self, f: impl FnOnce(&mut Book) -> R) -> R {
+        // Never held across user code: a poisoned lock only means a panic in the book.
+        let mut book = self
+            .book
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(book.get_or_insert_default())
+    }
+
+    /// Runs `change` on the running exclusive turn's write set, if this actor's turn is
+    /// the one on this task; `schedule/outside_turn` (naming `what`) otherwise.
+    fn in_turn<R>(
+        &self,
+        what: &str,
+        change: impl FnOnce(&mut Vec<SaveOp>) -> Result<R, ActorError>,
+    ) -> Result<R, ActorError> {
+        let outside = || ActorError::schedule_outside_turn(A::NAME, what);
+        scope::in_write_set(|id, staged| {
+            if id != &self.id {
+                return Err(outside());
+            }
+            change(staged)
+        })
+        .unwrap_or_else(|| Err(outside()))
+    }
+}
+
+impl<A: Actor> ScheduleOwner for CtxInner<A> {
+    fn create(
+        &self,
+        when: When,
+        missed: Missed,
+        target: Target,
+        args: Payload,
+    ) -> Result<ScheduleId, ActorError> {
+        let config = A::config();
+        let now_ms = self.client.transport().clock().now_ms();
+        let call = match &target {
+            Target::Action(name) if A::ACTIONS.iter().any(|a| a.name == *name) => {
+                ScheduledCall::Action(name.to_string())
+            }
+            Target::Send(name) if A::QUEUES.iter().any(|q| q.name == *name) => {
+                ScheduledCall::Queue(name.to_string())
+            }
+            other => {
+                return Err(ActorError::schedule_invalid(format_args!(
+                    "actor kind `{}` has no {other} to schedule",
+                    A::NAME
+                )));
+            }
+        };
+        let (next_ms, repeat) = schedule::first(&when, now_ms, config.min_schedule_interval)?;
+        let (encoding, args) = schedule::encode_args(args, &target)?;
+        if let ScheduledCall::Queue(name) = &call
+            && let Some(queue) = A::QUEUES.iter().find(|q| q.name == *name)
+            && args.len() > queue.max_message_size
+        {
+            return Err(ActorError::message_too_large(
+                A::NAME,
+                name,
+                args.len(),
+                queue.max_message_size,
+            ));
+        }
+        let stored = StoredSchedule {
+            meta: Meta {
+                call,
+                encoding,
+                next_ms,
+                repeat,
+                missed,
+                created_ms: now_ms,
+                fired: 0,
+            },
+            args,
+        };
+        self.in_turn("a new schedule", |staged| {
+            let view = self.with_book(|book| book.view(staged));
+            if view.len() >= config.max_schedules {
+                return Err(ActorError::schedule_limit(
+                    A::NAME,
+                    &self.id,
+                    config.max_schedules,
+                ));
+            }
+            // Random, so an id is never given out twice, also across restarts, without a
+            // counter to store.
+            let id = loop {
+                let id = uuid::Uuid::new_v4().as_u64_pair().0 >> 11;
+                if id != 0 && !view.contains_key(&id) {
+                    break id;
+                }
+            };
+            staged.push(SaveOp::Put {
+                key: schedule_key(id).into(),
+                value: stored.encode().into(),
+            });
+            Ok(ScheduleId::from(id))
+        })
+    }
+
+    fn cancel(&self, id: ScheduleId) -> Result<bool, ActorError> {
+        self.in_turn("cancel", |staged| {
+            let held = self.with_book(|book| book.view(staged).contains_key(&id.get()));
+            if held {
+                staged.push(SaveOp::Delete {
+                    key: schedule_key(id.get()),
+                });
+            }
+            Ok(held)
+        })
+    }
+
+    fn list(&self) -> Vec<ScheduleInfo> {
+        let mut staged = Vec::new();
+        let _ = scope::in_write_set(|id, turn| {
+            if id == &self.id {
+                staged.clone_from(turn);
+            }
+        });
+        let view = self.with_book(|book| book.view(&staged));
+        let mut list: Vec<ScheduleInfo> = view.iter().map(|(id, s)| s.info(*id)).collect();
+        list.sort_by_key(|s| (s.next, s.id));
+        list
     }
 }
 
@@ -85,6 +224,7 @@ impl<A: ActorOptions> Ctx<A> {
                 cell,
                 client,
                 turn: TurnRecord::default(),
+                book: Mutex::new(None),
             }),
         }
     }
@@ -110,6 +250,11 @@ impl<A: ActorOptions> Ctx<A> {
 
     pub(crate) fn cell(&self) -> &Arc<InstanceCell> {
         &self.inner.cell
+    }
+
+    /// Runs `f` on the instance's schedules (made empty on first use).
+    pub(crate) fn with_book<R>(&self, f: impl FnOnce(&mut Book) -> R) -> R {
+        self.inner.with_book(f)
     }
 
     /// The actor kind's name.
@@ -146,6 +291,40 @@ impl<A: ActorOptions> Ctx<A> {
     /// ```
     pub fn delivery(&self) -> Option<Delivery> {
         self.inner.turn.delivery()
+    }
+
+    /// The actor's schedules: make one to call an action or send a message later, once
+    /// or repeating; list them; cancel one. See [`Schedules`].
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use actor::prelude::*;
+    /// # #[actor] #[derive(Clone, Default, Serialize, Deserialize)] pub struct Heartbeat { polls: u32 }
+    /// # #[actor] impl Heartbeat {
+    /// #[on_create]
+    /// async fn start(&mut self, ctx: &Ctx<Self>) -> Result<(), ActorError> {
+    ///     ctx.schedule().every(Duration::from_secs(30)).poll()?;
+    ///     Ok(())
+    /// }
+    ///
+    /// #[action]
+    /// async fn poll(&mut self) {
+    ///     self.polls += 1;
+    /// }
+    /// # }
+    /// ```
+    pub fn schedule(&self) -> Schedules<'_, A>
+    where
+        A: Actor,
+    {
+        Schedules::new(self)
+    }
+
+    pub(crate) fn schedule_owner(&self) -> Arc<dyn ScheduleOwner>
+    where
+        A: Actor,
+    {
+        self.inner.clone()
     }
 
     /// The runtime-only vars (`#[actor(vars = T)]`), rebuilt on every wake, never saved.

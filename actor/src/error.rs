@@ -102,6 +102,15 @@ pub mod codes {
     pub const DEAD_LETTER_NOT_FOUND: Code = ("queue", "dead_letter_not_found");
     /// A send waited for the handler of a queue the run loop takes, which has none.
     pub const QUEUE_NO_HANDLER: Code = ("queue", "no_handler");
+    /// A schedule cannot be made as written: a cron expression that does not parse or
+    /// has no next time, arguments too large to keep.
+    pub const SCHEDULE_INVALID: Code = ("schedule", "invalid");
+    /// A repeating schedule would fire more often than the kind's `min_schedule_interval`.
+    pub const SCHEDULE_INTERVAL_TOO_SHORT: Code = ("schedule", "interval_too_short");
+    /// The actor holds `max_schedules` schedules already.
+    pub const SCHEDULE_LIMIT_REACHED: Code = ("schedule", "limit_reached");
+    /// A schedule was made or cancelled outside an exclusive turn of its actor.
+    pub const SCHEDULE_OUTSIDE_TURN: Code = ("schedule", "outside_turn");
     /// A user error without a more specific code.
     pub const USER: Code = ("user", "user_error");
 
@@ -131,6 +140,10 @@ pub mod codes {
         (QUEUE_TIMED_OUT, 408),
         (DEAD_LETTER_NOT_FOUND, 404),
         (QUEUE_NO_HANDLER, 400),
+        (SCHEDULE_INVALID, 400),
+        (SCHEDULE_INTERVAL_TOO_SHORT, 400),
+        (SCHEDULE_LIMIT_REACHED, 400),
+        (SCHEDULE_OUTSIDE_TURN, 400),
         (USER, 400),
     ];
 
@@ -527,6 +540,84 @@ impl ActorError {
             ),
         )
         .with_metadata(serde_json::json!({ "actor": kind, "id": id, "messageId": message }))
+    }
+}
+
+impl ActorError {
+    /// `schedule/invalid`: a schedule cannot be made as written, for the reason given.
+    ///
+    /// ```
+    /// let e = actor::ActorError::schedule_invalid("the cron expression `x` does not parse");
+    /// assert!(e.is(actor::codes::SCHEDULE_INVALID));
+    /// ```
+    pub fn schedule_invalid(why: impl fmt::Display) -> Self {
+        Self::of(
+            codes::SCHEDULE_INVALID,
+            format!("{why}; nothing was scheduled"),
+        )
+    }
+
+    /// `schedule/interval_too_short`: `what` (a repeating schedule) would fire `gap`
+    /// apart, and the kind's minimum is `min`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let e = actor::ActorError::interval_too_short("every(100ms)", Duration::from_millis(100), Duration::from_secs(1));
+    /// assert!(e.is(actor::codes::SCHEDULE_INTERVAL_TOO_SHORT));
+    /// assert_eq!(e.metadata().unwrap()["min_ms"], 1000);
+    /// ```
+    pub fn interval_too_short(what: &str, gap: Duration, min: Duration) -> Self {
+        Self::of(
+            codes::SCHEDULE_INTERVAL_TOO_SHORT,
+            format!(
+                "the schedule {what} would fire {gap:?} apart, more often than the actor kind's \
+                 minimum interval ({min:?}); nothing was scheduled: fire less often, or lower \
+                 `#[actor(min_schedule_interval = \"…\")]`"
+            ),
+        )
+        .with_metadata(serde_json::json!({
+            "schedule": what,
+            "gap_ms": gap.as_millis() as u64,
+            "min_ms": min.as_millis() as u64,
+        }))
+    }
+
+    /// `schedule/limit_reached`: actor `kind` `id` holds `limit` schedules already.
+    ///
+    /// ```
+    /// let e = actor::ActorError::schedule_limit("digest", &actor::ActorId::from("d1"), 100);
+    /// assert!(e.is(actor::codes::SCHEDULE_LIMIT_REACHED));
+    /// ```
+    pub fn schedule_limit(kind: &str, id: &ActorId, limit: usize) -> Self {
+        Self::of(
+            codes::SCHEDULE_LIMIT_REACHED,
+            format!(
+                "actor `{kind}` {id} holds {limit} schedules, its limit; nothing was scheduled: \
+                 cancel the ones no longer needed (`ctx.schedule().list()`), use one repeating \
+                 schedule instead of many one-time ones, or raise `#[actor(max_schedules = N)]`"
+            ),
+        )
+        .with_metadata(serde_json::json!({ "actor": kind, "id": id, "limit": limit }))
+    }
+
+    /// `schedule/outside_turn`: `what` (making or cancelling a schedule) was tried
+    /// outside an exclusive turn of actor `kind`.
+    ///
+    /// ```
+    /// let e = actor::ActorError::schedule_outside_turn("counter", "cancel");
+    /// assert!(e.is(actor::codes::SCHEDULE_OUTSIDE_TURN));
+    /// ```
+    pub fn schedule_outside_turn(kind: &str, what: &str) -> Self {
+        Self::of(
+            codes::SCHEDULE_OUTSIDE_TURN,
+            format!(
+                "a schedule of actor `{kind}` was not changed ({what}): schedules are made and \
+                 cancelled in an exclusive turn of their actor (an action taking `&mut self`, a \
+                 queue handler, `on_create`, `on_wake`, `on_sleep` or a run loop's `turn`), on \
+                 the turn's own task, where they commit with its state"
+            ),
+        )
+        .with_metadata(serde_json::json!({ "actor": kind }))
     }
 }
 

@@ -46,6 +46,7 @@
 //! | [`route`] | how a handle reaches its actor: in-process or any other [`route::Route`] |
 //! | [`queue`](mod@queue) | durable queues: sends, deliveries, dead letters |
 //! | [`run_loop`] | `#[run]` loops: taking messages, turns on the state |
+//! | [`schedule`](mod@schedule) | schedules: calls an actor makes to itself later, once or repeating |
 //! | [`clock`] | the wall clock stored times are read from |
 //! | [`error`] | errors and their codes |
 
@@ -67,6 +68,7 @@ pub mod payload;
 pub mod queue;
 pub mod route;
 pub mod run_loop;
+pub mod schedule;
 
 #[doc(hidden)]
 pub mod __private;
@@ -94,14 +96,15 @@ pub use key::{ActorId, ActorKey};
 pub use payload::{Encoding, Payload, ReplyShape};
 pub use queue::{DeadLetter, Delivery, MessageId, QueueSend};
 pub use run_loop::{Loop, Received};
+pub use schedule::{Missed, Repeat, ScheduleId, ScheduleInfo, ScheduledCall, Schedules};
 
 /// Everything an actor author needs: `use actor::prelude::*;`.
 pub mod prelude {
     pub use crate::{Actor, ActorOptions};
     pub use crate::{
         ActorError, ActorHandle, ActorId, ActorKey, ActorLookup, Client, Ctx, KeepAwake, Loop,
-        MessageId, action, actor, on_create, on_destroy, on_sleep, on_state_change, on_wake, queue,
-        run,
+        MessageId, ScheduleId, action, actor, on_create, on_destroy, on_sleep, on_state_change,
+        on_wake, queue, run,
     };
     pub use serde::{Deserialize, Serialize};
 }

@@ -314,6 +314,15 @@ impl StoredMessage {
         })
     }
 
+    /// When the message stored as `bytes` is due (its next attempt), from its header.
+    pub(crate) fn due_in(bytes: &[u8]) -> Option<u64> {
+        let header = bytes.get(..HEADER)?;
+        if header[0] != FORMAT {
+            return None;
+        }
+        Some(u64::from_be_bytes(header[14..22].try_into().ok()?))
+    }
+
     /// The dead letter this message becomes after failing with `error` at `failed_ms`.
     pub(crate) fn dead(&self, error: &ActorError, failed_ms: u64) -> Vec<u8> {
         let error = serde_json::to_vec(error).unwrap_or_default();

@@ -309,6 +309,7 @@ pub struct Misdeclared {
 
 impl actor::Actor for Misdeclared {
     type Input = ();
+    type Schedule = actor::schedule::Scheduling;
     const ACTIONS: &'static [actor::ActionInfo] = &[actor::ActionInfo {
         name: "bump",
         access: actor::Access::Exclusive,

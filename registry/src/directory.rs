@@ -136,7 +136,7 @@ impl Directory {
     async fn resolve_inner(&self, kind: &str, address: &Address) -> Result<Resolved, ActorError> {
         let kind = *self.kind(kind)?;
         match address {
-            Address::Id(id) => self.wake(&kind, id, false).await,
+            Address::Id(id) => self.wake(&kind, id).await,
             Address::Key { key, create } => {
                 key.validate()?;
                 let lock = self.key_lock(kind.name(), key);
@@ -150,7 +150,7 @@ impl Directory {
                     Some(_) if matches!(create, CreateMode::Always(_)) => {
                         Err(ActorError::already_exists(kind.name(), key))
                     }
-                    Some(id) => self.wake(&kind, &id, false).await,
+                    Some(id) => self.wake(&kind, &id).await,
                     None => match create.input() {
                         None => Err(ActorError::not_found(
                             kind.name(),
@@ -232,7 +232,7 @@ impl Directory {
     /// Wakes actor `id` of kind `kind` because its alarm is due (see `alarms.rs`).
     pub(crate) async fn wake_by_alarm(&self, kind: &str, id: &ActorId) -> Result<(), ActorError> {
         let kind = *self.kind(kind)?;
-        self.wake(&kind, id, true).await.map(drop)
+        self.wake(&kind, id).await.map(drop)
     }
 
     /// Whether actor `id` has an instance (starting, awake or stopping).
@@ -257,12 +257,7 @@ impl Directory {
         &self.alarms_changed
     }
 
-    async fn wake(
-        &self,
-        kind: &ActorKind,
-        id: &ActorId,
-        by_alarm: bool,
-    ) -> Result<Resolved, ActorError> {
+    async fn wake(&self, kind: &ActorKind, id: &ActorId) -> Result<Resolved, ActorError> {
         loop {
             let slot = self
                 .slots
@@ -293,6 +288,7 @@ impl Directory {
             let Loaded {
                 record,
                 state: stored,
+                alarm,
             } = match loaded {
                 Ok(Some(loaded)) if loaded.record.kind == kind.name() => loaded,
                 other => {
@@ -306,7 +302,7 @@ impl Directory {
             };
             let start = Start::Wake {
                 state: stored,
-                by_alarm,
+                alarm,
             };
             let (mailbox, started) = self.spawn(kind, id, record.key, start, &slot);
             return match Self::started(started).await {

@@ -177,6 +177,18 @@ pub(crate) fn handle_methods(actor: &ActorImpl) -> impl Iterator<Item = &Method>
     actions(actor).chain(queues(actor))
 }
 
+/// The schedule type's name for the impl of `self_ty` (`CounterSchedule` for
+/// `impl a::Counter`).
+pub(crate) fn schedule_ident(self_ty: &Type) -> Ident {
+    match self_ty {
+        Type::Path(p) => p.path.segments.last().map_or_else(
+            || Ident::new("Schedule", Span::call_site()),
+            |s| handle::schedule_ident(&s.ident),
+        ),
+        _ => Ident::new("Schedule", Span::call_site()),
+    }
+}
+
 /// `where Handle: Sized` on the `Actor` impl: always true, and when the struct has no
 /// `#[actor]` (so no handle), an unresolved name, which makes rustc skip the impl's other
 /// checks instead of reporting the struct's missing options once per use.
@@ -310,10 +322,21 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
         }
     });
     let input = input_type(actor);
-    let handle_methods = actions
+    let handle_methods: Vec<HandleMethod> = actions
         .iter()
         .chain(&queues)
-        .map(|m| HandleMethod::new(m, &self_tokens).real());
+        .map(|m| HandleMethod::new(m, &self_tokens))
+        .collect();
+    let schedule = schedule_ident(self_ty);
+    let schedule_type = handle::schedule_type(
+        &schedule,
+        &self_tokens.to_string(),
+        handle_methods
+            .iter()
+            .map(HandleMethod::schedule_real)
+            .collect(),
+    );
+    let handle_methods = handle_methods.iter().map(HandleMethod::real);
     let arities: BTreeSet<usize> = actions.iter().map(|m| m.args().count()).collect();
     let decoders = wire::decoders(&arities);
     // Spanned on the struct's name, so what the state lacks is reported on it.
@@ -331,6 +354,7 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
             #[automatically_derived]
             impl #actor_trait for #self_ty #handle_bound {
                 type Input = #input;
+                type Schedule = #schedule;
                 const ACTIONS: &'static [::actor::__private::ActionInfo] = &[#(#infos),*];
                 #queue_list
                 #(#hooks)*
@@ -344,6 +368,8 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
             impl #handle {
                 #(#handle_methods)*
             }
+
+            #schedule_type
 
             ::actor::__private::inventory::submit! {
                 ::actor::__private::ActorKind::of::<#self_ty>()

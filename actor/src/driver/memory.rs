@@ -161,6 +161,7 @@ impl Driver for MemoryDriver {
                     .get(id)
                     .and_then(|r| r.get(keys::STATE))
                     .map(|v| v.to_vec()),
+                alarm: s.alarm_of.get(id).copied(),
             })
         });
         ready(Ok(loaded)).boxed()

@@ -116,13 +116,15 @@ pub struct ActorRecord {
     pub key: ActorKey,
 }
 
-/// A stored actor with its state record, as a wake reads them.
+/// A stored actor with its state record and its alarm, as a wake reads them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loaded {
     /// The actor.
     pub record: ActorRecord,
     /// Its `keys::STATE` record, if it has one.
     pub state: Option<Vec<u8>>,
+    /// Its entry in the alarm index, if it has one (Unix ms).
+    pub alarm: Option<u64>,
 }
 
 /// An actor's entry in the alarm index: it is due at `at`.
@@ -184,8 +186,8 @@ pub trait Driver: Send + Sync + 'static {
         key: &'a ActorKey,
     ) -> BoxFuture<'a, Result<Option<ActorId>, StorageError>>;
 
-    /// The stored actor with this id and its state record, in one read (what a wake
-    /// needs), if the actor exists.
+    /// The stored actor with this id, its state record and its alarm, in one read (what
+    /// a wake needs), if the actor exists.
     fn load<'a>(&'a self, id: &'a ActorId) -> BoxFuture<'a, Result<Option<Loaded>, StorageError>>;
 
     /// One record of an actor.

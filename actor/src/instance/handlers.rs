@@ -1,6 +1,7 @@
-//! The task's side of queues: ending a handler's turn (the message removed with the
-//! state it produced, or retried, or dead-lettered), and the dead-letter calls, which
-//! read storage off the loop and then change the queues on it.
+//! The task's side of queues and schedules: ending a handler's turn (the message removed
+//! with the state it produced, or retried, or dead-lettered), the dead-letter calls, which
+//! read storage off the loop and then change the queues on it, and firing a schedule
+//! (its action's turn commits the schedule's removal or its next time).
 
 use std::sync::Arc;
 
@@ -9,18 +10,20 @@ use futures_util::stream::FuturesUnordered;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::definition::Actor;
-use crate::driver::{Record, StorageError, keys};
+use crate::definition::{Access, Actor};
+use crate::driver::{Record, SaveOp, StorageError, keys};
 use crate::error::ActorError;
 use crate::mailbox::Reply;
-use crate::payload::Payload;
+use crate::payload::{Encoding, Payload};
 use crate::queue::{self, DeadLetter, DeadLetterOp};
+use crate::route::Target;
 
-use super::intake::Work;
-use super::live::Finished;
+use super::intake::{Answer, Work};
+use super::live::{Core, Finished, Live};
 use super::run::{End, Instance};
-use super::scope::Scope;
-use super::turn::TurnDone;
+use super::schedules::{Book, Firing};
+use super::scope::{CallChain, Scope};
+use super::turn::{Call, TurnDone};
 
 /// A dead-letter call whose read of storage finished.
 pub(super) struct JobDone {
@@ -205,4 +208,129 @@ impl<A: Actor> Instance<A> {
             self.waiting.push_back(Work::Message(id));
         }
     }
+}
+
+impl<A: Actor> Instance<A> {
+    /// Fires schedule `id`, whose turn in `waiting` has come: an exclusive action starts
+    /// as the task's turn, and the schedule's removal or next time commits with it; a
+    /// message is stored in its queue in one commit with the schedule's change; a shared
+    /// action (which changes no state) starts once the schedule's change is saved. A
+    /// schedule whose action or queue the kind no longer has is logged and removed.
+    pub(super) fn fire_schedule(
+        &mut self,
+        live: &Live<A>,
+        core: &mut Core<A>,
+        id: u64,
+    ) -> Result<(), ActorError> {
+        let clock = live.host().clock();
+        let now_ms = clock.now_ms();
+        let min = live.config().min_schedule_interval;
+        let fired = live
+            .ctx
+            .with_book(|book| book.fire(id, now_ms, clock.started_ms(), min));
+        let Some(Firing { call, ops }) = fired else {
+            return Ok(());
+        };
+        let Some((target, args)) = call else {
+            return live.save(core, ops);
+        };
+        let gone = |what: &Target| {
+            tracing::error!(
+                schedule = id,
+                call = %what,
+                "a schedule calls what actor kind `{}` no longer has; the schedule is removed",
+                A::NAME
+            );
+            Book::drop_schedule(id)
+        };
+        match &target {
+            Target::Action(name) => match A::ACTIONS.iter().position(|a| a.name == *name) {
+                Some(index) if A::ACTIONS[index].access == Access::Exclusive => {
+                    let call = Call::action(index, args, CallChain::default());
+                    let call = live.begin_turn(core, call);
+                    self.exclusive = Some((call, Answer::Schedule { id, ops }));
+                    Ok(())
+                }
+                Some(index) => {
+                    live.save(core, ops)?;
+                    let call = Call::action(index, args, CallChain::default());
+                    match live.begin_shared(core, call) {
+                        Ok((call, _)) => {
+                            core.shared_waiting += 1;
+                            self.run_shared(call, logged(id, name.to_string()));
+                        }
+                        Err(err) => scheduled_failed(id, name, &err),
+                    }
+                    Ok(())
+                }
+                None => live.save(core, gone(&target)),
+            },
+            Target::Send(name) => {
+                let Some(queue) = A::QUEUES.iter().position(|q| q.name == *name) else {
+                    return live.save(core, gone(&target));
+                };
+                let (encoding, body) = args.into_encoded(Encoding::Json)?;
+                match core.queues().send(live.id(), queue, encoding, body, now_ms) {
+                    Ok((message, mut sent)) => {
+                        sent.extend(ops);
+                        live.save(core, sent)?;
+                        if A::QUEUES[queue].handled {
+                            self.waiting.push_back(Work::Message(message));
+                        }
+                    }
+                    Err(err) => {
+                        scheduled_failed(id, name, &err);
+                        live.save(core, ops)?;
+                    }
+                }
+                Ok(())
+            }
+            other => live.save(core, gone(other)),
+        }
+    }
+
+    /// Ends the turn of a scheduled action: the schedule's removal or next time (`ops`)
+    /// commits with the state the turn produced, before the turn's own records (so a turn
+    /// that cancels its own schedule cancels it); a turn whose changes were thrown away
+    /// commits only the schedule's change. A failure is logged: the schedule moves on.
+    pub(super) fn finish_schedule(
+        &mut self,
+        id: u64,
+        ops: Vec<SaveOp>,
+        scope: Option<Arc<dyn Scope>>,
+        mut done: TurnDone<A>,
+    ) -> Result<(), End> {
+        self.deferred = 0;
+        if let Err(err) = &done.result {
+            scheduled_failed(id, "its action", err);
+        }
+        let mut core = self.live.lock();
+        let alone = if done.state.is_some() {
+            done.staged.splice(0..0, ops);
+            Vec::new()
+        } else {
+            ops
+        };
+        if let Finished::Crash { err, .. } = self.live.finish_turn(&mut core, done, scope, false) {
+            return Err(End::Crash(err));
+        }
+        self.live.save(&mut core, alone).map_err(End::Crash)
+    }
+}
+
+/// Logs a scheduled call that failed.
+fn scheduled_failed(id: u64, call: &str, err: &ActorError) {
+    tracing::warn!(schedule = id, call, error = %err, "a scheduled call failed; the schedule moves on");
+}
+
+/// Where the answer of a scheduled shared action goes: nobody waits for it, so its error
+/// is logged.
+fn logged(id: u64, action: String) -> oneshot::Sender<Reply> {
+    let (reply, answer) = oneshot::channel();
+    tokio::spawn(async move {
+        if let Ok(Err(err)) = answer.await {
+            scheduled_failed(id, &action, &err);
+        }
+    });
+    reply
 }

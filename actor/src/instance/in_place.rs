@@ -94,9 +94,11 @@ impl<A: Actor> Live<A> {
             }
         };
         // The task has work only if this call left some: a turn to finish, a commit to
-        // watch, a save to schedule, calls that queued meanwhile, or a stop to go on with.
+        // watch, a save to schedule, a schedule to time, calls that queued meanwhile, or
+        // a stop to go on with.
         let task_has_work = core.handed.has_turn()
             || core.gate.has_pending()
+            || core.schedules_moved
             || (core.dirty && !core.save_armed)
             || !core.phase.takes_calls()
             || self.cell().depth() != 0;

@@ -35,6 +35,8 @@ pub(super) enum Work<A: Actor> {
     Message(u64),
     /// A change the run loop asked for.
     Loop(LoopTurn<A>),
+    /// A schedule that is due, by id.
+    Schedule(u64),
 }
 
 /// Where the end of an exclusive turn goes.
@@ -47,6 +49,12 @@ pub(super) enum Answer {
     Loop {
         reply: oneshot::Sender<Reply>,
         complete: Vec<u64>,
+    },
+    /// To the schedules: the action of schedule `id` ran; `ops` remove the schedule or
+    /// move it on, in the commit of the turn.
+    Schedule {
+        id: u64,
+        ops: Vec<crate::driver::SaveOp>,
     },
 }
 

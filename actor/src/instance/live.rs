@@ -21,6 +21,7 @@ use crate::error::ActorError;
 use crate::key::ActorId;
 use crate::mailbox::Reply;
 
+use super::alarm::{Alarm, earliest};
 use super::cell::InstanceCell;
 use super::gate::Gate;
 use super::looping::LoopFn;
@@ -94,6 +95,16 @@ pub(super) struct Core<A: Actor> {
     /// The messages of the actor's queues; `None` for a kind that declares none. Here and
     /// not with the task, so they outlast a dormancy.
     pub(super) queues: Option<Box<Queues<A>>>,
+    /// What the driver's alarm index holds for the actor (see `alarm.rs`).
+    pub(super) alarm: Alarm,
+    /// When the next schedule is due that the task has not fired yet: the book's
+    /// `next_due`, kept here (the book changes only under this lock) so the task's look
+    /// does not lock the book.
+    pub(super) schedule_due: Option<u64>,
+    /// `schedule_due` changed since the task last looked: a turn run in place made or
+    /// cancelled a schedule, and the task (perhaps dormant, waiting for another time)
+    /// must look again.
+    pub(super) schedules_moved: bool,
 }
 
 /// Calls that callers started in place and that must finish on the task: only actions
@@ -216,19 +227,73 @@ impl<A: Actor> Live<A> {
                 turn_scope: None,
                 shared_waiting: 0,
                 queues: None,
+                alarm: Alarm::default(),
+                schedule_due: None,
+                schedules_moved: false,
             }),
             active_at: AtomicU64::new(0),
             born: Instant::now(),
         }
     }
 
-    /// Installs the loaded state and queues and lets callers in.
-    pub(super) fn open(&self, state: A, bytes: Arc<[u8]>, queues: Option<Box<Queues<A>>>) {
+    /// Installs the loaded state, queues and alarm and lets callers in.
+    pub(super) fn open(
+        &self,
+        state: A,
+        bytes: Arc<[u8]>,
+        queues: Option<Box<Queues<A>>>,
+        alarm: Alarm,
+    ) {
         let mut core = self.lock();
         core.committed = Some(Arc::new(state));
         core.last = bytes;
         core.queues = queues;
+        core.alarm = alarm;
+        core.schedule_due = self.ctx.with_book(|book| book.next_due());
         core.phase.open();
+    }
+
+    /// When the actor's stored records need it awake: the earliest of its queue
+    /// messages' next attempts and its schedules' next times.
+    pub(super) fn wanted_alarm(&self, queues: Option<&Queues<A>>) -> Option<u64> {
+        earliest(
+            queues.and_then(Queues::wanted_alarm),
+            self.ctx.with_book(|book| book.wanted_alarm()),
+        )
+    }
+
+    /// Takes the schedule records of `ops`, a batch about to be handed to the driver, into
+    /// the book, and returns the alarm change the batch must carry so the alarm is no
+    /// later than anything it stores as due (a queue message, a schedule), if one is
+    /// needed (see `alarm.rs`).
+    pub(super) fn cover(
+        &self,
+        alarm: &mut Alarm,
+        queues: Option<&Queues<A>>,
+        schedule_due: &mut Option<u64>,
+        ops: &[SaveOp],
+    ) -> Option<SaveOp> {
+        let mut due = None;
+        let mut schedules = false;
+        for op in ops {
+            match op {
+                SaveOp::Put { key, value } if key.starts_with(keys::QUEUE) => {
+                    due = earliest(due, crate::queue::StoredMessage::due_in(value));
+                }
+                SaveOp::Put { key, .. } => schedules |= key.starts_with(keys::SCHEDULES),
+                SaveOp::Delete { key } => schedules |= key.starts_with(keys::SCHEDULES),
+                SaveOp::DeletePrefix { .. } => schedules = true,
+                _ => {}
+            }
+        }
+        if schedules {
+            let (written, next) = self
+                .ctx
+                .with_book(|book| (book.apply(ops), book.next_due()));
+            *schedule_due = next;
+            due = earliest(due, written);
+        }
+        alarm.cover(due?, || self.wanted_alarm(queues))
     }
 
     pub(super) fn lock(&self) -> MutexGuard<'_, Core<A>> {
@@ -443,6 +508,18 @@ impl<A: Actor> Live<A> {
         if !staged.is_empty() {
             batch.extend(staged);
         }
+        let Core {
+            alarm,
+            queues,
+            schedule_due,
+            schedules_moved,
+            ..
+        } = core;
+        let due_before = *schedule_due;
+        if let Some(op) = self.cover(alarm, queues.as_deref(), schedule_due, batch.ops()) {
+            batch.push(op);
+        }
+        *schedules_moved |= *schedule_due != due_before;
         let commit = self.driver.commit(batch);
         core.gate.submit(commit).map_err(ActorError::from_storage)
     }

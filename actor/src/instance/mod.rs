@@ -12,7 +12,9 @@
 //! | `scope.rs` | what a turn carries: its write set and its call chain |
 //! | `gate.rs` | the output gate: replies wait for the writes they saw |
 //! | `queues.rs` | the messages of the instance's queues: waiting, running, backing off |
-//! | `handlers.rs` | the task's side of queues: ending a handler's turn, dead-letter calls |
+//! | `handlers.rs` | the task's side of queues and schedules: ending a handler's or a scheduled call's turn, dead-letter calls |
+//! | `schedules.rs` | the instance's schedules: the stored ones by time, firing them |
+//! | `alarm.rs` | what the driver's alarm index holds for the actor, and the changes that keep it right |
 //! | `looping.rs` | the `#[run]` loop: its task, its backend, the turns it asks for |
 //! | `run.rs` | the instance task's loop: what it waits for and in what order |
 //! | `intake.rs` | how the task takes calls from the inbox |
@@ -20,6 +22,7 @@
 //! | `dormant.rs` | an idle instance without a task, and what starts its task again |
 //! | `timers.rs` | the registry's one task that wakes dormant instances at their sleep timeout |
 
+mod alarm;
 pub(crate) mod cell;
 mod dormant;
 mod gate;
@@ -32,6 +35,7 @@ pub(crate) mod looping;
 mod phase;
 mod queues;
 mod run;
+pub(crate) mod schedules;
 pub(crate) mod scope;
 mod start;
 mod stop;
@@ -60,14 +64,15 @@ use crate::payload::Payload;
 pub enum Start {
     /// A new actor: run `on_create` with this input, then `on_wake`, then commit it.
     Create(Payload),
-    /// An existing actor with the state record the directory loaded (`None` if it has
-    /// none): decode it, then `on_wake`.
+    /// An existing actor with the state record and the alarm the directory loaded:
+    /// decode it, read its queue messages and schedules if it has an alarm (it has none
+    /// without one), then `on_wake`. The wake commits the alarm its records call for, so
+    /// an alarm left without a cause is cleared.
     Wake {
-        /// The state record.
+        /// The state record (`None` if it has none).
         state: Option<Vec<u8>>,
-        /// Woken because its alarm was due, not by a call: it commits the alarm its
-        /// records call for, so an alarm that no longer has a cause is cleared.
-        by_alarm: bool,
+        /// Its alarm in the driver's index.
+        alarm: Option<u64>,
     },
 }
 

@@ -1,6 +1,6 @@
 //! The messages of an awake instance's queues, kept by its task: what is waiting, running
-//! or backing off, the senders waiting for a handler's result, and the alarm the stored
-//! messages call for. Every change that must be durable comes back as [`SaveOp`]s for
+//! or backing off, the senders waiting for a handler's result, and when the stored
+//! messages need the actor awake (for the alarm, see `alarm.rs`). Every change that must be durable comes back as [`SaveOp`]s for
 //! the task to commit; nothing here touches storage.
 //!
 //! Order: a message takes its place among the calls in arrival order (the task's
@@ -80,9 +80,6 @@ pub(super) struct Queues<A: Actor> {
     counts: Vec<usize>,
     backoff: BTreeSet<(Instant, u64)>,
     waiters: HashMap<u64, Waiter>,
-    /// The alarm the index holds for this actor, as far as this instance knows: `None`
-    /// until it commits one (after a crash it may hold an earlier one than needed).
-    alarm: Option<Option<u64>>,
     /// Dead letters this instance replayed or discarded: storage read by a later call
     /// may not show their removal yet, and each goes once.
     gone: HashSet<u64>,
@@ -102,7 +99,6 @@ impl<A: Actor> Queues<A> {
             counts: vec![0; A::QUEUES.len()],
             backoff: BTreeSet::new(),
             waiters: HashMap::new(),
-            alarm: None,
             gone: HashSet::new(),
             looping: None,
             owed: Vec::new(),
@@ -197,7 +193,7 @@ impl<A: Actor> Queues<A> {
         };
         self.last_id += 1;
         let id = self.last_id;
-        let mut ops = vec![
+        let ops = vec![
             SaveOp::Put {
                 key: message_key(info.name, id).into(),
                 value: stored.encode().into(),
@@ -222,7 +218,6 @@ impl<A: Actor> Queues<A> {
                 status,
             },
         );
-        self.alarm_for(now_ms, &mut ops);
         Ok((id, ops))
     }
 
@@ -294,7 +289,7 @@ impl<A: Actor> Queues<A> {
     }
 
     /// A loop's turn completed messages `ids`: the records to commit with its state (the
-    /// alarm stays, see [`alarm_for`](Self::alarm_for)).
+    /// alarm stays while the actor is awake, see `alarm.rs`).
     pub(super) fn complete(&mut self, ids: &[u64]) -> Vec<SaveOp> {
         let mut ops = Vec::new();
         for id in ids {
@@ -511,34 +506,6 @@ impl<A: Actor> Queues<A> {
     /// The time the stored messages need the actor awake by: the earliest next attempt.
     pub(super) fn wanted_alarm(&self) -> Option<u64> {
         self.pending.values().map(|p| p.stored.due_ms).min()
-    }
-
-    /// Adds an alarm change when a message stored now, due at `due`, needs the actor
-    /// awake earlier than the stored alarm says. The alarm only ever moves earlier here:
-    /// one earlier than needed is left while the actor is awake (the registry leaves
-    /// awake actors alone), so handled messages and retries put off write nothing, and a
-    /// steady stream writes it once; it is made exact when the actor sleeps
-    /// ([`settle_alarm`](Self::settle_alarm)). It is never later than what the stored
-    /// messages need, so at a wake nothing is owed for it.
-    fn alarm_for(&mut self, due: u64, ops: &mut Vec<SaveOp>) {
-        let at = match self.alarm {
-            Some(Some(stored)) if stored <= due => return,
-            Some(_) => Some(due),
-            // Not known since the wake: what the stored messages need, once.
-            None => self.wanted_alarm(),
-        };
-        self.alarm = Some(at);
-        ops.push(SaveOp::SetAlarm { at });
-    }
-
-    /// The alarm change that makes the stored alarm exactly what the messages need, for
-    /// the last batch before the actor sleeps.
-    pub(super) fn settle_alarm(&mut self) -> Option<SaveOp> {
-        let wanted = self.wanted_alarm();
-        (self.alarm != Some(wanted)).then(|| {
-            self.alarm = Some(wanted);
-            SaveOp::SetAlarm { at: wanted }
-        })
     }
 
     /// Whether dead letter `id` was replayed or discarded by this instance.

@@ -68,8 +68,8 @@ enum Event<A> {
     SaveTimer,
     /// Idle for `LINGER`: the loop looks again and goes dormant.
     Lingered,
-    /// A queue message's backoff or a sender's wait ended.
-    QueueTimer,
+    /// A queue message's backoff or a sender's wait ended, or a schedule is due.
+    Timer,
     /// The run loop did not end within its grace.
     LoopGraceOver,
 }
@@ -109,8 +109,9 @@ struct View {
     save_armed: bool,
     /// Why the instance is stopping, if it is.
     stopping: Option<Stop>,
-    /// When a queue message's backoff or a sender's wait for a handler ends next.
-    queue_deadline: Option<Instant>,
+    /// When a queue message's backoff or a sender's wait for a handler ends next, or the
+    /// next schedule is due.
+    timer_due: Option<Instant>,
     /// A sender waits for a handler: the actor stays awake for it.
     senders_waiting: bool,
     /// The run loop's task still runs (while stopping, it has its grace to end).
@@ -152,13 +153,14 @@ pub(super) async fn run<A: Actor>(spawn: Spawn, live: Arc<Live<A>>) {
             state,
             bytes,
             queues,
+            alarm,
         }) => {
             // Messages stored before the wake go before any call: none may run in place
             // ahead of them.
             if queues.as_ref().is_some_and(|q| q.ready().next().is_some()) {
                 live.cell().set_draining(true);
             }
-            live.open(state, bytes, queues);
+            live.open(state, bytes, queues, alarm);
             looping::start(&live);
         }
         Err(err) => {
@@ -289,6 +291,11 @@ impl<A: Actor> Instance<A> {
                         self.exclusive = Some((call, Answer::Message(id)));
                     }
                 }
+                Work::Schedule(id) => {
+                    if let Err(err) = self.fire_schedule(live, &mut core, id) {
+                        return Err(End::Crash(err));
+                    }
+                }
             }
         }
         // A run of turns whose saves were deferred ends here: no exclusive turn goes on
@@ -306,6 +313,14 @@ impl<A: Actor> Instance<A> {
             .queues
             .as_deref()
             .map_or((None, false), |q| (q.next_deadline(), q.has_waiters()));
+        core.schedules_moved = false;
+        let schedule_due = core
+            .schedule_due
+            .map(|ms| live.host().clock().instant_at(ms));
+        let timer_due = match (queue_deadline, schedule_due) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let loop_alive = core
             .queues
             .as_deref_mut()
@@ -318,7 +333,7 @@ impl<A: Actor> Instance<A> {
             arm_save,
             save_armed: core.save_armed,
             stopping: core.phase.stopping(),
-            queue_deadline,
+            timer_due,
             senders_waiting,
             loop_alive,
         })
@@ -336,7 +351,8 @@ impl<A: Actor> Instance<A> {
         let mut sleep_timer: Option<Pin<Box<Sleep>>> = None;
         let mut save_timer: Option<Pin<Box<Sleep>>> = None;
         let mut linger_timer: Option<Pin<Box<Sleep>>> = None;
-        let mut queue_timer: Option<Pin<Box<Sleep>>> = None;
+        // Queue retries and waits, and schedules.
+        let mut timer: Option<Pin<Box<Sleep>>> = None;
         // While stopping: how long the run loop may still take to end.
         let mut loop_grace: Option<Pin<Box<Sleep>>> = None;
         // Work that is ready runs without re-entering `select!` (which registers wakers
@@ -442,8 +458,9 @@ impl<A: Actor> Instance<A> {
             {
                 let sleep_at = sleep_timeout
                     .map(|timeout| self.idle_since.max(self.live.active_at()) + timeout);
-                // A dormant instance is woken for a queue message's retry as well.
-                let deadline = match (sleep_at, view.queue_deadline) {
+                // A dormant instance is woken for a queue message's retry, and for a
+                // schedule, as well.
+                let deadline = match (sleep_at, view.timer_due) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
                 };
@@ -471,13 +488,13 @@ impl<A: Actor> Instance<A> {
                 }
             }
             let lingering = linger_at.is_some();
-            if let Some(at) = view.queue_deadline {
-                match &mut queue_timer {
+            if let Some(at) = view.timer_due {
+                match &mut timer {
                     Some(timer) => timer.as_mut().reset(at),
-                    None => queue_timer = Some(Box::pin(tokio::time::sleep_until(at))),
+                    None => timer = Some(Box::pin(tokio::time::sleep_until(at))),
                 }
             }
-            let queue_armed = view.queue_deadline.is_some();
+            let timer_armed = view.timer_due.is_some();
             let jobs_running = self.jobs.as_ref().is_some_and(|j| !j.is_empty());
             let loop_ending = view.stopping.is_some() && view.loop_alive;
             let sleep_armed = idle && view.stopping.is_none();
@@ -505,7 +522,7 @@ impl<A: Actor> Instance<A> {
                 () = async { sleep_timer.as_mut().expect("sleep_armed").as_mut().await }, if sleep_armed => Event::SleepTimer,
                 () = async { save_timer.as_mut().expect("save_armed").as_mut().await }, if save_armed => Event::SaveTimer,
                 () = async { linger_timer.as_mut().expect("lingering").as_mut().await }, if lingering => Event::Lingered,
-                () = async { queue_timer.as_mut().expect("queue_armed").as_mut().await }, if queue_armed => Event::QueueTimer,
+                () = async { timer.as_mut().expect("timer_armed").as_mut().await }, if timer_armed => Event::Timer,
                 () = poll_fn(|cx| live.lock().queues().looping().poll_ended(cx)), if loop_ending => Event::Nudge,
                 () = async { loop_grace.as_mut().expect("loop_ending").as_mut().await }, if loop_ending => Event::LoopGraceOver,
             };
@@ -524,16 +541,26 @@ impl<A: Actor> Instance<A> {
                     );
                     live.lock().queues().looping().abort();
                 }
-                Event::QueueTimer => {
+                Event::Timer => {
                     let now = Instant::now();
                     let mut core = live.lock();
-                    let queues = core.queues();
-                    queues.expire(now);
-                    let due = queues.due(now);
+                    let mut due: Vec<Work<A>> = Vec::new();
+                    if let Some(queues) = core.queues.as_deref_mut() {
+                        queues.expire(now);
+                        due.extend(queues.due(now).into_iter().map(Work::Message));
+                    }
+                    if core.schedule_due.is_some() {
+                        let now_ms = live.host().clock().now_ms();
+                        let (fire, next) = live
+                            .ctx
+                            .with_book(|book| (book.due(now_ms), book.next_due()));
+                        core.schedule_due = next;
+                        due.extend(fire.into_iter().map(Work::Schedule));
+                    }
                     drop(core);
                     if !due.is_empty() {
                         self.cell().set_draining(true);
-                        self.waiting.extend(due.into_iter().map(Work::Message));
+                        self.waiting.extend(due);
                     }
                 }
                 Event::Durable(seq, result) => {
@@ -596,6 +623,9 @@ impl<A: Actor> Instance<A> {
             Answer::Message(id) => return self.finish_message(id, turn.into_scope(), done),
             Answer::Loop { reply, complete } => {
                 return self.finish_loop_turn(turn.into_scope(), done, reply, &complete);
+            }
+            Answer::Schedule { id, ops } => {
+                return self.finish_schedule(id, ops, turn.into_scope(), done);
             }
         };
         // Leave the save to the end of the run (see `look`), when no call is queued

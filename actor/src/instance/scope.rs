@@ -43,8 +43,9 @@ pub(crate) trait Scope: Send + Sync + 'static {
     /// the turn itself if it is exclusive.
     fn chain(&self) -> CallChain;
 
-    /// Adds `op` to the turn's write set; `false` if the turn has none.
-    fn stage(&self, op: SaveOp) -> bool;
+    /// Runs `write` on the turn's write set, with the id of the actor whose turn it is;
+    /// `false` (and `write` is not run) if the turn has none.
+    fn write_set(&self, write: &mut dyn FnMut(&ActorId, &mut Vec<SaveOp>)) -> bool;
 }
 
 /// The exclusive turn an instance is running: where it was called from and what it
@@ -99,10 +100,10 @@ impl TurnRecord {
         from.unwrap_or(&CallChain(None)).entered(kind, id)
     }
 
-    /// Stages `op` in the running turn.
-    pub(crate) fn stage(&self, op: SaveOp) {
+    /// Runs `f` on the running turn's staged records.
+    pub(crate) fn with_staged<R>(&self, f: impl FnOnce(&mut Vec<SaveOp>) -> R) -> R {
         self.used.store(true, Ordering::Relaxed);
-        self.lock().get_or_insert_default().staged.push(op);
+        f(&mut self.lock().get_or_insert_default().staged)
     }
 
     /// Ends the running turn and returns what it staged.
@@ -133,7 +134,7 @@ impl Scope for PassedOn {
         self.0.clone()
     }
 
-    fn stage(&self, _: SaveOp) -> bool {
+    fn write_set(&self, _: &mut dyn FnMut(&ActorId, &mut Vec<SaveOp>)) -> bool {
         false
     }
 }
@@ -313,6 +314,22 @@ pub(crate) fn reentry(
     )
 }
 
+/// Runs `write` on the write set of the exclusive turn being polled on this thread, with
+/// the id of its actor: `None` outside any exclusive turn (a shared action, a task the
+/// turn spawned, no turn at all).
+pub(crate) fn in_write_set<R>(write: impl FnOnce(&ActorId, &mut Vec<SaveOp>) -> R) -> Option<R> {
+    let mut write = Some(write);
+    let mut out = None;
+    let ran = with_scope(|scope| {
+        scope.write_set(&mut |id, staged| {
+            if let Some(write) = write.take() {
+                out = Some(write(id, staged));
+            }
+        })
+    });
+    if ran == Some(true) { out } else { None }
+}
+
 /// Stages a write of one record (or a delete, or an alarm) in the running exclusive
 /// turn's batch. The runtime's own capabilities use it (queue acknowledgements,
 /// schedules, workflow history); it is reached through `actor::__private::stage`.
@@ -335,7 +352,7 @@ pub fn stage(op: SaveOp) -> Result<(), ActorError> {
         | SaveOp::DeletePrefix { .. }
         | SaveOp::SetAlarm { .. } => {}
     }
-    if with_scope(|scope| scope.stage(op)) == Some(true) {
+    if in_write_set(|_, staged| staged.push(op)).is_some() {
         return Ok(());
     }
     Err(ActorError::internal(

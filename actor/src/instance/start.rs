@@ -14,17 +14,20 @@ use tokio::time::Instant;
 use futures_util::FutureExt;
 
 use super::Start;
+use super::alarm::Alarm;
 use super::live::Live;
 use super::queues::{Loaded, Queues};
+use super::schedules::Book;
 use super::scope;
 use super::turn::panicked;
 
-/// The state an instance starts with, its serialized form as last written, and its
-/// queues as stored.
+/// The state an instance starts with, its serialized form as last written, its queues
+/// as stored, and its alarm as the index holds it once the start committed.
 pub(super) struct Started<A: Actor> {
     pub(super) state: A,
     pub(super) bytes: Arc<[u8]>,
     pub(super) queues: Option<Box<Queues<A>>>,
+    pub(super) alarm: Alarm,
 }
 
 /// Serializes state into `buf` (cleared first, so one buffer serves every turn); a
@@ -83,6 +86,13 @@ pub(super) async fn start<A: Actor>(
             let mut buf = Vec::new();
             encode_state(&state, &mut buf)?;
             let bytes = Arc::<[u8]>::from(buf);
+            let queues = (!A::QUEUES.is_empty() || A::HAS_RUN).then(|| {
+                let clock = live.host().clock();
+                Box::new(Queues::new(0, Vec::new(), Instant::now(), clock.now_ms()))
+            });
+            // A new actor has no alarm; the schedules its hooks made need one.
+            let mut alarm = Alarm::known(None);
+            let covered = live.cover(&mut alarm, queues.as_deref(), &mut None, &staged);
             let mut batch = live.batch();
             batch.push(SaveOp::CreateActor {
                 kind: A::NAME.to_string(),
@@ -90,23 +100,21 @@ pub(super) async fn start<A: Actor>(
             });
             batch.put(keys::STATE, bytes.clone());
             batch.extend(staged);
+            batch.extend(covered);
             driver
                 .commit(batch)
                 .await
                 .map_err(ActorError::from_storage)?;
-            let queues = (!A::QUEUES.is_empty() || A::HAS_RUN).then(|| {
-                let clock = live.host().clock();
-                Box::new(Queues::new(0, Vec::new(), Instant::now(), clock.now_ms()))
-            });
             Ok(Started {
                 state,
                 bytes,
                 queues,
+                alarm,
             })
         }
         Start::Wake {
             state: stored,
-            by_alarm,
+            alarm: stored_alarm,
         } => {
             let stored = stored.ok_or_else(|| {
                 ActorError::not_found(
@@ -115,16 +123,27 @@ pub(super) async fn start<A: Actor>(
                 )
             })?;
             let mut state: A = decode_state(&stored)?;
-            let (queues, unreadable) = load_queues::<A>(live).await?;
+            // Every stored message and schedule keeps the alarm at or before its time (see
+            // `alarm.rs`): an actor without an alarm has none to read.
+            let due = stored_alarm.is_some();
+            let (queues, unreadable) = load_queues::<A>(live, due).await?;
+            if due {
+                let records = driver
+                    .scan(live.id(), keys::SCHEDULES)
+                    .await
+                    .map_err(ActorError::from_storage)?;
+                ctx.with_book(|book| *book = Book::load(records));
+            }
             let wake = bounded("on_wake", limit, state.on_wake(ctx));
             let (woken, mut staged) = scope::hook(ctx, wake).await;
             woken?;
             staged.extend(unreadable);
-            if by_alarm {
-                staged.push(SaveOp::SetAlarm {
-                    at: queues.as_deref().and_then(Queues::wanted_alarm),
-                });
-            }
+            // The alarm made exactly what the stored records need: one left by a crash
+            // (earlier than needed, or with nothing due any more) is corrected.
+            let mut alarm = Alarm::known(stored_alarm);
+            staged.extend(alarm.settle(live.wanted_alarm(queues.as_deref())));
+            let covered = live.cover(&mut alarm, queues.as_deref(), &mut None, &staged);
+            staged.extend(covered);
             let mut buf = Vec::new();
             encode_state(&state, &mut buf)?;
             let bytes = Arc::<[u8]>::from(buf);
@@ -141,17 +160,20 @@ pub(super) async fn start<A: Actor>(
                 state,
                 bytes,
                 queues,
+                alarm,
             })
         }
     }
 }
 
-/// Reads the actor's stored messages, for a kind with queues: one scan and one read. A
-/// message that cannot be handled any more (its queue is no longer declared, or its
+/// Reads the actor's stored messages, for a kind with queues: the last message id given
+/// out, and the messages if it may have some (`stored`: it has an alarm). A message that
+/// cannot be handled any more (its queue is no longer declared, or its
 /// record is unreadable) is moved to the dead letters with `queue/message_invalid`, by
 /// the records returned beside the queues, committed with the wake.
 async fn load_queues<A: Actor>(
     live: &Live<A>,
+    stored: bool,
 ) -> Result<(Option<Box<Queues<A>>>, Vec<SaveOp>), ActorError> {
     if A::QUEUES.is_empty() {
         // A loop without queues still has its part of them.
@@ -162,10 +184,15 @@ async fn load_queues<A: Actor>(
         return Ok((queues, Vec::new()));
     }
     let (driver, id) = (&live.driver, live.id());
-    let records = driver
-        .scan(id, keys::QUEUE)
-        .await
-        .map_err(ActorError::from_storage)?;
+    let records = if stored {
+        driver
+            .scan(id, keys::QUEUE)
+            .await
+            .map_err(ActorError::from_storage)?
+    } else {
+        Vec::new()
+    };
+    // Read in any case: dead letters are keyed by message id, so one is never given twice.
     let last_id = driver
         .get(id, keys::QUEUE_SEQ)
         .await
@@ -215,11 +242,5 @@ async fn load_queues<A: Actor>(
         }
     }
     let queues = Queues::new(last_id, loaded, Instant::now(), now_ms);
-    if !unreadable.is_empty() {
-        // The alarm counted the messages moved away.
-        unreadable.push(SaveOp::SetAlarm {
-            at: queues.wanted_alarm(),
-        });
-    }
     Ok((Some(Box::new(queues)), unreadable))
 }

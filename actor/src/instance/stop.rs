@@ -51,7 +51,7 @@ impl<A: Actor> Instance<A> {
                     Work::Loop(turn) => {
                         let _ = turn.reply.send(Err(err.clone()));
                     }
-                    Work::Message(_) => {}
+                    Work::Message(_) | Work::Schedule(_) => {}
                 }
             }
             if let Some(queues) = core.queues.as_deref_mut() {
@@ -66,11 +66,14 @@ impl<A: Actor> Instance<A> {
         match end {
             End::Sleep => {
                 let result = self.run_final_hook(FinalHook::Sleep).await;
-                if let Err(err) = result.and_then(|mut staged| {
+                if let Err(err) = result.and_then(|staged| {
                     let mut core = self.live.lock();
-                    // Asleep, the alarm is what wakes it: exactly when its messages are due.
-                    staged.extend(core.queues.as_deref_mut().and_then(Queues::settle_alarm));
-                    self.live.save(&mut core, staged)
+                    self.live.save(&mut core, staged)?;
+                    // Asleep, the alarm is what wakes it: exactly when its messages and
+                    // schedules are due (as `on_sleep` left them).
+                    let wanted = self.live.wanted_alarm(core.queues.as_deref());
+                    let settled = core.alarm.settle(wanted);
+                    self.live.save(&mut core, settled.into_iter().collect())
                 }) {
                     tracing::error!(error = %err, "could not save state before sleeping");
                 }
@@ -133,7 +136,7 @@ impl<A: Actor> Instance<A> {
                 }
                 self.live.lock().gate.fail_all(&err);
                 self.cell().inbox.close();
-                // Stored messages wait in storage for the next instance.
+                // Stored messages and schedules wait in storage for the next instance.
                 let mut unstarted: Vec<Command> = self
                     .waiting
                     .drain(..)
@@ -143,7 +146,7 @@ impl<A: Actor> Instance<A> {
                             let _ = turn.reply.send(Err(err.clone()));
                             None
                         }
-                        Work::Message(_) => None,
+                        Work::Message(_) | Work::Schedule(_) => None,
                     })
                     .collect();
                 while let Poll::Ready(Some(cmd)) = self.cell().inbox.try_recv() {

@@ -201,8 +201,9 @@ impl Driver for SqliteDriver {
     fn load<'a>(&'a self, id: &'a ActorId) -> BoxFuture<'a, Result<Option<Loaded>, StorageError>> {
         async move {
             let row = sqlx::query(
-                "SELECT a.kind, a.key, r.value FROM actors a \
-                 LEFT JOIN records r ON r.actor_id = a.id AND r.key = ? WHERE a.id = ?",
+                "SELECT a.kind, a.key, r.value, al.at FROM actors a \
+                 LEFT JOIN records r ON r.actor_id = a.id AND r.key = ? \
+                 LEFT JOIN alarms al ON al.actor_id = a.id WHERE a.id = ?",
             )
             .bind(keys::STATE)
             .bind(id.as_str())
@@ -219,6 +220,9 @@ impl Driver for SqliteDriver {
                             .map_err(|e| backend(format!("stored key {key} is corrupt: {e}")))?,
                     },
                     state: r.get(2),
+                    alarm: r
+                        .get::<Option<i64>, _>(3)
+                        .map(|at| u64::try_from(at).unwrap_or(0)),
                 })
             })
             .transpose()
