@@ -10,6 +10,11 @@
 //!   leaves it alone, so an alarm earlier than needed is left (handled messages and
 //!   cancelled schedules write nothing for it); the last batch before it sleeps makes it
 //!   exactly what its records need ([`Alarm::settle`]).
+//! - **A passed alarm moves on with the schedules.** A batch that changes the schedules
+//!   (a firing's commit, above all) while the stored alarm has passed makes it exact: the
+//!   registry's alarm loop reads due alarms in time order and skips awake actors, so an
+//!   awake actor's spent alarm would be read past on every look for the rest of its wake.
+//!   A schedule's firing commits anyway; the alarm rides along.
 
 use crate::driver::SaveOp;
 
@@ -37,6 +42,11 @@ impl Alarm {
         };
         self.0 = Some(at);
         Some(SaveOp::SetAlarm { at })
+    }
+
+    /// Whether the stored alarm is known to have passed by `now_ms`.
+    pub(super) fn passed(&self, now_ms: u64) -> bool {
+        matches!(self.0, Some(Some(at)) if at <= now_ms)
     }
 
     /// The change that makes the alarm exactly `wanted`, if it is not.

@@ -88,9 +88,12 @@ pub(super) fn go_dormant<A: Actor>(
             .is_err();
     }
     if let Some(at) = deadline {
-        live.host()
-            .timers()
-            .wake_at(Arc::as_ptr(live) as *const () as usize, at, waker);
+        live.host().timers().wake_at(owner(live), at, waker);
     }
     true
+}
+
+/// The instance's key in the registry's [`Timers`](super::Timers).
+pub(super) fn owner<A: Actor>(live: &Arc<Live<A>>) -> usize {
+    Arc::as_ptr(live) as *const () as usize
 }

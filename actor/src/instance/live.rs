@@ -264,8 +264,9 @@ impl<A: Actor> Live<A> {
 
     /// Takes the schedule records of `ops`, a batch about to be handed to the driver, into
     /// the book, and returns the alarm change the batch must carry so the alarm is no
-    /// later than anything it stores as due (a queue message, a schedule), if one is
-    /// needed (see `alarm.rs`).
+    /// later than anything it stores as due (a queue message, a schedule), or, for a
+    /// batch that changes schedules after the stored alarm passed, exactly what the
+    /// records need, if one is needed (see `alarm.rs`).
     pub(super) fn cover(
         &self,
         alarm: &mut Alarm,
@@ -291,6 +292,9 @@ impl<A: Actor> Live<A> {
                 .ctx
                 .with_book(|book| (book.apply(ops), book.next_due()));
             *schedule_due = next;
+            if alarm.passed(self.host().clock().now_ms()) {
+                return alarm.settle(self.wanted_alarm(queues));
+            }
             due = earliest(due, written);
         }
         alarm.cover(due?, || self.wanted_alarm(queues))

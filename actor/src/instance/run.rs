@@ -208,6 +208,8 @@ pub(super) async fn live_on<A: Actor>(live: Arc<Live<A>>, resumed: bool) {
     let unstarted = Box::pin(instance.stop(end)).await;
     let live = instance.live;
     live.retire();
+    // A timer set when it was last dormant would keep its memory until its time.
+    live.host().timers().cancel(dormant::owner(&live));
     retire(live.id(), &live.slot, live.host()).await;
     live.cell().mark_stopped();
     if !unstarted.is_empty() {

@@ -28,6 +28,17 @@ struct Due {
     by_owner: HashMap<usize, (Instant, u64)>,
 }
 
+impl Due {
+    /// Gives back the owner map's room once most of it is empty: after many instances
+    /// went dormant at once and stopped, it would keep room for all of them.
+    fn compact(&mut self) {
+        let (len, room) = (self.by_owner.len(), self.by_owner.capacity());
+        if room > 64 && len < room / 4 {
+            self.by_owner.shrink_to(len * 2);
+        }
+    }
+}
+
 impl std::fmt::Debug for Timers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Timers")
@@ -79,6 +90,16 @@ impl Timers {
     }
 
     /// Takes every waker due by `now`, and says when the next one is.
+    /// Drops `owner`'s timer, if it has one: the instance stopped, and the timer's waker
+    /// (which holds a weak reference to it) must not keep its memory until the time.
+    pub(crate) fn cancel(&self, owner: usize) {
+        let mut due = self.lock();
+        if let Some(key) = due.by_owner.remove(&owner) {
+            due.by_time.remove(&key);
+        }
+        due.compact();
+    }
+
     fn take_due(&self, now: Instant) -> (Vec<Waker>, Option<Instant>) {
         let mut due = self.lock();
         let later = due.by_time.split_off(&(now, u64::MAX));
@@ -91,6 +112,7 @@ impl Timers {
             wakers.push(waker);
         }
         let next = due.by_time.first_key_value().map(|((at, _), _)| *at);
+        due.compact();
         (wakers, next)
     }
 }

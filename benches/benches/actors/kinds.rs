@@ -106,3 +106,46 @@ impl Inbox {
         self.count
     }
 }
+
+/// When each scheduled `fire` ran, against the time it was due: (due, fired), Unix ms.
+pub static FIRINGS: std::sync::Mutex<Vec<(u64, u64)>> = std::sync::Mutex::new(Vec::new());
+
+/// Unix time now, in milliseconds (the wall clock the registry's clock follows).
+pub fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// An actor holding one-time schedules of its own `fire` action. Sleeps after 30 s idle,
+/// the default, so between being planned and its first schedule it is put to sleep by
+/// the benchmark and woken by the alarm index.
+#[actor(name = "benchPlanner")]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Planner {
+    fired: u32,
+}
+
+#[actor]
+impl Planner {
+    /// Schedules `fire` at each of `dues` (Unix ms).
+    #[action]
+    async fn plan(&mut self, ctx: &Ctx<Self>, dues: Vec<u64>) -> Result<(), ActorError> {
+        for due in dues {
+            ctx.schedule()
+                .at(actor::clock::system_time(due))
+                .fire(due)?;
+        }
+        Ok(())
+    }
+
+    /// The scheduled action: notes when it ran against when it was due.
+    #[action]
+    async fn fire(&mut self, due: u64) {
+        self.fired += 1;
+        FIRINGS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((due, unix_ms()));
+    }
+}

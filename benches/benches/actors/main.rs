@@ -9,7 +9,7 @@
 //! ACTORS_BENCH_ASKS=100000 cargo bench -p benches          # shorter runs
 //! ```
 //!
-//! Six sections, each printed as a Markdown table when it finishes, then a table of
+//! Seven sections, each printed as a Markdown table when it finishes, then a table of
 //! goals. Progress goes to stderr, tables to stdout.
 //!
 //! - **ask**: the in-process round trip of one call. Each row runs on a fresh tokio
@@ -49,6 +49,11 @@
 //!   the latency from a send to its handler's durable result (`push(1).wait(timeout)`,
 //!   one sender, one actor, one send after another for `ACTORS_BENCH_SECS` after the
 //!   warm-up): mean, median, p99 and max, on the memory driver and on SQLite.
+//! - **schedules**: `ACTORS_BENCH_PLANNERS` (10,000) actors on SQLite each make 10
+//!   one-time schedules (100,000 in all) due at random over a 20 s window that starts
+//!   once all are planned and asleep: the live heap per actor awake right after planning
+//!   and asleep with handles dropped, then how late each schedule fires (the alarm loop
+//!   wakes each actor for its first one, its own timers fire the rest): median, p99, max.
 //! - **wake**: latency of the first call to an actor just put to sleep with
 //!   `handle.sleep().await` (re-resolving the handle, loading and decoding the state,
 //!   starting the task, answering), `ACTORS_BENCH_WAKES` (1,000) times, median and p99,
@@ -76,6 +81,7 @@ mod kinds;
 #[cfg(feature = "peers")]
 mod peers;
 mod queues;
+mod schedules;
 mod setup;
 mod wake;
 
@@ -110,6 +116,10 @@ pub struct Config {
     pub wakes: usize,
     /// Idle actors per contestant in the memory section.
     pub idle: usize,
+    /// Actors holding schedules in the schedules section (10 each).
+    pub planners: usize,
+    /// The window the schedules section's schedules are due in.
+    pub schedule_window: Duration,
     /// Sections to run: those whose name contains one of these (all when empty).
     pub filters: Vec<String>,
     /// Rows to run: those whose name contains this (`ACTORS_BENCH_ONLY`; all when unset).
@@ -146,6 +156,8 @@ impl Config {
             window: Duration::from_secs_f64(env_or("ACTORS_BENCH_SECS", secs)?),
             wakes: env_or("ACTORS_BENCH_WAKES", wakes)?,
             idle: env_or("ACTORS_BENCH_IDLE", idle)?,
+            planners: env_or("ACTORS_BENCH_PLANNERS", if bench { 10_000 } else { 20 })?,
+            schedule_window: Duration::from_secs(if bench { 20 } else { 1 }),
             filters,
             only: std::env::var("ACTORS_BENCH_ONLY").ok(),
         })
@@ -204,6 +216,9 @@ fn main() -> BenchResult<()> {
     }
     if config.wants("queues") {
         goals.extend(queues::run(&config)?);
+    }
+    if config.wants("schedules") {
+        goals.extend(schedules::run(&config)?);
     }
     if config.wants("wake") {
         wake::run(&config)?;
