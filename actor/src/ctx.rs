@@ -146,8 +146,8 @@ impl<A: Actor> ScheduleOwner for CtxInner<A> {
             args,
         };
         self.in_turn("a new schedule", |staged| {
-            let view = self.with_book(|book| book.view(staged));
-            if view.len() >= config.max_schedules {
+            let held = self.with_book(|book| book.ids(staged));
+            if held.len() >= config.max_schedules {
                 return Err(ActorError::schedule_limit(
                     A::NAME,
                     &self.id,
@@ -158,7 +158,7 @@ impl<A: Actor> ScheduleOwner for CtxInner<A> {
             // counter to store.
             let id = loop {
                 let id = uuid::Uuid::new_v4().as_u64_pair().0 >> 11;
-                if id != 0 && !view.contains_key(&id) {
+                if id != 0 && !held.contains(&id) {
                     break id;
                 }
             };
@@ -172,7 +172,7 @@ impl<A: Actor> ScheduleOwner for CtxInner<A> {
 
     fn cancel(&self, id: ScheduleId) -> Result<bool, ActorError> {
         self.in_turn("cancel", |staged| {
-            let held = self.with_book(|book| book.view(staged).contains_key(&id.get()));
+            let held = self.with_book(|book| book.ids(staged).contains(&id.get()));
             if held {
                 staged.push(SaveOp::Delete {
                     key: schedule_key(id.get()),

@@ -74,6 +74,11 @@ pub(crate) trait Inlet: Send + Sync + 'static {
 
     /// Why the instance's destroy did not remove the actor, once it has stopped.
     fn destroy_failure(&self) -> Option<ActorError>;
+
+    /// Handles a send (prepared by [`prepare_send`](Self::prepare_send)) in the caller's
+    /// task if the actor can take it now without breaking arrival order; otherwise hands
+    /// the message back for the inbox.
+    fn send_in_place(&self, queue: &str, message: Payload) -> Result<Asked, Payload>;
 }
 
 /// Why a call was not accepted.
@@ -127,8 +132,8 @@ impl Mailbox {
     /// the worker. (Tokio's own forced yield would also do, but its multi-thread scheduler
     /// answers it by waking an idle worker to steal the caller.)
     ///
-    /// Only action calls run in place; queue sends always go through the inbox, checked
-    /// and encoded first ([`Inlet::prepare_send`]).
+    /// Action calls and sends (checked and encoded first, [`Inlet::prepare_send`]) run in
+    /// place; a send that waits for its handler always goes through the inbox.
     pub fn ask(&self, target: &Target, args: Payload) -> Result<Asked, Rejected> {
         // One thread-local read; outside any turn (nearly every call) nothing more.
         let chain = CallChain::current();
@@ -151,9 +156,17 @@ impl Mailbox {
             }
             Target::Send(queue) | Target::SendAndWait { queue, .. } => {
                 let waits = matches!(target, Target::SendAndWait { .. });
-                match self.inlet.prepare_send(queue, waits, args) {
+                let message = match self.inlet.prepare_send(queue, waits, args) {
                     Ok(message) => message,
                     Err(err) => return Ok(Asked::Ready(Err(err))),
+                };
+                if !in_place || waits {
+                    message
+                } else {
+                    match self.inlet.send_in_place(queue, message) {
+                        Ok(asked) => return Ok(asked),
+                        Err(message) => message,
+                    }
                 }
             }
             _ => args,

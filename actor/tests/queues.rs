@@ -29,6 +29,8 @@ struct Script {
     /// Handler runs of `slow` that began, finished or not: side effects outside the actor.
     began: AtomicU32,
     handled: tokio::sync::Notify,
+    /// The task each run of `whereAmI` ran on.
+    ran_on: Mutex<Vec<Option<tokio::task::Id>>>,
 }
 
 static SCRIPTS: Keyed<Script> = Keyed::new();
@@ -83,6 +85,14 @@ impl Worker {
             gate.acquire().await.unwrap().forget();
         }
         s.handled.notify_waiters();
+    }
+
+    /// Notes the task it runs on.
+    #[queue]
+    async fn where_am_i(&mut self, ctx: &Ctx<Self>, tag: String) {
+        let s = script(ctx.key().parts()[0].as_str());
+        s.ran_on.lock().unwrap().push(tokio::task::try_id());
+        self.log.push(format!("where:{tag}"));
     }
 
     #[action]
@@ -143,8 +153,22 @@ async fn a_handled_message_is_removed_with_the_state_it_produced() {
     assert!(records.is_empty(), "handled and removed: {records:?}");
     let state = driver.get(&w.id(), b"state").await.unwrap().unwrap();
     assert!(String::from_utf8(state).unwrap().contains("note:x"));
+    // Ids are reserved 1,024 at a time: the first send reserved 1 to 1,024.
     let seq = driver.get(&w.id(), b"qseq").await.unwrap().unwrap();
-    assert_eq!(seq, id.get().to_be_bytes());
+    assert_eq!((id.get(), seq), (1, 1_024u64.to_be_bytes().to_vec()));
+    assert_eq!(w.note("y".into()).await.unwrap().get(), 2);
+    registry.shutdown().await;
+
+    // After a restart no id is given again: the next comes after the reservation.
+    let registry = registry::Registry::builder()
+        .driver(driver.clone())
+        .build()
+        .await
+        .unwrap();
+    let w = Worker::get(&registry.client(), ["atomic"]).await.unwrap();
+    assert_eq!(w.note("z".into()).await.unwrap().get(), 1_025);
+    let seq = driver.get(&w.id(), b"qseq").await.unwrap().unwrap();
+    assert_eq!(seq, 2_048u64.to_be_bytes().to_vec());
     registry.shutdown().await;
 }
 
@@ -181,6 +205,63 @@ async fn a_failing_handler_is_retried_with_backoff_and_its_error_reaches_a_waiti
         w.log().await.unwrap(),
         ["t#3"],
         "no failed attempt kept its changes"
+    );
+    registry.shutdown().await;
+}
+
+/// A send to an idle actor runs its handler on the sender's task, like an action (the
+/// message and its removal then cancel before anything is written), but never ahead of
+/// a message of its queue that is stored: that one backs off, and the new one waits
+/// behind it.
+#[tokio::test(start_paused = true)]
+async fn a_send_to_an_idle_actor_is_handled_in_place_but_never_ahead_of_its_queue() {
+    let registry = memory().await;
+    let s = script("in-place");
+    let w = Worker::get_or_create(&registry.client(), ["in-place"])
+        .await
+        .unwrap();
+    let sender = tokio::spawn({
+        let w = w.clone();
+        async move {
+            w.where_am_i("a".into()).await.unwrap();
+            tokio::task::id()
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        *s.ran_on.lock().unwrap(),
+        [Some(sender)],
+        "on the sender's task"
+    );
+    assert_eq!(
+        w.log().await.unwrap(),
+        ["where:a"],
+        "handled before the send returned"
+    );
+
+    // The first message fails and backs off for 1 s; the second, sent meanwhile, is
+    // acknowledged at once and handled after the first's retry.
+    s.fail_first.store(1, Ordering::SeqCst);
+    w.run_task(task("first")).await.unwrap();
+    w.run_task(task("second")).await.unwrap();
+    assert_eq!(
+        w.log().await.unwrap(),
+        ["where:a"],
+        "both wait for the retry"
+    );
+    assert_eq!(
+        s.attempts.lock().unwrap().len(),
+        1,
+        "the second did not run"
+    );
+    // Only the first attempt of the first message fails.
+    s.fail_first.store(0, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(
+        w.flushed().await.unwrap(),
+        ["where:a", "first#2", "second#1"],
+        "in order, each once"
     );
     registry.shutdown().await;
 }
@@ -295,7 +376,7 @@ async fn unknown_queues_and_missing_actors_are_refused() {
     assert!(err.is(codes::QUEUE_NOT_FOUND), "{err}");
     assert_eq!(
         err.metadata().unwrap()["declared"],
-        serde_json::json!(["runTask", "noteDown", "slow"])
+        serde_json::json!(["runTask", "noteDown", "slow", "whereAmI"])
     );
     assert!(driver.scan(&w.id(), b"q/").await.unwrap().is_empty());
     let missing = registry

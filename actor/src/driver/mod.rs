@@ -42,7 +42,7 @@ use crate::key::{ActorId, ActorKey};
 /// |---|---|---|
 /// | `state` | the state struct, as JSON | every turn that changes it |
 /// | `q/<queue>/<seq>` | a message waiting in a queue: a 22-byte header (format, encoding, attempts, sent at, next attempt at), then the body | a send; rewritten by a failed attempt; removed by the turn that handles it |
-/// | `qseq` | the last message id the actor gave out | every send |
+/// | `qseq` | the last message id the actor reserved (ids are reserved 1,024 at a time, so none is given out twice) | the first send past the last reservation |
 /// | `dl/<queue>/<seq>` | a dead letter: a message whose retries ran out, or that no longer decodes (the header, the error as JSON, the body) | the handler's last failed attempt; removed by a replay or a discard |
 /// | `s/<id>` | a schedule: what to call, when, how often | `ctx.schedule()`, a firing |
 /// | `wf/<workflow>/<location>` | one workflow history entry, keyed by its location | the step's turn |
@@ -65,7 +65,7 @@ pub mod keys {
     pub const STATE: &[u8] = b"state";
     /// Queue messages: `q/<queue>/<seq>`.
     pub const QUEUE: &[u8] = b"q/";
-    /// The last message id given out.
+    /// The last message id reserved.
     pub const QUEUE_SEQ: &[u8] = b"qseq";
     /// Dead letters: `dl/<queue>/<seq>`.
     pub const DEAD_LETTERS: &[u8] = b"dl/";

@@ -33,62 +33,26 @@ pub(super) struct JobDone {
 }
 
 impl<A: Actor> Instance<A> {
-    /// Ends the turn of message `id`'s handler: on success the message is removed in
-    /// the commit of the state it produced, and a waiting sender gets the result once that
-    /// is durable; on failure the turn's changes are gone already (`turn::exclusive`), and
-    /// the retry or the dead letter is committed on its own.
+    /// Ends the turn of message `id`'s handler on the task (see
+    /// [`Live::conclude_message`]); the messages of its queue that waited for it come
+    /// next, in order.
     pub(super) fn finish_message(
         &mut self,
         id: u64,
         scope: Option<Arc<dyn Scope>>,
-        mut done: TurnDone<A>,
+        done: TurnDone<A>,
     ) -> Result<(), End> {
         // The commit below carries any deferred state, so a run of turns ends here.
         self.deferred = 0;
-        let failure = match (&done.state, &done.result) {
-            (Some(_), Ok(_)) => None,
-            (_, Err(err)) => Some(err.clone()),
-            (None, Ok(_)) => Some(ActorError::internal(
-                "queue handler",
-                "the turn's changes were discarded",
-            )),
-        };
-        let (now, now_ms) = (Instant::now(), self.live.host().clock().now_ms());
         let mut core = self.live.lock();
-        let outcome = core.queues().finished(id, failure.as_ref(), now, now_ms);
-        // Messages of the same queue that waited for this one come next, in order.
-        for released in outcome.released.iter().rev() {
+        let released = self
+            .live
+            .conclude_message(&mut core, id, scope, done)
+            .map_err(End::Crash)?;
+        for released in released.iter().rev() {
             self.waiting.push_front(Work::Message(*released));
         }
-        let answer = match failure {
-            None => {
-                done.staged.extend(outcome.ops);
-                match self.live.finish_turn(&mut core, done, scope, false) {
-                    Finished::Reply { needs, result } => Ok((needs, result)),
-                    Finished::Crash { result, err } => Err((result, err)),
-                }
-            }
-            Some(err) => match self.live.finish_turn(&mut core, done, scope, false) {
-                Finished::Crash { result, err } => Err((result, err)),
-                Finished::Reply { .. } => match self.live.save(&mut core, outcome.ops) {
-                    Ok(()) => Ok((core.gate.submitted(), Err(err))),
-                    Err(save) => Err((Err(save.clone()), save)),
-                },
-            },
-        };
-        match (answer, outcome.waiter) {
-            (Ok((needs, result)), Some(waiter)) => {
-                core.gate.reply(needs, waiter, result);
-                Ok(())
-            }
-            (Ok(_), None) => Ok(()),
-            (Err((result, err)), waiter) => {
-                if let Some(waiter) = waiter {
-                    let _ = waiter.send(result);
-                }
-                Err(End::Crash(err))
-            }
-        }
+        Ok(())
     }
 
     /// Ends a turn the run loop asked for: the messages it completes are removed in the
@@ -206,6 +170,62 @@ impl<A: Actor> Instance<A> {
         if let Some(id) = revived {
             self.cell().set_draining(true);
             self.waiting.push_back(Work::Message(id));
+        }
+    }
+}
+
+impl<A: Actor> Live<A> {
+    /// Ends the turn of message `id`'s handler (on the task, or in place): on success the
+    /// message is removed in the commit of the state it produced, and a waiting sender
+    /// gets the result once that is durable; on failure the turn's changes are gone
+    /// already (`turn::exclusive`), and the retry or the dead letter is committed on its
+    /// own. Returns the messages of its queue that waited for it, or the error that stops
+    /// the instance (a waiting sender has been answered with it).
+    pub(super) fn conclude_message(
+        &self,
+        core: &mut Core<A>,
+        id: u64,
+        scope: Option<Arc<dyn Scope>>,
+        mut done: TurnDone<A>,
+    ) -> Result<Vec<u64>, ActorError> {
+        let failure = match (&done.state, &done.result) {
+            (Some(_), Ok(_)) => None,
+            (_, Err(err)) => Some(err.clone()),
+            (None, Ok(_)) => Some(ActorError::internal(
+                "queue handler",
+                "the turn's changes were discarded",
+            )),
+        };
+        let (now, now_ms) = (Instant::now(), self.host().clock().now_ms());
+        let outcome = core.queues().finished(id, failure.as_ref(), now, now_ms);
+        let answer = match failure {
+            None => {
+                done.staged.extend(outcome.ops);
+                match self.finish_turn(core, done, scope, false) {
+                    Finished::Reply { needs, result } => Ok((needs, result)),
+                    Finished::Crash { result, err } => Err((result, err)),
+                }
+            }
+            Some(err) => match self.finish_turn(core, done, scope, false) {
+                Finished::Crash { result, err } => Err((result, err)),
+                Finished::Reply { .. } => match self.save(core, outcome.ops) {
+                    Ok(()) => Ok((core.gate.submitted(), Err(err))),
+                    Err(save) => Err((Err(save.clone()), save)),
+                },
+            },
+        };
+        match (answer, outcome.waiter) {
+            (Ok((needs, result)), Some(waiter)) => {
+                core.gate.reply(needs, waiter, result);
+                Ok(outcome.released)
+            }
+            (Ok(_), None) => Ok(outcome.released),
+            (Err((result, err)), waiter) => {
+                if let Some(waiter) = waiter {
+                    let _ = waiter.send(result);
+                }
+                Err(err)
+            }
         }
     }
 }

@@ -8,6 +8,7 @@
 //! dropping the caller never cancels a turn. The rules are in `docs/internals.md` (§8).
 
 use std::cell::Cell;
+use std::sync::MutexGuard;
 use std::task::{Context, Poll, Waker};
 
 use tokio::sync::oneshot;
@@ -15,10 +16,12 @@ use tokio::sync::oneshot;
 use crate::definition::{Access, Actor};
 use crate::error::{ActorError, action_not_found};
 use crate::mailbox::{Asked, Inlet};
-use crate::payload::{Encoding, Payload};
+use crate::payload::{Encoding, Payload, ReplyShape};
 
 use super::cell::InstanceCell;
+use super::intake::Answer;
 use super::live::{Core, Finished, Live, Started};
+use super::queues;
 use super::scope::{self, CallChain};
 use super::turn::Call;
 
@@ -89,17 +92,27 @@ impl<A: Actor> Live<A> {
             },
             Started::Waiting(turn) => {
                 let (reply, rx) = oneshot::channel();
-                core.handed.hand_turn((turn, reply));
+                core.handed.hand_turn(turn, Answer::Call(reply));
                 Asked::Waiting(rx)
             }
         };
-        // The task has work only if this call left some: a turn to finish, a commit to
-        // watch, a save to schedule, a schedule to time, calls that queued meanwhile, or
-        // a stop to go on with.
+        self.leave(core);
+        Ok(asked)
+    }
+
+    /// Ends an in-place call: the lock is given back, and the task is nudged if the call
+    /// left it work: a turn to finish, a commit to watch, a save to schedule, records
+    /// owed, a retry or a schedule to time, calls that queued meanwhile, or a stop to go
+    /// on with.
+    fn leave(&self, core: MutexGuard<'_, Core<A>>) {
         let task_has_work = core.handed.has_turn()
             || core.gate.has_pending()
             || core.schedules_moved
             || (core.dirty && !core.save_armed)
+            || core
+                .queues
+                .as_deref()
+                .is_some_and(|q| q.owes() || q.next_deadline().is_some())
             || !core.phase.takes_calls()
             || self.cell().depth() != 0;
         self.touch();
@@ -107,6 +120,71 @@ impl<A: Actor> Live<A> {
         if task_has_work {
             self.cell().nudge();
         }
+    }
+
+    /// A send to queue `index`, handled in place: with nothing queued before it, no turn
+    /// holding the state and no earlier message of its queue stored, the message is
+    /// recorded (owed to the next commit) and its handler runs on the caller's task, so a
+    /// message handled at once is never written; the send is answered with its id once the
+    /// commit that carries it (the handler's, or its retry record's) is durable. A handler
+    /// that waits is handed to the task, and the send is answered once the message is.
+    pub(super) fn send_in_place(&self, index: usize, message: Payload) -> Result<Asked, Payload> {
+        if !A::QUEUES[index].handled || self.cell().depth() != 0 || self.cell().draining() {
+            return Err(message);
+        }
+        let Payload::Encoded(encoding, body) = message else {
+            return Err(message);
+        };
+        let Ok(mut core) = self.core.try_lock() else {
+            return Err(Payload::Encoded(encoding, body));
+        };
+        if core.committed.is_none()
+            || self.cell().depth() != 0
+            || !self.open_to(&core)
+            || core.queues().holds(index)
+        {
+            return Err(Payload::Encoded(encoding, body));
+        }
+        let _entered = self.span.as_ref().map(|span| span.enter());
+        let now_ms = self.host().clock().now_ms();
+        let (id, ops) = match core.queues().send(self.id(), index, encoding, body, now_ms) {
+            Ok(sent) => sent,
+            Err(err) => return Ok(Asked::Ready(Err(err))),
+        };
+        core.queues().owe(ops);
+        let shape = ReplyShape::Encoded(encoding);
+        let Some((queue, message, delivery)) = core.queues().start(id) else {
+            unreachable!("no earlier message of its queue is stored");
+        };
+        let (mut core, started) = self.start_turn(core, Call::message(queue, message, delivery));
+        if core.phase.is_retired() {
+            return Ok(Asked::Ready(Err(self.stopped_error())));
+        }
+        let asked = match started {
+            Started::Done(done, scope) => {
+                let concluded = self
+                    .conclude_message(&mut core, id, scope, done)
+                    .and_then(|_| self.save_owed(&mut core));
+                match concluded {
+                    Ok(()) => {
+                        let needs = core.gate.submitted();
+                        core.gate.deliver(needs, queues::sent(shape, id))
+                    }
+                    Err(err) => {
+                        core.phase.fail(err.clone());
+                        Asked::Ready(Err(err))
+                    }
+                }
+            }
+            Started::Waiting(turn) => {
+                core.handed.hand_turn(turn, Answer::Message(id));
+                let (reply, rx) = oneshot::channel();
+                let needs = core.gate.submitted() + 1;
+                core.gate.reply(needs, reply, queues::sent(shape, id));
+                Asked::Waiting(rx)
+            }
+        };
+        self.leave(core);
         Ok(asked)
     }
 
@@ -195,6 +273,13 @@ impl<A: Actor> Inlet for Live<A> {
 
     fn destroy_failure(&self) -> Option<ActorError> {
         self.lock().destroy_failed.clone()
+    }
+
+    fn send_in_place(&self, queue: &str, message: Payload) -> Result<Asked, Payload> {
+        match A::QUEUES.iter().position(|q| q.name == queue) {
+            Some(index) => self.send_in_place(index, message),
+            None => Err(message),
+        }
     }
 
     fn call_in_place(

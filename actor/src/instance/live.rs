@@ -24,6 +24,7 @@ use crate::mailbox::Reply;
 use super::alarm::{Alarm, earliest};
 use super::cell::InstanceCell;
 use super::gate::Gate;
+use super::intake::Answer;
 use super::looping::LoopFn;
 use super::phase::Phase;
 use super::queues::Queues;
@@ -108,13 +109,16 @@ pub(super) struct Core<A: Actor> {
 }
 
 /// Calls that callers started in place and that must finish on the task: only actions
-/// that wait leave one, so an instance keeps a single pointer for them, and none once
-/// the task has taken them.
+/// (and queue handlers) that wait leave one, so an instance keeps a single pointer for
+/// them, and none once the task has taken them.
 pub(super) struct Handed<A>(Option<Box<HandedCalls<A>>>);
+
+/// An exclusive turn started in place, and where its end goes.
+pub(super) type HandedTurn<A> = (Scoped<BoxFuture<'static, TurnDone<A>>>, Answer);
 
 struct HandedCalls<A> {
     /// An exclusive turn (at most one: it holds the state).
-    turn: Option<PendingTurn<A>>,
+    turn: Option<HandedTurn<A>>,
     /// Shared actions.
     shared: Vec<PendingShared>,
 }
@@ -129,9 +133,14 @@ impl<A> Handed<A> {
         })
     }
 
-    /// Hands an exclusive turn over.
-    pub(super) fn hand_turn(&mut self, turn: PendingTurn<A>) {
-        self.calls().turn = Some(turn);
+    /// Hands an exclusive turn over: an action's, answering `reply`, or a queue
+    /// handler's (`Answer::Message`).
+    pub(super) fn hand_turn(
+        &mut self,
+        turn: Scoped<BoxFuture<'static, TurnDone<A>>>,
+        answer: Answer,
+    ) {
+        self.calls().turn = Some((turn, answer));
     }
 
     /// Hands a shared action over.
@@ -145,7 +154,7 @@ impl<A> Handed<A> {
     }
 
     /// Takes everything handed over, leaving nothing allocated.
-    pub(super) fn take(&mut self) -> (Option<PendingTurn<A>>, Vec<PendingShared>) {
+    pub(super) fn take(&mut self) -> (Option<HandedTurn<A>>, Vec<PendingShared>) {
         match self.0.take() {
             Some(calls) => (calls.turn, calls.shared),
             None => (None, Vec::new()),
@@ -155,8 +164,8 @@ impl<A> Handed<A> {
     /// Takes the shared actions handed over, leaving an exclusive turn in place.
     pub(super) fn take_shared(&mut self) -> Vec<PendingShared> {
         let (turn, shared) = self.take();
-        if let Some(turn) = turn {
-            self.hand_turn(turn);
+        if let Some((turn, answer)) = turn {
+            self.hand_turn(turn, answer);
         }
         shared
     }
@@ -603,7 +612,9 @@ impl<A: Actor> Live<A> {
             }
         }
         let (turn, shared) = core.handed.take();
-        if let Some((_, reply)) = turn {
+        // A handler's message stays stored (or, owed, is lost with its sender's answer,
+        // which the gate fails below).
+        if let Some((_, Answer::Call(reply))) = turn {
             let _ = reply.send(Err(err.clone()));
         }
         for (_, reply) in shared {

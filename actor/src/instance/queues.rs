@@ -22,6 +22,9 @@ use crate::run_loop::Received;
 
 use super::looping::Looping;
 
+/// Message ids reserved in storage at a time (see [`Queues::send`]).
+const RESERVED: u64 = 1024;
+
 /// A message that is stored and not yet handled.
 struct Pending {
     queue: usize,
@@ -75,6 +78,9 @@ pub(super) struct Outcome {
 pub(super) struct Queues<A: Actor> {
     /// The last message id given out.
     last_id: u64,
+    /// The ids up to this one are reserved in storage (`keys::QUEUE_SEQ`): a send past
+    /// it writes a new reservation.
+    reserved: u64,
     pending: BTreeMap<u64, Pending>,
     /// Messages stored per queue, by index in `A::QUEUES`.
     counts: Vec<usize>,
@@ -91,10 +97,12 @@ pub(super) struct Queues<A: Actor> {
 }
 
 impl<A: Actor> Queues<A> {
-    /// The queues as stored: `loaded` in id order, `last_id` from `keys::QUEUE_SEQ`.
+    /// The queues as stored: `loaded` in id order, `last_id` from `keys::QUEUE_SEQ` (the
+    /// last id reserved, so no id given out before is given again).
     pub(super) fn new(last_id: u64, loaded: Vec<Loaded>, now: Instant, now_ms: u64) -> Self {
         let mut queues = Self {
             last_id,
+            reserved: last_id,
             pending: BTreeMap::new(),
             counts: vec![0; A::QUEUES.len()],
             backoff: BTreeSet::new(),
@@ -160,6 +168,11 @@ impl<A: Actor> Queues<A> {
         self.owed.len() != before
     }
 
+    /// Whether queue `queue` holds a message (stored, not yet done).
+    pub(super) fn holds(&self, queue: usize) -> bool {
+        self.counts[queue] > 0
+    }
+
     /// Whether a sender waits for a handler's result.
     pub(super) fn has_waiters(&self) -> bool {
         !self.waiters.is_empty()
@@ -193,16 +206,19 @@ impl<A: Actor> Queues<A> {
         };
         self.last_id += 1;
         let id = self.last_id;
-        let ops = vec![
-            SaveOp::Put {
-                key: message_key(info.name, id).into(),
-                value: stored.encode().into(),
-            },
-            SaveOp::Put {
+        let mut ops = vec![SaveOp::Put {
+            key: message_key(info.name, id).into(),
+            value: stored.encode().into(),
+        }];
+        // Ids are reserved in blocks, in the batch of the first send past the last block:
+        // one record per `RESERVED` sends instead of one per send.
+        if id > self.reserved {
+            self.reserved = id + RESERVED - 1;
+            ops.push(SaveOp::Put {
                 key: keys::QUEUE_SEQ.into(),
-                value: id.to_be_bytes().to_vec().into(),
-            },
-        ];
+                value: self.reserved.to_be_bytes().to_vec().into(),
+            });
+        }
         self.counts[queue] += 1;
         let status = if info.handled {
             Status::Ready

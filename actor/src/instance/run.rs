@@ -243,8 +243,8 @@ impl<A: Actor> Instance<A> {
             return Err(End::Crash(err));
         }
         let (turn, shared) = core.handed.take();
-        if let Some((turn, reply)) = turn {
-            self.exclusive = Some((turn, Answer::Call(reply)));
+        if let Some(turn) = turn {
+            self.exclusive = Some(turn);
         }
         for (call, reply) in shared {
             self.run_shared(call, reply);

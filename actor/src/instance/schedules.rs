@@ -132,6 +132,29 @@ impl Book {
         view
     }
 
+    /// The ids of the schedules as a turn sees them (see [`view`](Self::view)), without
+    /// reading the staged records: what the limit and `cancel` need.
+    pub(crate) fn ids(&self, staged: &[SaveOp]) -> BTreeSet<u64> {
+        let mut ids: BTreeSet<u64> = self.entries.keys().copied().collect();
+        for op in staged {
+            match op {
+                SaveOp::Put { key, .. } => {
+                    ids.extend(parse_key(key));
+                }
+                SaveOp::Delete { key } => {
+                    if let Some(id) = parse_key(key) {
+                        ids.remove(&id);
+                    }
+                }
+                SaveOp::DeletePrefix { prefix } if keys::SCHEDULES.starts_with(prefix) => {
+                    ids.clear();
+                }
+                _ => {}
+            }
+        }
+        ids
+    }
+
     /// When the actor must be awake for its schedules: the earliest next time.
     pub(crate) fn wanted_alarm(&self) -> Option<u64> {
         self.by_due.first().map(|(at, _)| *at)
@@ -275,6 +298,7 @@ mod tests {
             },
         ];
         assert_eq!(book.view(&staged).keys().copied().collect::<Vec<_>>(), [2]);
+        assert_eq!(book.ids(&staged).into_iter().collect::<Vec<_>>(), [2]);
         // Staging changed nothing yet.
         assert_eq!(book.wanted_alarm(), Some(5));
     }
