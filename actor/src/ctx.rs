@@ -158,7 +158,7 @@ impl<A: Actor> ScheduleOwner for CtxInner<A> {
             // counter to store.
             let id = loop {
                 let id = uuid::Uuid::new_v4().as_u64_pair().0 >> 11;
-                if id != 0 && !held.contains(&id) {
+                if id != 0 && !held.contains_key(&id) {
                     break id;
                 }
             };
@@ -172,7 +172,7 @@ impl<A: Actor> ScheduleOwner for CtxInner<A> {
 
     fn cancel(&self, id: ScheduleId) -> Result<bool, ActorError> {
         self.in_turn("cancel", |staged| {
-            let held = self.with_book(|book| book.ids(staged).contains(&id.get()));
+            let held = self.with_book(|book| book.ids(staged).contains_key(&id.get()));
             if held {
                 staged.push(SaveOp::Delete {
                     key: schedule_key(id.get()),

@@ -107,52 +107,14 @@ impl Book {
     /// The schedules as a turn sees them: the book with the schedule records `staged` by
     /// the turn applied, in order.
     pub(crate) fn view(&self, staged: &[SaveOp]) -> BTreeMap<u64, StoredSchedule> {
-        let mut view = self.entries.clone();
-        for op in staged {
-            match op {
-                SaveOp::Put { key, value } => {
-                    if let Some(id) = parse_key(key) {
-                        match StoredSchedule::decode(value) {
-                            Some(stored) => view.insert(id, stored),
-                            None => view.remove(&id),
-                        };
-                    }
-                }
-                SaveOp::Delete { key } => {
-                    if let Some(id) = parse_key(key) {
-                        view.remove(&id);
-                    }
-                }
-                SaveOp::DeletePrefix { prefix } if keys::SCHEDULES.starts_with(prefix) => {
-                    view.clear();
-                }
-                _ => {}
-            }
-        }
-        view
+        overlay(self.entries.clone(), staged, StoredSchedule::decode)
     }
 
     /// The ids of the schedules as a turn sees them (see [`view`](Self::view)), without
-    /// reading the staged records: what the limit and `cancel` need.
-    pub(crate) fn ids(&self, staged: &[SaveOp]) -> BTreeSet<u64> {
-        let mut ids: BTreeSet<u64> = self.entries.keys().copied().collect();
-        for op in staged {
-            match op {
-                SaveOp::Put { key, .. } => {
-                    ids.extend(parse_key(key));
-                }
-                SaveOp::Delete { key } => {
-                    if let Some(id) = parse_key(key) {
-                        ids.remove(&id);
-                    }
-                }
-                SaveOp::DeletePrefix { prefix } if keys::SCHEDULES.starts_with(prefix) => {
-                    ids.clear();
-                }
-                _ => {}
-            }
-        }
-        ids
+    /// decoding the staged records: what the limit and `cancel` need.
+    pub(crate) fn ids(&self, staged: &[SaveOp]) -> BTreeMap<u64, ()> {
+        let held = self.entries.keys().map(|id| (*id, ())).collect();
+        overlay(held, staged, |_| Some(()))
     }
 
     /// When the actor must be awake for its schedules: the earliest next time.
@@ -243,6 +205,37 @@ impl Book {
     }
 }
 
+/// `held` with the schedule records of `staged` applied in order; `read` makes a written
+/// record's entry (`None`: it does not read, and counts as removed).
+fn overlay<V>(
+    mut held: BTreeMap<u64, V>,
+    staged: &[SaveOp],
+    read: impl Fn(&[u8]) -> Option<V>,
+) -> BTreeMap<u64, V> {
+    for op in staged {
+        match op {
+            SaveOp::Put { key, value } => {
+                if let Some(id) = parse_key(key) {
+                    match read(value) {
+                        Some(entry) => held.insert(id, entry),
+                        None => held.remove(&id),
+                    };
+                }
+            }
+            SaveOp::Delete { key } => {
+                if let Some(id) = parse_key(key) {
+                    held.remove(&id);
+                }
+            }
+            SaveOp::DeletePrefix { prefix } if keys::SCHEDULES.starts_with(prefix) => {
+                held.clear();
+            }
+            _ => {}
+        }
+    }
+    held
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,7 +291,7 @@ mod tests {
             },
         ];
         assert_eq!(book.view(&staged).keys().copied().collect::<Vec<_>>(), [2]);
-        assert_eq!(book.ids(&staged).into_iter().collect::<Vec<_>>(), [2]);
+        assert_eq!(book.ids(&staged).into_keys().collect::<Vec<_>>(), [2]);
         // Staging changed nothing yet.
         assert_eq!(book.wanted_alarm(), Some(5));
     }
