@@ -319,6 +319,14 @@ pub trait Actor: ActorOptions + ActorState {
         async move { Err(crate::__private::queue_not_found(Self::NAME, index)) }
     }
 
+    /// Whether the handler of the queue at `index` never waits (its body has no `.await`),
+    /// like [`exclusive_now`](Self::exclusive_now) for actions: its turn is run to its end
+    /// at once, without boxing a future.
+    fn queue_now(index: usize) -> bool {
+        let _ = index;
+        false
+    }
+
     /// Whether the kind has a `#[run]` loop; the runtime starts none if not.
     const HAS_RUN: bool = false;
 

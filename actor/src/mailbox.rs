@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 use crate::error::ActorError;
 use crate::instance::cell::InstanceCell;
 use crate::instance::scope::CallChain;
-use crate::payload::Payload;
+use crate::payload::{Payload, ReplyShape};
 use crate::route::Target;
 
 /// The answer to one call.
@@ -78,7 +78,13 @@ pub(crate) trait Inlet: Send + Sync + 'static {
     /// Handles a send (prepared by [`prepare_send`](Self::prepare_send)) in the caller's
     /// task if the actor can take it now without breaking arrival order; otherwise hands
     /// the message back for the inbox.
-    fn send_in_place(&self, queue: &str, message: Payload) -> Result<Asked, Payload>;
+    /// The send is answered in `shape` (the shape of the message as the sender gave it).
+    fn send_in_place(
+        &self,
+        queue: &str,
+        message: Payload,
+        shape: ReplyShape,
+    ) -> Result<Asked, Payload>;
 }
 
 /// Why a call was not accepted.
@@ -156,6 +162,8 @@ impl Mailbox {
             }
             Target::Send(queue) | Target::SendAndWait { queue, .. } => {
                 let waits = matches!(target, Target::SendAndWait { .. });
+                // A typed send is answered with a typed id, a by-name one with encoded.
+                let shape = args.reply_shape();
                 let message = match self.inlet.prepare_send(queue, waits, args) {
                     Ok(message) => message,
                     Err(err) => return Ok(Asked::Ready(Err(err))),
@@ -163,7 +171,7 @@ impl Mailbox {
                 if !in_place || waits {
                     message
                 } else {
-                    match self.inlet.send_in_place(queue, message) {
+                    match self.inlet.send_in_place(queue, message, shape) {
                         Ok(asked) => return Ok(asked),
                         Err(message) => message,
                     }

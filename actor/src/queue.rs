@@ -289,15 +289,15 @@ pub(crate) struct StoredMessage {
 const HEADER: usize = 22;
 
 impl StoredMessage {
-    pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HEADER + self.body.len());
-        out.push(FORMAT);
-        out.push(encoding_byte(self.encoding));
-        out.extend_from_slice(&self.attempts.to_be_bytes());
-        out.extend_from_slice(&self.sent_ms.to_be_bytes());
-        out.extend_from_slice(&self.due_ms.to_be_bytes());
-        out.extend_from_slice(&self.body);
-        out
+    /// The record, built in place in its shared buffer (one allocation).
+    pub(crate) fn encode(&self) -> std::sync::Arc<[u8]> {
+        let mut header = [0u8; HEADER];
+        header[0] = FORMAT;
+        header[1] = encoding_byte(self.encoding);
+        header[2..6].copy_from_slice(&self.attempts.to_be_bytes());
+        header[6..14].copy_from_slice(&self.sent_ms.to_be_bytes());
+        header[14..22].copy_from_slice(&self.due_ms.to_be_bytes());
+        header.iter().chain(&self.body).copied().collect()
     }
 
     pub(crate) fn decode(bytes: &[u8]) -> Option<Self> {

@@ -321,6 +321,20 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
             }
         }
     });
+    // Handlers whose bodies never wait, like `exclusive_now` for actions.
+    let queue_now: Vec<usize> = queues
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.has_body && !m.waits)
+        .map(|(i, _)| i)
+        .collect();
+    let queue_now = (!queue_now.is_empty()).then(|| {
+        quote! {
+            fn queue_now(#index: usize) -> bool {
+                ::core::matches!(#index, #(#queue_now)|*)
+            }
+        }
+    });
     let input = input_type(actor);
     let handle_methods: Vec<HandleMethod> = actions
         .iter()
@@ -362,6 +376,7 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
                 #exclusive_now
                 #call_shared
                 #call_queue
+                #queue_now
                 #run
             }
 

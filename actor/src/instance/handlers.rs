@@ -291,9 +291,9 @@ impl<A: Actor> Instance<A> {
                 };
                 let (encoding, body) = args.into_encoded(Encoding::Json)?;
                 match core.queues().send(live.id(), queue, encoding, body, now_ms) {
-                    Ok((message, mut sent)) => {
-                        sent.extend(ops);
-                        live.save(core, sent)?;
+                    Ok(message) => {
+                        // The message (owed) and the schedule's change, in one commit.
+                        live.save(core, ops)?;
                         if A::QUEUES[queue].handled {
                             self.waiting.push_back(Work::Message(message));
                         }

@@ -128,7 +128,12 @@ impl<A: Actor> Live<A> {
     /// message handled at once is never written; the send is answered with its id once the
     /// commit that carries it (the handler's, or its retry record's) is durable. A handler
     /// that waits is handed to the task, and the send is answered once the message is.
-    pub(super) fn send_in_place(&self, index: usize, message: Payload) -> Result<Asked, Payload> {
+    pub(super) fn send_in_place(
+        &self,
+        index: usize,
+        message: Payload,
+        shape: ReplyShape,
+    ) -> Result<Asked, Payload> {
         if !A::QUEUES[index].handled || self.cell().depth() != 0 || self.cell().draining() {
             return Err(message);
         }
@@ -147,12 +152,10 @@ impl<A: Actor> Live<A> {
         }
         let _entered = self.span.as_ref().map(|span| span.enter());
         let now_ms = self.host().clock().now_ms();
-        let (id, ops) = match core.queues().send(self.id(), index, encoding, body, now_ms) {
-            Ok(sent) => sent,
+        let id = match core.queues().send(self.id(), index, encoding, body, now_ms) {
+            Ok(id) => id,
             Err(err) => return Ok(Asked::Ready(Err(err))),
         };
-        core.queues().owe(ops);
-        let shape = ReplyShape::Encoded(encoding);
         let Some((queue, message, delivery)) = core.queues().start(id) else {
             unreachable!("no earlier message of its queue is stored");
         };
@@ -275,9 +278,14 @@ impl<A: Actor> Inlet for Live<A> {
         self.lock().destroy_failed.clone()
     }
 
-    fn send_in_place(&self, queue: &str, message: Payload) -> Result<Asked, Payload> {
+    fn send_in_place(
+        &self,
+        queue: &str,
+        message: Payload,
+        shape: ReplyShape,
+    ) -> Result<Asked, Payload> {
         match A::QUEUES.iter().position(|q| q.name == queue) {
-            Some(index) => self.send_in_place(index, message),
+            Some(index) => self.send_in_place(index, message, shape),
             None => Err(message),
         }
     }

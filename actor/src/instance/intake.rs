@@ -189,17 +189,16 @@ impl<A: Actor> Instance<A> {
         };
         let now_ms = self.live.host().clock().now_ms();
         let mut core = self.live.lock();
-        let (id, ops) = match core
-            .queues()
-            .send(self.live.id(), queue, encoding, body, now_ms)
-        {
-            Ok(sent) => sent,
-            Err(err) => return turn::rejected(err, reply),
-        };
         // Owed to the instance's next commit, which the task makes before it waits for
         // anything; when the handler runs at once, that is the commit of its turn, and a
         // message handled in it is never written at all.
-        core.queues().owe(ops);
+        let id = match core
+            .queues()
+            .send(self.live.id(), queue, encoding, body, now_ms)
+        {
+            Ok(id) => id,
+            Err(err) => return turn::rejected(err, reply),
+        };
         match wait {
             None => {
                 let needs = core.gate.submitted() + 1;

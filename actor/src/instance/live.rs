@@ -390,7 +390,7 @@ impl<A: Actor> Live<A> {
         mut core: MutexGuard<'a, Core<A>>,
         call: Call,
     ) -> (MutexGuard<'a, Core<A>>, Started<A>) {
-        if call.delivery.is_none() && turn::runs_now::<A>(call.index) {
+        if turn::runs_now::<A>(&call) {
             let taken = core.take_for_turn();
             drop(core);
             let (done, scope) = turn::exclusive_now(taken, &self.ctx, call);
@@ -503,17 +503,15 @@ impl<A: Actor> Live<A> {
     /// Hands the records owed by sends, the state (if it changed since the last save) and
     /// `staged` records to the driver as one batch.
     pub(super) fn save(&self, core: &mut Core<A>, staged: Vec<SaveOp>) -> Result<(), ActorError> {
-        let owed = core
-            .queues
-            .as_deref_mut()
-            .map(Queues::take_owed)
-            .unwrap_or_default();
-        if !core.dirty && staged.is_empty() && owed.is_empty() {
+        let owes = core.queues.as_deref().is_some_and(Queues::owes);
+        if !core.dirty && staged.is_empty() && !owes {
             return Ok(());
         }
         let mut batch = self.batch();
         // Records owed by sends first: the turns that follow them may remove them again.
-        batch.extend(owed);
+        if let Some(queues) = core.queues.as_deref_mut().filter(|_| owes) {
+            batch.extend(queues.drain_owed());
+        }
         if core.dirty {
             core.dirty = false;
             batch.put(keys::STATE, core.last.clone());

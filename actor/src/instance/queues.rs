@@ -144,27 +144,25 @@ impl<A: Actor> Queues<A> {
             .map(|(id, _)| *id)
     }
 
-    /// Records a send's records for the instance's next commit.
-    pub(super) fn owe(&mut self, ops: Vec<SaveOp>) {
-        self.owed.extend(ops);
-    }
-
     /// Whether records wait for the next commit.
     pub(super) fn owes(&self) -> bool {
         !self.owed.is_empty()
     }
 
-    /// The records owed to the next commit, now its.
-    pub(super) fn take_owed(&mut self) -> Vec<SaveOp> {
-        std::mem::take(&mut self.owed)
+    /// The records owed to the next commit, now its (the list keeps its room for the
+    /// next sends).
+    pub(super) fn drain_owed(&mut self) -> std::vec::Drain<'_, SaveOp> {
+        self.owed.drain(..)
     }
 
-    /// Removes the write of record `key` from what is owed, if it is there: a message
-    /// handled before it was ever written needs no record, and no delete.
-    fn unowe(&mut self, key: &[u8]) -> bool {
+    /// Removes the write of message `id` of `queue` from what is owed, if it is there: a
+    /// message handled before it was ever written needs no record, and no delete.
+    fn unowe(&mut self, queue: &str, id: u64) -> bool {
         let before = self.owed.len();
-        self.owed
-            .retain(|op| !matches!(op, SaveOp::Put { key: k, .. } if &**k == key));
+        self.owed.retain(|op| {
+            !matches!(op, SaveOp::Put { key, .. }
+                if crate::queue::parse_key(keys::QUEUE, key) == Some((queue, id)))
+        });
         self.owed.len() != before
     }
 
@@ -178,8 +176,9 @@ impl<A: Actor> Queues<A> {
         !self.waiters.is_empty()
     }
 
-    /// Stores a new message for queue `queue`, sent at `now_ms`; returns its id and the
-    /// records to commit. `queue/full` if the queue is at its capacity.
+    /// Stores a new message for queue `queue`, sent at `now_ms`, its records owed to the
+    /// instance's next commit (`Live::save` carries them first); returns its id.
+    /// `queue/full` if the queue is at its capacity.
     pub(super) fn send(
         &mut self,
         id_of: &crate::key::ActorId,
@@ -187,7 +186,7 @@ impl<A: Actor> Queues<A> {
         encoding: crate::payload::Encoding,
         body: Vec<u8>,
         now_ms: u64,
-    ) -> Result<(u64, Vec<SaveOp>), ActorError> {
+    ) -> Result<u64, ActorError> {
         let info = &A::QUEUES[queue];
         if self.counts[queue] >= info.capacity {
             return Err(ActorError::queue_full(
@@ -206,15 +205,15 @@ impl<A: Actor> Queues<A> {
         };
         self.last_id += 1;
         let id = self.last_id;
-        let mut ops = vec![SaveOp::Put {
+        self.owed.push(SaveOp::Put {
             key: message_key(info.name, id).into(),
-            value: stored.encode().into(),
-        }];
+            value: stored.encode(),
+        });
         // Ids are reserved in blocks, in the batch of the first send past the last block:
         // one record per `RESERVED` sends instead of one per send.
         if id > self.reserved {
             self.reserved = id + RESERVED - 1;
-            ops.push(SaveOp::Put {
+            self.owed.push(SaveOp::Put {
                 key: keys::QUEUE_SEQ.into(),
                 value: self.reserved.to_be_bytes().to_vec().into(),
             });
@@ -234,7 +233,7 @@ impl<A: Actor> Queues<A> {
                 status,
             },
         );
-        Ok((id, ops))
+        Ok(id)
     }
 
     /// Tells a loop waiting for messages to look again.
@@ -386,7 +385,6 @@ impl<A: Actor> Queues<A> {
             };
         };
         let info: &QueueInfo = &A::QUEUES[pending.queue];
-        let key = message_key(info.name, id);
         let mut ops = Vec::new();
         let done = match failure {
             None => true,
@@ -424,8 +422,8 @@ impl<A: Actor> Queues<A> {
                     pending.status = Status::Backoff(at);
                     self.backoff.insert((at, id));
                     ops.push(SaveOp::Put {
-                        key: key.clone().into(),
-                        value: pending.stored.encode().into(),
+                        key: message_key(info.name, id).into(),
+                        value: pending.stored.encode(),
                     });
                 }
                 last
@@ -434,8 +432,10 @@ impl<A: Actor> Queues<A> {
         let queue = pending.queue;
         let mut released = Vec::new();
         let mut waiter = None;
-        if done && !self.unowe(&key) {
-            ops.push(SaveOp::Delete { key });
+        if done && !self.unowe(info.name, id) {
+            ops.push(SaveOp::Delete {
+                key: message_key(info.name, id),
+            });
         }
         if done {
             self.pending.remove(&id);
@@ -537,9 +537,9 @@ impl<A: Actor> Queues<A> {
         }]
     }
 
-    /// A dead letter sent again as a message of a new id: the records to commit (the dead
-    /// letter removed, the message stored) and the new id. `queue/full` if the queue is at
-    /// its capacity.
+    /// A dead letter sent again as a message of a new id: the record that removes the
+    /// dead letter, to commit with the message (owed, see [`send`](Self::send)), and the
+    /// new id. `queue/full` if the queue is at its capacity.
     pub(super) fn revive(
         &mut self,
         id_of: &crate::key::ActorId,
@@ -554,9 +554,8 @@ impl<A: Actor> Queues<A> {
             ));
         };
         let revived = crate::queue::revive(letter, now_ms);
-        let (id, mut ops) = self.send(id_of, queue, revived.encoding, revived.body, now_ms)?;
-        ops.splice(0..0, self.discard(letter));
-        Ok((id, ops))
+        let id = self.send(id_of, queue, revived.encoding, revived.body, now_ms)?;
+        Ok((id, self.discard(letter)))
     }
 }
 

@@ -221,15 +221,19 @@ pub(super) fn closure<A: Actor>(
     Scoped::exclusive(scope, turn.boxed())
 }
 
-/// Whether exclusive action `index` runs to its end at once ([`exclusive_now`]): it never
-/// waits, and no `on_state_change` hook (which may) follows it.
-pub(super) fn runs_now<A: Actor>(index: usize) -> bool {
-    !A::HAS_ON_STATE_CHANGE && A::exclusive_now(index)
+/// Whether `call` (an exclusive action, or a queue handler) never waits and nothing runs
+/// after it in its turn: then its turn is run to its end at once ([`exclusive_now`]).
+pub(super) fn runs_now<A: Actor>(call: &Call) -> bool {
+    !A::HAS_ON_STATE_CHANGE
+        && match call.delivery {
+            None => A::exclusive_now(call.index),
+            Some(_) => A::queue_now(call.index),
+        }
 }
 
-/// Runs exclusive action `index`, one that never waits ([`runs_now`]), to its end on the
-/// caller's stack: the same turn as [`exclusive`] without a future to box. Returns the
-/// scope for the instance's next turn with it.
+/// Runs `call`, an exclusive action or a queue handler that never waits ([`runs_now`]), to
+/// its end on the caller's stack: the same turn as [`exclusive`] without a future to box.
+/// Returns the scope for the instance's next turn with it.
 pub(super) fn exclusive_now<A: Actor>(
     Taken {
         mut state,
@@ -239,17 +243,28 @@ pub(super) fn exclusive_now<A: Actor>(
     }: Taken<A>,
     ctx: &Ctx<A>,
     Call {
-        index, args, chain, ..
+        index,
+        args,
+        chain,
+        delivery,
     }: Call,
 ) -> (TurnDone<A>, Option<Arc<dyn Scope>>) {
-    let action = A::ACTIONS[index].name;
-    let span = action_span(action, "exclusive");
+    let (action, access) = match &delivery {
+        Some(delivery) => (delivery.queue, "queue"),
+        None => (A::ACTIONS[index].name, "exclusive"),
+    };
+    let handler = delivery.is_some();
+    let span = action_span(action, access);
     let _entered = span.as_ref().map(tracing::Span::enter);
-    let mut scope = Some(ctx.begin_turn(chain, None, scope));
+    let mut scope = Some(ctx.begin_turn(chain, delivery, scope));
     let outcome = scope::lent(&mut scope, || {
         let st = Arc::make_mut(&mut state);
         std::panic::catch_unwind(AssertUnwindSafe(|| {
-            let mut call = pin!(st.call_exclusive(ctx, index, args));
+            let mut call = pin!(if handler {
+                Either::Right(st.call_queue(ctx, index, args))
+            } else {
+                Either::Left(st.call_exclusive(ctx, index, args))
+            });
             call.as_mut().poll(&mut Context::from_waker(Waker::noop()))
         }))
     });
@@ -257,14 +272,14 @@ pub(super) fn exclusive_now<A: Actor>(
         Ok(Poll::Ready(result)) => Ok(result),
         Ok(Poll::Pending) => Err(ActorError::internal(
             &format!("`{action}`"),
-            "the action waited, though `Actor::exclusive_now` says it never does; its \
-             changes were discarded",
+            "it waited, though `Actor::exclusive_now` (or `queue_now`) says it never does; \
+             its changes were discarded",
         )),
         Err(panic) => Err(panicked(action, panic)),
     };
     let staged = ctx.end_turn();
     (
-        conclude(action, state, outcome, staged, scratch, &last, false),
+        conclude(action, state, outcome, staged, scratch, &last, handler),
         scope,
     )
 }

@@ -9,7 +9,7 @@ use benches::{Measured, Probe, Table};
 use tokio::runtime::Runtime;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::kinds::{Counter, DebouncedCounter, Document};
+use crate::kinds::{Counter, DebouncedCounter, Document, Inbox};
 use crate::setup::current_thread;
 use crate::{ALLOC, BenchResult, Config, Goal, progress, runtime};
 
@@ -122,6 +122,9 @@ enum Call {
     /// the yield every 128 calls answered in place (tokio's cooperative budget), so the
     /// row shows what fairness costs a caller that never waits.
     Unconstrained,
+    /// A durable send to the `push` queue, handled in place: store the message, run its
+    /// handler, commit the state (the message never written), reply with its id.
+    Send,
 }
 
 fn contestants() -> Vec<Contestant> {
@@ -167,6 +170,11 @@ fn contestants() -> Vec<Contestant> {
             name: "ours: exclusive, durable, caller unconstrained",
             role: Role::OursVariant,
             run: |n| ours(n, MultiThread, Call::Unconstrained),
+        },
+        Contestant {
+            name: "ours: queue send, durable, handled in place",
+            role: Role::OursVariant,
+            run: |n| ours(n, MultiThread, Call::Send),
         },
         Contestant {
             name: "two threads: raw tokio, bounded",
@@ -500,6 +508,7 @@ fn ours(n: u64, flavor: Flavor, call: Call) -> BenchResult<Measured> {
             let counter = Counter::get_or_create(&client, ["ask"]).await?;
             let debounced = DebouncedCounter::get_or_create(&client, ["ask"]).await?;
             let document = Document::get_or_create(&client, ["ask"]).await?;
+            let inbox = Inbox::get_or_create(&client, ["ask"]).await?;
             let once = async || -> Result<i64, ActorError> {
                 match call {
                     Call::Durable => counter.increment(1).await,
@@ -507,6 +516,7 @@ fn ours(n: u64, flavor: Flavor, call: Call) -> BenchResult<Measured> {
                     Call::Shared => counter.get().await,
                     Call::Document => document.increment(1).await,
                     Call::Unconstrained => tokio::task::unconstrained(counter.increment(1)).await,
+                    Call::Send => inbox.push(1).await.map(|id| id.get().cast_signed()),
                 }
             };
             for _ in 0..warmup(n) {
