@@ -27,6 +27,15 @@ pub fn decode_message<T: serde::de::DeserializeOwned + 'static>(
     })
 }
 
+/// The shape a queue handler's result is wrapped in: the message's own, for a sender who
+/// waits for it; otherwise a typed value, never encoded (nobody reads it).
+pub fn handler_shape<A: crate::Actor>(message: &Payload, ctx: &crate::Ctx<A>) -> ReplyShape {
+    match ctx.delivery() {
+        Some(delivery) if !delivery.awaited => ReplyShape::Local,
+        _ => message.reply_shape(),
+    }
+}
+
 /// The error for a queue index the kind does not have (a hand-written `Actor` impl).
 pub fn queue_not_found(kind: &str, index: usize) -> ActorError {
     ActorError::queue_not_found(kind, &format!("#{index}"), &[])

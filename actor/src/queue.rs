@@ -69,6 +69,9 @@ pub struct Delivery {
     /// stored, so the count survives a restart; a run cut short by a crash is not one of
     /// them (the message's record is only rewritten when an attempt fails).
     pub attempt: u32,
+    /// A sender waits for the handler's result (`.wait(timeout)`); if not, the result is
+    /// not encoded.
+    pub(crate) awaited: bool,
 }
 
 /// A message whose handler failed on its last attempt (or that no longer decodes), kept

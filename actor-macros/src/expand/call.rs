@@ -94,7 +94,11 @@ pub(super) fn dispatch_arm(
 /// handler, and wraps the result for a sender that waits.
 pub(super) fn queue_arm(self_ty: &Type, index: usize, m: &Method, locals: &Locals) -> TokenStream {
     let Locals {
-        args, shape, out, ..
+        ctx,
+        args,
+        shape,
+        out,
+        ..
     } = locals;
     let message = m
         .args()
@@ -114,7 +118,7 @@ pub(super) fn queue_arm(self_ty: &Type, index: usize, m: &Method, locals: &Local
     quote! {
         #index => {
             #(#checks)*
-            let #shape = #args.reply_shape();
+            let #shape = ::actor::__private::handler_shape(&#args, #ctx);
             let #name = ::actor::__private::decode_message::<#ty>(#args, #queue)?;
             let #out = #call?;
             ::actor::__private::wrap_output::<#wrap_ty>(#shape, #out)

@@ -362,6 +362,7 @@ impl<A: Actor> Queues<A> {
                 id: MessageId::from(id),
                 queue: A::QUEUES[queue].name,
                 attempt: stored.attempts,
+                awaited: self.waiters.contains_key(&id),
             },
         ))
     }

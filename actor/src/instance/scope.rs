@@ -79,13 +79,23 @@ impl TurnRecord {
             return;
         }
         self.used.store(used, Ordering::Relaxed);
-        *self.lock() = used.then(|| {
-            Box::new(Entries {
-                chain,
-                staged: Vec::new(),
-                delivery,
-            })
-        });
+        let mut entries = self.lock();
+        match (used, entries.as_deref_mut()) {
+            // The entries a turn before left (see `end`) serve this one.
+            (true, Some(kept)) => {
+                kept.chain = chain;
+                kept.staged.clear();
+                kept.delivery = delivery;
+            }
+            (true, None) => {
+                *entries = Some(Box::new(Entries {
+                    chain,
+                    staged: Vec::new(),
+                    delivery,
+                }));
+            }
+            (false, _) => *entries = None,
+        }
     }
 
     /// The message of the running queue handler's turn.
@@ -114,7 +124,15 @@ impl TurnRecord {
             return Vec::new();
         }
         self.used.store(false, Ordering::Relaxed);
-        self.lock().take().map(|e| e.staged).unwrap_or_default()
+        // The entries stay, emptied, for the instance's next turn that needs them: a
+        // queue's handler turns each have a delivery, and would allocate them every time.
+        let mut entries = self.lock();
+        let Some(kept) = entries.as_deref_mut() else {
+            return Vec::new();
+        };
+        kept.chain = CallChain::default();
+        kept.delivery = None;
+        std::mem::take(&mut kept.staged)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Box<Entries>>> {
