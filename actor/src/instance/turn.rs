@@ -91,6 +91,31 @@ pub(super) struct SharedDone {
     pub(super) result: Reply,
 }
 
+/// The name a turn goes by in its span and errors (the action's, or the queue's for a
+/// handler's turn on `delivery`), and its kind.
+fn names<A: Actor>(index: usize, delivery: Option<&Delivery>) -> (&'static str, &'static str) {
+    match delivery {
+        Some(delivery) => (delivery.queue, "queue"),
+        None => (A::ACTIONS[index].name, "exclusive"),
+    }
+}
+
+/// The user's method an exclusive turn calls: exclusive action `index`, or the handler of
+/// queue `index`.
+fn dispatch<'a, A: Actor>(
+    state: &'a mut A,
+    ctx: &'a Ctx<A>,
+    index: usize,
+    args: Payload,
+    handler: bool,
+) -> impl Future<Output = Result<Payload, ActorError>> + Send + 'a {
+    if handler {
+        Either::Right(state.call_queue(ctx, index, args))
+    } else {
+        Either::Left(state.call_exclusive(ctx, index, args))
+    }
+}
+
 /// Runs `call` under `limit`. Most actions finish on their first poll, so the timer is
 /// armed only for one that does not.
 async fn within<F: Future>(limit: Duration, call: F) -> Result<F::Output, Elapsed> {
@@ -154,21 +179,14 @@ pub(super) fn exclusive<A: Actor>(
     }: Call,
     timeout: Duration,
 ) -> Scoped<BoxFuture<'static, TurnDone<A>>> {
-    let (action, access) = match &delivery {
-        Some(delivery) => (delivery.queue, "queue"),
-        None => (A::ACTIONS[index].name, "exclusive"),
-    };
+    let (action, access) = names::<A>(index, delivery.as_ref());
     let handler = delivery.is_some();
     let span = action_span(action, access);
     let scope = ctx.begin_turn(chain, delivery, scope);
     let turn = async move {
         let outcome = {
             let st = Arc::make_mut(&mut state);
-            let call = if handler {
-                Either::Right(st.call_queue(&ctx, index, args))
-            } else {
-                Either::Left(st.call_exclusive(&ctx, index, args))
-            };
+            let call = dispatch(st, &ctx, index, args, handler);
             within(timeout, AssertUnwindSafe(call).catch_unwind()).await
         };
         let outcome = match outcome {
@@ -249,10 +267,7 @@ pub(super) fn exclusive_now<A: Actor>(
         delivery,
     }: Call,
 ) -> (TurnDone<A>, Option<Arc<dyn Scope>>) {
-    let (action, access) = match &delivery {
-        Some(delivery) => (delivery.queue, "queue"),
-        None => (A::ACTIONS[index].name, "exclusive"),
-    };
+    let (action, access) = names::<A>(index, delivery.as_ref());
     let handler = delivery.is_some();
     let span = action_span(action, access);
     let _entered = span.as_ref().map(tracing::Span::enter);
@@ -260,11 +275,7 @@ pub(super) fn exclusive_now<A: Actor>(
     let outcome = scope::lent(&mut scope, || {
         let st = Arc::make_mut(&mut state);
         std::panic::catch_unwind(AssertUnwindSafe(|| {
-            let mut call = pin!(if handler {
-                Either::Right(st.call_queue(ctx, index, args))
-            } else {
-                Either::Left(st.call_exclusive(ctx, index, args))
-            });
+            let mut call = pin!(dispatch(st, ctx, index, args, handler));
             call.as_mut().poll(&mut Context::from_waker(Waker::noop()))
         }))
     });
