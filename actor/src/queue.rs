@@ -292,6 +292,17 @@ pub(crate) struct StoredMessage {
 const HEADER: usize = 22;
 
 impl StoredMessage {
+    /// A message sent at `now_ms`, not tried yet.
+    pub(crate) fn new(encoding: Encoding, body: Vec<u8>, now_ms: u64) -> Self {
+        Self {
+            attempts: 0,
+            sent_ms: now_ms,
+            due_ms: now_ms,
+            encoding,
+            body,
+        }
+    }
+
     /// The record, built in place in its shared buffer (one allocation).
     pub(crate) fn encode(&self) -> std::sync::Arc<[u8]> {
         let mut header = [0u8; HEADER];
@@ -366,13 +377,7 @@ pub(crate) fn read_dead_letter(queue: &str, seq: u64, bytes: &[u8]) -> Option<De
 
 /// The message a dead letter held, to send again.
 pub(crate) fn revive(letter: &DeadLetter, now_ms: u64) -> StoredMessage {
-    StoredMessage {
-        attempts: 0,
-        sent_ms: now_ms,
-        due_ms: now_ms,
-        encoding: letter.encoding,
-        body: letter.body.clone(),
-    }
+    StoredMessage::new(letter.encoding, letter.body.clone(), now_ms)
 }
 
 #[cfg(test)]

@@ -188,16 +188,11 @@ impl<A: Actor> Live<A> {
         scope: Option<Arc<dyn Scope>>,
         mut done: TurnDone<A>,
     ) -> Result<Vec<u64>, ActorError> {
-        let failure = match (&done.state, &done.result) {
-            (Some(_), Ok(_)) => None,
-            (_, Err(err)) => Some(err.clone()),
-            (None, Ok(_)) => Some(ActorError::internal(
-                "queue handler",
-                "the turn's changes were discarded",
-            )),
-        };
-        let (now, now_ms) = (Instant::now(), self.host().clock().now_ms());
-        let outcome = core.queues().finished(id, failure.as_ref(), now, now_ms);
+        let failure = done.failure();
+        let clock = self.host().clock();
+        let outcome = core
+            .queues()
+            .finished(id, failure.as_ref(), || (Instant::now(), clock.now_ms()));
         let answer = match failure {
             None => {
                 done.staged.extend(outcome.ops);

@@ -17,6 +17,7 @@ use crate::definition::{Access, Actor};
 use crate::error::{ActorError, action_not_found};
 use crate::mailbox::{Asked, Inlet};
 use crate::payload::{Encoding, Payload, ReplyShape};
+use crate::queue::{Delivery, MessageId};
 
 use super::cell::InstanceCell;
 use super::intake::Answer;
@@ -151,17 +152,24 @@ impl<A: Actor> Live<A> {
             return Err(Payload::Encoded(encoding, body));
         }
         let _entered = self.span.as_ref().map(|span| span.enter());
-        let now_ms = self.host().clock().now_ms();
-        let id = match core.queues().send(self.id(), index, encoding, body, now_ms) {
-            Ok(id) => id,
-            Err(err) => return Ok(Asked::Ready(Err(err))),
+        // The message is stored only if its handler does not finish at once with a
+        // success: until then it has an id, and its body is kept aside.
+        let id = core.queues().next_id();
+        let delivery = Delivery {
+            id: MessageId::from(id),
+            queue: A::QUEUES[index].name,
+            attempt: 1,
+            awaited: false,
         };
-        let Some((queue, message, delivery)) = core.queues().start(id) else {
-            unreachable!("no earlier message of its queue is stored");
-        };
-        let (mut core, started) = self.start_turn(core, Call::message(queue, message, delivery));
+        let message = Payload::Encoded(encoding, body.clone());
+        let (mut core, started) = self.start_turn(core, Call::message(index, message, delivery));
         if core.phase.is_retired() {
             return Ok(Asked::Ready(Err(self.stopped_error())));
+        }
+        let succeeded = matches!(&started, Started::Done(done, _) if done.failure().is_none());
+        if !succeeded {
+            let now_ms = self.host().clock().now_ms();
+            core.queues().adopt(index, id, encoding, body, now_ms);
         }
         let asked = match started {
             Started::Done(done, scope) => {

@@ -196,21 +196,27 @@ impl<A: Actor> Queues<A> {
                 info.capacity,
             ));
         }
-        let stored = StoredMessage {
-            attempts: 0,
-            sent_ms: now_ms,
-            due_ms: now_ms,
-            encoding,
-            body,
+        let id = self.next_id();
+        let status = if info.handled {
+            Status::Ready
+        } else {
+            self.arrived();
+            Status::Available
         };
+        self.store(
+            queue,
+            id,
+            StoredMessage::new(encoding, body, now_ms),
+            status,
+        );
+        Ok(id)
+    }
+
+    /// A new message id. Ids are reserved in storage in blocks, in the batch of the first
+    /// send past the last block: one record per `RESERVED` sends instead of one per send.
+    pub(super) fn next_id(&mut self) -> u64 {
         self.last_id += 1;
         let id = self.last_id;
-        self.owed.push(SaveOp::Put {
-            key: message_key(info.name, id).into(),
-            value: stored.encode(),
-        });
-        // Ids are reserved in blocks, in the batch of the first send past the last block:
-        // one record per `RESERVED` sends instead of one per send.
         if id > self.reserved {
             self.reserved = id + RESERVED - 1;
             self.owed.push(SaveOp::Put {
@@ -218,13 +224,33 @@ impl<A: Actor> Queues<A> {
                 value: self.reserved.to_be_bytes().to_vec().into(),
             });
         }
+        id
+    }
+
+    /// Message `id` of queue `queue` (from [`next_id`](Self::next_id)), whose handler
+    /// began in place at once and did not finish with a success: from now on it is stored
+    /// and running, on its first attempt, as if it had been sent through the task.
+    pub(super) fn adopt(
+        &mut self,
+        queue: usize,
+        id: u64,
+        encoding: crate::payload::Encoding,
+        body: Vec<u8>,
+        now_ms: u64,
+    ) {
+        let mut stored = StoredMessage::new(encoding, body, now_ms);
+        stored.attempts = 1;
+        self.store(queue, id, stored, Status::Running);
+    }
+
+    /// Keeps message `id` as pending with `status`, and owes its record to the next
+    /// commit.
+    fn store(&mut self, queue: usize, id: u64, stored: StoredMessage, status: Status) {
+        self.owed.push(SaveOp::Put {
+            key: message_key(A::QUEUES[queue].name, id).into(),
+            value: stored.encode(),
+        });
         self.counts[queue] += 1;
-        let status = if info.handled {
-            Status::Ready
-        } else {
-            self.arrived();
-            Status::Available
-        };
         self.pending.insert(
             id,
             Pending {
@@ -233,7 +259,6 @@ impl<A: Actor> Queues<A> {
                 status,
             },
         );
-        Ok(id)
     }
 
     /// Tells a loop waiting for messages to look again.
@@ -370,13 +395,14 @@ impl<A: Actor> Queues<A> {
     /// The handler of message `id` finished, with `failure` if it failed: a success
     /// removes the message (in the same commit as the state it produced); a failure is
     /// retried after its backoff, or becomes a dead letter once its attempts are spent or
-    /// when the message does not decode.
+    /// when the message does not decode. `now` (the instant and the Unix ms) is read only
+    /// for a failure. A message that is not pending (handled in place at once, never
+    /// stored) leaves nothing to do.
     pub(super) fn finished(
         &mut self,
         id: u64,
         failure: Option<&ActorError>,
-        now: Instant,
-        now_ms: u64,
+        now: impl FnOnce() -> (Instant, u64),
     ) -> Outcome {
         let Some(pending) = self.pending.get_mut(&id) else {
             return Outcome {
@@ -392,6 +418,7 @@ impl<A: Actor> Queues<A> {
             Some(err) => {
                 let last = err.is(crate::codes::QUEUE_MESSAGE_INVALID)
                     || pending.stored.attempts >= info.max_attempts;
+                let (now, now_ms) = now();
                 if last {
                     tracing::error!(
                         queue = info.name,
@@ -442,7 +469,9 @@ impl<A: Actor> Queues<A> {
             self.pending.remove(&id);
             self.counts[queue] -= 1;
             released = self.unblock(queue);
-            waiter = self.waiters.remove(&id).map(|w| w.reply);
+            if !self.waiters.is_empty() {
+                waiter = self.waiters.remove(&id).map(|w| w.reply);
+            }
         }
         Outcome {
             ops,

@@ -226,12 +226,8 @@ async fn load_queues<A: Actor>(
                 };
                 let err = ActorError::message_invalid(name, "(none)", &why);
                 tracing::error!(queue = name, message = seq, error = %err, "a stored message cannot be handled; moved to the dead letters");
-                let stored = stored.unwrap_or(StoredMessage {
-                    attempts: 0,
-                    sent_ms: now_ms,
-                    due_ms: now_ms,
-                    encoding: crate::payload::Encoding::Json,
-                    body: value,
+                let stored = stored.unwrap_or_else(|| {
+                    StoredMessage::new(crate::payload::Encoding::Json, value, now_ms)
                 });
                 unreadable.push(SaveOp::Delete { key });
                 unreadable.push(SaveOp::Put {

@@ -84,6 +84,21 @@ pub(super) struct TurnDone<A> {
     pub(super) result: Reply,
 }
 
+impl<A> TurnDone<A> {
+    /// Why a queue handler's turn counts as failed (it returned an error, or its changes
+    /// were thrown away); `None` for a success.
+    pub(super) fn failure(&self) -> Option<ActorError> {
+        match (&self.state, &self.result) {
+            (Some(_), Ok(_)) => None,
+            (_, Err(err)) => Some(err.clone()),
+            (None, Ok(_)) => Some(ActorError::internal(
+                "queue handler",
+                "the turn's changes were discarded",
+            )),
+        }
+    }
+}
+
 /// A finished shared action.
 pub(super) struct SharedDone {
     /// The commit sequence the snapshot it read had reached.
