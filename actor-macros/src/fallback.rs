@@ -38,6 +38,12 @@ pub(crate) fn state(state: &State) -> TokenStream {
         name: &options::kind_name(&state.options, &item.ident.unraw().to_string()),
         config: quote!(::core::default::Default::default()),
         vars: state.options.vars.as_ref(),
+        // `HasDatabase` without the migrations: `ctx.db()` calls add no errors.
+        database: state
+            .options
+            .migrations
+            .as_ref()
+            .map(|_| TokenStream::new()),
     })
 }
 
@@ -168,6 +174,7 @@ pub(crate) fn wrong_target(item: Item) -> TokenStream {
             name: &case::camel(&ident.to_string()),
             config: quote!(::core::default::Default::default()),
             vars: None,
+            database: None,
         }),
         _ => TokenStream::new(),
     };

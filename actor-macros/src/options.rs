@@ -28,6 +28,8 @@ pub(crate) struct StructOptions {
     pub(crate) max_schedules: Option<LitInt>,
     pub(crate) min_schedule_interval: Option<DurationValue>,
     pub(crate) vars: Option<Type>,
+    pub(crate) migrations: Option<LitStr>,
+    pub(crate) namespace: Option<LitStr>,
 }
 
 /// One option: its key, how its value is read, its rule, and what it sets in `ActorConfig`.
@@ -186,6 +188,39 @@ pub(crate) const OPTIONS: &[OptionSpec] = &[
         config: |o| duration_field("min_schedule_interval", o.min_schedule_interval.as_ref()),
     },
     OptionSpec {
+        key: "migrations",
+        read: |cx, meta, o| {
+            o.migrations = meta::string(cx, meta, "\"migrations\"")?;
+            Ok(())
+        },
+        check: |cx, o| {
+            if let Some(lit) = &o.migrations {
+                check_migrations(cx, lit);
+            }
+        },
+        config: no_field,
+    },
+    OptionSpec {
+        key: "namespace",
+        read: |cx, meta, o| {
+            o.namespace = meta::string(cx, meta, "\"chat_room\"")?;
+            Ok(())
+        },
+        check: |cx, o| {
+            let Some(lit) = &o.namespace else { return };
+            if o.migrations.is_none() {
+                cx.error_spanned_by(
+                    lit,
+                    "`namespace` names the table the database's migrations are recorded in: \
+                     declare the database too, with `migrations = \"migrations\"`",
+                );
+            } else {
+                check_namespace(cx, lit);
+            }
+        },
+        config: no_field,
+    },
+    OptionSpec {
         key: "vars",
         read: |cx, meta, o| {
             o.vars = meta::ty(cx, meta, "MyVars")?;
@@ -252,6 +287,71 @@ pub(crate) fn kind_name(opts: &StructOptions, struct_name: &str) -> String {
         .map(LitStr::value)
         .filter(|n| case::is_camel(n))
         .unwrap_or_else(|| case::camel(struct_name))
+}
+
+/// A namespace: `[a-z][a-z0-9_]*`.
+fn is_namespace(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn check_namespace(cx: &Ctxt, lit: &LitStr) {
+    let name = lit.value();
+    if is_namespace(&name) {
+        return;
+    }
+    let message = match case::suggest_snake(&name).filter(|s| is_namespace(s)) {
+        Some(fix) => format!(
+            "a namespace is lowercase letters, digits and `_`, starting with a letter: use `{fix}`"
+        ),
+        None => "a namespace is lowercase letters, digits and `_`, starting with a letter, like `chat_room`".to_owned(),
+    };
+    cx.error_spanned_by(lit, message);
+}
+
+/// The migrations folder must exist (relative to the crate's `Cargo.toml`, as for
+/// `sqlx::migrate!`).
+fn check_migrations(cx: &Ctxt, lit: &LitStr) {
+    let Ok(root) = std::env::var("CARGO_MANIFEST_DIR") else {
+        return;
+    };
+    let dir = std::path::Path::new(&root).join(lit.value());
+    if !dir.is_dir() {
+        cx.error_spanned_by(
+            lit,
+            format!(
+                "no migrations folder at `{}`: the path is relative to the crate's Cargo.toml; \
+                 create the first migration with `sqlx migrate add -r init --source {}`",
+                dir.display(),
+                lit.value()
+            ),
+        );
+    }
+}
+
+/// The kind's database, for `ActorOptions` (`DATABASE`), when `migrations` names one:
+/// the migrations embedded by `sqlx::migrate!`, spanned on the option so that a missing
+/// `sqlx` dependency is reported there.
+pub(crate) fn database(opts: &StructOptions, kind_name: &str) -> Option<TokenStream> {
+    let lit = opts.migrations.as_ref()?;
+    let namespace = opts.namespace.as_ref().map_or_else(
+        || heck::ToSnakeCase::to_snake_case(kind_name),
+        LitStr::value,
+    );
+    let migrate = quote::quote_spanned!(lit.span()=> ::sqlx::migrate!(#lit));
+    Some(quote! {
+        const DATABASE: ::core::option::Option<&'static ::actor::database::DatabaseSpec> = {
+            static SPEC: ::actor::database::DatabaseSpec = ::actor::database::DatabaseSpec {
+                migrator: #migrate,
+                source: #lit,
+                namespace: #namespace,
+                crate_name: ::core::env!("CARGO_PKG_NAME"),
+            };
+            ::core::option::Option::Some(&SPEC)
+        };
+    })
 }
 
 fn check_name(cx: &Ctxt, lit: &LitStr) {
@@ -380,7 +480,7 @@ mod tests {
         assert_eq!(
             errors,
             [
-                "unknown option `sleep_timout`: did you mean `sleep_timeout`? `#[actor]` takes `name`, `sleep_timeout`, `action_timeout`, `sleep_grace`, `inbox`, `max_shared`, `save_interval`, `max_schedules`, `min_schedule_interval`, `vars`",
+                "unknown option `sleep_timout`: did you mean `sleep_timeout`? `#[actor]` takes `name`, `sleep_timeout`, `action_timeout`, `sleep_grace`, `inbox`, `max_shared`, `save_interval`, `max_schedules`, `min_schedule_interval`, `migrations`, `namespace`, `vars`",
                 "`inbox` takes a number, not a string: `inbox = 10`",
                 "durations are strings with a unit: `action_timeout = \"60s\"`",
                 "expected a duration like \"30s\", \"500ms\" or \"2m\"",

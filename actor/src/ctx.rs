@@ -55,6 +55,9 @@ struct CtxInner<A: ActorOptions> {
     turn: TurnRecord,
     /// The stored schedules, once the instance has any (see `instance::schedules`).
     book: Mutex<Option<Box<Book>>>,
+    /// The actor's SQL database, for a kind that declares one.
+    #[cfg(feature = "sqlite")]
+    db: Option<crate::database::instance::InstanceDb>,
 }
 
 impl<A: ActorOptions> Scope for CtxInner<A> {
@@ -215,7 +218,17 @@ impl<A: ActorOptions> fmt::Debug for Ctx<A> {
 }
 
 impl<A: ActorOptions> Ctx<A> {
-    pub(crate) fn new(id: ActorId, key: ActorKey, cell: Arc<InstanceCell>, client: Client) -> Self {
+    pub(crate) fn new(
+        id: ActorId,
+        key: ActorKey,
+        cell: Arc<InstanceCell>,
+        client: Client,
+        #[cfg(feature = "sqlite")] databases: Option<Arc<crate::database::Databases>>,
+    ) -> Self {
+        #[cfg(feature = "sqlite")]
+        let db = A::DATABASE.zip(databases).map(|(spec, databases)| {
+            crate::database::instance::InstanceDb::new(databases, spec, A::NAME, id.clone())
+        });
         Self {
             inner: Arc::new(CtxInner {
                 id,
@@ -225,8 +238,17 @@ impl<A: ActorOptions> Ctx<A> {
                 client,
                 turn: TurnRecord::default(),
                 book: Mutex::new(None),
+                #[cfg(feature = "sqlite")]
+                db,
             }),
         }
+    }
+
+    /// The instance's database, for a kind that declares one (and a host that keeps
+    /// databases).
+    #[cfg(feature = "sqlite")]
+    pub(crate) fn database(&self) -> Option<&crate::database::instance::InstanceDb> {
+        self.inner.db.as_ref()
     }
 
     /// Begins an exclusive turn called from `chain` (a queue handler's, on `delivery`) in
@@ -240,6 +262,10 @@ impl<A: ActorOptions> Ctx<A> {
         reuse: Option<Arc<dyn Scope>>,
     ) -> Arc<dyn Scope> {
         self.inner.turn.begin(chain, delivery);
+        #[cfg(feature = "sqlite")]
+        if let Some(db) = &self.inner.db {
+            db.abandon();
+        }
         reuse.unwrap_or_else(|| self.inner.clone())
     }
 
@@ -318,6 +344,47 @@ impl<A: ActorOptions> Ctx<A> {
         A: Actor,
     {
         Schedules::new(self)
+    }
+
+    /// The actor's SQL database (a kind with `#[actor(migrations = "…")]`; see
+    /// [`Db`](crate::database::Db)). In an exclusive turn it is the turn's transaction,
+    /// committed with the state the turn produced; elsewhere a connection of its own.
+    /// `database/unavailable` if the database cannot be opened, `database/in_use` if the
+    /// turn still holds it from an earlier call.
+    ///
+    /// ```
+    /// # use actor::prelude::*;
+    /// # #[actor(migrations = "tests/migrations/notes")]
+    /// # #[derive(Clone, Default, Serialize, Deserialize)]
+    /// # pub struct DocLog { last: Option<String> }
+    /// #[actor]
+    /// impl DocLog {
+    ///     #[action]
+    ///     async fn write(&mut self, ctx: &Ctx<Self>, text: String) -> Result<(), ActorError> {
+    ///         let mut db = ctx.db().await?;
+    ///         sqlx::query("INSERT INTO notes (text) VALUES (?)").bind(&text).execute(&mut *db).await?;
+    ///         // Committed with `last`, or not at all.
+    ///         self.last = Some(text);
+    ///         Ok(())
+    ///     }
+    /// }
+    /// ```
+    #[cfg(feature = "sqlite")]
+    pub async fn db(&self) -> Result<crate::database::Db<'_>, ActorError>
+    where
+        A: crate::database::HasDatabase,
+    {
+        let Some(db) = self.database() else {
+            return Err(ActorError::of(
+                crate::codes::DATABASE_UNAVAILABLE,
+                format!(
+                    "actor `{}` declares a database, and the registry it runs in keeps none",
+                    A::NAME
+                ),
+            ));
+        };
+        let in_turn = scope::in_write_set(|id, _| id == &self.inner.id).unwrap_or(false);
+        db.db(in_turn).await
     }
 
     pub(crate) fn schedule_owner(&self) -> Arc<dyn ScheduleOwner>

@@ -150,6 +150,9 @@ pub trait ActorOptions: Sized + Send + Sync + 'static {
     type Handle: From<ActorHandle> + Clone + Send + Sync + 'static;
     /// The kind's settings.
     fn config() -> ActorConfig;
+    /// The kind's SQL database, when `#[actor(migrations = "…")]` declares one.
+    #[cfg(feature = "sqlite")]
+    const DATABASE: Option<&'static crate::database::DatabaseSpec> = None;
 }
 
 /// What an actor's state struct is: `Clone + Default + Serialize + Deserialize + Send +

@@ -111,6 +111,16 @@ pub mod codes {
     pub const SCHEDULE_LIMIT_REACHED: Code = ("schedule", "limit_reached");
     /// A schedule was made or cancelled outside an exclusive turn of its actor.
     pub const SCHEDULE_OUTSIDE_TURN: Code = ("schedule", "outside_turn");
+    /// An actor's database could not be migrated: a migration failed, or an applied one
+    /// changed or went missing. The actor does not start; its data is untouched.
+    pub const MIGRATION_FAILED: Code = ("actor", "migration_failed");
+    /// A statement on the actor's database failed, or the turn's SQL writes could not
+    /// be committed.
+    pub const DATABASE_QUERY_FAILED: Code = ("database", "query_failed");
+    /// The actor's database could not be opened, or the registry keeps no databases.
+    pub const DATABASE_UNAVAILABLE: Code = ("database", "unavailable");
+    /// `ctx.db()` was called while the turn still held the database from an earlier call.
+    pub const DATABASE_IN_USE: Code = ("database", "in_use");
     /// A user error without a more specific code.
     pub const USER: Code = ("user", "user_error");
 
@@ -144,6 +154,10 @@ pub mod codes {
         (SCHEDULE_INTERVAL_TOO_SHORT, 400),
         (SCHEDULE_LIMIT_REACHED, 400),
         (SCHEDULE_OUTSIDE_TURN, 400),
+        (MIGRATION_FAILED, 500),
+        (DATABASE_QUERY_FAILED, 500),
+        (DATABASE_UNAVAILABLE, 500),
+        (DATABASE_IN_USE, 500),
         (USER, 400),
     ];
 

@@ -31,6 +31,8 @@ pub struct ActorKind {
     type_name: fn() -> &'static str,
     type_id: fn() -> TypeId,
     spawn: fn(Spawn) -> Mailbox,
+    #[cfg(feature = "sqlite")]
+    database: Option<&'static crate::database::DatabaseSpec>,
 }
 
 impl ActorKind {
@@ -41,6 +43,8 @@ impl ActorKind {
             type_name: std::any::type_name::<A>,
             type_id: TypeId::of::<A>,
             spawn: instance::spawn::<A>,
+            #[cfg(feature = "sqlite")]
+            database: A::DATABASE,
         }
     }
 
@@ -62,6 +66,12 @@ impl ActorKind {
     /// Whether two entries describe the same Rust type.
     pub fn same_type(&self, other: &ActorKind) -> bool {
         (self.type_id)() == (other.type_id)()
+    }
+
+    /// The kind's SQL database, if it declares one (`#[actor(migrations = "…")]`).
+    #[cfg(feature = "sqlite")]
+    pub fn database(&self) -> Option<&'static crate::database::DatabaseSpec> {
+        self.database
     }
 
     /// Starts an instance of this kind.

@@ -41,6 +41,7 @@
 //! |---|---|
 //! | [`definition`] | the traits `#[actor]` implements |
 //! | [`ctx`] | the context actions and hooks receive |
+//! | `database` | per-actor SQL databases and their migrations (feature `sqlite`) |
 //! | [`client`] | clients and the typed handles' untyped core |
 //! | [`driver`] | storage drivers: memory and SQLite |
 //! | [`route`] | how a handle reaches its actor: in-process or any other [`route::Route`] |
@@ -56,6 +57,8 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod ctx;
+#[cfg(feature = "sqlite")]
+pub mod database;
 pub mod definition;
 pub mod driver;
 pub mod error;

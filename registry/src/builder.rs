@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use actor::Actor;
+#[cfg(feature = "sqlite")]
+use actor::database::DatabaseOptions;
 use actor::driver::Driver;
 use actor::driver::memory::MemoryDriver;
 #[cfg(feature = "sqlite")]
@@ -39,6 +41,17 @@ enum Storage {
 pub struct RegistryBuilder {
     storage: Storage,
     explicit: Vec<ActorKind>,
+    left_out: Vec<ActorKind>,
+    #[cfg(feature = "sqlite")]
+    databases: Databases,
+}
+
+/// Where the actors' SQL databases live, and how they are kept open.
+#[cfg(feature = "sqlite")]
+#[derive(Default)]
+struct Databases {
+    dir: Option<PathBuf>,
+    options: DatabaseOptions,
 }
 
 impl Default for RegistryBuilder {
@@ -51,6 +64,9 @@ impl Default for RegistryBuilder {
         Self {
             storage,
             explicit: Vec::new(),
+            left_out: Vec::new(),
+            #[cfg(feature = "sqlite")]
+            databases: Databases::default(),
         }
     }
 }
@@ -82,15 +98,82 @@ impl RegistryBuilder {
         self
     }
 
+    /// Keeps the actors' SQL databases (kinds with `#[actor(migrations = "…")]`) in
+    /// `dir`. By default they live in `databases/` inside the SQLite directory, and, for
+    /// the memory driver or a driver of your own, in a temporary directory removed with
+    /// the registry.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), registry::RegistryError> {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let registry = registry::Registry::builder().memory().database_dir(dir.path()).build().await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "sqlite")]
+    pub fn database_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.databases.dir = Some(dir.into());
+        self
+    }
+
+    /// How the actors' databases are kept open (see [`DatabaseOptions`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), registry::RegistryError> {
+    /// let options = actor::database::DatabaseOptions { max_open: 16, ..Default::default() };
+    /// let registry = registry::Registry::builder().memory().database_options(options).build().await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "sqlite")]
+    pub fn database_options(mut self, options: DatabaseOptions) -> Self {
+        self.databases.options = options;
+        self
+    }
+
     /// Names a kind explicitly; it is registered even if inventory did not see it.
     pub fn register<A: Actor>(mut self) -> Self {
         self.explicit.push(ActorKind::of::<A>());
         self
     }
 
-    /// Collects the kinds, checks their names are unique, and opens storage.
+    /// Leaves kind `A` out of this registry although it is linked into the binary: a
+    /// process that serves only some of its kinds, or two versions of a kind under one
+    /// name, each served by its own registry.
+    ///
+    /// ```
+    /// use actor::prelude::*;
+    ///
+    /// #[actor(name = "docLeftOut")]
+    /// #[derive(Clone, Default, Serialize, Deserialize)]
+    /// pub struct DocLeftOut {}
+    ///
+    /// #[actor]
+    /// impl DocLeftOut {}
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), registry::RegistryError> {
+    /// let registry = registry::Registry::builder().memory().without::<DocLeftOut>().build().await?;
+    /// assert!(registry.kind("docLeftOut").is_none());
+    /// # Ok(()) }
+    /// ```
+    pub fn without<A: Actor>(mut self) -> Self {
+        self.left_out.push(ActorKind::of::<A>());
+        self
+    }
+
+    /// Collects the kinds, checks their names (and their databases' namespaces) are
+    /// unique, and opens storage.
     pub async fn build(self) -> Result<Registry, RegistryError> {
-        let kinds = collect(ActorKind::all().copied().chain(self.explicit))?;
+        let left_out = self.left_out;
+        let kinds = collect(
+            ActorKind::all()
+                .copied()
+                .chain(self.explicit)
+                .filter(|kind| !left_out.iter().any(|out| out.same_type(kind))),
+        )?;
+        #[cfg(feature = "sqlite")]
+        let databases = open_databases(&kinds, &self.storage, self.databases)?;
         let driver: Arc<dyn Driver> = match self.storage {
             Storage::Memory => Arc::new(MemoryDriver::new()),
             #[cfg(feature = "sqlite")]
@@ -98,8 +181,53 @@ impl RegistryBuilder {
             Storage::Custom(driver) => driver,
         };
         tracing::debug!(kinds = kinds.len(), "registry built");
-        Ok(Registry::new(kinds, driver))
+        Ok(Registry::new(
+            kinds,
+            driver,
+            #[cfg(feature = "sqlite")]
+            databases,
+        ))
     }
+}
+
+/// The actors' databases, if any kind has one: their namespaces checked to be unique,
+/// their directory opened.
+#[cfg(feature = "sqlite")]
+fn open_databases(
+    kinds: &HashMap<&'static str, ActorKind>,
+    storage: &Storage,
+    databases: Databases,
+) -> Result<Option<Arc<actor::database::Databases>>, RegistryError> {
+    let mut sorted: Vec<&ActorKind> = kinds.values().filter(|k| k.database().is_some()).collect();
+    if sorted.is_empty() {
+        return Ok(None);
+    }
+    sorted.sort_by_key(|k| k.name());
+    let mut by_namespace: HashMap<&'static str, &ActorKind> = HashMap::new();
+    for kind in sorted {
+        let spec = kind.database().expect("filtered on it");
+        if let Some(first) = by_namespace.insert(spec.namespace, kind) {
+            return Err(RegistryError::NamespaceClash {
+                namespace: spec.namespace,
+                first: first.name(),
+                first_crate: first.database().expect("filtered on it").crate_name,
+                second: kind.name(),
+                second_crate: spec.crate_name,
+            });
+        }
+    }
+    let dir = databases.dir.or_else(|| match storage {
+        Storage::Sqlite(dir, _) => Some(dir.join("databases")),
+        _ => None,
+    });
+    let opened = match &dir {
+        Some(dir) => actor::database::Databases::open(dir, databases.options),
+        None => actor::database::Databases::temporary(databases.options),
+    };
+    opened.map(Some).map_err(|err| RegistryError::Databases {
+        path: dir.map_or("a temporary directory".into(), |d| d.display().to_string()),
+        cause: err.to_string(),
+    })
 }
 
 /// Indexes kinds by name; the same type twice is fine, two types with one name are not.

@@ -39,6 +39,9 @@ pub struct Directory {
     clock: Clock,
     /// Notified when an actor stops, for the alarm loop.
     alarms_changed: Arc<tokio::sync::Notify>,
+    /// The actors' SQL databases, when a kind has one.
+    #[cfg(feature = "sqlite")]
+    databases: Option<Arc<actor::database::Databases>>,
     me: Weak<Directory>,
 }
 
@@ -46,6 +49,7 @@ impl Directory {
     pub(crate) fn new(
         kinds: HashMap<&'static str, ActorKind>,
         driver: Arc<dyn Driver>,
+        #[cfg(feature = "sqlite")] databases: Option<Arc<actor::database::Databases>>,
     ) -> Arc<Self> {
         Arc::new_cyclic(|me| Self {
             kinds,
@@ -57,6 +61,8 @@ impl Directory {
             timers: Timers::start(),
             clock: Clock::start(),
             alarms_changed: Arc::default(),
+            #[cfg(feature = "sqlite")]
+            databases,
             me: me.clone(),
         })
     }
@@ -65,8 +71,14 @@ impl Directory {
     pub(crate) fn start(
         kinds: HashMap<&'static str, ActorKind>,
         driver: Arc<dyn Driver>,
+        #[cfg(feature = "sqlite")] databases: Option<Arc<actor::database::Databases>>,
     ) -> Arc<Self> {
-        let directory = Self::new(kinds, driver);
+        let directory = Self::new(
+            kinds,
+            driver,
+            #[cfg(feature = "sqlite")]
+            databases,
+        );
         tokio::spawn(crate::alarms::run(Arc::downgrade(&directory)));
         directory
     }
@@ -185,6 +197,8 @@ impl Directory {
             client: self.client(),
             slot: slot.clone(),
             ready,
+            #[cfg(feature = "sqlite")]
+            databases: self.databases.clone(),
         });
         (mailbox, started)
     }
@@ -385,7 +399,12 @@ mod tests {
 
     #[tokio::test]
     async fn an_empty_registry_says_it_holds_no_kinds() {
-        let directory = super::Directory::new(Default::default(), Arc::new(MemoryDriver::new()));
+        let directory = super::Directory::new(
+            Default::default(),
+            Arc::new(MemoryDriver::new()),
+            #[cfg(feature = "sqlite")]
+            None,
+        );
         let address = Address::Id("x".into());
         let err = directory.resolve("counter", &address).await.unwrap_err();
         assert!(err.is(codes::KIND_NOT_REGISTERED), "{err}");

@@ -21,6 +21,33 @@ pub enum RegistryError {
     /// The storage driver could not be opened.
     #[error("could not open storage: {0}")]
     Storage(#[from] StorageError),
+    /// Two kinds record their migrations in one namespace.
+    #[error(
+        "actor kinds `{first}` (crate `{first_crate}`) and `{second}` (crate `{second_crate}`) \
+         both keep their migrations in namespace `{namespace}` (table `__{namespace}_migrations`), \
+         so each would take the other's for its own; give one of them its own with \
+         #[actor(namespace = \"...\")]"
+    )]
+    NamespaceClash {
+        /// The namespace.
+        namespace: &'static str,
+        /// One kind's name.
+        first: &'static str,
+        /// Its crate.
+        first_crate: &'static str,
+        /// The other kind's name.
+        second: &'static str,
+        /// Its crate.
+        second_crate: &'static str,
+    },
+    /// The directory of the actors' databases could not be made.
+    #[error("could not open the actors' databases in {path}: {cause}")]
+    Databases {
+        /// The directory.
+        path: String,
+        /// Why.
+        cause: String,
+    },
 }
 
 impl From<RegistryError> for ActorError {

@@ -74,9 +74,18 @@ impl Registry {
         RegistryBuilder::default()
     }
 
-    pub(crate) fn new(kinds: HashMap<&'static str, ActorKind>, driver: Arc<dyn Driver>) -> Self {
+    pub(crate) fn new(
+        kinds: HashMap<&'static str, ActorKind>,
+        driver: Arc<dyn Driver>,
+        #[cfg(feature = "sqlite")] databases: Option<Arc<actor::database::Databases>>,
+    ) -> Self {
         Self {
-            inner: Directory::start(kinds, driver),
+            inner: Directory::start(
+                kinds,
+                driver,
+                #[cfg(feature = "sqlite")]
+                databases,
+            ),
         }
     }
 

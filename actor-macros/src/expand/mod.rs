@@ -35,14 +35,16 @@ use handle::HandleMethod;
 pub(crate) fn state(state: &State) -> TokenStream {
     let item = &state.item;
     let opts = &state.options;
+    let name = options::kind_name(opts, &item.ident.unraw().to_string());
     options_impl(&OptionsImpl {
         item,
         ident: &item.ident,
         vis: &item.vis,
         generics: &item.generics,
-        name: &options::kind_name(opts, &item.ident.unraw().to_string()),
+        name: &name,
         config: options::config(opts),
         vars: opts.vars.as_ref(),
+        database: options::database(opts, &name),
     })
 }
 
@@ -58,6 +60,9 @@ pub(crate) struct OptionsImpl<'a> {
     pub(crate) name: &'a str,
     pub(crate) config: TokenStream,
     pub(crate) vars: Option<&'a Type>,
+    /// `DATABASE`, for a kind that declares one (empty in a stand-in); then it also
+    /// implements `HasDatabase`.
+    pub(crate) database: Option<TokenStream>,
 }
 
 /// The item, the handle struct, and `ActorOptions`.
@@ -70,12 +75,19 @@ pub(crate) fn options_impl(spec: &OptionsImpl<'_>) -> TokenStream {
         name,
         config,
         vars,
+        database,
     } = spec;
     let handle = handle::handle_ident(ident);
     let handle_struct = handle::handle_struct(ident, vis, name);
     let handle_impls = handle::handle_impls(ident);
     let vars = vars.map_or_else(|| quote!(()), ToTokens::to_token_stream);
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let has_database = database.is_some().then(|| {
+        quote! {
+            #[automatically_derived]
+            impl #impl_generics ::actor::database::HasDatabase for #ident #ty_generics #where_clause {}
+        }
+    });
     quote! {
         #item
 
@@ -92,7 +104,9 @@ pub(crate) fn options_impl(spec: &OptionsImpl<'_>) -> TokenStream {
                 fn config() -> ::actor::__private::ActorConfig {
                     #config
                 }
+                #database
             }
+            #has_database
         };
     }
 }

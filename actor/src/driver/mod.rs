@@ -75,6 +75,9 @@ pub mod keys {
     pub const WORKFLOWS: &[u8] = b"wf/";
     /// Connection data: `c/<connection>`.
     pub const CONNECTIONS: &[u8] = b"c/";
+    /// The turn of the actor's SQL database whose state this keyspace holds, big-endian
+    /// (see `docs/database.md`): written with the state of every turn that changed both.
+    pub const DATABASE_SEQ: &[u8] = b"dbseq";
 }
 
 /// A failure inside a driver.

@@ -24,6 +24,8 @@
 
 mod alarm;
 pub(crate) mod cell;
+#[cfg(feature = "sqlite")]
+mod database;
 mod dormant;
 mod gate;
 mod handlers;
@@ -120,6 +122,9 @@ pub struct Spawn {
     pub slot: Arc<Slot>,
     /// Answered once the instance is running (or failed to start).
     pub ready: oneshot::Sender<Result<(), ActorError>>,
+    /// The registry's actor databases, for a kind that declares one.
+    #[cfg(feature = "sqlite")]
+    pub databases: Option<Arc<crate::database::Databases>>,
 }
 
 /// Starts an instance of `A` on the current tokio runtime and returns its mailbox.
@@ -133,6 +138,8 @@ pub fn spawn<A: Actor>(spawn: Spawn) -> Mailbox {
         spawn.key.clone(),
         cell,
         spawn.client.clone(),
+        #[cfg(feature = "sqlite")]
+        spawn.databases.clone(),
     );
     let live = Arc::new(live::Live::new(
         ctx,

@@ -76,41 +76,15 @@ pub(super) async fn start<A: Actor>(
     match start {
         Start::Create(input) => {
             let input: A::Input = input.decode()?;
-            let mut state = A::default();
-            let (hooks, staged) = scope::hook(ctx, async {
-                bounded("on_create", limit, state.on_create(ctx, input)).await?;
-                bounded("on_wake", limit, state.on_wake(ctx)).await
-            })
-            .await;
-            hooks?;
-            let mut buf = Vec::new();
-            encode_state(&state, &mut buf)?;
-            let bytes = Arc::<[u8]>::from(buf);
-            let queues = (!A::QUEUES.is_empty() || A::HAS_RUN).then(|| {
-                let clock = live.host().clock();
-                Box::new(Queues::new(0, Vec::new(), Instant::now(), clock.now_ms()))
-            });
-            // A new actor has no alarm; the schedules its hooks made need one.
-            let mut alarm = Alarm::known(None);
-            let covered = live.cover(&mut alarm, queues.as_deref(), &mut None, &staged);
-            let mut batch = live.batch();
-            batch.push(SaveOp::CreateActor {
-                kind: A::NAME.to_string(),
-                key: key.clone(),
-            });
-            batch.put(keys::STATE, bytes.clone());
-            batch.extend(staged);
-            batch.extend(covered);
-            driver
-                .commit(batch)
-                .await
-                .map_err(ActorError::from_storage)?;
-            Ok(Started {
-                state,
-                bytes,
-                queues,
-                alarm,
-            })
+            let created = create(live, key, input).await;
+            #[cfg(feature = "sqlite")]
+            if created.is_err()
+                && let Some(db) = ctx.database()
+                && let Err(err) = db.remove().await
+            {
+                tracing::error!(error = %err, "the actor was not created; its database file could not be removed");
+            }
+            created
         }
         Start::Wake {
             state: stored,
@@ -122,6 +96,11 @@ pub(super) async fn start<A: Actor>(
                     format_args!("with id {} (it has no stored state)", live.id()),
                 )
             })?;
+            #[cfg(feature = "sqlite")]
+            let (stored, ahead) = match super::database::prepare(live, key, Some(stored)).await? {
+                (Some(stored), ahead) => (stored, ahead),
+                (None, _) => unreachable!("a stored state stays stored"),
+            };
             let mut state: A = decode_state(&stored)?;
             // Every stored message and schedule keeps the alarm at or before its time (see
             // `alarm.rs`): an actor without an alarm has none to read.
@@ -136,7 +115,15 @@ pub(super) async fn start<A: Actor>(
             }
             let wake = bounded("on_wake", limit, state.on_wake(ctx));
             let (woken, mut staged) = scope::hook(ctx, wake).await;
-            woken?;
+            let encoded = woken.and_then(|()| {
+                let mut buf = Vec::new();
+                encode_state(&state, &mut buf).map(|()| buf)
+            });
+            #[cfg(feature = "sqlite")]
+            let encoded = super::database::finish_hook(ctx, encoded, &mut staged).await;
+            let bytes = Arc::<[u8]>::from(encoded?);
+            #[cfg(feature = "sqlite")]
+            staged.extend(ahead);
             staged.extend(unreadable);
             // The alarm made exactly what the stored records need: one left by a crash
             // (earlier than needed, or with nothing due any more) is corrected.
@@ -144,9 +131,6 @@ pub(super) async fn start<A: Actor>(
             staged.extend(alarm.settle(live.wanted_alarm(queues.as_deref())));
             let covered = live.cover(&mut alarm, queues.as_deref(), &mut None, &staged);
             staged.extend(covered);
-            let mut buf = Vec::new();
-            encode_state(&state, &mut buf)?;
-            let bytes = Arc::<[u8]>::from(buf);
             if *bytes != *stored || !staged.is_empty() {
                 let mut batch = live.batch();
                 batch.put(keys::STATE, bytes.clone());
@@ -164,6 +148,57 @@ pub(super) async fn start<A: Actor>(
             })
         }
     }
+}
+
+/// Creates the actor: its database migrated, `on_create` and `on_wake` run, then the
+/// actor, its state and what the hooks staged committed in one batch.
+async fn create<A: Actor>(
+    live: &Live<A>,
+    key: &ActorKey,
+    input: A::Input,
+) -> Result<Started<A>, ActorError> {
+    let (ctx, driver, limit) = (&live.ctx, &live.driver, live.config().action_timeout);
+    #[cfg(feature = "sqlite")]
+    super::database::prepare(live, key, None).await?;
+    let mut state = A::default();
+    #[cfg_attr(not(feature = "sqlite"), allow(unused_mut))]
+    let (hooks, mut staged) = scope::hook(ctx, async {
+        bounded("on_create", limit, state.on_create(ctx, input)).await?;
+        bounded("on_wake", limit, state.on_wake(ctx)).await
+    })
+    .await;
+    let encoded = hooks.and_then(|()| {
+        let mut buf = Vec::new();
+        encode_state(&state, &mut buf).map(|()| buf)
+    });
+    #[cfg(feature = "sqlite")]
+    let encoded = super::database::finish_hook(ctx, encoded, &mut staged).await;
+    let bytes = Arc::<[u8]>::from(encoded?);
+    let queues = (!A::QUEUES.is_empty() || A::HAS_RUN).then(|| {
+        let clock = live.host().clock();
+        Box::new(Queues::new(0, Vec::new(), Instant::now(), clock.now_ms()))
+    });
+    // A new actor has no alarm; the schedules its hooks made need one.
+    let mut alarm = Alarm::known(None);
+    let covered = live.cover(&mut alarm, queues.as_deref(), &mut None, &staged);
+    let mut batch = live.batch();
+    batch.push(SaveOp::CreateActor {
+        kind: A::NAME.to_string(),
+        key: key.clone(),
+    });
+    batch.put(keys::STATE, bytes.clone());
+    batch.extend(staged);
+    batch.extend(covered);
+    driver
+        .commit(batch)
+        .await
+        .map_err(ActorError::from_storage)?;
+    Ok(Started {
+        state,
+        bytes,
+        queues,
+        alarm,
+    })
 }
 
 /// Reads the actor's stored messages, for a kind with queues: the last message id given

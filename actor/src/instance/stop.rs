@@ -80,6 +80,7 @@ impl<A: Actor> Instance<A> {
                 if let Err(err) = self.live.flush().await {
                     tracing::error!(error = %err, "could not save state before sleeping");
                 }
+                self.release_database();
                 tracing::debug!("asleep");
                 Vec::new()
             }
@@ -91,7 +92,15 @@ impl<A: Actor> Instance<A> {
                 let mut batch = self.live.batch();
                 batch.push(SaveOp::DestroyActor);
                 match self.live.driver.commit(batch).await {
-                    Ok(()) => tracing::debug!("destroyed"),
+                    Ok(()) => {
+                        #[cfg(feature = "sqlite")]
+                        if let Some(db) = self.live.ctx.database()
+                            && let Err(err) = db.remove().await
+                        {
+                            tracing::error!(error = %err, "the actor is destroyed; its database file could not be removed");
+                        }
+                        tracing::debug!("destroyed");
+                    }
                     Err(err) => {
                         tracing::error!(error = %err, "could not remove the actor's storage");
                         let err = ActorError::storage(format!(
@@ -152,6 +161,7 @@ impl<A: Actor> Instance<A> {
                 while let Poll::Ready(Some(cmd)) = self.cell().inbox.try_recv() {
                     unstarted.push(cmd);
                 }
+                self.release_database();
                 unstarted
             }
         }
@@ -171,7 +181,8 @@ impl<A: Actor> Instance<A> {
             .expect("no turn is running at stop");
         let grace = self.live.config().sleep_grace;
         let ctx = &self.live.ctx;
-        let (result, staged) = {
+        #[cfg_attr(not(feature = "sqlite"), allow(unused_mut))]
+        let (result, mut staged) = {
             let st = Arc::make_mut(&mut state);
             scope::hook(ctx, async {
                 match hook {
@@ -181,11 +192,15 @@ impl<A: Actor> Instance<A> {
             })
             .await
         };
+        let encoded = result.and_then(|()| {
+            let mut buf = Vec::new();
+            encode_state(&*state, &mut buf).map(|()| buf)
+        });
+        #[cfg(feature = "sqlite")]
+        let encoded = super::database::finish_hook(ctx, encoded, &mut staged).await;
         let mut core = self.live.lock();
-        match result {
-            Ok(()) => {
-                let mut buf = Vec::new();
-                encode_state(&*state, &mut buf)?;
+        match encoded {
+            Ok(buf) => {
                 if buf[..] != core.last[..] {
                     core.last = Arc::from(buf);
                     core.dirty = true;
@@ -197,6 +212,14 @@ impl<A: Actor> Instance<A> {
                 core.committed = Some(Arc::new(decode_state::<A>(&core.last)?));
                 Err(err)
             }
+        }
+    }
+
+    /// Closes the instance's database, if it has one: it stopped.
+    fn release_database(&self) {
+        #[cfg(feature = "sqlite")]
+        if let Some(db) = self.live.ctx.database() {
+            db.release();
         }
     }
 }

@@ -222,6 +222,8 @@ pub(super) fn exclusive<A: Actor>(
             // What the hook staged commits with the state it saw.
             done.staged.extend(ctx.end_turn());
         }
+        #[cfg(feature = "sqlite")]
+        super::database::finish_turn(&ctx, &mut done).await;
         done
     };
     Scoped::exclusive(scope, turn.instrument_if_enabled(span))

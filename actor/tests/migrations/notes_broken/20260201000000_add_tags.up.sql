@@ -1,0 +1,2 @@
+ALTER TABLE notes ADD COLUMN tag TEXT NOT NULL DEFAULT '';
+CREATE INDEX notes_by_tag ON no_such_table (tag);

@@ -1,0 +1,2 @@
+DROP INDEX notes_by_tag;
+ALTER TABLE notes DROP COLUMN tag;

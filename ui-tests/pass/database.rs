@@ -1,0 +1,43 @@
+//! A kind with a database: migrations embedded from a folder (relative to the crate's
+//! Cargo.toml; here the generated test crate's), a namespace of its own, and `ctx.db()` in
+//! exclusive and shared actions and hooks.
+use actor::prelude::*;
+
+#[actor(migrations = "../../../../ui-tests/migrations/notes", namespace = "pass_notes")]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Notes {
+    added: u32,
+}
+
+#[actor]
+impl Notes {
+    #[on_create]
+    async fn seed(&mut self, ctx: &Ctx<Self>) -> Result<(), ActorError> {
+        let mut db = ctx.db().await?;
+        sqlx::query("INSERT INTO notes (text) VALUES ('hello')").execute(&mut *db).await?;
+        Ok(())
+    }
+
+    #[action]
+    async fn add(&mut self, ctx: &Ctx<Self>, text: String) -> Result<u32, ActorError> {
+        let mut db = ctx.db().await?;
+        let mut tx = sqlx::Connection::begin(&mut *db).await?;
+        sqlx::query("INSERT INTO notes (text) VALUES (?)").bind(text).execute(&mut *tx).await?;
+        tx.commit().await?;
+        self.added += 1;
+        Ok(self.added)
+    }
+
+    #[action]
+    async fn count(&self, ctx: &Ctx<Self>) -> Result<i64, ActorError> {
+        let mut db = ctx.db().await?;
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM notes").fetch_one(&mut *db).await?;
+        Ok(n)
+    }
+}
+
+fn main() {
+    let spec = <Notes as ActorOptions>::DATABASE.unwrap();
+    assert_eq!(spec.namespace, "pass_notes");
+    assert_eq!(spec.migrator.iter().count(), 2, "the up and the down script");
+}
