@@ -14,6 +14,8 @@ use actor::driver::sqlite::SqliteDriver;
 use actor::prelude::*;
 use registry::{Registry, RegistryBuilder};
 
+mod common;
+
 /// The first deploy: one migration, the `notes` table.
 #[actor(name = "notes", migrations = "tests/migrations/notes_v1")]
 #[derive(Clone, Default, Serialize, Deserialize)]
@@ -459,4 +461,91 @@ async fn destroy_removes_the_database_of_that_instance_only() {
         "a new actor, a new database"
     );
     registry.shutdown().await;
+}
+
+const CHILD_DIR: &str = "ACTOR_DATABASE_CHILD_DIR";
+
+/// The child's body: run by the parent test in a separate process, never on its own.
+#[test]
+#[ignore = "run as a child process by database::a_killed_process_leaves_each_turn_in_both_or_neither"]
+fn child_writes_rows_and_state_until_killed() {
+    let dir = std::env::var(CHILD_DIR).expect("the parent sets the data directory");
+    common::runtime().block_on(async move {
+        let registry = on_dir::<NotesV1>(Path::new(&dir)).await;
+        let client = registry.client();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, u32)>();
+        for a in 0..16 {
+            let (client, tx) = (client.clone(), tx.clone());
+            tokio::spawn(async move {
+                let ledger = Journaled::get_or_create(&client, [format!("j{a}")])
+                    .await
+                    .unwrap();
+                let mut n = 0u32;
+                loop {
+                    n += 1;
+                    let rows = ledger.write(n.to_string()).await.unwrap();
+                    tx.send((a, rows)).unwrap();
+                }
+            });
+        }
+        while let Some((a, rows)) = rx.recv().await {
+            println!("ack {a} {rows}");
+        }
+    });
+}
+
+/// A real crash: a child process runs turns that each insert a row and count it in the
+/// state, printing every acknowledged count; the parent kills it with SIGKILL mid-load,
+/// reopens the directory, and finds for every actor the state and the table agreeing
+/// (each turn in both or in neither) and every acknowledged turn there.
+#[test]
+fn a_killed_process_leaves_each_turn_in_both_or_neither() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = common::child(
+        "child_writes_rows_and_state_until_killed",
+        CHILD_DIR,
+        dir.path(),
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    let mut acked = std::collections::HashMap::<usize, u32>::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = 0;
+    while seen < 1_500 {
+        let line = lines
+            .next()
+            .expect("the child keeps acknowledging")
+            .unwrap();
+        let Some(rest) = line.strip_prefix("ack ") else {
+            continue;
+        };
+        let (a, rows) = rest.split_once(' ').unwrap();
+        acked.insert(a.parse().unwrap(), rows.parse().unwrap());
+        seen += 1;
+    }
+    child.kill().unwrap(); // SIGKILL: no shutdown, no on_sleep, no flush
+    child.wait().unwrap();
+
+    common::runtime().block_on(async {
+        let registry = on_dir::<NotesV1>(dir.path()).await;
+        for (a, acknowledged) in &acked {
+            let ledger = Journaled::get(&registry.client(), [format!("j{a}")])
+                .await
+                .unwrap();
+            let (rows, texts) = ledger.both().await.unwrap();
+            let expected: Vec<String> = (1..=rows).map(|n| n.to_string()).collect();
+            assert_eq!(
+                texts, expected,
+                "actor j{a}: the state counts {rows} turns, the table holds others"
+            );
+            assert!(
+                rows >= *acknowledged,
+                "actor j{a}: {acknowledged} acknowledged, {rows} kept"
+            );
+        }
+        registry.shutdown().await;
+    });
 }
