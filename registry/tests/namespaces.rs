@@ -20,12 +20,9 @@ impl ChatInbox {}
 
 #[tokio::test]
 async fn a_namespace_two_kinds_share_is_refused_when_the_registry_is_built() {
-    let err = Registry::builder()
-        .memory()
-        .build()
-        .await
-        .err()
-        .expect("refused");
+    let Err(err) = Registry::builder().memory().build().await else {
+        panic!("a registry with two kinds in namespace `inbox` was built");
+    };
     let RegistryError::NamespaceClash {
         namespace,
         first,
