@@ -213,6 +213,32 @@ pub(crate) fn integer(
     }
 }
 
+/// `key = true` or `key = false`.
+pub(crate) fn boolean(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Option<syn::LitBool>> {
+    let key = key_of(&meta.path);
+    let Some(tokens) = value_of(cx, meta, "true")? else {
+        return Ok(None);
+    };
+    match syn::parse2::<Lit>(tokens.clone()) {
+        Ok(Lit::Bool(b)) => Ok(Some(b)),
+        Ok(Lit::Str(s)) if matches!(s.value().as_str(), "true" | "false") => {
+            let value = s.value();
+            cx.error_spanned_by(
+                s,
+                format!("`{key}` takes `true` or `false`, not a string: `{key} = {value}`"),
+            );
+            Ok(None)
+        }
+        _ => {
+            cx.error_spanned_by(
+                tokens,
+                format!("`{key}` takes `true` or `false`: `{key} = true`"),
+            );
+            Ok(None)
+        }
+    }
+}
+
 /// `key = Type`.
 pub(crate) fn ty(cx: &Ctxt, meta: &ParseNestedMeta, example: &str) -> syn::Result<Option<Type>> {
     let key = key_of(&meta.path);

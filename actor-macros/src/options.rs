@@ -30,6 +30,7 @@ pub(crate) struct StructOptions {
     pub(crate) vars: Option<Type>,
     pub(crate) migrations: Option<LitStr>,
     pub(crate) namespace: Option<LitStr>,
+    pub(crate) adopt_baseline: Option<syn::LitBool>,
 }
 
 /// One option: its key, how its value is read, its rule, and what it sets in `ActorConfig`.
@@ -221,6 +222,25 @@ pub(crate) const OPTIONS: &[OptionSpec] = &[
         config: no_field,
     },
     OptionSpec {
+        key: "adopt_baseline",
+        read: |cx, meta, o| {
+            o.adopt_baseline = meta::boolean(cx, meta)?;
+            Ok(())
+        },
+        check: |cx, o| {
+            if let Some(lit) = &o.adopt_baseline
+                && o.migrations.is_none()
+            {
+                cx.error_spanned_by(
+                    lit,
+                    "`adopt_baseline` is about the database's migrations: declare the database \
+                     too, with `migrations = \"migrations\"`",
+                );
+            }
+        },
+        config: no_field,
+    },
+    OptionSpec {
         key: "vars",
         read: |cx, meta, o| {
             o.vars = meta::ty(cx, meta, "MyVars")?;
@@ -341,12 +361,14 @@ pub(crate) fn database(opts: &StructOptions, kind_name: &str) -> Option<TokenStr
         LitStr::value,
     );
     let migrate = quote::quote_spanned!(lit.span()=> ::sqlx::migrate!(#lit));
+    let adopt = opts.adopt_baseline.as_ref().is_some_and(|b| b.value);
     Some(quote! {
         const DATABASE: ::core::option::Option<&'static ::actor::database::DatabaseSpec> = {
             static SPEC: ::actor::database::DatabaseSpec = ::actor::database::DatabaseSpec {
                 migrator: #migrate,
                 source: #lit,
                 namespace: #namespace,
+                adopt_baseline: #adopt,
                 crate_name: ::core::env!("CARGO_PKG_NAME"),
             };
             ::core::option::Option::Some(&SPEC)
@@ -480,7 +502,7 @@ mod tests {
         assert_eq!(
             errors,
             [
-                "unknown option `sleep_timout`: did you mean `sleep_timeout`? `#[actor]` takes `name`, `sleep_timeout`, `action_timeout`, `sleep_grace`, `inbox`, `max_shared`, `save_interval`, `max_schedules`, `min_schedule_interval`, `migrations`, `namespace`, `vars`",
+                "unknown option `sleep_timout`: did you mean `sleep_timeout`? `#[actor]` takes `name`, `sleep_timeout`, `action_timeout`, `sleep_grace`, `inbox`, `max_shared`, `save_interval`, `max_schedules`, `min_schedule_interval`, `migrations`, `namespace`, `adopt_baseline`, `vars`",
                 "`inbox` takes a number, not a string: `inbox = 10`",
                 "durations are strings with a unit: `action_timeout = \"60s\"`",
                 "expected a duration like \"30s\", \"500ms\" or \"2m\"",

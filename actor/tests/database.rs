@@ -120,6 +120,63 @@ impl NotesBroken {
     }
 }
 
+/// A deploy whose migrations were squashed into a new baseline, with a migration after it.
+#[actor(name = "notes", migrations = "tests/migrations/notes_squashed")]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct NotesSquashed {
+    added: u32,
+}
+
+#[actor]
+impl NotesSquashed {
+    #[action]
+    async fn texts(&self, ctx: &Ctx<Self>) -> Result<Vec<String>, ActorError> {
+        texts(ctx.db().await?).await
+    }
+}
+
+/// The same squashed deploy, adopting its baseline.
+#[actor(
+    name = "notes",
+    migrations = "tests/migrations/notes_squashed",
+    adopt_baseline = true
+)]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct NotesAdopting {
+    added: u32,
+}
+
+#[actor]
+impl NotesAdopting {
+    #[action]
+    async fn texts(&self, ctx: &Ctx<Self>) -> Result<Vec<String>, ActorError> {
+        texts(ctx.db().await?).await
+    }
+
+    #[action]
+    async fn pin(&mut self, ctx: &Ctx<Self>, text: String) -> Result<i64, ActorError> {
+        let mut db = ctx.db().await?;
+        sqlx::query("UPDATE notes SET pinned = 1 WHERE text = ?")
+            .bind(text)
+            .execute(&mut *db)
+            .await?;
+        let (pinned,): (i64,) = sqlx::query_as("SELECT count(*) FROM notes WHERE pinned = 1")
+            .fetch_one(&mut *db)
+            .await?;
+        Ok(pinned)
+    }
+
+    #[action]
+    async fn applied(&self, ctx: &Ctx<Self>) -> Result<Vec<i64>, ActorError> {
+        let mut db = ctx.db().await?;
+        let rows: Vec<(i64,)> =
+            sqlx::query_as("SELECT version FROM __notes_migrations ORDER BY version")
+                .fetch_all(&mut *db)
+                .await?;
+        Ok(rows.into_iter().map(|(v,)| v).collect())
+    }
+}
+
 /// Calls a `notes` actor from its own action: the error of a wake one level removed.
 #[actor(name = "noteReader")]
 #[derive(Clone, Default, Serialize, Deserialize)]
@@ -201,6 +258,8 @@ fn notes_registry<A: Actor>(builder: RegistryBuilder) -> RegistryBuilder {
     let builder = unless::<A, NotesV1>(builder);
     let builder = unless::<A, NotesV2>(builder);
     let builder = unless::<A, NotesEdited>(builder);
+    let builder = unless::<A, NotesSquashed>(builder);
+    let builder = unless::<A, NotesAdopting>(builder);
     unless::<A, NotesBroken>(builder)
 }
 
@@ -335,6 +394,76 @@ async fn a_failing_migration_is_rolled_back_and_named() {
         [20260101000000, 20260201000000]
     );
     assert_eq!(notes.texts().await.unwrap(), ["kept"]);
+    registry.shutdown().await;
+}
+
+/// Migrations squashed into a new baseline: without the option the mismatch fails and
+/// names the option; with it, the baseline is recorded as applied where the schema holds
+/// all it creates (and later migrations run), and refused, naming what is lacking, where
+/// it does not.
+#[tokio::test]
+async fn a_squashed_baseline_is_adopted_only_when_asked_and_only_if_the_schema_holds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = on_dir::<NotesV1>(dir.path()).await;
+    let old = NotesV1::get_or_create(&registry.client(), ["old"])
+        .await
+        .unwrap();
+    old.add("from v1".into()).await.unwrap();
+    registry.shutdown().await;
+    let registry = on_dir::<NotesV2>(dir.path()).await;
+    let current = NotesV2::get_or_create(&registry.client(), ["current"])
+        .await
+        .unwrap();
+    current
+        .add_tagged("from v2".into(), "t".into())
+        .await
+        .unwrap();
+    registry.shutdown().await;
+
+    let registry = on_dir::<NotesSquashed>(dir.path()).await;
+    let err = NotesSquashed::get(&registry.client(), ["current"])
+        .await
+        .unwrap_err();
+    assert!(err.is(actor::codes::MIGRATION_FAILED), "{err}");
+    assert!(
+        err.message().contains("adopt_baseline = true"),
+        "the hint names the option: {err}"
+    );
+    registry.shutdown().await;
+
+    let registry = on_dir::<NotesAdopting>(dir.path()).await;
+    let current = NotesAdopting::get(&registry.client(), ["current"])
+        .await
+        .unwrap();
+    assert_eq!(
+        current.applied().await.unwrap(),
+        [20260301000000, 20260401000000]
+    );
+    assert_eq!(current.texts().await.unwrap(), ["from v2"]);
+    assert_eq!(
+        current.pin("from v2".into()).await.unwrap(),
+        1,
+        "the migration after the baseline ran"
+    );
+    // `old` never got v2's index: the baseline is not what its schema is.
+    let err = NotesAdopting::get(&registry.client(), ["old"])
+        .await
+        .unwrap_err();
+    assert!(err.is(actor::codes::MIGRATION_FAILED), "{err}");
+    assert_eq!(err.metadata().unwrap()["version"], 20260301000000_i64);
+    assert!(
+        err.message().contains("lacks index `notes_by_tag`"),
+        "{err}"
+    );
+    registry.shutdown().await;
+
+    let registry = on_dir::<NotesV1>(dir.path()).await;
+    let old = NotesV1::get(&registry.client(), ["old"]).await.unwrap();
+    assert_eq!(
+        old.texts().await.unwrap(),
+        ["from v1"],
+        "untouched by the refused adoption"
+    );
     registry.shutdown().await;
 }
 

@@ -24,4 +24,19 @@ pub struct NoDatabase {}
 #[actor]
 impl NoDatabase {}
 
+// Adopting a squashed baseline is about a database's migrations, and takes a bool.
+#[actor(adopt_baseline = true)]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct LoneAdopt {}
+
+#[actor]
+impl LoneAdopt {}
+
+#[actor(migrations = "../../../../ui-tests/migrations/notes", adopt_baseline = "true")]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct QuotedAdopt {}
+
+#[actor]
+impl QuotedAdopt {}
+
 fn main() {}

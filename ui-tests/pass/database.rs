@@ -3,7 +3,11 @@
 //! exclusive and shared actions and hooks.
 use actor::prelude::*;
 
-#[actor(migrations = "../../../../ui-tests/migrations/notes", namespace = "pass_notes")]
+#[actor(
+    migrations = "../../../../ui-tests/migrations/notes",
+    namespace = "pass_notes",
+    adopt_baseline = true
+)]
 #[derive(Clone, Default, Serialize, Deserialize)]
 pub struct Notes {
     added: u32,
@@ -39,5 +43,6 @@ impl Notes {
 fn main() {
     let spec = <Notes as ActorOptions>::DATABASE.unwrap();
     assert_eq!(spec.namespace, "pass_notes");
+    assert!(spec.adopt_baseline);
     assert_eq!(spec.migrator.iter().count(), 2, "the up and the down script");
 }

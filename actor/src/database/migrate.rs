@@ -23,12 +23,25 @@ pub(crate) struct Who<'a> {
     pub(crate) key: &'a crate::key::ActorKey,
 }
 
+/// The applied migrations: version → (description, checksum).
+type Applied = BTreeMap<i64, (String, Vec<u8>)>;
+
 /// What went wrong, for `actor/migration_failed`.
 enum Failure<'m> {
-    /// An applied migration's file changed since.
-    Changed(&'m Migration),
+    /// An applied migration's file changed since; `adopt`: say that a squashed baseline
+    /// can be adopted.
+    Changed { m: &'m Migration, adopt: bool },
     /// An applied migration is no longer among the files.
-    Missing { version: i64, description: String },
+    Missing {
+        version: i64,
+        description: String,
+        adopt: bool,
+    },
+    /// The baseline cannot be adopted: the schema lacks objects it creates.
+    NotAdoptable {
+        baseline: &'m Migration,
+        lacking: Vec<String>,
+    },
     /// A pending migration failed to run.
     Failed(&'m Migration, sqlx::Error),
     /// The journal could not be read or written.
@@ -53,24 +66,18 @@ pub(crate) async fn run(
         .iter()
         .filter(|m| !matches!(m.migration_type, MigrationType::ReversibleDown))
         .collect();
-    for (version, (description, checksum)) in &applied {
-        match ups.iter().find(|m| m.version == *version) {
-            Some(m) if m.checksum.as_ref() != checksum.as_slice() => {
-                return Err(failed(spec, who, Failure::Changed(m)));
-            }
-            Some(_) => {}
-            None => {
-                return Err(failed(
-                    spec,
-                    who,
-                    Failure::Missing {
-                        version: *version,
-                        description: description.clone(),
-                    },
-                ));
-            }
+    let mismatch = mismatch(&applied, &ups);
+    let applied = match mismatch {
+        None => applied,
+        Some(failure) if !spec.adopt_baseline => {
+            return Err(failed(spec, who, failure.suggesting_adoption()));
         }
-    }
+        Some(failure) => match adopt(conn, spec, who, &table, &applied, &ups).await {
+            Ok(Some(adopted)) => adopted,
+            Ok(None) => return Err(failed(spec, who, failure)),
+            Err(failure) => return Err(failed(spec, who, failure)),
+        },
+    };
     for m in ups.iter().filter(|m| !applied.contains_key(&m.version)) {
         apply(conn, &table, m)
             .await
@@ -87,12 +94,157 @@ pub(crate) async fn run(
     Ok(())
 }
 
-/// The applied migrations: version → (description, checksum). One read; the table is
-/// created when it does not exist yet.
-async fn applied(
+impl Failure<'_> {
+    /// The same failure, whose hint also names `adopt_baseline`.
+    fn suggesting_adoption(self) -> Self {
+        match self {
+            Failure::Changed { m, .. } => Failure::Changed { m, adopt: true },
+            Failure::Missing {
+                version,
+                description,
+                ..
+            } => Failure::Missing {
+                version,
+                description,
+                adopt: true,
+            },
+            other => other,
+        }
+    }
+}
+
+/// The first applied migration that no longer matches the files: changed or missing.
+fn mismatch<'m>(applied: &Applied, ups: &[&'m Migration]) -> Option<Failure<'m>> {
+    applied
+        .iter()
+        .find_map(|(version, (description, checksum))| {
+            match ups.iter().find(|m| m.version == *version) {
+                Some(m) if m.checksum.as_ref() != checksum.as_slice() => {
+                    Some(Failure::Changed { m, adopt: false })
+                }
+                Some(_) => None,
+                None => Some(Failure::Missing {
+                    version: *version,
+                    description: description.clone(),
+                    adopt: false,
+                }),
+            }
+        })
+}
+
+/// Adopts the first migration, a squashed baseline, as applied: when it is not applied
+/// as it is and the schema holds every table, index, view and trigger it creates, the
+/// journal's entries that no longer match are replaced by the baseline's. Returns the
+/// journal as it is then; `None` if the mismatch is not one a baseline explains (an
+/// edited migration after it).
+async fn adopt<'m>(
     conn: &mut SqliteConnection,
+    spec: &DatabaseSpec,
+    who: &Who<'_>,
     table: &str,
-) -> Result<BTreeMap<i64, (String, Vec<u8>)>, sqlx::Error> {
+    applied: &Applied,
+    ups: &[&'m Migration],
+) -> Result<Option<Applied>, Failure<'m>> {
+    let Some(&baseline) = ups.iter().min_by_key(|m| m.version) else {
+        return Ok(None);
+    };
+    let matches = |m: &Migration| {
+        applied
+            .get(&m.version)
+            .is_some_and(|(_, c)| c.as_slice() == m.checksum.as_ref())
+    };
+    if matches(baseline) {
+        return Ok(None);
+    }
+    // Entries of later files that changed are not explained by a new baseline.
+    let changed_later = applied
+        .keys()
+        .any(|v| *v != baseline.version && ups.iter().any(|m| m.version == *v && !matches(m)));
+    if changed_later {
+        return Ok(None);
+    }
+    let wanted = baseline_objects(baseline).await.map_err(Failure::Journal)?;
+    let have = objects(conn).await.map_err(Failure::Journal)?;
+    let lacking: Vec<String> = wanted
+        .into_iter()
+        .filter(|o| !have.contains(o))
+        .map(|(kind, name)| format!("{kind} `{name}`"))
+        .collect();
+    if !lacking.is_empty() {
+        return Err(Failure::NotAdoptable { baseline, lacking });
+    }
+    let dropped: Vec<i64> = applied
+        .keys()
+        .copied()
+        .filter(|v| *v == baseline.version || !ups.iter().any(|m| m.version == *v))
+        .collect();
+    let recorded = async {
+        let mut tx = conn.begin().await?;
+        for version in &dropped {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM \"{table}\" WHERE version = ?"
+            )))
+            .bind(version)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO \"{table}\" (version, description, checksum, applied_at, execution_ms) \
+             VALUES (?, ?, ?, unixepoch(), 0)"
+        )))
+        .bind(baseline.version)
+        .bind(baseline.description.as_ref())
+        .bind(baseline.checksum.as_ref())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    };
+    recorded.await.map_err(Failure::Journal)?;
+    tracing::warn!(
+        actor = who.kind,
+        key = %who.key,
+        namespace = spec.namespace,
+        baseline = baseline.version,
+        description = %baseline.description,
+        replaced = ?dropped,
+        "adopted a squashed baseline as applied: the schema already holds everything it creates"
+    );
+    let mut adopted: Applied = applied
+        .iter()
+        .filter(|(v, _)| !dropped.contains(v))
+        .map(|(v, e)| (*v, e.clone()))
+        .collect();
+    adopted.insert(
+        baseline.version,
+        (baseline.description.to_string(), baseline.checksum.to_vec()),
+    );
+    Ok(Some(adopted))
+}
+
+/// The schema objects (kind, name) in the database on `conn`, SQLite's own left out.
+async fn objects(conn: &mut SqliteConnection) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT type, name FROM sqlite_master \
+         WHERE type IN ('table', 'index', 'view', 'trigger') AND name NOT LIKE 'sqlite_%' \
+         AND name NOT LIKE '\\_\\_%' ESCAPE '\\'",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The schema objects `baseline` creates: it runs in a scratch in-memory database.
+async fn baseline_objects(baseline: &Migration) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let mut scratch = SqliteConnection::connect("sqlite::memory:").await?;
+    sqlx::raw_sql(baseline.sql.clone())
+        .execute(&mut scratch)
+        .await?;
+    let made = objects(&mut scratch).await;
+    scratch.close().await?;
+    made
+}
+
+/// The applied migrations. One read; the table is created when it does not exist yet.
+async fn applied(conn: &mut SqliteConnection, table: &str) -> Result<Applied, sqlx::Error> {
     let select = format!("SELECT version, description, checksum FROM \"{table}\"");
     match sqlx::query_as::<_, (i64, String, Vec<u8>)>(sqlx::AssertSqlSafe(select))
         .fetch_all(&mut *conn)
@@ -154,24 +306,47 @@ async fn apply(conn: &mut SqliteConnection, table: &str, m: &Migration) -> Resul
 /// the migration and the cause, and says what to do; the metadata holds each of them.
 fn failed(spec: &DatabaseSpec, who: &Who<'_>, failure: Failure<'_>) -> ActorError {
     let (kind, key, ns, source) = (who.kind, who.key, spec.namespace, spec.source);
+    let adopt_hint = |adopt: bool| {
+        if adopt {
+            " (or, if the migrations were squashed into a new first migration, set \
+             `#[actor(adopt_baseline = true)]` to record it as applied when the schema \
+             already holds what it creates)"
+        } else {
+            ""
+        }
+    };
     let (version, description, cause, hint) = match failure {
-        Failure::Changed(m) => (
+        Failure::Changed { m, adopt } => (
             Some(m.version),
             m.description.to_string(),
             "it was applied, and its file has changed since (the checksum differs)".to_owned(),
             format!(
                 "restore the applied migration as it was and put the change in a new one \
-                 (`sqlx migrate add -r <name> --source {source}`)"
+                 (`sqlx migrate add -r <name> --source {source}`){}",
+                adopt_hint(adopt)
             ),
         ),
         Failure::Missing {
             version,
             description,
+            adopt,
         } => (
             Some(version),
             description,
             format!("it was applied, and it is no longer in `{source}`"),
-            "restore the migration file".to_owned(),
+            format!("restore the migration file{}", adopt_hint(adopt)),
+        ),
+        Failure::NotAdoptable { baseline, lacking } => (
+            Some(baseline.version),
+            baseline.description.to_string(),
+            format!(
+                "the applied migrations do not match the files, and this first migration \
+                 cannot be adopted as applied: the database lacks {}",
+                lacking.join(", ")
+            ),
+            "migrate this actor's database with the migrations it was made with first, or \
+             write a migration that brings it to the baseline's schema"
+                .to_owned(),
         ),
         Failure::Failed(m, err) => (
             Some(m.version),

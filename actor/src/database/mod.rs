@@ -82,6 +82,11 @@ pub struct DatabaseSpec {
     pub source: &'static str,
     /// The namespace: the applied migrations are recorded in `__<namespace>_migrations`.
     pub namespace: &'static str,
+    /// Whether a squashed baseline is adopted (`adopt_baseline = true`): when the
+    /// applied migrations no longer match the files but the schema already holds every
+    /// table and index the first migration creates, that one is recorded as applied
+    /// instead of run. See [`migrate`].
+    pub adopt_baseline: bool,
     /// The crate that declares the kind, for errors that name two kinds.
     pub crate_name: &'static str,
 }
