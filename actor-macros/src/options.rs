@@ -337,7 +337,16 @@ fn check_migrations(cx: &Ctxt, lit: &LitStr) {
     let Ok(root) = std::env::var("CARGO_MANIFEST_DIR") else {
         return;
     };
-    let dir = std::path::Path::new(&root).join(lit.value());
+    let path = lit.value();
+    if std::path::Path::new(&path).is_absolute() {
+        cx.error_spanned_by(
+            lit,
+            "an absolute path only works on this machine: give the migrations folder \
+             relative to the crate's Cargo.toml, like `migrations = \"migrations\"`",
+        );
+        return;
+    }
+    let dir = std::path::Path::new(&root).join(&path);
     if !dir.is_dir() {
         cx.error_spanned_by(
             lit,
@@ -360,7 +369,15 @@ pub(crate) fn database(opts: &StructOptions, kind_name: &str) -> Option<TokenStr
         || heck::ToSnakeCase::to_snake_case(kind_name),
         LitStr::value,
     );
-    let migrate = quote::quote_spanned!(lit.span()=> ::sqlx::migrate!(#lit));
+    // `sqlx::migrate!` takes `./migrations`, not `migrations`: both mean the same here.
+    let path = lit.value();
+    let relative = if path.starts_with("./") || path.starts_with("../") {
+        path
+    } else {
+        format!("./{path}")
+    };
+    let relative = LitStr::new(&relative, lit.span());
+    let migrate = quote::quote_spanned!(lit.span()=> ::sqlx::migrate!(#relative));
     let adopt = opts.adopt_baseline.as_ref().is_some_and(|b| b.value);
     Some(quote! {
         const DATABASE: ::core::option::Option<&'static ::actor::database::DatabaseSpec> = {

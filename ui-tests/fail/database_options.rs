@@ -8,6 +8,14 @@ pub struct Missing {}
 #[actor]
 impl Missing {}
 
+// An absolute path would only work on this machine.
+#[actor(migrations = "/etc/migrations")]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Absolute {}
+
+#[actor]
+impl Absolute {}
+
 // A namespace is lowercase letters, digits and `_`.
 #[actor(migrations = "../../../../ui-tests/migrations/notes", namespace = "Chat-Rooms")]
 #[derive(Clone, Default, Serialize, Deserialize)]
