@@ -31,6 +31,7 @@ pub(crate) struct StructOptions {
     pub(crate) migrations: Option<LitStr>,
     pub(crate) namespace: Option<LitStr>,
     pub(crate) adopt_baseline: Option<syn::LitBool>,
+    pub(crate) shared_database: Option<LitStr>,
 }
 
 /// One option: its key, how its value is read, its rule, and what it sets in `ActorConfig`.
@@ -216,7 +217,7 @@ pub(crate) const OPTIONS: &[OptionSpec] = &[
                      declare the database too, with `migrations = \"migrations\"`",
                 );
             } else {
-                check_namespace(cx, lit);
+                check_identifier(cx, lit, "a namespace", "chat_room");
             }
         },
         config: no_field,
@@ -236,6 +237,28 @@ pub(crate) const OPTIONS: &[OptionSpec] = &[
                     "`adopt_baseline` is about the database's migrations: declare the database \
                      too, with `migrations = \"migrations\"`",
                 );
+            }
+        },
+        config: no_field,
+    },
+    OptionSpec {
+        key: "shared_database",
+        read: |cx, meta, o| {
+            o.shared_database = meta::string(cx, meta, "\"app\"")?;
+            Ok(())
+        },
+        check: |cx, o| {
+            let Some(lit) = &o.shared_database else {
+                return;
+            };
+            if o.migrations.is_none() {
+                cx.error_spanned_by(
+                    lit,
+                    "`shared_database` names the file the kind's database lives in: declare \
+                     the database too, with `migrations = \"migrations\"`",
+                );
+            } else {
+                check_identifier(cx, lit, "a shared database's name", "app");
             }
         },
         config: no_field,
@@ -317,16 +340,19 @@ fn is_namespace(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-fn check_namespace(cx: &Ctxt, lit: &LitStr) {
+/// `what` (a namespace, a shared database's name) must be `[a-z][a-z0-9_]*`.
+fn check_identifier(cx: &Ctxt, lit: &LitStr, what: &str, example: &str) {
     let name = lit.value();
     if is_namespace(&name) {
         return;
     }
     let message = match case::suggest_snake(&name).filter(|s| is_namespace(s)) {
         Some(fix) => format!(
-            "a namespace is lowercase letters, digits and `_`, starting with a letter: use `{fix}`"
+            "{what} is lowercase letters, digits and `_`, starting with a letter: use `{fix}`"
         ),
-        None => "a namespace is lowercase letters, digits and `_`, starting with a letter, like `chat_room`".to_owned(),
+        None => format!(
+            "{what} is lowercase letters, digits and `_`, starting with a letter, like `{example}`"
+        ),
     };
     cx.error_spanned_by(lit, message);
 }
@@ -379,6 +405,10 @@ pub(crate) fn database(opts: &StructOptions, kind_name: &str) -> Option<TokenStr
     let relative = LitStr::new(&relative, lit.span());
     let migrate = quote::quote_spanned!(lit.span()=> ::sqlx::migrate!(#relative));
     let adopt = opts.adopt_baseline.as_ref().is_some_and(|b| b.value);
+    let shared = match &opts.shared_database {
+        Some(name) => quote!(::core::option::Option::Some(#name)),
+        None => quote!(::core::option::Option::None),
+    };
     Some(quote! {
         const DATABASE: ::core::option::Option<&'static ::actor::database::DatabaseSpec> = {
             static SPEC: ::actor::database::DatabaseSpec = ::actor::database::DatabaseSpec {
@@ -386,6 +416,7 @@ pub(crate) fn database(opts: &StructOptions, kind_name: &str) -> Option<TokenStr
                 source: #lit,
                 namespace: #namespace,
                 adopt_baseline: #adopt,
+                shared: #shared,
                 crate_name: ::core::env!("CARGO_PKG_NAME"),
             };
             ::core::option::Option::Some(&SPEC)
@@ -519,7 +550,7 @@ mod tests {
         assert_eq!(
             errors,
             [
-                "unknown option `sleep_timout`: did you mean `sleep_timeout`? `#[actor]` takes `name`, `sleep_timeout`, `action_timeout`, `sleep_grace`, `inbox`, `max_shared`, `save_interval`, `max_schedules`, `min_schedule_interval`, `migrations`, `namespace`, `adopt_baseline`, `vars`",
+                "unknown option `sleep_timout`: did you mean `sleep_timeout`? `#[actor]` takes `name`, `sleep_timeout`, `action_timeout`, `sleep_grace`, `inbox`, `max_shared`, `save_interval`, `max_schedules`, `min_schedule_interval`, `migrations`, `namespace`, `adopt_baseline`, `shared_database`, `vars`",
                 "`inbox` takes a number, not a string: `inbox = 10`",
                 "durations are strings with a unit: `action_timeout = \"60s\"`",
                 "expected a duration like \"30s\", \"500ms\" or \"2m\"",

@@ -47,4 +47,20 @@ pub struct QuotedAdopt {}
 #[actor]
 impl QuotedAdopt {}
 
+// A shared database's name is a file name: lowercase letters, digits and `_`; and it is
+// about a database too.
+#[actor(migrations = "../../../../ui-tests/migrations/notes", shared_database = "My App")]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct BadShared {}
+
+#[actor]
+impl BadShared {}
+
+#[actor(shared_database = "app")]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct LoneShared {}
+
+#[actor]
+impl LoneShared {}
+
 fn main() {}

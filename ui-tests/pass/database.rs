@@ -40,7 +40,20 @@ impl Notes {
     }
 }
 
+/// Another kind in a file shared with others.
+#[actor(
+    migrations = "../../../../ui-tests/migrations/notes",
+    namespace = "pass_shared_notes",
+    shared_database = "pass_app"
+)]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct SharedNotes {}
+
+#[actor]
+impl SharedNotes {}
+
 fn main() {
+    assert_eq!(<SharedNotes as ActorOptions>::DATABASE.unwrap().shared, Some("pass_app"));
     let spec = <Notes as ActorOptions>::DATABASE.unwrap();
     assert_eq!(spec.namespace, "pass_notes");
     assert!(spec.adopt_baseline);

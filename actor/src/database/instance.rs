@@ -50,11 +50,18 @@ impl InstanceDb {
     }
 
     fn lease(&self) -> Result<Lease, ActorError> {
-        self.databases.lease(self.kind, &self.id)
+        match self.spec.shared {
+            Some(name) => self.databases.lease_shared(name),
+            None => self.databases.lease(self.kind, &self.id),
+        }
     }
 
     fn unavailable(&self, err: &dyn std::fmt::Display) -> ActorError {
-        unavailable(&self.databases.path(self.kind, &self.id), err)
+        let path = match self.spec.shared {
+            Some(name) => self.databases.shared_path(name),
+            None => self.databases.path(self.kind, &self.id),
+        };
+        unavailable(&path, err)
     }
 
     /// Readies the database for an instance starting with the turn number `stored_seq`
@@ -76,7 +83,16 @@ impl InstanceDb {
             kind: self.kind,
             key,
         };
-        migrate::run(&mut conn, self.spec, &who).await?;
+        match self.spec.shared {
+            // A shared file is migrated once per registry, by one instance at a time.
+            Some(name) => {
+                let migrate = migrate::run(&mut conn, self.spec, &who);
+                self.databases
+                    .migrate_shared(name, self.spec.namespace, migrate)
+                    .await?;
+            }
+            None => migrate::run(&mut conn, self.spec, &who).await?,
+        }
         let recorded = journal::read(&mut conn, &self.id)
             .await
             .map_err(|err| self.unavailable(&err))?;
@@ -200,15 +216,30 @@ impl InstanceDb {
         }
     }
 
-    /// Closes the database: the instance sleeps or stopped.
+    /// Closes the database (a shared file stays open for the others): the instance
+    /// sleeps or stopped.
     pub(crate) fn release(&self) {
         self.abandon();
-        self.databases.release(&self.id);
+        if self.spec.shared.is_none() {
+            self.databases.release(&self.id);
+        }
     }
 
-    /// Deletes the database: the instance is destroyed.
+    /// Deletes the instance's database: its file, or in a shared file its journal row
+    /// (its own rows are `on_destroy`'s to delete, as only the kind knows them).
     pub(crate) async fn remove(&self) -> Result<(), ActorError> {
-        self.databases.remove(self.kind, &self.id).await
+        if self.spec.shared.is_none() {
+            return self.databases.remove(self.kind, &self.id).await;
+        }
+        let lease = self.lease()?;
+        let mut conn = lease
+            .pool
+            .acquire()
+            .await
+            .map_err(|err| self.unavailable(&err))?;
+        journal::forget(&mut conn, &self.id)
+            .await
+            .map_err(|err| self.unavailable(&err))
     }
 }
 

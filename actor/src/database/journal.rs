@@ -40,6 +40,18 @@ pub(super) async fn read(
     Ok(row.map(|(seq, state)| (u64::try_from(seq).unwrap_or(0), state)))
 }
 
+/// Forgets `id`: it was destroyed. (A table not made yet holds nothing to forget.)
+pub(super) async fn forget(conn: &mut SqliteConnection, id: &ActorId) -> Result<(), sqlx::Error> {
+    match sqlx::query("DELETE FROM __actor_turns WHERE actor = ?")
+        .bind(id.as_str())
+        .execute(&mut *conn)
+        .await
+    {
+        Err(sqlx::Error::Database(err)) if err.message().contains("no such table") => Ok(()),
+        done => done.map(drop),
+    }
+}
+
 /// Records turn `seq` of `id` and the state it produced, in the turn's transaction.
 pub(super) async fn write(
     conn: &mut SqliteConnection,

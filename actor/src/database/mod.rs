@@ -87,6 +87,9 @@ pub struct DatabaseSpec {
     /// table and index the first migration creates, that one is recorded as applied
     /// instead of run. See [`migrate`].
     pub adopt_baseline: bool,
+    /// The shared database file the kind's instances use (`shared_database = "…"`),
+    /// or `None` for a file per instance (the default).
+    pub shared: Option<&'static str>,
     /// The crate that declares the kind, for errors that name two kinds.
     pub crate_name: &'static str,
 }

@@ -25,6 +25,7 @@ use crate::key::ActorId;
 /// use std::time::Duration;
 /// let o = actor::database::DatabaseOptions::default();
 /// assert_eq!((o.max_open, o.idle), (64, Duration::from_secs(30)));
+/// assert_eq!(o.shared_connections, 4);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DatabaseOptions {
@@ -36,6 +37,9 @@ pub struct DatabaseOptions {
     /// How long a statement waits for another connection's lock (SQLite's
     /// `busy_timeout`), and a turn for its database's one connection.
     pub busy_timeout: Duration,
+    /// Connections to each shared database file (`shared_database = "…"`), for all the
+    /// actors that use it.
+    pub shared_connections: usize,
 }
 
 impl Default for DatabaseOptions {
@@ -44,6 +48,7 @@ impl Default for DatabaseOptions {
             max_open: 64,
             idle: Duration::from_secs(30),
             busy_timeout: Duration::from_secs(10),
+            shared_connections: 4,
         }
     }
 }
@@ -64,11 +69,18 @@ pub struct Databases {
     _temporary: Option<tempfile::TempDir>,
     options: DatabaseOptions,
     open: Mutex<Open>,
+    /// Held while a shared file's migrations run, so two instances waking at once do not
+    /// both apply them.
+    migrating: tokio::sync::Mutex<()>,
 }
 
 #[derive(Default)]
 struct Open {
     pools: HashMap<ActorId, Entry>,
+    /// The shared database files, by name, open for the registry's life.
+    shared: HashMap<&'static str, SqlitePool>,
+    /// The (shared file, namespace) pairs migrated by this registry.
+    migrated: std::collections::HashSet<(&'static str, &'static str)>,
     /// Counts uses, to tell the least recently used.
     uses: u64,
     /// Whether the task that closes idle databases runs.
@@ -104,6 +116,7 @@ impl Databases {
             _temporary: None,
             options,
             open: Mutex::default(),
+            migrating: tokio::sync::Mutex::new(()),
         }))
     }
 
@@ -118,6 +131,7 @@ impl Databases {
             _temporary: Some(dir),
             options,
             open: Mutex::default(),
+            migrating: tokio::sync::Mutex::new(()),
         }))
     }
 
@@ -142,6 +156,51 @@ impl Databases {
             .join(format!("{}.sqlite", file_stem(id)))
     }
 
+    /// The shared database file `name`.
+    pub fn shared_path(&self, name: &str) -> PathBuf {
+        self.root.join("shared").join(format!("{name}.sqlite"))
+    }
+
+    /// The shared database file `name`, open for the registry's life (its idle
+    /// connections close after `idle`).
+    pub(crate) fn lease_shared(self: &Arc<Self>, name: &'static str) -> Result<Lease, ActorError> {
+        let mut open = self.lock();
+        let pool = match open.shared.get(name) {
+            Some(pool) => pool.clone(),
+            None => {
+                let pool =
+                    self.connect(&self.shared_path(name), self.options.shared_connections)?;
+                open.shared.insert(name, pool.clone());
+                pool
+            }
+        };
+        Ok(Lease {
+            pool,
+            databases: self.clone(),
+            id: None,
+        })
+    }
+
+    /// Runs `migrate` for namespace `namespace` of shared file `name` once per registry:
+    /// one instance at a time, and not again once it succeeded.
+    pub(crate) async fn migrate_shared<F>(
+        &self,
+        name: &'static str,
+        namespace: &'static str,
+        migrate: F,
+    ) -> Result<(), ActorError>
+    where
+        F: Future<Output = Result<(), ActorError>>,
+    {
+        let _one_at_a_time = self.migrating.lock().await;
+        if self.lock().migrated.contains(&(name, namespace)) {
+            return Ok(());
+        }
+        migrate.await?;
+        self.lock().migrated.insert((name, namespace));
+        Ok(())
+    }
+
     /// The database of actor `id` (kind `kind`), open and leased until the lease drops.
     pub(crate) fn lease(self: &Arc<Self>, kind: &str, id: &ActorId) -> Result<Lease, ActorError> {
         let mut open = self.lock();
@@ -154,7 +213,7 @@ impl Databases {
                 entry.pool.clone()
             }
             None => {
-                let pool = self.connect(&self.path(kind, id))?;
+                let pool = self.connect(&self.path(kind, id), 1)?;
                 open.pools.insert(
                     id.clone(),
                     Entry {
@@ -175,12 +234,13 @@ impl Databases {
         Ok(Lease {
             pool,
             databases: self.clone(),
-            id: id.clone(),
+            id: Some(id.clone()),
         })
     }
 
-    /// A pool of one lazily opened connection to the file at `path`.
-    fn connect(&self, path: &Path) -> Result<SqlitePool, ActorError> {
+    /// A pool of up to `connections` lazily opened connections to the file at `path`; a
+    /// shared file's (more than one) close when idle on their own.
+    fn connect(&self, path: &Path, connections: usize) -> Result<SqlitePool, ActorError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|err| unavailable(path, &err))?;
         }
@@ -191,10 +251,11 @@ impl Databases {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(self.options.busy_timeout)
             .foreign_keys(true);
+        let shared = connections > 1;
         Ok(SqlitePoolOptions::new()
-            .max_connections(1)
+            .max_connections(u32::try_from(connections).unwrap_or(u32::MAX))
             .min_connections(0)
-            .idle_timeout(None)
+            .idle_timeout(shared.then_some(self.options.idle))
             .max_lifetime(None)
             .acquire_timeout(self.options.busy_timeout)
             .connect_lazy_with(options))
@@ -311,13 +372,15 @@ pub(crate) fn unavailable(path: &Path, err: &dyn std::fmt::Display) -> ActorErro
 pub(crate) struct Lease {
     pub(crate) pool: SqlitePool,
     databases: Arc<Databases>,
-    id: ActorId,
+    /// The instance whose own database this is; `None` for a shared file.
+    id: Option<ActorId>,
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
+        let Some(id) = &self.id else { return };
         let mut open = self.databases.lock();
-        if let Some(entry) = open.pools.get_mut(&self.id) {
+        if let Some(entry) = open.pools.get_mut(id) {
             entry.leases -= 1;
             if entry.leases == 0 {
                 entry.idle_since = Instant::now();

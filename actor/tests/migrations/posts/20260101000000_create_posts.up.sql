@@ -1,0 +1,4 @@
+CREATE TABLE posts (
+    actor TEXT NOT NULL,
+    title TEXT NOT NULL
+);

@@ -1,0 +1,1 @@
+CREATE INDEX posts_by_actor ON posts (actor);
