@@ -1,6 +1,7 @@
 //! Section "durable": acknowledged durable actions per second across many actors, beside
 //! plain sqlx writing the same rows.
 
+use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -10,11 +11,12 @@ use actor::driver::sqlite::Sync;
 use actor::prelude::*;
 use benches::table::thousands;
 use benches::{Measured, Sched, Table};
+use registry::RegistryBuilder;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite, SqliteConnection};
 use tokio::task::JoinSet;
 
-use crate::kinds::{Counter, CounterHandle};
+use crate::kinds::{Counter, CounterHandle, INSERT_NOTE, note};
 use crate::setup::{Storage, create_many};
 use crate::{BenchResult, Config, Goal, progress, runtime};
 
@@ -28,6 +30,28 @@ const RECORDS: &str = "CREATE TABLE IF NOT EXISTS records (
 
 const UPSERT: &str = "INSERT INTO records (actor_id, key, value) VALUES (?, ?, ?) \
      ON CONFLICT (actor_id, key) DO UPDATE SET value = excluded.value";
+
+/// What the sqlx baselines write.
+#[derive(Clone, Copy)]
+pub(crate) enum Rows {
+    /// Small rows upserted by `(actor_id, key)`, in the driver's table layout.
+    Records,
+    /// Notes inserted into the table of [`Notes`](crate::kinds::Notes)' migration, as its
+    /// `add` does.
+    Notes,
+}
+
+impl Rows {
+    /// The table the rows go in.
+    fn schema(self) -> &'static str {
+        match self {
+            Self::Records => RECORDS,
+            Self::Notes => {
+                include_str!("../../migrations/bench_notes/20260101000000_create_notes.up.sql")
+            }
+        }
+    }
+}
 
 /// What writes the rows of one line of the table.
 #[derive(Clone, Copy)]
@@ -57,8 +81,8 @@ impl Writer {
     fn measure(self, config: &Config) -> BenchResult<Measured> {
         match self {
             Self::Ours(storage) => ours(config, storage),
-            Self::SqlxLoop(sync) => sqlx_one_per_transaction(config, sync),
-            Self::SqlxBatch(rows) => sqlx_multi_row(config, rows),
+            Self::SqlxLoop(sync) => sqlx_one_per_transaction(config, sync, Rows::Records),
+            Self::SqlxBatch(rows) => sqlx_multi_row(config, rows, Rows::Records),
         }
     }
 }
@@ -144,10 +168,27 @@ pub(crate) fn actions(
     actors: usize,
     callers: usize,
 ) -> BenchResult<Acked> {
+    writes::<Counter>(config, |dir| storage.builder(dir), actors, callers)
+}
+
+/// `actors` actors of kind `A` on a registry from `builder` (given the directory its
+/// files go in), each driven by `callers` tasks making [`Write`]s in a loop, counted as
+/// [`acked`] counts.
+pub(crate) fn writes<A>(
+    config: &Config,
+    builder: impl FnOnce(&Path) -> RegistryBuilder,
+    actors: usize,
+    callers: usize,
+) -> BenchResult<Acked>
+where
+    A: Actor,
+    A::Input: Default,
+    A::Handle: Write,
+{
     let dir = tempfile::tempdir()?;
     runtime()?.block_on(async move {
-        let registry = storage.registry(dir.path()).await?;
-        let handles = create_many::<Counter>(&registry.client(), "durable", actors).await?;
+        let registry = builder(dir.path()).build().await?;
+        let handles = create_many::<A>(&registry.client(), "durable", actors).await?;
         let acked = acked(config, handles, callers).await;
         registry.shutdown().await;
         acked
@@ -220,7 +261,7 @@ pub(crate) async fn acked<H: Write>(
     })
 }
 
-async fn connect(dir: &std::path::Path, sync: SqliteSynchronous) -> BenchResult<SqliteConnection> {
+async fn connect(dir: &Path, sync: SqliteSynchronous, rows: Rows) -> BenchResult<SqliteConnection> {
     let mut conn = SqliteConnectOptions::from_str("sqlite:")?
         .filename(dir.join("baseline.sqlite3"))
         .create_if_missing(true)
@@ -228,7 +269,7 @@ async fn connect(dir: &std::path::Path, sync: SqliteSynchronous) -> BenchResult<
         .synchronous(sync)
         .connect()
         .await?;
-    sqlx::raw_sql(RECORDS).execute(&mut conn).await?;
+    sqlx::raw_sql(rows.schema()).execute(&mut conn).await?;
     Ok(conn)
 }
 
@@ -237,23 +278,29 @@ fn value(n: u64) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({ "count": n })).expect("a JSON value encodes")
 }
 
-/// The plain loop: one upsert per transaction, rows keyed by 1,000 actor ids in turn.
-fn sqlx_one_per_transaction(config: &Config, sync: SqliteSynchronous) -> BenchResult<Measured> {
+/// The plain loop: one row per transaction; records are keyed by 1,000 actor ids in turn.
+pub(crate) fn sqlx_one_per_transaction(
+    config: &Config,
+    sync: SqliteSynchronous,
+    rows: Rows,
+) -> BenchResult<Measured> {
     let dir = tempfile::tempdir()?;
     let window = config.window.min(Duration::from_secs(3));
     runtime()?.block_on(async move {
-        let mut conn = connect(dir.path(), sync).await?;
+        let mut conn = connect(dir.path(), sync, rows).await?;
         let ids: Vec<String> = (0..1_000).map(|i| format!("actor-{i}")).collect();
         let started = Instant::now();
         let mut n = 0u64;
         while started.elapsed() < window {
             let mut tx = conn.begin().await?;
-            sqlx::query(UPSERT)
-                .bind(&ids[n as usize % ids.len()])
-                .bind(&b"state"[..])
-                .bind(value(n))
-                .execute(&mut *tx)
-                .await?;
+            let query = match rows {
+                Rows::Records => sqlx::query(UPSERT)
+                    .bind(&ids[n as usize % ids.len()])
+                    .bind(&b"state"[..])
+                    .bind(value(n)),
+                Rows::Notes => sqlx::query(INSERT_NOTE).bind(note(n)),
+            };
+            query.execute(&mut *tx).await?;
             tx.commit().await?;
             n += 1;
         }
@@ -265,25 +312,38 @@ fn sqlx_one_per_transaction(config: &Config, sync: SqliteSynchronous) -> BenchRe
     })
 }
 
-/// What a group commit could reach: `rows` rows in one multi-row upsert per transaction.
-fn sqlx_multi_row(config: &Config, rows: usize) -> BenchResult<Measured> {
+/// What a group commit could reach: `rows` rows in one multi-row statement per
+/// transaction (records upserted, notes inserted).
+pub(crate) fn sqlx_multi_row(config: &Config, rows: usize, what: Rows) -> BenchResult<Measured> {
     let dir = tempfile::tempdir()?;
     let window = config.window.min(Duration::from_secs(3));
     runtime()?.block_on(async move {
-        let mut conn = connect(dir.path(), SqliteSynchronous::Full).await?;
+        let mut conn = connect(dir.path(), SqliteSynchronous::Full, what).await?;
         let ids: Vec<String> = (0..rows).map(|i| format!("actor-{i}")).collect();
         let started = Instant::now();
         let mut n = 0u64;
         while started.elapsed() < window {
             let mut tx = conn.begin().await?;
-            let mut query =
-                QueryBuilder::<Sqlite>::new("INSERT INTO records (actor_id, key, value) ");
-            query.push_values(&ids, |mut row, id| {
-                row.push_bind(id.clone())
-                    .push_bind(b"state".to_vec())
-                    .push_bind(value(n));
-            });
-            query.push(" ON CONFLICT (actor_id, key) DO UPDATE SET value = excluded.value");
+            let mut query = match what {
+                Rows::Records => {
+                    let mut query =
+                        QueryBuilder::<Sqlite>::new("INSERT INTO records (actor_id, key, value) ");
+                    query.push_values(&ids, |mut row, id| {
+                        row.push_bind(id.clone())
+                            .push_bind(b"state".to_vec())
+                            .push_bind(value(n));
+                    });
+                    query.push(" ON CONFLICT (actor_id, key) DO UPDATE SET value = excluded.value");
+                    query
+                }
+                Rows::Notes => {
+                    let mut query = QueryBuilder::<Sqlite>::new("INSERT INTO notes (text) ");
+                    query.push_values(0..rows as u64, |mut row, i| {
+                        row.push_bind(note(n + i));
+                    });
+                    query
+                }
+            };
             query.build().persistent(false).execute(&mut *tx).await?;
             tx.commit().await?;
             n += rows as u64;

@@ -1,5 +1,6 @@
-//! The actor kinds the benchmark drives: a counter, in three saving modes, and a counter
-//! fed through a durable queue.
+//! The actor kinds the benchmark drives: a counter, in three saving modes, a counter fed
+//! through a durable queue, a planner of schedules, and a counter that writes each note it
+//! counts to its own SQL database.
 
 use actor::prelude::*;
 
@@ -147,5 +148,47 @@ impl Planner {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push((due, unix_ms()));
+    }
+}
+
+/// The statement a [`Notes`] actor runs in each `add`, and the sqlx baselines beside it.
+pub const INSERT_NOTE: &str = "INSERT INTO notes (text) VALUES (?)";
+
+/// The text of note `n`, for [`Notes`] and the sqlx baselines alike.
+pub fn note(n: u64) -> String {
+    format!("note {n}")
+}
+
+/// A counter with a database of its own (`migrations/bench_notes`: one migration, the
+/// `notes` table): each `add` inserts a note and counts it in one exclusive turn, whose
+/// SQL commits with the state. Never sleeps on its own.
+#[actor(
+    name = "benchNotes",
+    migrations = "migrations/bench_notes",
+    sleep_timeout = "never"
+)]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Notes {
+    added: u64,
+}
+
+#[actor]
+impl Notes {
+    /// Exclusive: one `INSERT` and the new count, committed together before the reply.
+    #[action]
+    async fn add(&mut self, ctx: &Ctx<Self>) -> Result<u64, ActorError> {
+        let mut db = ctx.db().await?;
+        sqlx::query(INSERT_NOTE)
+            .bind(note(self.added))
+            .execute(&mut *db)
+            .await?;
+        self.added += 1;
+        Ok(self.added)
+    }
+
+    /// Shared: the notes added so far, from the state (the database is not read).
+    #[action]
+    async fn get(&self) -> u64 {
+        self.added
     }
 }

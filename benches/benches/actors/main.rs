@@ -9,7 +9,7 @@
 //! ACTORS_BENCH_ASKS=100000 cargo bench -p benches          # shorter runs
 //! ```
 //!
-//! Seven sections, each printed as a Markdown table when it finishes, then a table of
+//! Eight sections, each printed as a Markdown table when it finishes, then a table of
 //! goals. Progress goes to stderr, tables to stdout.
 //!
 //! - **ask**: the in-process round trip of one call. Each row runs on a fresh tokio
@@ -59,6 +59,22 @@
 //!   starting the task, answering), `ACTORS_BENCH_WAKES` (1,000) times, median and p99,
 //!   on the memory driver and on SQLite; the call is the shared `get`, and on SQLite also
 //!   the durable `increment`.
+//! - **database**: kinds with a per-actor SQLite database (`#[actor(migrations = …)]`),
+//!   on SQLite (`Sync::Full`). The first call after `handle.sleep().await` to an actor
+//!   whose database has one migration applied and none pending (the wake opens the file
+//!   and checks the migrations), `ACTORS_BENCH_WAKES` times, beside the same call to a
+//!   counter without a database: median, p99, max and the ratio of medians, for the
+//!   shared `get` and an exclusive call (`add`, one `INSERT` with the count, beside
+//!   `increment`). Then `INSERT`s per second through `ctx.db()` in exclusive actions,
+//!   `ACTORS_BENCH_ACTORS` actors with one caller task each, counted like the durable
+//!   section, with `max_open` as large as the actors and at its default (64, so
+//!   databases are closed and opened again all the time), beside one sqlx connection
+//!   to one file (WAL, `synchronous=FULL`) inserting one row per transaction, and
+//!   `ACTORS_BENCH_ACTORS` rows per transaction. Last, the OS threads of the process
+//!   (`/proc/self/task`) before `ACTORS_BENCH_ACTORS` actors are created, after one
+//!   call each, and once their databases were closed as idle (`idle` 200 ms), with the
+//!   live heap per awake actor measured as in the memory section, beside a counter
+//!   without a database.
 //! - **memory**: a counting `#[global_allocator]` around `System`. `ACTORS_BENCH_IDLE`
 //!   (10,000) idle actors are created and their handles kept; the growth in live heap
 //!   bytes divided by their number is the cost of an awake idle actor. Ours are then put
@@ -75,6 +91,7 @@
 
 mod ask;
 mod callers;
+mod database;
 mod durable;
 mod idle;
 mod kinds;
@@ -222,6 +239,9 @@ fn main() -> BenchResult<()> {
     }
     if config.wants("wake") {
         wake::run(&config)?;
+    }
+    if config.wants("database") {
+        database::run(&config)?;
     }
     if config.wants("memory") {
         goals.extend(idle::run(&config)?);

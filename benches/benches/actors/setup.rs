@@ -5,7 +5,7 @@ use std::path::Path;
 
 use actor::driver::sqlite::{SqliteOptions, Sync};
 use actor::prelude::*;
-use registry::Registry;
+use registry::{Registry, RegistryBuilder};
 use tokio::task::JoinSet;
 
 use crate::BenchResult;
@@ -46,8 +46,13 @@ impl fmt::Display for Storage {
 impl Storage {
     /// A registry on this storage; SQLite files go in `dir`.
     pub async fn registry(self, dir: &Path) -> BenchResult<Registry> {
+        Ok(self.builder(dir).build().await?)
+    }
+
+    /// A registry builder on this storage, to set more options before building.
+    pub fn builder(self, dir: &Path) -> RegistryBuilder {
         let builder = Registry::builder();
-        let builder = match self {
+        match self {
             Self::Memory => builder.memory(),
             Self::Sqlite(sync) => builder.sqlite_with(
                 dir,
@@ -56,8 +61,7 @@ impl Storage {
                     ..SqliteOptions::default()
                 },
             ),
-        };
-        Ok(builder.build().await?)
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! Section "wake": how long the first call to a sleeping actor takes.
 
+use std::ops::Deref;
 use std::time::Instant;
 
 use actor::driver::keys::STATE;
@@ -7,13 +8,13 @@ use actor::driver::sqlite::Sync;
 use actor::prelude::*;
 use benches::{Latencies, Table};
 
-use crate::kinds::Counter;
+use crate::kinds::{Counter, CounterHandle};
 use crate::setup::Storage;
 use crate::{BenchResult, Config, progress, runtime};
 
 /// Which call wakes the actor, or which driver read is timed alone.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Call {
+pub(crate) enum Call {
     /// The shared `get`: wake and read.
     Get,
     /// The exclusive `increment`: wake, write, commit.
@@ -32,6 +33,23 @@ impl Call {
             Self::Increment => "increment (exclusive, durable)",
             Self::ReadRecord => "no wake: driver.load(id) alone",
             Self::ReadState => "no wake: driver.get(id, state) alone",
+        }
+    }
+}
+
+/// A handle [`wakes`] puts to sleep and wakes with a call.
+pub(crate) trait Wake: Deref<Target = ActorHandle> {
+    /// Makes `call` ([`Call::Get`] or [`Call::Increment`]) and waits for its answer.
+    fn call(&self, call: Call) -> impl Future<Output = Result<(), ActorError>> + Send;
+}
+
+impl Wake for CounterHandle {
+    /// `Get` is `get`, `Increment` is `increment(1)`.
+    async fn call(&self, call: Call) -> Result<(), ActorError> {
+        match call {
+            Call::Get => self.get().await.map(drop),
+            Call::Increment => self.increment(1).await.map(drop),
+            Call::ReadRecord | Call::ReadState => unreachable!("reads() times these"),
         }
     }
 }
@@ -57,7 +75,7 @@ pub fn run(config: &Config) -> BenchResult<()> {
             continue;
         }
         let (woken, awake) = match call {
-            Call::Get | Call::Increment => wakes(storage, call, config.wakes)?,
+            Call::Get | Call::Increment => wakes::<Counter>(storage, call, config.wakes)?,
             Call::ReadRecord | Call::ReadState => (reads(storage, call, config.wakes)?, None),
         };
         progress!(
@@ -81,19 +99,24 @@ pub fn run(config: &Config) -> BenchResult<()> {
     Ok(())
 }
 
-/// Puts one actor to sleep `count` times and times the call that wakes it, and the same
-/// call once more while it is awake.
-fn wakes(
+/// Puts one actor of kind `A` to sleep `count` times and times the call that wakes it,
+/// and the same call once more while it is awake.
+pub(crate) fn wakes<A>(
     storage: Storage,
     call: Call,
     count: usize,
-) -> BenchResult<(Latencies, Option<Latencies>)> {
+) -> BenchResult<(Latencies, Option<Latencies>)>
+where
+    A: Actor,
+    A::Input: Default,
+    A::Handle: Wake,
+{
     let dir = tempfile::tempdir()?;
     runtime()?.block_on(async move {
         let registry = storage.registry(dir.path()).await?;
         let directory = registry.clone();
         let measured = tokio::spawn(async move {
-            let counter = Counter::get_or_create(&directory.client(), ["wake"]).await?;
+            let counter = A::get_or_create(&directory.client(), ["wake"]).await?;
             let (mut woken, mut awake) = (Latencies::default(), Latencies::default());
             let warmup = (count / 10).max(3);
             for i in 0..warmup + count {
@@ -103,11 +126,7 @@ fn wakes(
                 }
                 for latencies in [&mut woken, &mut awake] {
                     let started = Instant::now();
-                    match call {
-                        Call::Get => drop(counter.get().await?),
-                        Call::Increment => drop(counter.increment(1).await?),
-                        Call::ReadRecord | Call::ReadState => unreachable!("reads() times these"),
-                    }
+                    counter.call(call).await?;
                     if i >= warmup {
                         latencies.push(started.elapsed());
                     }
