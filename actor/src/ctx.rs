@@ -55,9 +55,10 @@ struct CtxInner<A: ActorOptions> {
     turn: TurnRecord,
     /// The stored schedules, once the instance has any (see `instance::schedules`).
     book: Mutex<Option<Box<Book>>>,
-    /// The actor's SQL database, for a kind that declares one.
+    /// The actor's SQL database, for a kind that declares one (boxed: every awake
+    /// instance carries the field, few kinds have a database).
     #[cfg(feature = "sqlite")]
-    db: Option<crate::database::instance::InstanceDb>,
+    db: Option<Box<crate::database::instance::InstanceDb>>,
 }
 
 impl<A: ActorOptions> Scope for CtxInner<A> {
@@ -227,7 +228,12 @@ impl<A: ActorOptions> Ctx<A> {
     ) -> Self {
         #[cfg(feature = "sqlite")]
         let db = A::DATABASE.zip(databases).map(|(spec, databases)| {
-            crate::database::instance::InstanceDb::new(databases, spec, A::NAME, id.clone())
+            Box::new(crate::database::instance::InstanceDb::new(
+                databases,
+                spec,
+                A::NAME,
+                id.clone(),
+            ))
         });
         Self {
             inner: Arc::new(CtxInner {
@@ -248,7 +254,7 @@ impl<A: ActorOptions> Ctx<A> {
     /// databases).
     #[cfg(feature = "sqlite")]
     pub(crate) fn database(&self) -> Option<&crate::database::instance::InstanceDb> {
-        self.inner.db.as_ref()
+        self.inner.db.as_deref()
     }
 
     /// Begins an exclusive turn called from `chain` (a queue handler's, on `delivery`) in

@@ -547,6 +547,31 @@ async fn a_turn_whose_state_commit_failed_is_rolled_forward_from_the_database() 
     registry.shutdown().await;
 }
 
+/// A database is opened when its actor starts (to migrate) and closed when it sleeps;
+/// the next wake opens it again, with its data.
+#[tokio::test]
+async fn a_sleeping_actor_holds_no_open_database() {
+    let registry = notes_registry::<NotesV1>(Registry::builder().memory())
+        .build()
+        .await
+        .unwrap();
+    let databases = registry.databases().expect("a kind declares one").clone();
+    assert_eq!(databases.open_count(), 0);
+    let ledger = Journaled::get_or_create(&registry.client(), ["s"])
+        .await
+        .unwrap();
+    ledger.write("before".into()).await.unwrap();
+    assert_eq!(databases.open_count(), 1);
+    ledger.sleep().await.unwrap();
+    assert_eq!(databases.open_count(), 0, "closed with the sleep");
+    assert_eq!(
+        ledger.both().await.unwrap(),
+        (1, vec!["before".to_string()])
+    );
+    assert_eq!(databases.open_count(), 1, "opened again by the wake");
+    registry.shutdown().await;
+}
+
 /// Destroying an actor deletes its database file and nothing of another instance's.
 #[tokio::test]
 async fn destroy_removes_the_database_of_that_instance_only() {

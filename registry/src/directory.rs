@@ -101,6 +101,11 @@ impl Directory {
         &self.driver
     }
 
+    #[cfg(feature = "sqlite")]
+    pub(crate) fn databases(&self) -> Option<&Arc<actor::database::Databases>> {
+        self.databases.as_ref()
+    }
+
     pub(crate) fn awake(&self) -> usize {
         self.slots.lock().expect("slots lock").len()
     }

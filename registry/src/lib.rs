@@ -109,6 +109,23 @@ impl Registry {
         self.inner.driver()
     }
 
+    /// The actors' SQL databases, when a kind declares one (`#[actor(migrations = "…")]`):
+    /// where they live and how many are open.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), registry::RegistryError> {
+    /// let registry = registry::Registry::builder().memory().build().await?;
+    /// if let Some(databases) = registry.databases() {
+    ///     println!("{} open in {}", databases.open_count(), databases.root().display());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "sqlite")]
+    pub fn databases(&self) -> Option<&Arc<actor::database::Databases>> {
+        self.inner.databases()
+    }
+
     /// Actors of this registry's kinds that the alarm index says are due at or before
     /// `until`, earliest first, at most `limit`: what became due while the registry was
     /// down is here on the next start. Schedules and workflows' durable sleeps set these
