@@ -246,6 +246,39 @@ impl Journaled {
     }
 }
 
+/// The same ledger in a file shared by all its instances, its rows scoped by actor id.
+#[actor(migrations = "tests/migrations/authors", shared_database = "ledgers")]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct SharedLedger {
+    rows: u32,
+}
+
+#[actor]
+impl SharedLedger {
+    #[action]
+    async fn write(&mut self, ctx: &Ctx<Self>, text: String) -> Result<u32, ActorError> {
+        let mut db = ctx.db().await?;
+        sqlx::query("INSERT INTO authors (actor, name) VALUES (?, ?)")
+            .bind(ctx.id().as_str())
+            .bind(text)
+            .execute(&mut *db)
+            .await?;
+        self.rows += 1;
+        Ok(self.rows)
+    }
+
+    #[action]
+    async fn both(&self, ctx: &Ctx<Self>) -> Result<(u32, Vec<String>), ActorError> {
+        let mut db = ctx.db().await?;
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT name FROM authors WHERE actor = ? ORDER BY rowid")
+                .bind(ctx.id().as_str())
+                .fetch_all(&mut *db)
+                .await?;
+        Ok((self.rows, rows.into_iter().map(|(n,)| n).collect()))
+    }
+}
+
 /// A registry that serves `notes` as `A`.
 fn notes_registry<A: Actor>(builder: RegistryBuilder) -> RegistryBuilder {
     fn unless<A: Actor, B: Actor>(builder: RegistryBuilder) -> RegistryBuilder {
@@ -627,29 +660,41 @@ fn child_writes_rows_and_state_until_killed() {
     common::runtime().block_on(async move {
         let registry = on_dir::<NotesV1>(Path::new(&dir)).await;
         let client = registry.client();
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, u32)>();
-        for a in 0..16 {
-            let (client, tx) = (client.clone(), tx.clone());
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, u32)>();
+        for a in 0..8 {
+            let (own, own_tx) = (client.clone(), tx.clone());
             tokio::spawn(async move {
-                let ledger = Journaled::get_or_create(&client, [format!("j{a}")])
+                let (client, tx) = (own, own_tx);
+                let key = format!("j{a}");
+                let ledger = Journaled::get_or_create(&client, [key.as_str()])
                     .await
                     .unwrap();
-                let mut n = 0u32;
-                loop {
-                    n += 1;
+                for n in 1.. {
                     let rows = ledger.write(n.to_string()).await.unwrap();
-                    tx.send((a, rows)).unwrap();
+                    tx.send((key.clone(), rows)).unwrap();
+                }
+            });
+            let (client, tx) = (client.clone(), tx.clone());
+            tokio::spawn(async move {
+                let key = format!("s{a}");
+                let ledger = SharedLedger::get_or_create(&client, [key.as_str()])
+                    .await
+                    .unwrap();
+                for n in 1.. {
+                    let rows = ledger.write(n.to_string()).await.unwrap();
+                    tx.send((key.clone(), rows)).unwrap();
                 }
             });
         }
-        while let Some((a, rows)) = rx.recv().await {
-            println!("ack {a} {rows}");
+        while let Some((key, rows)) = rx.recv().await {
+            println!("ack {key} {rows}");
         }
     });
 }
 
 /// A real crash: a child process runs turns that each insert a row and count it in the
-/// state, printing every acknowledged count; the parent kills it with SIGKILL mid-load,
+/// state (in a file per actor, and in a file shared by several), printing every
+/// acknowledged count; the parent kills it with SIGKILL mid-load,
 /// reopens the directory, and finds for every actor the state and the table agreeing
 /// (each turn in both or in neither) and every acknowledged turn there.
 #[test]
@@ -665,7 +710,7 @@ fn a_killed_process_leaves_each_turn_in_both_or_neither() {
     .stderr(std::process::Stdio::null())
     .spawn()
     .unwrap();
-    let mut acked = std::collections::HashMap::<usize, u32>::new();
+    let mut acked = std::collections::HashMap::<String, u32>::new();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut seen = 0;
     while seen < 1_500 {
@@ -676,8 +721,8 @@ fn a_killed_process_leaves_each_turn_in_both_or_neither() {
         let Some(rest) = line.strip_prefix("ack ") else {
             continue;
         };
-        let (a, rows) = rest.split_once(' ').unwrap();
-        acked.insert(a.parse().unwrap(), rows.parse().unwrap());
+        let (key, rows) = rest.split_once(' ').unwrap();
+        acked.insert(key.to_string(), rows.parse().unwrap());
         seen += 1;
     }
     child.kill().unwrap(); // SIGKILL: no shutdown, no on_sleep, no flush
@@ -685,21 +730,29 @@ fn a_killed_process_leaves_each_turn_in_both_or_neither() {
 
     common::runtime().block_on(async {
         let registry = on_dir::<NotesV1>(dir.path()).await;
-        for (a, acknowledged) in &acked {
-            let ledger = Journaled::get(&registry.client(), [format!("j{a}")])
-                .await
-                .unwrap();
-            let (rows, texts) = ledger.both().await.unwrap();
+        for (key, acknowledged) in &acked {
+            let (rows, texts) = if key.starts_with('j') {
+                let ledger = Journaled::get(&registry.client(), [key.as_str()])
+                    .await
+                    .unwrap();
+                ledger.both().await.unwrap()
+            } else {
+                let ledger = SharedLedger::get(&registry.client(), [key.as_str()])
+                    .await
+                    .unwrap();
+                ledger.both().await.unwrap()
+            };
             let expected: Vec<String> = (1..=rows).map(|n| n.to_string()).collect();
             assert_eq!(
                 texts, expected,
-                "actor j{a}: the state counts {rows} turns, the table holds others"
+                "actor {key}: the state counts {rows} turns, the table holds others"
             );
             assert!(
                 rows >= *acknowledged,
-                "actor j{a}: {acknowledged} acknowledged, {rows} kept"
+                "actor {key}: {acknowledged} acknowledged, {rows} kept"
             );
         }
+        assert_eq!(acked.len(), 16, "both kinds acknowledged writes");
         registry.shutdown().await;
     });
 }
