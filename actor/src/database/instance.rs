@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use sqlx::pool::PoolConnection;
 use sqlx::{Sqlite, Transaction};
 
 use crate::driver::{SaveOp, keys};
@@ -56,6 +57,17 @@ impl InstanceDb {
         }
     }
 
+    /// A connection of its own, with the lease that keeps its database open.
+    async fn connection(&self) -> Result<(PoolConnection<Sqlite>, Lease), ActorError> {
+        let lease = self.lease()?;
+        let conn = lease
+            .pool
+            .acquire()
+            .await
+            .map_err(|err| self.unavailable(&err))?;
+        Ok((conn, lease))
+    }
+
     fn unavailable(&self, err: &dyn std::fmt::Display) -> ActorError {
         let path = match self.spec.shared {
             Some(name) => self.databases.shared_path(name),
@@ -73,12 +85,7 @@ impl InstanceDb {
         key: &ActorKey,
         stored_seq: u64,
     ) -> Result<Option<Vec<u8>>, ActorError> {
-        let lease = self.lease()?;
-        let mut conn = lease
-            .pool
-            .acquire()
-            .await
-            .map_err(|err| self.unavailable(&err))?;
+        let (mut conn, _lease) = self.connection().await?;
         let who = Who {
             kind: self.kind,
             key,
@@ -120,12 +127,7 @@ impl InstanceDb {
     /// `in_turn`, else a connection of its own.
     pub(crate) async fn db(&self, in_turn: bool) -> Result<Db<'_>, ActorError> {
         if !in_turn {
-            let lease = self.lease()?;
-            let conn = lease
-                .pool
-                .acquire()
-                .await
-                .map_err(|err| self.unavailable(&err))?;
+            let (conn, lease) = self.connection().await?;
             return Ok(Db {
                 conn: Conn::Own {
                     conn,
@@ -231,12 +233,7 @@ impl InstanceDb {
         if self.spec.shared.is_none() {
             return self.databases.remove(self.kind, &self.id).await;
         }
-        let lease = self.lease()?;
-        let mut conn = lease
-            .pool
-            .acquire()
-            .await
-            .map_err(|err| self.unavailable(&err))?;
+        let (mut conn, _lease) = self.connection().await?;
         journal::forget(&mut conn, &self.id)
             .await
             .map_err(|err| self.unavailable(&err))
