@@ -699,34 +699,13 @@ fn child_writes_rows_and_state_until_killed() {
 /// (each turn in both or in neither) and every acknowledged turn there.
 #[test]
 fn a_killed_process_leaves_each_turn_in_both_or_neither() {
-    use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
-    let mut child = common::child(
+    let acked = common::acks_until_killed(
         "child_writes_rows_and_state_until_killed",
         CHILD_DIR,
         dir.path(),
-    )
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::null())
-    .spawn()
-    .unwrap();
-    let mut acked = std::collections::HashMap::<String, u32>::new();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut seen = 0;
-    while seen < 1_500 {
-        let line = lines
-            .next()
-            .expect("the child keeps acknowledging")
-            .unwrap();
-        let Some(rest) = line.strip_prefix("ack ") else {
-            continue;
-        };
-        let (key, rows) = rest.split_once(' ').unwrap();
-        acked.insert(key.to_string(), rows.parse().unwrap());
-        seen += 1;
-    }
-    child.kill().unwrap(); // SIGKILL: no shutdown, no on_sleep, no flush
-    child.wait().unwrap();
+        1_500,
+    );
 
     common::runtime().block_on(async {
         let registry = on_dir::<NotesV1>(dir.path()).await;
@@ -747,8 +726,9 @@ fn a_killed_process_leaves_each_turn_in_both_or_neither() {
                 texts, expected,
                 "actor {key}: the state counts {rows} turns, the table holds others"
             );
+            let acknowledged: u32 = acknowledged.parse().unwrap();
             assert!(
-                rows >= *acknowledged,
+                rows >= acknowledged,
                 "actor {key}: {acknowledged} acknowledged, {rows} kept"
             );
         }

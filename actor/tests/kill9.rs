@@ -5,11 +5,9 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 
 use actor::prelude::*;
-use common::{Counter, child, runtime, sqlite};
+use common::{Counter, acks_until_killed, runtime, sqlite};
 
 const CHILD_DIR: &str = "ACTOR_KILL9_CHILD_DIR";
 
@@ -44,28 +42,15 @@ fn child_drives_load_until_killed() {
 #[test]
 fn acknowledged_writes_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = child("child_drives_load_until_killed", CHILD_DIR, dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut acked: HashMap<usize, i64> = HashMap::new();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut seen = 0;
-    while seen < 3_000 {
-        let line = lines
-            .next()
-            .expect("the child keeps acknowledging")
-            .unwrap();
-        let Some(rest) = line.strip_prefix("ack ") else {
-            continue;
-        };
-        let (a, n) = rest.split_once(' ').unwrap();
-        acked.insert(a.parse().unwrap(), n.parse().unwrap());
-        seen += 1;
-    }
-    child.kill().unwrap(); // SIGKILL: no shutdown, no on_sleep, no flush
-    child.wait().unwrap();
+    let acked: HashMap<usize, i64> = acks_until_killed(
+        "child_drives_load_until_killed",
+        CHILD_DIR,
+        dir.path(),
+        3_000,
+    )
+    .into_iter()
+    .map(|(a, n)| (a.parse().unwrap(), n.parse().unwrap()))
+    .collect();
 
     let rt = runtime();
     rt.block_on(async {

@@ -233,6 +233,41 @@ pub fn child(test: &str, env: &str, dir: &std::path::Path) -> std::process::Comm
     command
 }
 
+/// Runs this binary's ignored test `test` as a child process (see [`child`]), reads the
+/// `ack <who> <value>` lines it prints until `count` came, then kills it with SIGKILL (no
+/// shutdown, no `on_sleep`, no flush). Returns the last value acknowledged for each who.
+pub fn acks_until_killed(
+    test: &str,
+    env: &str,
+    dir: &std::path::Path,
+    count: usize,
+) -> HashMap<String, String> {
+    use std::io::{BufRead, BufReader};
+    let mut child = child(test, env, dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut acked = HashMap::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = 0;
+    while seen < count {
+        let line = lines
+            .next()
+            .expect("the child keeps acknowledging")
+            .unwrap();
+        let Some(rest) = line.strip_prefix("ack ") else {
+            continue;
+        };
+        let (who, value) = rest.split_once(' ').unwrap();
+        acked.insert(who.to_string(), value.to_string());
+        seen += 1;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    acked
+}
+
 /// Kills a child process when dropped, so a test that fails leaves none behind.
 pub struct Reap(pub Option<std::process::Child>);
 
