@@ -188,15 +188,7 @@ async fn adopt<'m>(
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO \"{table}\" (version, description, checksum, applied_at, execution_ms) \
-             VALUES (?, ?, ?, unixepoch(), 0)"
-        )))
-        .bind(baseline.version)
-        .bind(baseline.description.as_ref())
-        .bind(baseline.checksum.as_ref())
-        .execute(&mut *tx)
-        .await?;
+        record(&mut tx, table, baseline, 0).await?;
         tx.commit().await
     };
     recorded.await.map_err(Failure::Journal)?;
@@ -272,34 +264,44 @@ async fn applied(conn: &mut SqliteConnection, table: &str) -> Result<Applied, sq
 
 /// Runs migration `m` and records it, in one transaction (unless it asks for none).
 async fn apply(conn: &mut SqliteConnection, table: &str, m: &Migration) -> Result<(), sqlx::Error> {
-    let started = Instant::now();
-    let record = format!(
-        "INSERT INTO \"{table}\" (version, description, checksum, applied_at, execution_ms) \
-         VALUES (?, ?, ?, unixepoch(), ?)"
-    );
-    let elapsed =
-        |started: Instant| i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     if m.no_tx {
-        sqlx::raw_sql(m.sql.clone()).execute(&mut *conn).await?;
-        sqlx::query(sqlx::AssertSqlSafe(record))
-            .bind(m.version)
-            .bind(m.description.as_ref())
-            .bind(m.checksum.as_ref())
-            .bind(elapsed(started))
-            .execute(&mut *conn)
-            .await?;
-        return Ok(());
+        return run_and_record(conn, table, m).await;
     }
     let mut tx = conn.begin().await?;
-    sqlx::raw_sql(m.sql.clone()).execute(&mut *tx).await?;
-    sqlx::query(sqlx::AssertSqlSafe(record))
-        .bind(m.version)
-        .bind(m.description.as_ref())
-        .bind(m.checksum.as_ref())
-        .bind(elapsed(started))
-        .execute(&mut *tx)
-        .await?;
+    run_and_record(&mut tx, table, m).await?;
     tx.commit().await
+}
+
+/// Runs migration `m` on `conn` and records it with the time it took.
+async fn run_and_record(
+    conn: &mut SqliteConnection,
+    table: &str,
+    m: &Migration,
+) -> Result<(), sqlx::Error> {
+    let started = Instant::now();
+    sqlx::raw_sql(m.sql.clone()).execute(&mut *conn).await?;
+    let took = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    record(conn, table, m, took).await
+}
+
+/// Records migration `m` in the journal `table` as applied, having taken `execution_ms`.
+async fn record(
+    conn: &mut SqliteConnection,
+    table: &str,
+    m: &Migration,
+    execution_ms: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO \"{table}\" (version, description, checksum, applied_at, execution_ms) \
+         VALUES (?, ?, ?, unixepoch(), ?)"
+    )))
+    .bind(m.version)
+    .bind(m.description.as_ref())
+    .bind(m.checksum.as_ref())
+    .bind(execution_ms)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// `actor/migration_failed` for `failure`: the message names the actor, the namespace,
