@@ -95,6 +95,8 @@ pub(crate) struct Method {
     pub(crate) name: Option<LitStr>,
     /// A queue handler's options.
     pub(crate) queue: Option<QueueOptions>,
+    /// `main` on a `#[workflow(main)]` marker: the actor's main workflow.
+    pub(crate) main: Option<Ident>,
     /// The marker attribute, for errors about the role.
     pub(crate) marker: Attribute,
     pub(crate) sig: Signature,
@@ -134,9 +136,27 @@ impl Method {
         self.params.first().is_some_and(|p| p.ctx.is_some())
     }
 
-    /// The parameters a caller supplies: every one but the context.
+    /// The parameters a caller supplies: every one but the contexts (`ctx: &Ctx<Self>`, and
+    /// the role's [own context](Self::own_context)).
     pub(crate) fn args(&self) -> impl Iterator<Item = &Param> {
-        self.params.iter().filter(|p| p.ctx.is_none())
+        self.after_own_context().iter().filter(|p| p.ctx.is_none())
+    }
+
+    /// The parameters after the role's [own context](Self::own_context), or all of them
+    /// when it takes none.
+    pub(crate) fn after_own_context(&self) -> &[Param] {
+        &self.params[usize::from(self.own_context().is_some())..]
+    }
+
+    /// The first parameter, when it is the context the role takes instead of `self`
+    /// (`lp: Loop<Self>`, `wf: Workflow<Self>`): detected syntactically, by the last path
+    /// segment of its type, by value or (which validation reports) behind a reference.
+    pub(crate) fn own_context(&self) -> Option<&Param> {
+        let name = self.role.args.own_context()?;
+        self.params.first().filter(|p| match &p.ty {
+            Type::Reference(r) => is_named(&r.elem, name),
+            ty => is_named(ty, name),
+        })
     }
 
     /// Whether it takes `&mut self`: an exclusive turn.
@@ -283,6 +303,7 @@ impl Method {
             role: found.role,
             name: found.name,
             queue: found.queue,
+            main: found.main,
             marker,
             sig: sig.clone(),
             docs: attrs
@@ -324,20 +345,37 @@ fn is_self(ty: &Type) -> bool {
     matches!(ty, Type::Path(p) if p.qself.is_none() && p.path.is_ident("Self"))
 }
 
+/// Whether `ty` is a path whose last segment is `name` (`Ctx` for `&actor::Ctx<Self>`'s
+/// referent): how the runtime's types in a signature are recognised.
+fn is_named(ty: &Type, name: &str) -> bool {
+    matches!(ty, Type::Path(p) if p.qself.is_none()
+        && p.path.segments.last().is_some_and(|s| s.ident == name))
+}
+
+/// The actor `A` of a context type whose last path segment is `name` (`Workflow<A>`): its
+/// first type argument.
+pub(crate) fn context_actor<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
+    let Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last().filter(|_| is_named(ty, name))?;
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    args.args.iter().find_map(|a| match a {
+        GenericArgument::Type(t) => Some(t),
+        _ => None,
+    })
+}
+
 /// Whether `ty` is the context, and how it is taken: detected syntactically, as a path
 /// whose last segment is `Ctx`.
 fn ctx_form(ty: &Type) -> Option<CtxForm> {
-    let is_ctx = |ty: &Type| {
-        matches!(ty, Type::Path(p) if p.qself.is_none()
-            && p.path.segments.last().is_some_and(|s| s.ident == "Ctx"))
-    };
     match ty {
-        Type::Reference(r) if is_ctx(&r.elem) => Some(if r.mutability.is_some() {
+        Type::Reference(r) if is_named(&r.elem, "Ctx") => Some(if r.mutability.is_some() {
             CtxForm::Mut
         } else {
             CtxForm::Shared
         }),
-        ty if is_ctx(ty) => Some(CtxForm::Value),
+        ty if is_named(ty, "Ctx") => Some(CtxForm::Value),
         _ => None,
     }
 }
@@ -428,6 +466,33 @@ mod tests {
         let text = quote!(#item).to_string();
         assert!(!text.contains("on_create") && !text.contains("action"));
         assert!(text.contains("helper") && text.contains("doc"));
+    }
+
+    #[test]
+    fn a_workflow_context_is_not_an_input() {
+        let actor = parse(quote! {
+            impl Provisioner {
+                #[workflow(main)]
+                async fn supervise(wf: Workflow<Self>) {}
+                #[workflow(name = "provisionSandbox")]
+                async fn provision(wf: actor::Workflow<Self>, task: Task) -> Sandbox { todo!() }
+                #[workflow]
+                async fn forgot(task: Task) {}
+            }
+        });
+        let [supervise, provision, forgot] = &actor.methods[..] else {
+            unreachable!()
+        };
+        assert!(supervise.main.is_some() && supervise.args().next().is_none());
+        assert!(provision.main.is_none() && provision.own_context().is_some());
+        assert_eq!(provision.name(), "provisionSandbox");
+        let input: Vec<String> = provision
+            .args()
+            .map(|p| p.ident().unwrap().to_string())
+            .collect();
+        assert_eq!(input, ["task"]);
+        assert!(forgot.own_context().is_none());
+        assert_eq!(forgot.args().count(), 1);
     }
 
     #[test]

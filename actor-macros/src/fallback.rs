@@ -14,7 +14,8 @@ use syn::{Item, WherePredicate};
 
 use crate::ast::{ActorImpl, State};
 use crate::case;
-use crate::expand::{self, OptionsImpl, handle};
+use crate::expand::handle::{self, TurnType};
+use crate::expand::{self, OptionsImpl};
 use crate::options;
 use crate::valid::self_ident;
 
@@ -48,7 +49,7 @@ pub(crate) fn state(state: &State) -> TokenStream {
 }
 
 /// The block with an `Actor` impl that has no actions, and (for a plain `impl Name`) handle
-/// methods that exist but are never run.
+/// methods, schedule methods and workflow starts that exist but are never run.
 pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
     let item = &actor.item;
     let self_ty = &*item.self_ty;
@@ -75,12 +76,16 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
                 + ::core::marker::Sync
                 + 'static
         });
+        let turn_assoc = TurnType::ALL.map(|turn| {
+            let (name, inner) = (turn.assoc(), turn.inner());
+            quote!(type #name = #inner;)
+        });
         return quote! {
             #item
             const _: () = {
                 impl #impl_generics ::actor::__private::Actor for #self_ty where #(#predicates),* {
                     type Input = #input;
-                    type Schedule = ::actor::__private::Scheduling;
+                    #(#turn_assoc)*
                     const ACTIONS: &'static [::actor::__private::ActionInfo] = &[];
                 }
             };
@@ -91,15 +96,8 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
         .filter(|m| m.sig.generics.params.is_empty())
         .map(|m| handle::HandleMethod::new(m, &self_tokens))
         .collect();
-    let schedule = expand::schedule_ident(self_ty);
-    let schedule_type = handle::schedule_type(
-        &schedule,
-        &self_tokens.to_string(),
-        methods
-            .iter()
-            .map(handle::HandleMethod::schedule_stub)
-            .collect(),
-    );
+    let (turn_assoc, turn_types) =
+        expand::turn_types(self_ty, &methods, handle::HandleMethod::turn_stub);
     let methods = methods.iter().map(handle::HandleMethod::stub);
     let handle_bound = expand::handle_bound(&handle);
     let expects_actor_attribute = expand::expects_actor_attribute(self_ty);
@@ -109,13 +107,13 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
             #expects_actor_attribute
             impl ::actor::__private::Actor for #self_ty #handle_bound {
                 type Input = #input;
-                type Schedule = #schedule;
+                #turn_assoc
                 const ACTIONS: &'static [::actor::__private::ActionInfo] = &[];
             }
             impl #handle {
                 #(#methods)*
             }
-            #schedule_type
+            #turn_types
         };
     }
 }

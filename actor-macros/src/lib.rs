@@ -102,10 +102,12 @@ use proc_macro::TokenStream;
 ///
 /// # On the impl block
 ///
-/// `#[actor]` takes no options here. Methods marked with [`macro@action`] become actions;
-/// [`macro@on_create`], [`macro@on_wake`], [`macro@on_sleep`], [`macro@on_destroy`] and
+/// `#[actor]` takes no options here. Methods marked with [`macro@action`] become actions,
+/// [`macro@queue`] queue handlers, [`macro@run`] the run loop and [`macro@workflow`]
+/// workflows; [`macro@on_create`], [`macro@on_wake`], [`macro@on_sleep`], [`macro@on_destroy`] and
 /// [`macro@on_state_change`] mark the hooks (at most one of each). Unmarked methods stay
-/// ordinary methods. Every marked method is an `async fn` whose parameters are:
+/// ordinary methods. Every marked method is an `async fn`; but for [`macro@run`] and
+/// [`macro@workflow`], which take their own context instead of `self`, its parameters are:
 ///
 /// 1. `&mut self` (exclusive: one at a time, the reply waits for durability) or `&self`
 ///    (shared: runs alongside other calls on a snapshot);
@@ -272,6 +274,54 @@ pub fn queue(_args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn run(_args: TokenStream, item: TokenStream) -> TokenStream {
     expand::misplaced("run", item.into()).into()
+}
+
+/// Marks a durable workflow inside an `#[actor] impl` block: an `async fn` that takes the
+/// workflow's context `wf: Workflow<Self>` (no `self`), then at most one input, an owned
+/// `Serialize + Deserialize` value, and returns `T`, `Result<T, E>` or nothing. Its steps
+/// are recorded, so it survives crashes and sleeps without running a finished step again;
+/// it runs beside the actor's turns and reaches the state only inside its steps.
+///
+/// Its name is the method's name or `#[workflow(name = "…")]` (camelCase or snake_case),
+/// unique among the actor's workflows. `#[workflow(main)]` marks the actor's main
+/// workflow, started by itself when the actor is created, so it takes no input; an actor
+/// has at most one. The typed handle gets a method of the same name that starts the
+/// workflow and returns a [`WorkflowStart`](../actor/workflow/struct.WorkflowStart.html);
+/// in an exclusive turn, `ctx.workflow()` has one method per workflow that starts it with
+/// the turn.
+///
+/// ```
+/// use actor::prelude::*;
+///
+/// #[derive(Clone, Debug, Serialize, Deserialize)]
+/// pub struct Task { pub id: u64 }
+///
+/// #[actor]
+/// #[derive(Clone, Default, Serialize, Deserialize)]
+/// pub struct Provisioner { ready: Vec<u64> }
+///
+/// #[actor]
+/// impl Provisioner {
+///     #[workflow(name = "provisionSandbox")]
+///     async fn provision(wf: Workflow<Self>, task: Task) -> Result<u64, ActorError> {
+///         let _ = wf;
+///         Ok(task.id)
+///     }
+///
+///     #[workflow(main)]
+///     async fn supervise(wf: Workflow<Self>) {
+///         let _ = wf;
+///     }
+/// }
+///
+/// assert_eq!(Provisioner::WORKFLOWS[0].name, "provisionSandbox");
+/// assert!(Provisioner::WORKFLOWS[1].main);
+/// ```
+///
+/// Outside an `#[actor] impl` block it is an error.
+#[proc_macro_attribute]
+pub fn workflow(_args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::misplaced("workflow", item.into()).into()
 }
 
 /// Marks the hook that runs once, when the actor is created, before the first

@@ -3,7 +3,7 @@
 //! segment, so `#[actor::action]` works as well as `#[action]`.
 
 use quote::ToTokens;
-use syn::{Attribute, LitStr, Meta};
+use syn::{Attribute, Ident, LitStr, Meta, Token};
 
 use crate::ctxt::Ctxt;
 use crate::meta;
@@ -17,6 +17,8 @@ pub(crate) struct Marker {
     pub(crate) name: Option<LitStr>,
     /// A queue's options (`#[queue(…)]`).
     pub(crate) queue: Option<QueueOptions>,
+    /// The flag `main` of `#[workflow(main)]`, as written.
+    pub(crate) main: Option<Ident>,
 }
 
 /// Reads `attr` if it is one of our markers. An attribute one edit away from a marker
@@ -39,11 +41,14 @@ pub(crate) fn read(cx: &Ctxt, attr: &Attribute) -> Option<Marker> {
             role
         }
     };
-    let (name, queue) = match role.options {
-        MarkerOptions::Name => (named_options(cx, attr, role), None),
+    let (name, queue, main) = match role.options {
+        MarkerOptions::Name | MarkerOptions::Workflow => {
+            let (name, main) = named_options(cx, attr, role);
+            (name, None, main)
+        }
         MarkerOptions::Queue => {
             let options = queue_options::parse(cx, attr);
-            (options.name.clone(), Some(options))
+            (options.name.clone(), Some(options), None)
         }
         MarkerOptions::None => {
             if !matches!(attr.meta, Meta::Path(_)) {
@@ -53,41 +58,64 @@ pub(crate) fn read(cx: &Ctxt, attr: &Attribute) -> Option<Marker> {
                     format!("`#[{marker}]` takes no options: write `#[{marker}]`"),
                 );
             }
-            (None, None)
+            (None, None, None)
         }
     };
-    Some(Marker { role, name, queue })
+    Some(Marker {
+        role,
+        name,
+        queue,
+        main,
+    })
 }
 
-/// `#[action]` or `#[action(name = "…")]`.
-fn named_options(cx: &Ctxt, attr: &Attribute, role: &Role) -> Option<LitStr> {
+/// `#[action]` or `#[action(name = "…")]`; for a workflow, also the flag `main`
+/// (`#[workflow(main)]`, `#[workflow(name = "…", main)]`).
+fn named_options(cx: &Ctxt, attr: &Attribute, role: &Role) -> (Option<LitStr>, Option<Ident>) {
     let marker = role.marker;
+    let known: &[&str] = match role.options {
+        MarkerOptions::Workflow => &["name", "main"],
+        _ => &["name"],
+    };
     match &attr.meta {
-        Meta::Path(_) => None,
+        Meta::Path(_) => (None, None),
         Meta::NameValue(nv) => {
             let value = nv.value.to_token_stream();
             cx.error_spanned_by(attr, format!("write `#[{marker}(name = {value})]`"));
-            None
+            (None, None)
         }
         Meta::List(_) => {
             let mut name = None;
-            let mut seen = false;
+            let mut main = None;
+            let mut seen = Vec::new();
             let result = attr.parse_nested_meta(|meta| {
-                if !meta.path.is_ident("name") {
-                    meta::unknown(cx, &meta.path, &format!("#[{marker}]"), &["name"]);
+                let key = meta::key_of(&meta.path);
+                if !known.contains(&key.as_str()) {
+                    meta::unknown(cx, &meta.path, &format!("#[{marker}]"), known);
                     return meta::skip_entry(&meta);
                 }
-                if std::mem::replace(&mut seen, true) {
-                    cx.error_spanned_by(&meta.path, "`name` is given twice: keep one");
+                if seen.contains(&key) {
+                    cx.error_spanned_by(&meta.path, format!("`{key}` is given twice: keep one"));
                     return meta::skip_entry(&meta);
                 }
-                name = meta::string(cx, &meta, "\"doThing\"")?;
+                seen.push(key);
+                if meta.path.is_ident("name") {
+                    name = meta::string(cx, &meta, "\"doThing\"")?;
+                } else if meta.input.is_empty() || meta.input.peek(Token![,]) {
+                    main = meta.path.get_ident().cloned();
+                } else {
+                    cx.error_spanned_by(
+                        &meta.path,
+                        format!("`main` is a flag and takes no value: write `#[{marker}(main)]`"),
+                    );
+                    return meta::skip_entry(&meta);
+                }
                 Ok(())
             });
             if let Err(err) = result {
                 cx.syn_error(err);
             }
-            name
+            (name, main)
         }
     }
 }
@@ -119,6 +147,12 @@ mod tests {
             read(&cx, &attr).is_none(),
             "a path is never taken for a typo"
         );
+        let attr: Attribute = syn::parse_quote!(#[workflow(name = "provisionSandbox", main)]);
+        let marker = read(&cx, &attr).unwrap();
+        assert_eq!(marker.name.unwrap().value(), "provisionSandbox");
+        assert!(marker.main.is_some());
+        let attr: Attribute = syn::parse_quote!(#[workflow]);
+        assert!(read(&cx, &attr).unwrap().main.is_none());
         assert!(errors(cx).is_empty());
     }
 
@@ -130,6 +164,9 @@ mod tests {
             syn::parse_quote!(#[action = "x"]),
             syn::parse_quote!(#[on_wake(fast)]),
             syn::parse_quote!(#[acton]),
+            syn::parse_quote!(#[action(main)]),
+            syn::parse_quote!(#[workflow(main = true)]),
+            syn::parse_quote!(#[workflow(main, main)]),
         ] {
             let attr: Attribute = attr;
             read(&cx, &attr);
@@ -140,7 +177,10 @@ mod tests {
                 "unknown option `nmae`: did you mean `name`? `#[action]` takes `name`",
                 "write `#[action(name = \"x\")]`",
                 "`#[on_wake]` takes no options: write `#[on_wake]`",
-                "`#[acton]` is not a marker: did you mean `#[action]`? An `#[actor]` impl marks methods with `#[action]`, `#[queue]`, `#[run]`, `#[on_create]`, `#[on_wake]`, `#[on_sleep]`, `#[on_destroy]` or `#[on_state_change]`",
+                "`#[acton]` is not a marker: did you mean `#[action]`? An `#[actor]` impl marks methods with `#[action]`, `#[queue]`, `#[run]`, `#[workflow]`, `#[on_create]`, `#[on_wake]`, `#[on_sleep]`, `#[on_destroy]` or `#[on_state_change]`",
+                "unknown option `main`: `#[action]` takes `name`",
+                "`main` is a flag and takes no value: write `#[workflow(main)]`",
+                "`main` is given twice: keep one",
             ]
         );
     }

@@ -2,8 +2,9 @@
 //! [`ROLES`]: its marker, the receiver, arguments and result it accepts (with the message
 //! for each way of getting them wrong), and what it expands to. Validation
 //! ([`valid`](crate::valid)) and code generation ([`expand`](crate::expand)) read the
-//! entry; neither matches on a role's name. A new role (`#[queue]`, `#[run]`, a connection
-//! hook) is a new entry here, plus a variant of [`Expansion`] if it expands to something new.
+//! entry; neither matches on a role's name. A new role (`#[queue]`, `#[run]`,
+//! `#[workflow]`, a connection hook) is a new entry here, plus a variant of [`Expansion`]
+//! if it expands to something new.
 
 use std::fmt;
 
@@ -72,6 +73,8 @@ pub(crate) enum MarkerOptions {
     Name,
     /// `name` and the queue's options (`queue_options`).
     Queue,
+    /// `name` and the flag `main` (the actor's main workflow).
+    Workflow,
 }
 
 /// How a role takes the state.
@@ -104,6 +107,23 @@ pub(crate) enum ArgsRule {
     None,
     /// Exactly the run loop's context, `lp: Loop<Self>`.
     LoopContext,
+    /// The workflow's context, `wf: Workflow<Self>`, first, then at most one input; `fix`
+    /// follows the error about a second one.
+    WorkflowContext { fix: &'static str },
+}
+
+impl ArgsRule {
+    /// The last path segment of the context the role takes first instead of `self`
+    /// (`Loop` for `lp: Loop<Self>`), if it takes one.
+    pub(crate) fn own_context(&self) -> Option<&'static str> {
+        match self {
+            ArgsRule::LoopContext => Some("Loop"),
+            ArgsRule::WorkflowContext { .. } => Some("Workflow"),
+            ArgsRule::Any | ArgsRule::AtMostOne { .. } | ArgsRule::One { .. } | ArgsRule::None => {
+                None
+            }
+        }
+    }
 }
 
 /// What a role returns.
@@ -128,6 +148,10 @@ pub(crate) enum Expansion {
     Queue,
     /// `Actor::run` and `HAS_RUN`.
     Run,
+    /// An entry of `Actor::WORKFLOWS`, an arm of `call_workflow`, a method of the
+    /// `<Struct>Workflows` type that starts it in a turn, and a handle method that starts
+    /// it.
+    Workflow,
     /// The `Actor` method `method`, forwarding to the user's method; it passes the create
     /// input when `input`, and sets the `Actor` constant `flag` to `true` when given.
     Hook {
@@ -141,7 +165,6 @@ const HOOK_RECEIVER: ReceiverRule = ReceiverRule::Exclusive {
     because: "lifecycle hooks may change the state; write `&mut self`",
 };
 
-/// Every role.
 /// A hook without arguments run at a point of the lifecycle (`#[on_wake]`, `#[on_sleep]`,
 /// `#[on_destroy]`): the marker names the `Actor` method it expands to.
 const fn lifecycle_hook(marker: &'static str) -> Role {
@@ -162,6 +185,7 @@ const fn lifecycle_hook(marker: &'static str) -> Role {
     }
 }
 
+/// Every role.
 pub(crate) const ROLES: &[Role] = &[
     Role {
         marker: "action",
@@ -202,6 +226,21 @@ pub(crate) const ROLES: &[Role] = &[
         args: ArgsRule::LoopContext,
         output: OutputRule::UnitOrResult,
         expansion: Expansion::Run,
+    },
+    Role {
+        marker: "workflow",
+        subject: Subject::Plural("workflows"),
+        identity: Identity::Named(Naming::AsWritten),
+        options: MarkerOptions::Workflow,
+        bodyless: false,
+        receiver: ReceiverRule::NoSelf {
+            because: "a workflow runs beside the actor's turns and reaches the state only inside its steps (`wf.turn(…)`, `wf.step(…).apply(…)`); remove it",
+        },
+        args: ArgsRule::WorkflowContext {
+            fix: "put the values in one struct or tuple, like `task: (Task, Region)`",
+        },
+        output: OutputRule::Value,
+        expansion: Expansion::Workflow,
     },
     Role {
         marker: "on_create",
@@ -282,7 +321,7 @@ impl Role {
 
     /// The verb that agrees with this role's subject ("`#[on_wake]` takes", "queue
     /// handlers take").
-    fn verb(&self, singular: &'static str, plural: &'static str) -> &'static str {
+    pub(crate) fn verb(&self, singular: &'static str, plural: &'static str) -> &'static str {
         match self.subject {
             Subject::Plural(_) => plural,
             Subject::Marker => singular,
@@ -409,13 +448,20 @@ mod tests {
             "`#[on_state_change]` borrows the state, which the runtime keeps: write `&self`"
         );
         assert!(!changed.takes_mut(Receiver::Shared));
+        let workflow = by_marker("workflow").unwrap();
+        assert_eq!(workflow.receiver_error(Receiver::Missing), None);
+        assert_eq!(
+            workflow.receiver_error(Receiver::Exclusive).unwrap(),
+            "workflows take no `self`: a workflow runs beside the actor's turns and reaches the state only inside its steps (`wf.turn(…)`, `wf.step(…).apply(…)`); remove it"
+        );
+        assert_eq!(workflow.args.own_context(), Some("Workflow"));
     }
 
     #[test]
     fn marker_list_reads_as_a_sentence() {
         assert_eq!(
             marker_list(),
-            "`#[action]`, `#[queue]`, `#[run]`, `#[on_create]`, `#[on_wake]`, `#[on_sleep]`, `#[on_destroy]` or `#[on_state_change]`"
+            "`#[action]`, `#[queue]`, `#[run]`, `#[workflow]`, `#[on_create]`, `#[on_wake]`, `#[on_sleep]`, `#[on_destroy]` or `#[on_state_change]`"
         );
     }
 }

@@ -59,6 +59,7 @@ pub(crate) fn check_impl(cx: &Ctxt, actor: &ActorImpl) {
     // Names are unique per role: an action and a queue may share one.
     let mut names: HashSet<(&'static str, String)> = HashSet::new();
     let mut once: HashSet<&str> = HashSet::new();
+    let mut main: Option<&Method> = None;
     for m in &actor.methods {
         if m.has_body {
             check_signature(cx, m);
@@ -73,6 +74,7 @@ pub(crate) fn check_impl(cx: &Ctxt, actor: &ActorImpl) {
         if let Some(options) = &m.queue {
             queue_options::check(cx, options);
         }
+        check_main(cx, m, &mut main);
         match m.role.identity {
             Identity::Named(naming) => check_name(cx, m, naming, &mut names),
             Identity::Once => {
@@ -109,7 +111,12 @@ fn check_name(cx: &Ctxt, m: &Method, naming: Naming, names: &mut HashSet<(&'stat
                 format!("{marker} names are camelCase or snake_case ASCII, like `doThing`")
             }
             (None, _) => format!(
-                "`{name}` cannot be an {marker} name: {marker} names are camelCase or snake_case ASCII; give one with `#[{marker}(name = \"doThing\")]`"
+                "`{name}` cannot be {} {marker} name: {marker} names are camelCase or snake_case ASCII; give one with `#[{marker}(name = \"doThing\")]`",
+                if marker.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                }
             ),
         }),
         Naming::Camel if case::is_camel(&name) => None,
@@ -144,6 +151,29 @@ fn check_name(cx: &Ctxt, m: &Method, naming: Naming, names: &mut HashSet<(&'stat
     }
 }
 
+/// A main workflow (`#[workflow(main)]`) takes no input, and an actor has at most one;
+/// `first` is the one seen so far.
+fn check_main<'a>(cx: &Ctxt, m: &'a Method, first: &mut Option<&'a Method>) {
+    let Some(flag) = &m.main else { return };
+    if let Some(input) = m.args().next() {
+        let (pat, ty) = (&input.pat, &input.ty);
+        cx.error_spanned_by(
+            quote!(#pat: #ty),
+            "a main workflow starts by itself when the actor is created, so it takes no input; remove it and read what it needs from the state in a step, or drop `main` and start the workflow with its input",
+        );
+    }
+    match first {
+        Some(main) => cx.error_spanned_by(
+            flag,
+            format!(
+                "an actor has one main workflow, and it is `fn {}`: remove `main` from one of them",
+                main.ident()
+            ),
+        ),
+        None => *first = Some(m),
+    }
+}
+
 /// A queue declared without a body, for the run loop: no `self`, no result, and a loop
 /// to take its messages.
 fn check_declaration(cx: &Ctxt, m: &Method, actor: &ActorImpl) {
@@ -166,15 +196,16 @@ fn check_declaration(cx: &Ctxt, m: &Method, actor: &ActorImpl) {
             "the run loop takes this queue's messages, so no handler returns a value: remove the return type (give the method a body to make it a handler)",
         );
     }
-    let has_loop = actor
+    // A run loop or a workflow (`wf.message(…)`) takes the messages.
+    let has_taker = actor
         .methods
         .iter()
-        .any(|other| matches!(other.role.expansion, Expansion::Run));
-    if !has_loop {
+        .any(|other| matches!(other.role.expansion, Expansion::Run | Expansion::Workflow));
+    if !has_taker {
         cx.error_spanned_by(
             sig,
             format!(
-                "queue `{name}` has no handler, and the actor has no `#[run]` loop to take its messages: give it a body (and `&mut self`) to handle each message, or add a `#[run]` method"
+                "queue `{name}` has no handler, and the actor has neither a `#[run]` loop nor a `#[workflow]` to take its messages: give it a body (and `&mut self`) to handle each message, or add a `#[run]` method"
             ),
         );
     }
@@ -279,25 +310,31 @@ fn check_receiver(cx: &Ctxt, m: &Method) {
 }
 
 fn check_params(cx: &Ctxt, m: &Method, self_ident: Option<&syn::Ident>) {
-    if let ArgsRule::LoopContext = m.role.args {
-        return check_loop_context(cx, m);
-    }
-    for (i, p) in m.params.iter().enumerate() {
-        match p.ctx {
-            Some(form) => check_ctx(cx, p, form, i, self_ident),
-            None => check_arg(cx, p),
+    match m.role.args {
+        ArgsRule::LoopContext => return check_loop_context(cx, m),
+        ArgsRule::WorkflowContext { .. } => check_workflow_context(cx, m),
+        _ => {
+            for (i, p) in m.params.iter().enumerate() {
+                match p.ctx {
+                    Some(form) => check_ctx(cx, p, form, i, self_ident),
+                    None => check_arg(cx, p),
+                }
+            }
         }
     }
     let args: Vec<&Param> = m.args().collect();
     let subject = m.role;
     match m.role.args {
         ArgsRule::Any => {}
-        ArgsRule::AtMostOne { fix } => {
+        ArgsRule::AtMostOne { fix } | ArgsRule::WorkflowContext { fix } => {
             if let Some(extra) = args.get(1) {
                 let (pat, ty) = (&extra.pat, &extra.ty);
                 cx.error_spanned_by(
                     quote!(#pat: #ty),
-                    format!("{subject} takes at most one input after the context: {fix}"),
+                    format!(
+                        "{subject} {} at most one input after the context: {fix}",
+                        subject.verb("takes", "take")
+                    ),
                 );
             }
         }
@@ -334,20 +371,23 @@ fn check_params(cx: &Ctxt, m: &Method, self_ident: Option<&syn::Ident>) {
     }
 }
 
+/// Whether the method's own context is taken by value (`lp: Loop<Self>`, not
+/// `lp: &Loop<Self>`).
+fn own_context_by_value(m: &Method) -> bool {
+    m.own_context()
+        .is_some_and(|p| !matches!(p.ty, Type::Reference(_)))
+}
+
 /// The run loop takes `lp: Loop<Self>` and nothing else.
 fn check_loop_context(cx: &Ctxt, m: &Method) {
     let subject = m.role;
-    let is_loop = |p: &Param| {
-        matches!(&p.ty, Type::Path(path) if path.qself.is_none()
-            && path.path.segments.last().is_some_and(|s| s.ident == "Loop"))
-    };
     match &m.params[..] {
         [] => cx.error_at(
             m.sig.paren_token.span.join(),
             format!("{subject} takes the loop's context: write `lp: Loop<Self>`"),
         ),
         [first, rest @ ..] => {
-            if !is_loop(first) {
+            if !own_context_by_value(m) {
                 let ty = &first.ty;
                 cx.error_spanned_by(
                     ty,
@@ -361,6 +401,40 @@ fn check_loop_context(cx: &Ctxt, m: &Method) {
                     format!("{subject} takes only the loop's context: remove this parameter (the loop reaches the actor's context as `lp.ctx()`)"),
                 );
             }
+        }
+    }
+}
+
+/// A workflow takes `wf: Workflow<Self>` first, by value, and no `ctx`; its input is an
+/// argument like an action's (how many is the [`ArgsRule`]'s business).
+fn check_workflow_context(cx: &Ctxt, m: &Method) {
+    let subject = m.role;
+    match (m.params.first(), m.own_context()) {
+        (None, _) => cx.error_at(
+            m.sig.paren_token.span.join(),
+            format!("{subject} take the workflow's context first: add `wf: Workflow<Self>`"),
+        ),
+        (Some(first), None) => {
+            let (pat, ty) = (&first.pat, &first.ty);
+            cx.error_spanned_by(
+                quote!(#pat: #ty),
+                format!("{subject} take the workflow's context first: add `wf: Workflow<Self>` before this parameter"),
+            );
+        }
+        (Some(context), Some(_)) if !own_context_by_value(m) => cx.error_spanned_by(
+            &context.ty,
+            format!("{subject} take the workflow's context by value: write `Workflow<Self>`"),
+        ),
+        (Some(_), Some(_)) => {}
+    }
+    for p in m.after_own_context() {
+        if p.ctx.is_some() {
+            cx.error_spanned_by(
+                &p.ty,
+                format!("{subject} take no `ctx`: it belongs to one turn, and a workflow runs beside the turns; reach the actor inside a step (`wf.turn(…)`) and remove it"),
+            );
+        } else {
+            check_arg(cx, p);
         }
     }
 }
@@ -560,6 +634,59 @@ mod tests {
                 "`#[on_wake]` returns `()` or `Result<(), E>`: return the value from an action instead",
                 "`#[on_state_change]` takes `&self`: it observes the new state and cannot change it; write `&self` and move the change into an action",
                 "`#[on_state_change]` returns `()`: it runs after the reply is sent, so no caller would see a value or an error; handle errors inside the hook",
+            ]
+        );
+    }
+
+    #[test]
+    fn workflow_rules() {
+        let good = errors(
+            TokenStream::new(),
+            quote! {
+                impl Provisioner {
+                    #[workflow] async fn provision(wf: Workflow<Self>, task: Task) -> Result<Sandbox, E> {}
+                    #[workflow(name = "cleanUp")] async fn clean_up(_wf: actor::Workflow<Self>) {}
+                    #[workflow(main)] async fn supervise(wf: Workflow<Self>) -> u64 {}
+                    // Workflow and action names are apart.
+                    #[action] async fn provision_now(&mut self) {}
+                    #[action(name = "provision")] async fn other(&self) {}
+                }
+            },
+        );
+        assert!(good.is_empty(), "{good:?}");
+        let found = errors(
+            TokenStream::new(),
+            quote! {
+                impl Provisioner {
+                    #[workflow] fn a(wf: Workflow<Self>) {}
+                    #[workflow] async fn b(&mut self, wf: Workflow<Self>) {}
+                    #[workflow] async fn c(task: Task) {}
+                    #[workflow] async fn d() {}
+                    #[workflow] async fn e(wf: &Workflow<Self>, ctx: &Ctx<Self>) {}
+                    #[workflow] async fn f(wf: Workflow<Self>, task: Task, region: Region) {}
+                    #[workflow(name = "a")] async fn g(wf: Workflow<Self>, name: &str) -> &str {}
+                    #[workflow(main)] async fn h(wf: Workflow<Self>, task: Task) {}
+                    #[workflow(main)] async fn i(wf: Workflow<Self>) {}
+                    #[workflow] async fn Bad(wf: Workflow<Self>) {}
+                }
+            },
+        );
+        assert_eq!(
+            found,
+            [
+                "workflows must be `async fn`: add `async` before `fn a`",
+                "workflows take no `self`: a workflow runs beside the actor's turns and reaches the state only inside its steps (`wf.turn(…)`, `wf.step(…).apply(…)`); remove it",
+                "workflows take the workflow's context first: add `wf: Workflow<Self>` before this parameter",
+                "workflows take the workflow's context first: add `wf: Workflow<Self>`",
+                "workflows take the workflow's context by value: write `Workflow<Self>`",
+                "workflows take no `ctx`: it belongs to one turn, and a workflow runs beside the turns; reach the actor inside a step (`wf.turn(…)`) and remove it",
+                "workflows take at most one input after the context: put the values in one struct or tuple, like `task: (Task, Region)`",
+                "arguments arrive over the network and must be owned: write `String` instead of `&str`",
+                "outputs travel back over the network and must be owned: return `String` instead of `&str`",
+                "two workflows are named `a`: rename one with `#[workflow(name = \"…\")]`",
+                "a main workflow starts by itself when the actor is created, so it takes no input; remove it and read what it needs from the state in a step, or drop `main` and start the workflow with its input",
+                "an actor has one main workflow, and it is `fn h`: remove `main` from one of them",
+                "`Bad` cannot be a workflow name: workflow names are camelCase or snake_case ASCII; give one with `#[workflow(name = \"doThing\")]`",
             ]
         );
     }

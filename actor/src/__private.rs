@@ -5,7 +5,9 @@ pub use inventory;
 pub use serde;
 
 pub use crate::config::{ActorConfig, SaveMode};
-pub use crate::definition::{Access, ActionInfo, Actor, ActorOptions, DeadLetters, QueueInfo};
+pub use crate::definition::{
+    Access, ActionInfo, Actor, ActorOptions, DeadLetters, QueueInfo, WorkflowInfo,
+};
 pub use crate::error::{ActorError, action_not_found};
 pub use crate::handle::ActorHandle;
 pub use crate::instance::scope::stage;
@@ -14,6 +16,7 @@ pub use crate::payload::{Payload, ReplyShape};
 pub use crate::queue::QueueSend;
 pub use crate::route::Target;
 pub use crate::schedule::{ScheduleId, Scheduling};
+pub use crate::workflow::{Starting, WorkflowId, WorkflowStart};
 pub use std::time::Duration;
 
 /// Decodes a message for queue `queue`: one that does not decode as `T` is
@@ -117,4 +120,32 @@ impl<E: Into<ActorError>> IntoActorError for E {
 #[inline]
 pub fn actor_result<T, E: IntoActorError>(result: Result<T, E>) -> Result<T, ActorError> {
     result.map_err(IntoActorError::into_actor_error)
+}
+
+/// Decodes a workflow's input: one that does not decode as `T` is `actor/invalid_arguments`.
+pub fn decode_workflow_input<T: serde::de::DeserializeOwned + 'static>(
+    input: Payload,
+    workflow: &str,
+) -> Result<T, ActorError> {
+    input.decode().map_err(|err| {
+        ActorError::invalid_arguments(format!(
+            "the input of workflow `{workflow}` does not decode as `{}`: {}",
+            std::any::type_name::<T>(),
+            err.message()
+        ))
+    })
+}
+
+/// A workflow's output, as the runtime records it.
+#[inline]
+pub fn workflow_output<T: WireType + Send + 'static>(value: T) -> Result<Payload, ActorError> {
+    Ok(Payload::local(value))
+}
+
+/// The error for a workflow index the kind does not have (a hand-written `Actor` impl).
+pub fn workflow_not_found(kind: &str, index: usize) -> ActorError {
+    ActorError::internal(
+        "workflow",
+        format_args!("actor kind `{kind}` has no workflow #{index}"),
+    )
 }

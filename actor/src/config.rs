@@ -32,6 +32,7 @@ pub enum SaveMode {
 /// assert_eq!(c.inbox_capacity, 1024);
 /// assert_eq!(c.max_shared, 1024);
 /// assert_eq!((c.max_schedules, c.min_schedule_interval), (1000, Duration::from_secs(1)));
+/// assert_eq!(c.keep_workflows, 100);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ActorConfig {
@@ -55,6 +56,10 @@ pub struct ActorConfig {
     /// `every` or a cron expression that fires more often is `schedule/interval_too_short`
     /// (`min_schedule_interval = "1s"`).
     pub min_schedule_interval: Duration,
+    /// Finished workflows (completed, failed or cancelled) one actor keeps, with their
+    /// histories, for their status and results; when one more finishes, the one that
+    /// finished first is removed (`keep_workflows = N`).
+    pub keep_workflows: usize,
 }
 
 impl Default for ActorConfig {
@@ -68,6 +73,7 @@ impl Default for ActorConfig {
             save: SaveMode::Durable,
             max_schedules: 1000,
             min_schedule_interval: Duration::from_secs(1),
+            keep_workflows: 100,
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::error::ActorError;
 use crate::instance::cell::InstanceCell;
 use crate::instance::schedules::Book;
 use crate::instance::scope::{self, CallChain, Scope, TurnRecord};
+use crate::instance::workflows::Index;
 use crate::key::{ActorId, ActorKey};
 use crate::payload::Payload;
 use crate::queue::Delivery;
@@ -20,6 +21,7 @@ use crate::schedule::{
     self, Meta, Missed, ScheduleId, ScheduleInfo, ScheduleOwner, ScheduledCall, Schedules,
     StoredSchedule, When, schedule_key,
 };
+use crate::workflow::{StartOwner, Starting, WorkflowId};
 
 /// What an action can reach besides its state: its identity, its runtime-only vars,
 /// keep-awake guards, and the means to sleep or destroy itself.
@@ -53,8 +55,9 @@ struct CtxInner<A: ActorOptions> {
     client: Client,
     /// The exclusive turn running, if any (see `instance::scope`).
     turn: TurnRecord,
-    /// The stored schedules, once the instance has any (see `instance::schedules`).
-    book: Mutex<Option<Box<Book>>>,
+    /// The stored schedules and workflows, once the instance has any (see
+    /// `instance::schedules`, `instance::workflows`).
+    durable: Mutex<Option<Box<Durable>>>,
     /// The actor's SQL database, for a kind that declares one (boxed: every awake
     /// instance carries the field, few kinds have a database).
     #[cfg(feature = "sqlite")]
@@ -72,14 +75,29 @@ impl<A: ActorOptions> Scope for CtxInner<A> {
     }
 }
 
+/// What the instance knows of its stored schedules and workflows, made on first use.
+#[derive(Default)]
+struct Durable {
+    book: Book,
+    workflows: Index,
+}
+
 impl<A: ActorOptions> CtxInner<A> {
-    fn with_book<R>(&self, f: impl FnOnce(&mut Book) -> R) -> R {
+    fn with_durable<R>(&self, f: impl FnOnce(&mut Durable) -> R) -> R {
         // Never held across user code: a poisoned lock only means a panic in the book.
-        let mut book = self
-            .book
+        let mut durable = self
+            .durable
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(book.get_or_insert_default())
+        f(durable.get_or_insert_default())
+    }
+
+    fn with_book<R>(&self, f: impl FnOnce(&mut Book) -> R) -> R {
+        self.with_durable(|d| f(&mut d.book))
+    }
+
+    fn with_workflows<R>(&self, f: impl FnOnce(&mut Index) -> R) -> R {
+        self.with_durable(|d| f(&mut d.workflows))
     }
 
     /// Runs `change` on the running exclusive turn's write set, if this actor's turn is
@@ -95,6 +113,48 @@ impl<A: ActorOptions> CtxInner<A> {
                 return Err(outside());
             }
             change(staged)
+        })
+        .unwrap_or_else(|| Err(outside()))
+    }
+}
+
+impl<A: Actor> StartOwner for CtxInner<A> {
+    fn start(
+        &self,
+        id: Option<WorkflowId>,
+        name: &'static str,
+        input: Payload,
+    ) -> Result<WorkflowId, ActorError> {
+        let outside = || {
+            ActorError::workflow_invalid(format_args!(
+                "workflow `{name}` of actor `{}` was not started: a workflow is started in an \
+                 exclusive turn of its actor (an action taking `&mut self`, a queue handler, a \
+                 hook), where the start commits with the turn; from outside, start it through \
+                 the actor's handle",
+                A::NAME
+            ))
+        };
+        let now_ms = self.client.transport().clock().now_ms();
+        scope::in_write_set(|actor, staged| {
+            if actor != &self.id {
+                return Err(outside());
+            }
+            let started = crate::instance::workflows::start_id::<A>(name, id, |id| {
+                let key = crate::workflow::record::workflow_key(id.as_str());
+                let staged_here = staged
+                    .iter()
+                    .any(|op| matches!(op, SaveOp::Put { key: k, .. } if **k == *key));
+                if staged_here {
+                    return Some(name.to_string());
+                }
+                self.with_workflows(|index| index.get(id).map(|run| run.stored.meta.name.clone()))
+            })?;
+            if let Some(existing) = started.existing {
+                return Ok(existing);
+            }
+            let stored = crate::instance::workflows::new_record(name, input, now_ms)?;
+            staged.push(crate::instance::workflows::put(&started.id, &stored));
+            Ok(started.id)
         })
         .unwrap_or_else(|| Err(outside()))
     }
@@ -243,7 +303,7 @@ impl<A: ActorOptions> Ctx<A> {
                 cell,
                 client,
                 turn: TurnRecord::default(),
-                book: Mutex::new(None),
+                durable: Mutex::new(None),
                 #[cfg(feature = "sqlite")]
                 db,
             }),
@@ -287,6 +347,49 @@ impl<A: ActorOptions> Ctx<A> {
     /// Runs `f` on the instance's schedules (made empty on first use).
     pub(crate) fn with_book<R>(&self, f: impl FnOnce(&mut Book) -> R) -> R {
         self.inner.with_book(f)
+    }
+
+    /// Runs `f` on what the instance knows of its workflows (made empty on first use).
+    pub(crate) fn with_workflows<R>(&self, f: impl FnOnce(&mut Index) -> R) -> R {
+        self.inner.with_workflows(f)
+    }
+
+    /// Starts a workflow in the running exclusive turn, under a generated id: one method
+    /// per `#[workflow]` of the kind, taking its input, returning its id. The start
+    /// commits with the turn (a turn whose changes are thrown away starts nothing), and
+    /// the workflow runs once it has. `workflow/invalid` outside an exclusive turn.
+    ///
+    /// ```
+    /// # use actor::prelude::*;
+    /// # #[actor] #[derive(Clone, Default, Serialize, Deserialize)] pub struct Intake { tasks: u32 }
+    /// # #[actor] impl Intake {
+    /// #[queue]
+    /// async fn task_received(&mut self, ctx: &Ctx<Self>, task: String) -> Result<WorkflowId, ActorError> {
+    ///     self.tasks += 1;
+    ///     ctx.workflow().process(task)
+    /// }
+    ///
+    /// #[workflow]
+    /// async fn process(wf: Workflow<Self>, task: String) -> Result<usize, ActorError> {
+    ///     wf.step("measure", move |_| { let n = task.len(); async move { Ok::<_, ActorError>(n) } }).await
+    /// }
+    /// # }
+    /// ```
+    pub fn workflow(&self) -> A::Workflows
+    where
+        A: Actor,
+    {
+        A::Workflows::from(Starting::new(self.inner.clone(), None))
+    }
+
+    /// Like [`workflow`](Self::workflow), under `id`: a start under an id the actor keeps
+    /// returns that workflow's id and starts nothing, so a retried handler starts its
+    /// workflow once.
+    pub fn workflow_with_id(&self, id: impl Into<WorkflowId>) -> A::Workflows
+    where
+        A: Actor,
+    {
+        A::Workflows::from(Starting::new(self.inner.clone(), Some(id.into())))
     }
 
     /// The actor kind's name.

@@ -121,6 +121,26 @@ pub mod codes {
     pub const DATABASE_UNAVAILABLE: Code = ("database", "unavailable");
     /// `ctx.db()` was called while the turn still held the database from an earlier call.
     pub const DATABASE_IN_USE: Code = ("database", "in_use");
+    /// The actor declares no workflow with that name, or keeps none under that id.
+    pub const WORKFLOW_NOT_FOUND: Code = ("workflow", "not_found");
+    /// A workflow cannot be used as asked: a malformed id or entry name, an id taken by
+    /// another workflow, two entries of one scope at once, a start outside a turn.
+    pub const WORKFLOW_INVALID: Code = ("workflow", "invalid");
+    /// `cancel` or `retry` on a workflow not in a state for it.
+    pub const WORKFLOW_INVALID_STATUS: Code = ("workflow", "invalid_status");
+    /// A wait for a workflow's result ended before the workflow did; it goes on running.
+    pub const WORKFLOW_TIMED_OUT: Code = ("workflow", "timed_out");
+    /// The workflow was cancelled.
+    pub const WORKFLOW_CANCELLED: Code = ("workflow", "cancelled");
+    /// A step ran out of attempts: the error names the step, its attempts and the last
+    /// cause, and the workflow failed (`retry` resumes it there).
+    pub const WORKFLOW_STEP_FAILED: Code = ("workflow", "step_failed");
+    /// An attempt of a step ran longer than its timeout.
+    pub const WORKFLOW_STEP_TIMED_OUT: Code = ("workflow", "step_timed_out");
+    /// The workflow's history no longer matches its code: an entry was renamed, moved or
+    /// removed under a running workflow. The error names the entry and what the code
+    /// asked for instead.
+    pub const WORKFLOW_HISTORY_DIVERGED: Code = ("workflow", "history_diverged");
     /// A user error without a more specific code.
     pub const USER: Code = ("user", "user_error");
 
@@ -158,6 +178,14 @@ pub mod codes {
         (DATABASE_QUERY_FAILED, 500),
         (DATABASE_UNAVAILABLE, 500),
         (DATABASE_IN_USE, 500),
+        (WORKFLOW_NOT_FOUND, 404),
+        (WORKFLOW_INVALID, 400),
+        (WORKFLOW_INVALID_STATUS, 400),
+        (WORKFLOW_TIMED_OUT, 408),
+        (WORKFLOW_CANCELLED, 400),
+        (WORKFLOW_STEP_FAILED, 500),
+        (WORKFLOW_STEP_TIMED_OUT, 408),
+        (WORKFLOW_HISTORY_DIVERGED, 500),
         (USER, 400),
     ];
 
@@ -632,6 +660,232 @@ impl ActorError {
             ),
         )
         .with_metadata(serde_json::json!({ "actor": kind }))
+    }
+}
+
+/// Workflow errors.
+impl ActorError {
+    /// `workflow/invalid`: a workflow used as it cannot be, and why.
+    ///
+    /// ```
+    /// let e = actor::ActorError::workflow_invalid("a step name is not empty");
+    /// assert!(e.is(actor::codes::WORKFLOW_INVALID));
+    /// ```
+    pub fn workflow_invalid(why: impl fmt::Display) -> Self {
+        Self::of(codes::WORKFLOW_INVALID, why.to_string())
+    }
+
+    /// `workflow/not_found`: actor kind `kind` declares no workflow `name` (it declares
+    /// `declared`).
+    ///
+    /// ```
+    /// let e = actor::ActorError::workflow_not_found("orders", "shp", &["ship"]);
+    /// assert!(e.is(actor::codes::WORKFLOW_NOT_FOUND));
+    /// ```
+    pub fn workflow_not_found(kind: &str, name: &str, declared: &[&str]) -> Self {
+        Self::of(
+            codes::WORKFLOW_NOT_FOUND,
+            format!(
+                "actor kind `{kind}` has no workflow `{name}`; it declares {}",
+                if declared.is_empty() {
+                    "none".to_string()
+                } else {
+                    declared
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ),
+        )
+        .with_metadata(serde_json::json!({ "actor": kind, "workflow": name, "declared": declared }))
+    }
+
+    /// `workflow/not_found`: an actor of kind `kind` keeps no workflow under `id`.
+    ///
+    /// ```
+    /// let e = actor::ActorError::workflow_id_not_found("orders", &"o-1".into());
+    /// assert!(e.is(actor::codes::WORKFLOW_NOT_FOUND));
+    /// ```
+    pub fn workflow_id_not_found(kind: &str, id: &crate::workflow::WorkflowId) -> Self {
+        Self::of(
+            codes::WORKFLOW_NOT_FOUND,
+            format!(
+                "this `{kind}` actor keeps no workflow `{id}`: it was never started here, or it \
+                 finished and was removed to keep the actor's `keep_workflows` most recent"
+            ),
+        )
+        .with_metadata(serde_json::json!({ "actor": kind, "id": id }))
+    }
+
+    /// `workflow/invalid_status`: workflow `id` is `state`, and only a workflow in another
+    /// state can be changed so (`wanted`).
+    ///
+    /// ```
+    /// use actor::workflow::WorkflowState;
+    /// let e = actor::ActorError::workflow_invalid_status(&"o-1".into(), WorkflowState::Completed, "retry a failed one");
+    /// assert!(e.is(actor::codes::WORKFLOW_INVALID_STATUS));
+    /// ```
+    pub fn workflow_invalid_status(
+        id: &crate::workflow::WorkflowId,
+        state: crate::workflow::WorkflowState,
+        wanted: &str,
+    ) -> Self {
+        Self::of(
+            codes::WORKFLOW_INVALID_STATUS,
+            format!("workflow `{id}` is {state:?}; this can only {wanted}"),
+        )
+        .with_metadata(serde_json::json!({ "id": id, "state": state }))
+    }
+
+    /// `workflow/timed_out`: a wait for workflow `id` (of workflow `name`) ended first.
+    ///
+    /// ```
+    /// let e = actor::ActorError::workflow_timed_out("ship", &"o-1".into());
+    /// assert!(e.is(actor::codes::WORKFLOW_TIMED_OUT));
+    /// ```
+    pub fn workflow_timed_out(name: &str, id: &crate::workflow::WorkflowId) -> Self {
+        Self::of(
+            codes::WORKFLOW_TIMED_OUT,
+            format!(
+                "workflow `{name}` `{id}` is still running; it goes on, and its status says \
+                 where it is (`status()`)"
+            ),
+        )
+        .with_metadata(serde_json::json!({ "workflow": name, "id": id }))
+    }
+
+    /// `workflow/cancelled`: workflow `name` was cancelled.
+    ///
+    /// ```
+    /// let e = actor::ActorError::workflow_cancelled("ship");
+    /// assert!(e.is(actor::codes::WORKFLOW_CANCELLED));
+    /// ```
+    pub fn workflow_cancelled(name: &str) -> Self {
+        Self::of(
+            codes::WORKFLOW_CANCELLED,
+            format!("workflow `{name}` was cancelled"),
+        )
+        .with_metadata(serde_json::json!({ "workflow": name }))
+    }
+
+    /// `workflow/step_timed_out`: attempt `attempt` of step `step` ran past `limit`.
+    ///
+    /// ```
+    /// let e = actor::ActorError::step_timed_out("createSandbox", 2, std::time::Duration::from_secs(10));
+    /// assert!(e.is(actor::codes::WORKFLOW_STEP_TIMED_OUT));
+    /// ```
+    pub fn step_timed_out(step: &str, attempt: u32, limit: Duration) -> Self {
+        Self::of(
+            codes::WORKFLOW_STEP_TIMED_OUT,
+            format!("attempt {attempt} of step `{step}` ran longer than its timeout of {limit:?}"),
+        )
+        .with_metadata(serde_json::json!({ "step": step, "attempt": attempt, "timeout_ms": limit.as_millis() as u64 }))
+    }
+
+    /// `workflow/step_failed`: step `location` of workflow `workflow` `id` failed on each
+    /// of its `attempts`, the last time with `cause`.
+    ///
+    /// ```
+    /// let cause = actor::ActorError::user("sandbox_down", "the provider answered 503");
+    /// let e = actor::ActorError::step_failed("provision", &"t-1".into(), "createSandbox", 4, &cause);
+    /// assert!(e.is(actor::codes::WORKFLOW_STEP_FAILED));
+    /// assert!(e.message().contains("sandbox_down"));
+    /// ```
+    pub fn step_failed(
+        workflow: &str,
+        id: &crate::workflow::WorkflowId,
+        location: &str,
+        attempts: u32,
+        cause: &ActorError,
+    ) -> Self {
+        Self::of(
+            codes::WORKFLOW_STEP_FAILED,
+            format!(
+                "step `{location}` of workflow `{workflow}` `{id}` failed after {attempts} \
+                 attempt{}; the last one with {cause}. The workflow failed there: fix the \
+                 cause and `retry()` it to resume from this step",
+                if attempts == 1 { "" } else { "s" }
+            ),
+        )
+        .with_metadata(serde_json::json!({
+            "workflow": workflow,
+            "id": id,
+            "step": location,
+            "attempts": attempts,
+            "cause": cause,
+        }))
+    }
+
+    /// `workflow/history_diverged`: at `location`, workflow `workflow` `id` recorded
+    /// `recorded` (an entry of kind `recorded_kind`, the `place`-th of its scope), and
+    /// the code asks for `requested` (of kind `requested_kind`).
+    ///
+    /// ```
+    /// use actor::workflow::EntryKind;
+    /// let e = actor::ActorError::history_diverged(
+    ///     "provision", &"t-1".into(), "createSandbox", 2,
+    ///     ("createSandbox", EntryKind::Step), ("makeSandbox", EntryKind::Step),
+    /// );
+    /// assert!(e.is(actor::codes::WORKFLOW_HISTORY_DIVERGED));
+    /// assert!(e.message().contains("removed(\"createSandbox\")"));
+    /// ```
+    pub fn history_diverged(
+        workflow: &str,
+        id: &crate::workflow::WorkflowId,
+        location: &str,
+        place: usize,
+        (recorded, recorded_kind): (&str, crate::workflow::EntryKind),
+        (requested, requested_kind): (&str, crate::workflow::EntryKind),
+    ) -> Self {
+        Self::of(
+            codes::WORKFLOW_HISTORY_DIVERGED,
+            format!(
+                "workflow `{workflow}` `{id}` no longer matches its history at `{location}` \
+                 (entry {place} of its scope): the history has {recorded_kind} \
+                 `{recorded}` there, and the code asks for {requested_kind} `{requested}`. \
+                 If `{recorded}` was renamed, moved or removed while this workflow ran, \
+                 call `wf.removed(\"{recorded}\")` where it was (or branch on \
+                 `wf.version(…)`) so old histories replay, then `retry()` the workflow"
+            ),
+        )
+        .with_metadata(serde_json::json!({
+            "workflow": workflow,
+            "id": id,
+            "location": location,
+            "place": place,
+            "recorded": { "name": recorded, "kind": recorded_kind },
+            "requested": { "name": requested, "kind": requested_kind },
+        }))
+    }
+
+    /// `workflow/history_diverged`: workflow `workflow` `id` returned without reaching
+    /// entry `recorded` at `location`, which its history holds.
+    ///
+    /// ```
+    /// let e = actor::ActorError::history_unreached("provision", &"t-1".into(), "notify", actor::workflow::EntryKind::Step);
+    /// assert!(e.is(actor::codes::WORKFLOW_HISTORY_DIVERGED));
+    /// ```
+    pub fn history_unreached(
+        workflow: &str,
+        id: &crate::workflow::WorkflowId,
+        location: &str,
+        kind: crate::workflow::EntryKind,
+    ) -> Self {
+        Self::of(
+            codes::WORKFLOW_HISTORY_DIVERGED,
+            format!(
+                "workflow `{workflow}` `{id}` returned without reaching its recorded {kind} \
+                 `{location}`: the code no longer has it. Call `wf.removed(…)` with its name \
+                 where it was, then `retry()` the workflow"
+            ),
+        )
+        .with_metadata(serde_json::json!({
+            "workflow": workflow,
+            "id": id,
+            "location": location,
+            "recorded": { "kind": kind },
+        }))
     }
 }
 

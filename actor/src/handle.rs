@@ -13,6 +13,7 @@ use crate::key::ActorId;
 use crate::payload::{Encoding, Payload};
 use crate::queue::{DeadLetter, DeadLetterOp, MessageId};
 use crate::route::{InProcess, Route, Target};
+use crate::workflow::{WorkflowId, WorkflowOp, WorkflowRun, WorkflowStatus};
 
 /// A handle to one actor, untyped. `#[actor]` wraps it in `<Struct>Handle`, which derefs
 /// to it, so `id()`, `destroy()` and dynamic calls are there on every typed handle.
@@ -205,6 +206,38 @@ impl ActorHandle {
 
     async fn dead_letter_op(&self, op: DeadLetterOp) -> Result<Payload, ActorError> {
         self.send(Target::DeadLetters(op), Payload::local(())).await
+    }
+
+    /// Workflow `id` of this actor, with its output type `T`: read its status and
+    /// history, wait for its result, cancel or retry it. (A start returns one too.)
+    ///
+    /// ```
+    /// # use actor::prelude::*;
+    /// # #[actor] #[derive(Clone, Default, Serialize, Deserialize)] pub struct Jobs {}
+    /// # #[actor] impl Jobs {
+    /// #     #[workflow] async fn job(wf: Workflow<Self>) -> Result<u32, ActorError> { wf.step("one", |_| async { Ok::<_, ActorError>(1) }).await }
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ActorError> {
+    /// # let registry = registry::Registry::builder().memory().build().await?;
+    /// let jobs = registry.client().get_or_create::<Jobs>("j").await?;
+    /// jobs.job().id("nightly").await?;
+    /// let run = jobs.workflow::<u32>("nightly");
+    /// assert_eq!(run.wait(std::time::Duration::from_secs(5)).await?, 1);
+    /// assert_eq!(jobs.workflows().await?.len(), 1);
+    /// # registry.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub fn workflow<T>(&self, id: impl Into<WorkflowId>) -> WorkflowRun<T> {
+        WorkflowRun::new(self.clone(), id.into())
+    }
+
+    /// The status of every workflow the actor keeps (running ones, and the most recent
+    /// finished ones), by id.
+    pub async fn workflows(&self) -> Result<Vec<WorkflowStatus>, ActorError> {
+        self.send(Target::Workflow(WorkflowOp::List), Payload::local(()))
+            .await?
+            .decode()
     }
 
     /// Delivers `args` to `target` and returns the answer, untyped.

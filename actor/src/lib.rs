@@ -72,6 +72,7 @@ pub mod queue;
 pub mod route;
 pub mod run_loop;
 pub mod schedule;
+pub mod workflow;
 
 #[doc(hidden)]
 pub mod __private;
@@ -87,12 +88,14 @@ pub mod __runtime {
 
 pub use actor_macros::{
     ActorError, action, actor, on_create, on_destroy, on_sleep, on_state_change, on_wake, queue,
-    run,
+    run, workflow,
 };
 pub use client::{ActorLookup, Client};
 pub use config::{ActorConfig, SaveMode};
 pub use ctx::{Ctx, KeepAwake};
-pub use definition::{Access, ActionInfo, Actor, ActorOptions, ActorState, DeadLetters, QueueInfo};
+pub use definition::{
+    Access, ActionInfo, Actor, ActorOptions, ActorState, DeadLetters, QueueInfo, WorkflowInfo,
+};
 pub use error::{ActorError, codes};
 pub use handle::ActorHandle;
 pub use key::{ActorId, ActorKey};
@@ -100,14 +103,15 @@ pub use payload::{Encoding, Payload, ReplyShape};
 pub use queue::{DeadLetter, Delivery, MessageId, QueueSend};
 pub use run_loop::{Loop, Received};
 pub use schedule::{Missed, Repeat, ScheduleId, ScheduleInfo, ScheduledCall, Schedules};
+pub use workflow::{Workflow, WorkflowId};
 
 /// Everything an actor author needs: `use actor::prelude::*;`.
 pub mod prelude {
     pub use crate::{Actor, ActorOptions};
     pub use crate::{
         ActorError, ActorHandle, ActorId, ActorKey, ActorLookup, Client, Ctx, KeepAwake, Loop,
-        MessageId, ScheduleId, action, actor, on_create, on_destroy, on_sleep, on_state_change,
-        on_wake, queue, run,
+        MessageId, ScheduleId, Workflow, WorkflowId, action, actor, on_create, on_destroy,
+        on_sleep, on_state_change, on_wake, queue, run, workflow,
     };
     pub use serde::{Deserialize, Serialize};
 }

@@ -23,6 +23,7 @@ use crate::key::ActorId;
 use crate::mailbox::{Asked, Mailbox, Rejected, Reply};
 use crate::payload::Payload;
 use crate::queue::DeadLetterOp;
+use crate::workflow::WorkflowOp;
 
 /// What a call reaches on an actor.
 ///
@@ -52,6 +53,9 @@ pub enum Target {
     },
     /// The actor's dead letters: list, replay or discard them.
     DeadLetters(DeadLetterOp),
+    /// The actor's workflows: start one, read its status or history, wait for it,
+    /// cancel or retry it, list them.
+    Workflow(WorkflowOp),
 }
 
 impl Target {
@@ -76,6 +80,8 @@ impl Target {
             Self::Action(name) | Self::Send(name) => name,
             Self::SendAndWait { queue, .. } => queue,
             Self::DeadLetters(_) => "deadLetters",
+            Self::Workflow(WorkflowOp::Start { name, .. }) => name,
+            Self::Workflow(_) => "workflows",
         }
     }
 }
@@ -86,6 +92,7 @@ impl fmt::Display for Target {
             Self::Action(name) => write!(f, "action `{name}`"),
             Self::Send(queue) | Self::SendAndWait { queue, .. } => write!(f, "queue `{queue}`"),
             Self::DeadLetters(op) => write!(f, "dead letters ({op:?})"),
+            Self::Workflow(op) => write!(f, "workflows ({op:?})"),
         }
     }
 }

@@ -310,6 +310,7 @@ pub struct Misdeclared {
 impl actor::Actor for Misdeclared {
     type Input = ();
     type Schedule = actor::schedule::Scheduling;
+    type Workflows = actor::workflow::Starting;
     const ACTIONS: &'static [actor::ActionInfo] = &[actor::ActionInfo {
         name: "bump",
         access: actor::Access::Exclusive,

@@ -59,6 +59,23 @@ impl NoInput {
     async fn set(&mut self, _a: u8, _b: String, _c: Vec<u8>) {}
 }
 
+/// Workflows only.
+#[actor]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Flows {}
+
+#[actor]
+impl Flows {
+    /// Runs with an input.
+    #[workflow]
+    async fn with_input(_wf: Workflow<Self>, _n: u64) -> Result<u64, ActorError> {
+        Ok(0)
+    }
+
+    #[workflow(main)]
+    async fn main_flow(_wf: Workflow<Self>) {}
+}
+
 /// No actions at all.
 #[actor]
 #[derive(Clone, Default, Serialize, Deserialize)]
@@ -70,4 +87,5 @@ impl Empty {}
 fn main() {
     assert_eq!(Documented::ACTIONS.len(), 2);
     assert_eq!(Empty::ACTIONS.len(), 0);
+    assert_eq!(Flows::WORKFLOWS.len(), 2);
 }

@@ -1,6 +1,7 @@
 //! Calling the user's methods from the generated `Actor` impl: the dispatch arm of an
-//! action and the trait method of a hook, both through [`forward`], which is where the
-//! user's future must be `Send` and the user's error must convert into `ActorError`.
+//! action, queue handler or workflow, and the trait method of a hook or the run loop, all
+//! through [`forward`], which is where the user's future must be `Send` and the user's
+//! error must convert into `ActorError`.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
@@ -11,15 +12,21 @@ use super::{Locals, future, wire};
 use crate::ast::{Method, Output};
 use crate::role::OutputRule;
 
-/// The call of a user's method and its `.await`. The future is required to be `Send`
-/// there, spanned on the method's name: a value held across an `.await` that is not `Send`
-/// is reported on the method, naming the value. The result is `Result<T, ActorError>`,
-/// except for a role that returns `()` only.
-fn forward(self_ty: &Type, m: &Method, locals: &Locals, args: &[TokenStream]) -> TokenStream {
+/// The call of a user's method with `first` (`self`, or the role's own context) and its
+/// `.await`. The future is required to be `Send` there, spanned on the method's name: a
+/// value held across an `.await` that is not `Send` is reported on the method, naming the
+/// value. The result is `Result<T, ActorError>`, except for a role that returns `()` only.
+fn forward(
+    self_ty: &Type,
+    m: &Method,
+    locals: &Locals,
+    first: &TokenStream,
+    args: &[TokenStream],
+) -> TokenStream {
     let ident = m.ident();
     let ctx = m.takes_ctx().then_some(&locals.ctx).into_iter();
     let call = quote_spanned! {ident.span()=>
-        ::actor::__private::send_future(<#self_ty>::#ident(self, #(#ctx,)* #(#args,)*)).await
+        ::actor::__private::send_future(<#self_ty>::#ident(#first, #(#ctx,)* #(#args,)*)).await
     };
     if let OutputRule::Unit { .. } = m.role.output {
         return call;
@@ -69,6 +76,7 @@ pub(super) fn dispatch_arm(
         self_ty,
         m,
         locals,
+        &quote!(self),
         &names.iter().map(|n| quote!(#n)).collect::<Vec<_>>(),
     );
     // A zero-argument action takes `[]`, `null` or nothing, and refuses anything else.
@@ -112,7 +120,7 @@ pub(super) fn queue_arm(self_ty: &Type, index: usize, m: &Method, locals: &Local
     let checks = std::iter::once(ty)
         .chain(out_ty)
         .filter_map(wire::assert_wire_type);
-    let call = forward(self_ty, m, locals, &[quote!(#name)]);
+    let call = forward(self_ty, m, locals, &quote!(self), &[quote!(#name)]);
     let queue = m.name();
     let wrap_ty = out_ty.map_or_else(|| quote!(()), |ty| quote!(#ty));
     quote! {
@@ -126,14 +134,52 @@ pub(super) fn queue_arm(self_ty: &Type, index: usize, m: &Method, locals: &Local
     }
 }
 
-/// `Actor::run`, forwarding to the user's `#[run]` method, and `HAS_RUN`.
-pub(super) fn run_fn(self_ty: &Type, m: &Method) -> TokenStream {
-    let ident = m.ident();
-    let lp = Ident::new("__lp", proc_macro2::Span::mixed_site());
-    let call = quote_spanned! {ident.span()=>
-        ::actor::__private::send_future(<#self_ty>::#ident(#lp)).await
+/// The match arm of `call_workflow` that decodes the input of workflow `index` (if it
+/// takes one), runs it, and encodes its output.
+pub(super) fn workflow_arm(
+    self_ty: &Type,
+    index: usize,
+    m: &Method,
+    locals: &Locals,
+) -> TokenStream {
+    let Locals {
+        wf,
+        input,
+        decoded,
+        out,
+        ..
+    } = locals;
+    let input_ty: Option<&Type> = m.args().next().map(|p| &p.ty);
+    let out_ty: Option<&Type> = match &m.output {
+        Output::Unit => None,
+        Output::Plain(ty) | Output::Result { ok: ty, .. } => Some(ty),
     };
-    let result = into_actor_result(m, call);
+    let checks = input_ty
+        .into_iter()
+        .chain(out_ty)
+        .filter_map(wire::assert_wire_type);
+    let name = m.name();
+    let decode = input_ty.map(|ty| {
+        quote!(let #decoded = ::actor::__private::decode_workflow_input::<#ty>(#input, #name)?;)
+    });
+    let args: Vec<TokenStream> = input_ty.map(|_| quote!(#decoded)).into_iter().collect();
+    let call = forward(self_ty, m, locals, &quote!(#wf), &args);
+    let wrap_ty = out_ty.map_or_else(|| quote!(()), |ty| quote!(#ty));
+    quote! {
+        #index => {
+            #(#checks)*
+            #decode
+            let #out = #call?;
+            ::actor::__private::workflow_output::<#wrap_ty>(#out)
+        }
+    }
+}
+
+/// `Actor::run`, forwarding to the user's `#[run]` method, and `HAS_RUN`.
+pub(super) fn run_fn(self_ty: &Type, m: &Method, locals: &Locals) -> TokenStream {
+    let ident = m.ident();
+    let lp = &locals.lp;
+    let result = forward(self_ty, m, locals, &quote!(#lp), &[]);
     let ret = future(quote!(::core::result::Result<(), ::actor::__private::ActorError>));
     let body = quote_spanned!(ident.span()=> async move { #result });
     quote! {
@@ -170,7 +216,7 @@ pub(super) fn hook_fn(
         _ => quote!(::core::result::Result<(), ::actor::__private::ActorError>),
     };
     let ret = future(output);
-    let call = forward(self_ty, m, locals, &args);
+    let call = forward(self_ty, m, locals, &quote!(self), &args);
     let flag = flag.map(|flag| {
         let flag = format_ident!("{}", flag);
         quote!(const #flag: bool = true;)

@@ -6,7 +6,7 @@
 //! | module | what it writes |
 //! |---|---|
 //! | this one | the struct's `ActorOptions` impl; the impl block's `Actor` impl, by role |
-//! | [`handle`] | the typed handle: its type, and its methods (shared with the stubs) |
+//! | [`handle`] | the typed handle: its type, and its methods (shared with the stubs); the schedule and workflows types |
 //! | [`call`] | calls of the user's methods: dispatch arms and hook methods |
 //! | [`wire`] | the checks that arguments and outputs cross the network |
 
@@ -25,11 +25,11 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Ident, Type};
 
-use crate::ast::{ActorImpl, Method, State};
+use crate::ast::{self, ActorImpl, Method, State};
 use crate::options;
 use crate::queue_options;
 use crate::role::Expansion;
-use handle::HandleMethod;
+use handle::{HandleMethod, TurnType};
 
 /// The struct, its handle type and its `ActorOptions` impl.
 pub(crate) fn state(state: &State) -> TokenStream {
@@ -111,23 +111,42 @@ pub(crate) fn options_impl(spec: &OptionsImpl<'_>) -> TokenStream {
     }
 }
 
-/// `#[action]` or a hook marker that no `#[actor] impl` consumed.
+/// `#[action]`, `#[workflow]` or another marker that no `#[actor] impl` consumed: the item
+/// and the error. A role's own context (`wf: Workflow<Self>`) requires its type argument to
+/// be an actor, which without an `#[actor] impl` it is not: that bound is assumed on the
+/// method (`where for<'__stub> Self: Actor`, as the stubs do), so it adds no error of its
+/// own.
 pub(crate) fn misplaced(marker: &str, item: TokenStream) -> TokenStream {
-    let target = match syn::parse2::<syn::ImplItemFn>(item.clone()) {
-        Ok(f) => {
-            let (fn_token, ident) = (f.sig.fn_token, f.sig.ident);
-            quote!(#fn_token #ident)
-        }
-        Err(_) => item.clone(),
+    let message = format!(
+        "`#[{marker}]` only works inside an `#[actor] impl` block: add `#[actor]` to the `impl`"
+    );
+    let Ok(mut f) = syn::parse2::<syn::ImplItemFn>(item.clone()) else {
+        let err = syn::Error::new_spanned(&item, message).to_compile_error();
+        return quote!(#item #err);
     };
-    let err = syn::Error::new_spanned(
-        target,
-        format!(
-            "`#[{marker}]` only works inside an `#[actor] impl` block: add `#[actor]` to the `impl`"
-        ),
-    )
-    .to_compile_error();
-    quote!(#item #err)
+    let (fn_token, ident) = (&f.sig.fn_token, &f.sig.ident);
+    let err = syn::Error::new_spanned(quote!(#fn_token #ident), message).to_compile_error();
+    let actor = crate::role::by_marker(marker)
+        .and_then(|role| role.args.own_context())
+        .and_then(|context| {
+            match f
+                .sig
+                .inputs
+                .iter()
+                .find(|a| matches!(a, syn::FnArg::Typed(_)))
+            {
+                Some(syn::FnArg::Typed(p)) => ast::context_actor(&p.ty, context).cloned(),
+                _ => None,
+            }
+        });
+    if let Some(actor) = actor {
+        f.sig
+            .generics
+            .make_where_clause()
+            .predicates
+            .push(syn::parse_quote!(for<'__stub> #actor: ::actor::__private::Actor));
+    }
+    quote!(#f #err)
 }
 
 /// Local names in generated bodies, hygienic so they never meet the user's argument names.
@@ -138,6 +157,12 @@ pub(crate) struct Locals {
     shape: Ident,
     out: Ident,
     input: Ident,
+    /// The run loop's context, in `run`.
+    lp: Ident,
+    /// A workflow's context, in `call_workflow`.
+    wf: Ident,
+    /// A workflow's decoded input.
+    decoded: Ident,
 }
 
 impl Locals {
@@ -150,6 +175,9 @@ impl Locals {
             shape: local("__shape"),
             out: local("__out"),
             input: local("__input"),
+            lp: local("__lp"),
+            wf: local("__wf"),
+            decoded: local("__in"),
         }
     }
 }
@@ -186,21 +214,49 @@ pub(crate) fn queues(actor: &ActorImpl) -> impl Iterator<Item = &Method> {
         .filter(|m| matches!(m.role.expansion, Expansion::Queue))
 }
 
-/// The methods the handle gets one of each: actions, then queues.
-pub(crate) fn handle_methods(actor: &ActorImpl) -> impl Iterator<Item = &Method> {
-    actions(actor).chain(queues(actor))
+/// The methods that are workflows, in declaration order: their index is their place in
+/// `Actor::WORKFLOWS`.
+pub(crate) fn workflows(actor: &ActorImpl) -> impl Iterator<Item = &Method> {
+    actor
+        .methods
+        .iter()
+        .filter(|m| matches!(m.role.expansion, Expansion::Workflow))
 }
 
-/// The schedule type's name for the impl of `self_ty` (`CounterSchedule` for
-/// `impl a::Counter`).
-pub(crate) fn schedule_ident(self_ty: &Type) -> Ident {
-    match self_ty {
-        Type::Path(p) => p.path.segments.last().map_or_else(
-            || Ident::new("Schedule", Span::call_site()),
-            |s| handle::schedule_ident(&s.ident),
-        ),
-        _ => Ident::new("Schedule", Span::call_site()),
+/// The methods the handle gets one of each: actions, then queues, then workflows.
+pub(crate) fn handle_methods(actor: &ActorImpl) -> impl Iterator<Item = &Method> {
+    actions(actor).chain(queues(actor)).chain(workflows(actor))
+}
+
+/// The [`TurnType`]s of the impl of `self_ty`: the `Actor` impl's associated types naming
+/// them (`type Schedule = CounterSchedule;` for `impl a::Counter`), and the types, each with
+/// `method` (the real one or the stub) of every one of `methods` it holds.
+pub(crate) fn turn_types<'a>(
+    self_ty: &Type,
+    methods: &[HandleMethod<'a>],
+    method: fn(&HandleMethod<'a>) -> TokenStream,
+) -> (TokenStream, TokenStream) {
+    let state = self_ty.to_token_stream().to_string();
+    let state_ident = match self_ty {
+        Type::Path(p) => p.path.segments.last().map(|s| &s.ident),
+        _ => None,
+    };
+    let mut assoc = TokenStream::new();
+    let mut types = TokenStream::new();
+    for turn in TurnType::ALL {
+        let (name, ident) = (
+            turn.assoc(),
+            state_ident.map_or_else(|| turn.assoc(), |s| turn.ident(s)),
+        );
+        let methods = methods
+            .iter()
+            .filter(|m| turn.holds(m))
+            .map(method)
+            .collect();
+        assoc.extend(quote!(type #name = #ident;));
+        types.extend(turn.emit(&ident, &state, methods));
     }
+    (assoc, types)
 }
 
 /// `where Handle: Sized` on the `Actor` impl: always true, and when the struct has no
@@ -299,13 +355,13 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
             input,
             flag,
         } => Some(call::hook_fn(self_ty, m, method, input, flag, &locals)),
-        Expansion::Action | Expansion::Queue | Expansion::Run => None,
+        Expansion::Action | Expansion::Queue | Expansion::Run | Expansion::Workflow => None,
     });
     let run = actor
         .methods
         .iter()
         .find(|m| matches!(m.role.expansion, Expansion::Run))
-        .map(|m| call::run_fn(self_ty, m));
+        .map(|m| call::run_fn(self_ty, m, &locals));
     let queues: Vec<&Method> = queues(actor).collect();
     let queue_infos = queues.iter().map(|m| {
         let options = m.queue.as_ref().expect("a queue has its options");
@@ -349,21 +405,39 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
             }
         }
     });
+    let workflows: Vec<&Method> = workflows(actor).collect();
+    let workflow_infos = workflows.iter().map(|m| {
+        let (name, main) = (m.name(), m.main.is_some());
+        quote!(::actor::__private::WorkflowInfo { name: #name, main: #main })
+    });
+    let workflow_list = (!workflows.is_empty()).then(|| {
+        quote!(const WORKFLOWS: &'static [::actor::__private::WorkflowInfo] = &[#(#workflow_infos),*];)
+    });
+    let call_workflow = (!workflows.is_empty()).then(|| {
+        let Locals { wf, input, .. } = &locals;
+        let arms = workflows
+            .iter()
+            .enumerate()
+            .map(|(i, m)| call::workflow_arm(self_ty, i, m, &locals));
+        quote! {
+            fn call_workflow(#wf: ::actor::Workflow<Self>, #index: usize, #input: ::actor::__private::Payload) -> #payload {
+                async move {
+                    match #index {
+                        #(#arms)*
+                        _ => ::core::result::Result::Err(::actor::__private::workflow_not_found(
+                            <Self as ::actor::__private::ActorOptions>::NAME,
+                            #index,
+                        )),
+                    }
+                }
+            }
+        }
+    });
     let input = input_type(actor);
-    let handle_methods: Vec<HandleMethod> = actions
-        .iter()
-        .chain(&queues)
+    let handle_methods: Vec<HandleMethod> = handle_methods(actor)
         .map(|m| HandleMethod::new(m, &self_tokens))
         .collect();
-    let schedule = schedule_ident(self_ty);
-    let schedule_type = handle::schedule_type(
-        &schedule,
-        &self_tokens.to_string(),
-        handle_methods
-            .iter()
-            .map(HandleMethod::schedule_real)
-            .collect(),
-    );
+    let (turn_assoc, turn_types) = turn_types(self_ty, &handle_methods, HandleMethod::turn_real);
     let handle_methods = handle_methods.iter().map(HandleMethod::real);
     let arities: BTreeSet<usize> = actions.iter().map(|m| m.args().count()).collect();
     let decoders = wire::decoders(&arities);
@@ -382,9 +456,10 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
             #[automatically_derived]
             impl #actor_trait for #self_ty #handle_bound {
                 type Input = #input;
-                type Schedule = #schedule;
+                #turn_assoc
                 const ACTIONS: &'static [::actor::__private::ActionInfo] = &[#(#infos),*];
                 #queue_list
+                #workflow_list
                 #(#hooks)*
                 #call_exclusive
                 #exclusive_now
@@ -392,13 +467,14 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
                 #call_queue
                 #queue_now
                 #run
+                #call_workflow
             }
 
             impl #handle {
                 #(#handle_methods)*
             }
 
-            #schedule_type
+            #turn_types
 
             ::actor::__private::inventory::submit! {
                 ::actor::__private::ActorKind::of::<#self_ty>()
@@ -411,6 +487,33 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
 mod tests {
     use super::*;
     use crate::ctxt::Ctxt;
+
+    #[test]
+    fn a_misplaced_workflow_assumes_its_actor() {
+        let out = misplaced(
+            "workflow",
+            quote!(
+                async fn provision(wf: Workflow<Self>) {}
+            ),
+        );
+        let out = out.to_string();
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(
+            out.contains("where for < '__stub > Self : :: actor :: __private :: Actor"),
+            "{out}"
+        );
+        let out = misplaced(
+            "action",
+            quote!(
+                async fn get(&self) {}
+            ),
+        )
+        .to_string();
+        assert!(
+            out.contains("compile_error") && !out.contains("__stub"),
+            "{out}"
+        );
+    }
 
     #[test]
     fn zero_argument_actions_do_not_decode() {

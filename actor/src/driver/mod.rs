@@ -45,7 +45,8 @@ use crate::key::{ActorId, ActorKey};
 /// | `qseq` | the last message id the actor reserved (ids are reserved 1,024 at a time, so none is given out twice) | the first send past the last reservation |
 /// | `dl/<queue>/<seq>` | a dead letter: a message whose retries ran out, or that no longer decodes (the header, the error as JSON, the body) | the handler's last failed attempt; removed by a replay or a discard |
 /// | `s/<id>` | a schedule: what to call, when, how often | `ctx.schedule()`, a firing |
-/// | `wf/<workflow>/<location>` | one workflow history entry, keyed by its location | the step's turn |
+/// | `wf/<id>` | a workflow: a 13-byte header (format, due at, description length), its name, status, times and error as JSON, its input, its output | its start, its end, a cancel or a retry |
+/// | `wh/<id>\0<seq>` | one entry of a workflow's history, numbered in the order it was first recorded: the header, its location, kind, status, attempts, error and times as JSON, its result | the turn that records the entry; removed with its loop's old iterations, or with its workflow |
 /// | `c/<connection>` | a connection's state | connect and the connection's turns |
 ///
 /// When an actor is due (a schedule, a workflow's durable sleep) is not a record of its
@@ -53,7 +54,7 @@ use crate::key::{ActorId, ActorKey};
 ///
 /// ```
 /// use actor::driver::keys;
-/// let all = [keys::STATE, keys::QUEUE, keys::QUEUE_SEQ, keys::DEAD_LETTERS, keys::SCHEDULES, keys::WORKFLOWS, keys::CONNECTIONS];
+/// let all = [keys::STATE, keys::QUEUE, keys::QUEUE_SEQ, keys::DEAD_LETTERS, keys::SCHEDULES, keys::WORKFLOWS, keys::WORKFLOW_HISTORY, keys::CONNECTIONS, keys::DATABASE_SEQ];
 /// for a in all {
 ///     for b in all {
 ///         assert!(a == b || !b.starts_with(a), "{:?} is a prefix of {:?}", a, b);
@@ -71,8 +72,10 @@ pub mod keys {
     pub const DEAD_LETTERS: &[u8] = b"dl/";
     /// Schedules: `s/<id>`.
     pub const SCHEDULES: &[u8] = b"s/";
-    /// Workflow history: `wf/<workflow>/<location>`.
+    /// Workflows: `wf/<id>`.
     pub const WORKFLOWS: &[u8] = b"wf/";
+    /// Workflow history entries: `wh/<id>\0<seq>`.
+    pub const WORKFLOW_HISTORY: &[u8] = b"wh/";
     /// Connection data: `c/<connection>`.
     pub const CONNECTIONS: &[u8] = b"c/";
     /// The turn of the actor's SQL database whose state this keyspace holds, big-endian

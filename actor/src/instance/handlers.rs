@@ -25,9 +25,15 @@ use super::schedules::{Book, Firing};
 use super::scope::{CallChain, Scope};
 use super::turn::{Call, TurnDone};
 
-/// A dead-letter call whose read of storage finished.
+/// A call that reads storage off the loop: a dead-letter call, or a workflow's history.
+pub(super) enum Job {
+    DeadLetters(DeadLetterOp),
+    History(crate::workflow::WorkflowId),
+}
+
+/// A call whose read of storage finished.
 pub(super) struct JobDone {
-    op: DeadLetterOp,
+    job: Job,
     reply: oneshot::Sender<Reply>,
     read: Result<Vec<Record>, StorageError>,
 }
@@ -82,13 +88,18 @@ impl<A: Actor> Instance<A> {
         }
     }
 
-    /// Starts a dead-letter call: it reads the actor's dead letters off the loop.
-    pub(super) fn start_job(&mut self, op: DeadLetterOp, reply: oneshot::Sender<Reply>) {
+    /// Starts a call that reads storage off the loop: the actor's dead letters, or a
+    /// workflow's history.
+    pub(super) fn start_job(&mut self, job: Job, reply: oneshot::Sender<Reply>) {
         let driver = self.live.driver.clone();
         let id = self.live.id().clone();
+        let prefix = match &job {
+            Job::DeadLetters(_) => keys::DEAD_LETTERS.to_vec(),
+            Job::History(workflow) => crate::workflow::record::history_prefix(workflow.as_str()),
+        };
         let job = async move {
-            let read = driver.scan(&id, keys::DEAD_LETTERS).await;
-            JobDone { op, reply, read }
+            let read = driver.scan(&id, &prefix).await;
+            JobDone { job, reply, read }
         };
         self.jobs
             .get_or_insert_with(FuturesUnordered::new)
@@ -98,11 +109,19 @@ impl<A: Actor> Instance<A> {
     /// Answers a dead-letter call from what it read; a replay or a discard commits its
     /// change, and is answered once that is durable.
     pub(super) fn finish_job(&mut self, done: JobDone) {
-        let JobDone { op, reply, read } = done;
+        let JobDone { job, reply, read } = done;
         let records = match read {
             Ok(records) => records,
             Err(err) => {
                 let _ = reply.send(Err(ActorError::from_storage(err)));
+                return;
+            }
+        };
+        let op = match job {
+            Job::DeadLetters(op) => op,
+            Job::History(_) => {
+                let history = super::workflows::history(records);
+                let _ = reply.send(Ok(Payload::local(history)));
                 return;
             }
         };

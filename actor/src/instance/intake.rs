@@ -94,6 +94,21 @@ impl<A: Actor> Instance<A> {
                 .iter()
                 .position(|a| a.name == *action)
                 .ok_or_else(|| action_not_found(A::NAME, action)),
+            Target::Workflow(_) => {
+                self.take_from_inbox();
+                let Target::Workflow(op) = cmd.target else {
+                    unreachable!("matched above")
+                };
+                if stopping == Some(Stop::Destroy) {
+                    turn::rejected(destroyed::<A>(self.live.id()), cmd.reply);
+                } else if A::WORKFLOWS.is_empty() {
+                    let err = ActorError::workflow_not_found(A::NAME, cmd_name(&op), &[]);
+                    turn::rejected(err, cmd.reply);
+                } else {
+                    self.workflow_op(op, cmd.args, cmd.reply);
+                }
+                return;
+            }
             Target::Send(_) | Target::SendAndWait { .. } | Target::DeadLetters(_) => {
                 self.take_from_inbox();
                 if stopping == Some(Stop::Destroy) {
@@ -101,7 +116,7 @@ impl<A: Actor> Instance<A> {
                 } else if A::QUEUES.is_empty() {
                     turn::rejected(target_not_found::<A>(&cmd.target), cmd.reply);
                 } else if let Target::DeadLetters(op) = cmd.target {
-                    self.start_job(op, cmd.reply);
+                    self.start_job(super::handlers::Job::DeadLetters(op), cmd.reply);
                 } else {
                     self.accept_send(cmd);
                 }
@@ -272,6 +287,14 @@ impl<A: Actor> Live<A> {
             }
         }
         (core, Ran::Done(ran))
+    }
+}
+
+/// The workflow a call names, for `workflow/not_found`.
+fn cmd_name(op: &crate::workflow::WorkflowOp) -> &str {
+    match op {
+        crate::workflow::WorkflowOp::Start { name, .. } => name,
+        _ => "(any)",
     }
 }
 

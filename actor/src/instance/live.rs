@@ -263,11 +263,20 @@ impl<A: Actor> Live<A> {
     }
 
     /// When the actor's stored records need it awake: the earliest of its queue
-    /// messages' next attempts and its schedules' next times.
+    /// messages' next attempts, its schedules' next times and its running workflows'
+    /// needs (now, for one that works; a sleep's end or a timeout for one that waits).
     pub(super) fn wanted_alarm(&self, queues: Option<&Queues<A>>) -> Option<u64> {
+        let workflows = if A::WORKFLOWS.is_empty() {
+            None
+        } else {
+            self.ctx.with_workflows(|index| index.wanted_alarm())
+        };
         earliest(
-            queues.and_then(Queues::wanted_alarm),
-            self.ctx.with_book(|book| book.wanted_alarm()),
+            earliest(
+                queues.and_then(Queues::wanted_alarm),
+                self.ctx.with_book(|book| book.wanted_alarm()),
+            ),
+            workflows,
         )
     }
 
@@ -289,6 +298,12 @@ impl<A: Actor> Live<A> {
             match op {
                 SaveOp::Put { key, value } if key.starts_with(keys::QUEUE) => {
                     due = earliest(due, crate::queue::StoredMessage::due_in(value));
+                }
+                SaveOp::Put { key, value }
+                    if key.starts_with(keys::WORKFLOWS)
+                        || key.starts_with(keys::WORKFLOW_HISTORY) =>
+                {
+                    due = earliest(due, crate::workflow::record::due_in(value));
                 }
                 SaveOp::Put { key, .. } => schedules |= key.starts_with(keys::SCHEDULES),
                 SaveOp::Delete { key } => schedules |= key.starts_with(keys::SCHEDULES),
@@ -531,8 +546,14 @@ impl<A: Actor> Live<A> {
             batch.push(op);
         }
         *schedules_moved |= *schedule_due != due_before;
+        let mut effects = Vec::new();
+        self.take_workflow_records(batch.ops(), &mut effects);
         let commit = self.driver.commit(batch);
-        core.gate.submit(commit).map_err(ActorError::from_storage)
+        let submitted = core.gate.submit(commit).map_err(ActorError::from_storage);
+        if !effects.is_empty() {
+            self.workflow_effects(core, effects);
+        }
+        submitted
     }
 
     /// An empty batch of this instance.
@@ -603,6 +624,9 @@ impl<A: Actor> Live<A> {
         let err = self.stopped_error();
         let mut core = self.lock();
         core.phase.retire();
+        if !A::WORKFLOWS.is_empty() {
+            self.ctx.with_workflows(|index| index.fail_waiters(&err));
+        }
         if let Some(queues) = core.queues.as_deref_mut() {
             queues.fail_waiters(&err);
             if let Some(looping) = queues.looping_if_any() {

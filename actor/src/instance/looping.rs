@@ -1,9 +1,9 @@
-//! The instance's side of a `#[run]` loop: the task that runs it (restarted with backoff
-//! when it fails), what it reaches the queues and the state through (`Backend`, behind
-//! the public `Loop`), and the turns it asks for, which the instance task runs in order
-//! with its calls (`Work::Loop`).
+//! The instance's background work: the `#[run]` loop's task (restarted with backoff when
+//! it fails), what it reaches the queues and the state through (`Backend`, behind the
+//! public `Loop`), the workflows' tasks (`workflow_run.rs`), and the turns they ask for,
+//! which the instance task runs in order with its calls (`Work::Loop`).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
@@ -28,10 +28,11 @@ use super::live::Live;
 const FIRST_RESTART: Duration = Duration::from_secs(1);
 const MAX_RESTART: Duration = Duration::from_secs(60);
 
-/// A change a loop asked to make as an exclusive turn.
+/// A change the loop or a workflow asked to make as an exclusive turn.
 pub(super) type LoopFn<A> = Box<dyn FnOnce(&mut A, &Ctx<A>) -> Reply + Send>;
 
-/// A turn a loop asked for: the change, the messages it completes, where the answer goes.
+/// A turn the loop or a workflow asked for: the change, the messages it completes, where
+/// the answer goes.
 pub(super) struct LoopTurn<A: Actor> {
     pub(super) change: LoopFn<A>,
     pub(super) complete: Vec<u64>,
@@ -46,16 +47,16 @@ pub(crate) struct Cancel {
 }
 
 impl Cancel {
-    fn cancel(&self) {
+    pub(super) fn cancel(&self) {
         self.set.store(true, Ordering::Release);
         self.notify.notify_waiters();
     }
 
-    fn is_set(&self) -> bool {
+    pub(super) fn is_set(&self) -> bool {
         self.set.load(Ordering::Acquire)
     }
 
-    async fn cancelled(&self) {
+    pub(super) async fn cancelled(&self) {
         loop {
             let notified = self.notify.notified();
             if self.is_set() {
@@ -66,15 +67,24 @@ impl Cancel {
     }
 }
 
-/// The loop's part of an instance, kept with its queues.
+/// The background part of an instance (its run loop and its workflows), kept with its
+/// queues.
 pub(super) struct Looping<A: Actor> {
-    /// Notified when a message for a loop queue is stored, or taken messages come back.
+    /// Notified when a message for a queue without a handler is stored, or taken
+    /// messages come back.
     pub(super) arrived: Arc<Notify>,
+    /// Set when the actor starts to stop: the loop and the workflows end.
     pub(super) cancel: Arc<Cancel>,
-    /// Turns the loop asked for, for the task's next look.
+    /// Turns the loop and the workflows asked for, for the task's next look.
     pub(super) turns: VecDeque<LoopTurn<A>>,
     /// The task running the loop, while it runs.
     pub(super) task: Option<JoinHandle<()>>,
+    /// The tasks running workflows, by id.
+    pub(super) flows: HashMap<crate::workflow::WorkflowId, (JoinHandle<()>, u64)>,
+    /// The instance, for starting workflows' tasks (set when the instance opens).
+    pub(super) live: Weak<Live<A>>,
+    /// The owner number of the next workflow task (see `Queues::take`).
+    pub(super) next_owner: u64,
 }
 
 impl<A: Actor> Default for Looping<A> {
@@ -84,35 +94,87 @@ impl<A: Actor> Default for Looping<A> {
             cancel: Arc::default(),
             turns: VecDeque::new(),
             task: None,
+            flows: HashMap::new(),
+            live: Weak::new(),
+            next_owner: 1,
         }
     }
 }
 
 impl<A: Actor> Looping<A> {
-    /// Tells the loop the actor is stopping.
+    /// Tells the loop and the workflows the actor is stopping.
     pub(super) fn cancel(&self) {
         self.cancel.cancel();
     }
 
-    /// Ends the loop's task now (its grace is over, or the actor failed).
+    /// Ends the loop's and the workflows' tasks now (their grace is over, or the actor
+    /// failed).
     pub(super) fn abort(&mut self) {
         if let Some(task) = self.task.take() {
             task.abort();
         }
-    }
-
-    /// Whether the loop's task still runs.
-    pub(super) fn alive(&self) -> bool {
-        self.task.as_ref().is_some_and(|t| !t.is_finished())
-    }
-
-    /// Ready once the loop's task has ended.
-    pub(super) fn poll_ended(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
-        match &mut self.task {
-            Some(task) => std::pin::Pin::new(task).poll(cx).map(|_| self.task = None),
-            None => std::task::Poll::Ready(()),
+        for (_, (task, _)) in self.flows.drain() {
+            task.abort();
         }
     }
+
+    /// Whether the loop's task or a workflow's still runs.
+    pub(super) fn alive(&self) -> bool {
+        self.task.as_ref().is_some_and(|t| !t.is_finished())
+            || self.flows.values().any(|(t, _)| !t.is_finished())
+    }
+
+    /// Ready once the loop's task and the workflows' have ended.
+    pub(super) fn poll_ended(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        use std::task::Poll;
+        if let Some(task) = &mut self.task {
+            match std::pin::Pin::new(task).poll(cx) {
+                Poll::Ready(_) => self.task = None,
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        self.flows
+            .retain(|_, (task, _)| std::pin::Pin::new(task).poll(cx).is_pending());
+        if self.flows.is_empty() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// A new owner number for a workflow task's taken messages.
+    pub(super) fn owner(&mut self) -> u64 {
+        let owner = self.next_owner;
+        self.next_owner += 1;
+        owner
+    }
+}
+
+/// Asks the instance behind `live` to run `change` as an exclusive turn that also removes
+/// the messages `complete`, and waits for its durable answer; `stopped()` if the instance
+/// is gone or stops first.
+pub(super) async fn request_turn<A: Actor>(
+    live: &Weak<Live<A>>,
+    complete: Vec<u64>,
+    change: LoopFn<A>,
+    stopped: impl Fn() -> ActorError,
+) -> Reply {
+    let live = live.upgrade().ok_or_else(&stopped)?;
+    let (reply, answer) = oneshot::channel();
+    {
+        let mut core = live.lock();
+        if core.phase.is_retired() {
+            return Err(stopped());
+        }
+        core.queues().looping().turns.push_back(LoopTurn {
+            change,
+            complete,
+            reply,
+        });
+    }
+    live.cell().nudge();
+    drop(live);
+    answer.await.unwrap_or_else(|_| Err(stopped()))
 }
 
 /// What a `Loop` reaches the instance through.
@@ -154,22 +216,7 @@ impl<A: Actor> Backend<A> {
 
     /// The indexes of the loop's queues named `names`.
     pub(crate) fn queue_indexes(&self, names: &[&str]) -> Result<Vec<usize>, ActorError> {
-        names
-            .iter()
-            .map(|name| {
-                A::QUEUES
-                    .iter()
-                    .position(|q| q.name == *name && !q.handled)
-                    .ok_or_else(|| {
-                        let loop_queues: Vec<&str> = A::QUEUES
-                            .iter()
-                            .filter(|q| !q.handled)
-                            .map(|q| q.name)
-                            .collect();
-                        ActorError::queue_not_found(A::NAME, name, &loop_queues)
-                    })
-            })
-            .collect()
+        queue_indexes::<A>(names)
     }
 
     /// Takes up to `max` available messages of the queues at `indexes`, oldest first.
@@ -179,7 +226,7 @@ impl<A: Actor> Backend<A> {
         }
         let live = self.live()?;
         let mut core = live.lock();
-        Ok(core.queues().take(indexes, max))
+        Ok(core.queues().take(indexes, max, super::queues::LOOP))
     }
 
     /// Takes every available message of `queue` after message `after`.
@@ -197,30 +244,16 @@ impl<A: Actor> Backend<A> {
         R: Serialize + DeserializeOwned + Send + 'static,
         F: FnOnce(&mut A, &Ctx<A>) -> R + Send + 'static,
     {
-        let live = self.live()?;
-        let (reply, answer) = oneshot::channel();
-        {
-            let mut core = live.lock();
-            if core.phase.is_retired() {
-                return Err(self.stopped());
-            }
-            core.queues().looping().turns.push_back(LoopTurn {
-                change: Box::new(move |state, ctx| Ok(Payload::local(change(state, ctx)))),
-                complete,
-                reply,
-            });
-        }
-        live.cell().nudge();
-        drop(live);
-        answer
-            .await
-            .unwrap_or_else(|_| Err(self.stopped()))?
+        let change: LoopFn<A> = Box::new(move |state, ctx| Ok(Payload::local(change(state, ctx))));
+        request_turn(&self.live, complete, change, || self.stopped())
+            .await?
             .decode()
     }
 }
 
 /// Starts `A`'s run loop on the instance, if it has one.
 pub(super) fn start<A: Actor>(live: &Arc<Live<A>>) {
+    super::workflows::resume(live);
     if !A::HAS_RUN {
         return;
     }
@@ -244,7 +277,7 @@ async fn supervise<A: Actor>(backend: Arc<Backend<A>>) {
         let lp = Loop::new(backend.clone(), backend.ctx().keep_awake());
         let ran = AssertUnwindSafe(A::run(lp)).catch_unwind().await;
         if let Ok(live) = backend.live() {
-            live.lock().queues().give_back();
+            live.lock().queues().give_back(super::queues::LOOP);
         }
         if backend.is_cancelled() {
             return;
@@ -268,4 +301,25 @@ async fn supervise<A: Actor>(backend: Arc<Backend<A>>) {
         }
         wait = (wait * 2).min(MAX_RESTART);
     }
+}
+
+/// The indexes of the queues without a handler (the ones a loop or a workflow takes
+/// from) named `names`; `queue/not_found` naming those there are for any other name.
+pub(super) fn queue_indexes<A: Actor>(names: &[&str]) -> Result<Vec<usize>, ActorError> {
+    names
+        .iter()
+        .map(|name| {
+            A::QUEUES
+                .iter()
+                .position(|q| q.name == *name && !q.handled)
+                .ok_or_else(|| {
+                    let takeable: Vec<&str> = A::QUEUES
+                        .iter()
+                        .filter(|q| !q.handled)
+                        .map(|q| q.name)
+                        .collect();
+                    ActorError::queue_not_found(A::NAME, name, &takeable)
+                })
+        })
+        .collect()
 }

@@ -15,7 +15,9 @@
 //! | `handlers.rs` | the task's side of queues and schedules: ending a handler's or a scheduled call's turn, dead-letter calls |
 //! | `schedules.rs` | the instance's schedules: the stored ones by time, firing them |
 //! | `alarm.rs` | what the driver's alarm index holds for the actor, and the changes that keep it right |
-//! | `looping.rs` | the `#[run]` loop: its task, its backend, the turns it asks for |
+//! | `looping.rs` | background work: the `#[run]` loop's task and backend, the workflows' tasks, the turns they ask for |
+//! | `workflows.rs` | what the instance knows of its workflows, the records that change it, the calls a handle makes |
+//! | `workflow_run.rs` | one running workflow: its task, and the engine that replays and records its entries |
 //! | `run.rs` | the instance task's loop: what it waits for and in what order |
 //! | `intake.rs` | how the task takes calls from the inbox |
 //! | `stop.rs` | what the task does once the loop ends: sleep, destroy, or stop on a failure |
@@ -43,6 +45,8 @@ mod start;
 mod stop;
 mod timers;
 mod turn;
+pub(crate) mod workflow_run;
+pub(crate) mod workflows;
 
 pub use timers::Timers;
 

@@ -22,6 +22,9 @@ use crate::run_loop::Received;
 
 use super::looping::Looping;
 
+/// The owner of messages the run loop takes (a workflow's are numbered from 1).
+pub(super) const LOOP: u64 = 0;
+
 /// Message ids reserved in storage at a time (see [`Queues::send`]).
 const RESERVED: u64 = 1024;
 
@@ -45,8 +48,9 @@ enum Status {
     Blocked,
     /// In a queue the run loop consumes, waiting for the loop to take it.
     Available,
-    /// Taken by the run loop, not yet completed.
-    Taken,
+    /// Taken by the run loop (owner 0) or a workflow (its run's owner number), not yet
+    /// completed.
+    Taken(u64),
 }
 
 /// A sender waiting for a handler's result.
@@ -278,16 +282,16 @@ impl<A: Actor> Queues<A> {
         self.looping.as_deref_mut()
     }
 
-    /// For the run loop: up to `max` available messages of the queues at `indexes`,
-    /// oldest first, now taken.
-    pub(super) fn take(&mut self, indexes: &[usize], max: usize) -> Vec<Received> {
+    /// For the run loop (`owner` 0) or a workflow: up to `max` available messages of the
+    /// queues at `indexes`, oldest first, now taken.
+    pub(super) fn take(&mut self, indexes: &[usize], max: usize, owner: u64) -> Vec<Received> {
         let mut taken = Vec::new();
         for (id, p) in &mut self.pending {
             if taken.len() == max {
                 break;
             }
             if p.status == Status::Available && indexes.contains(&p.queue) {
-                p.status = Status::Taken;
+                p.status = Status::Taken(owner);
                 p.stored.attempts += 1;
                 let message = Payload::Encoded(p.stored.encoding, p.stored.body.clone());
                 taken.push(Received::new(
@@ -307,18 +311,19 @@ impl<A: Actor> Queues<A> {
         let mut taken = Vec::new();
         for (id, p) in self.pending.range_mut(after + 1..) {
             if p.queue == queue && p.status == Status::Available {
-                p.status = Status::Taken;
+                p.status = Status::Taken(LOOP);
                 taken.push(*id);
             }
         }
         taken
     }
 
-    /// The messages the loop took and did not complete are available again (it ended).
-    pub(super) fn give_back(&mut self) {
+    /// The messages `owner` (the loop, or a workflow) took and did not complete are
+    /// available again (it ended).
+    pub(super) fn give_back(&mut self, owner: u64) {
         let mut any = false;
         for p in self.pending.values_mut() {
-            if p.status == Status::Taken {
+            if p.status == Status::Taken(owner) {
                 p.status = Status::Available;
                 any = true;
             }

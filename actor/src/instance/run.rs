@@ -160,6 +160,11 @@ pub(super) async fn run<A: Actor>(spawn: Spawn, live: Arc<Live<A>>) {
             if queues.as_ref().is_some_and(|q| q.ready().next().is_some()) {
                 live.cell().set_draining(true);
             }
+            // Before the instance opens, so a workflow a first call starts finds it.
+            let mut queues = queues;
+            if let Some(queues) = queues.as_deref_mut().filter(|_| !A::WORKFLOWS.is_empty()) {
+                queues.looping().live = Arc::downgrade(&live);
+            }
             live.open(state, bytes, queues, alarm);
             looping::start(&live);
         }
@@ -311,10 +316,21 @@ impl<A: Actor> Instance<A> {
         let arm_save =
             matches!(live.config().save, SaveMode::Debounced(_)) && core.dirty && !core.save_armed;
         core.save_armed |= arm_save;
-        let (queue_deadline, senders_waiting) = core
+        let (mut queue_deadline, mut senders_waiting) = core
             .queues
             .as_deref()
             .map_or((None, false), |q| (q.next_deadline(), q.has_waiters()));
+        // Whoever waits for a workflow's result keeps the actor awake, until its timeout.
+        if !A::WORKFLOWS.is_empty() {
+            let (deadline, waiting) = live
+                .ctx
+                .with_workflows(|index| (index.next_deadline(), index.has_waiters()));
+            queue_deadline = match (queue_deadline, deadline) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            senders_waiting |= waiting;
+        }
         core.schedules_moved = false;
         let schedule_due = core
             .schedule_due
@@ -550,6 +566,9 @@ impl<A: Actor> Instance<A> {
                     if let Some(queues) = core.queues.as_deref_mut() {
                         queues.expire(now);
                         due.extend(queues.due(now).into_iter().map(Work::Message));
+                    }
+                    if !A::WORKFLOWS.is_empty() {
+                        live.ctx.with_workflows(|index| index.expire(now));
                     }
                     if core.schedule_due.is_some() {
                         let now_ms = live.host().clock().now_ms();

@@ -20,6 +20,7 @@ use super::queues::{Loaded, Queues};
 use super::schedules::Book;
 use super::scope;
 use super::turn::panicked;
+use super::workflows::Index;
 
 /// The state an instance starts with, its serialized form as last written, its queues
 /// as stored, and its alarm as the index holds it once the start committed.
@@ -113,6 +114,14 @@ pub(super) async fn start<A: Actor>(
                     .map_err(ActorError::from_storage)?;
                 ctx.with_book(|book| *book = Book::load(records));
             }
+            // Workflows are read at every wake: one waiting for a message has no alarm.
+            if !A::WORKFLOWS.is_empty() {
+                let records = driver
+                    .scan(live.id(), keys::WORKFLOWS)
+                    .await
+                    .map_err(ActorError::from_storage)?;
+                ctx.with_workflows(|index| *index = Index::load::<A>(records));
+            }
             let wake = bounded("on_wake", limit, state.on_wake(ctx));
             let (woken, mut staged) = scope::hook(ctx, wake).await;
             let encoded = woken.and_then(|()| {
@@ -131,6 +140,8 @@ pub(super) async fn start<A: Actor>(
             staged.extend(alarm.settle(live.wanted_alarm(queues.as_deref())));
             let covered = live.cover(&mut alarm, queues.as_deref(), &mut None, &staged);
             staged.extend(covered);
+            // Workflows `on_wake` started run once the instance opens.
+            live.take_workflow_records(&staged, &mut Vec::new());
             if *bytes != *stored || !staged.is_empty() {
                 let mut batch = live.batch();
                 batch.put(keys::STATE, bytes.clone());
@@ -174,13 +185,15 @@ async fn create<A: Actor>(
     #[cfg(feature = "sqlite")]
     let encoded = super::database::finish_hook(ctx, encoded, &mut staged).await;
     let bytes = Arc::<[u8]>::from(encoded?);
-    let queues = (!A::QUEUES.is_empty() || A::HAS_RUN).then(|| {
+    let queues = has_queues::<A>().then(|| {
         let clock = live.host().clock();
         Box::new(Queues::new(0, Vec::new(), Instant::now(), clock.now_ms()))
     });
     // A new actor has no alarm; the schedules its hooks made need one.
     let mut alarm = Alarm::known(None);
     let covered = live.cover(&mut alarm, queues.as_deref(), &mut None, &staged);
+    // Workflows the hooks started run once the instance opens.
+    live.take_workflow_records(&staged, &mut Vec::new());
     let mut batch = live.batch();
     batch.push(SaveOp::CreateActor {
         kind: A::NAME.to_string(),
@@ -201,6 +214,12 @@ async fn create<A: Actor>(
     })
 }
 
+/// Whether an instance of `A` keeps queues: for its messages, or for the background work
+/// (a run loop, workflows) whose tasks and turns are kept with them.
+fn has_queues<A: Actor>() -> bool {
+    !A::QUEUES.is_empty() || A::HAS_RUN || !A::WORKFLOWS.is_empty()
+}
+
 /// Reads the actor's stored messages, for a kind with queues: the last message id given
 /// out, and the messages if it may have some (`stored`: it has an alarm). A message that
 /// cannot be handled any more (its queue is no longer declared, or its
@@ -211,8 +230,8 @@ async fn load_queues<A: Actor>(
     stored: bool,
 ) -> Result<(Option<Box<Queues<A>>>, Vec<SaveOp>), ActorError> {
     if A::QUEUES.is_empty() {
-        // A loop without queues still has its part of them.
-        let queues = A::HAS_RUN.then(|| {
+        // A loop or workflows without queues still have their part of them.
+        let queues = has_queues::<A>().then(|| {
             let now_ms = live.host().clock().now_ms();
             Box::new(Queues::new(0, Vec::new(), Instant::now(), now_ms))
         });

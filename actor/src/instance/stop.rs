@@ -57,6 +57,11 @@ impl<A: Actor> Instance<A> {
             if let Some(queues) = core.queues.as_deref_mut() {
                 queues.fail_waiters(&err);
             }
+            if !A::WORKFLOWS.is_empty() {
+                self.live
+                    .ctx
+                    .with_workflows(|index| index.fail_waiters(&err));
+            }
         }
     }
 

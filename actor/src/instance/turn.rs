@@ -242,7 +242,7 @@ pub(super) fn closure<A: Actor>(
     ctx: Ctx<A>,
     change: LoopFn<A>,
 ) -> Scoped<BoxFuture<'static, TurnDone<A>>> {
-    const WHAT: &str = "run loop turn";
+    const WHAT: &str = "run loop or workflow turn";
     let scope = ctx.begin_turn(CallChain::default(), None, scope);
     let turn = async move {
         let outcome = {
