@@ -95,6 +95,7 @@ use proc_macro::TokenStream;
 /// | `max_shared = 64` | shared actions that may run at once on one instance; one more gets `actor/overloaded` | `1024` |
 /// | `save_interval = "1s"` | save at most once per interval (`SaveMode::Debounced`) instead of before every exclusive reply | durable saves |
 /// | `max_schedules = 1000` | schedules one actor may hold; one more is `schedule/limit_reached` | `1000` |
+/// | `keep_workflows = 100` | finished workflows one actor keeps with their histories; the oldest goes when one more finishes | `100` |
 /// | `min_schedule_interval = "1s"` | shortest time between two firings of a repeating schedule | `"1s"` |
 /// | `vars = MyVars` | runtime-only data, rebuilt with `Default` on wake (`ctx.vars()`) | `()` |
 ///

@@ -27,6 +27,7 @@ pub(crate) struct StructOptions {
     pub(crate) save_interval: Option<DurationValue>,
     pub(crate) max_schedules: Option<LitInt>,
     pub(crate) min_schedule_interval: Option<DurationValue>,
+    pub(crate) keep_workflows: Option<LitInt>,
     pub(crate) vars: Option<Type>,
     pub(crate) migrations: Option<LitStr>,
     pub(crate) namespace: Option<LitStr>,
@@ -188,6 +189,26 @@ pub(crate) const OPTIONS: &[OptionSpec] = &[
         },
         check: no_rule,
         config: |o| duration_field("min_schedule_interval", o.min_schedule_interval.as_ref()),
+    },
+    OptionSpec {
+        key: "keep_workflows",
+        read: |cx, meta, o| {
+            o.keep_workflows = meta::integer(cx, meta, "100")?;
+            Ok(())
+        },
+        check: |cx, o| {
+            check_count(
+                cx,
+                o.keep_workflows.as_ref(),
+                "keep_workflows",
+                "how many finished workflows one actor keeps",
+                "100",
+            )
+        },
+        config: |o| {
+            let n = count(o.keep_workflows.as_ref())?;
+            Some(quote!(keep_workflows: #n))
+        },
     },
     OptionSpec {
         key: "migrations",
@@ -550,7 +571,7 @@ mod tests {
         assert_eq!(
             errors,
             [
-                "unknown option `sleep_timout`: did you mean `sleep_timeout`? `#[actor]` takes `name`, `sleep_timeout`, `action_timeout`, `sleep_grace`, `inbox`, `max_shared`, `save_interval`, `max_schedules`, `min_schedule_interval`, `migrations`, `namespace`, `adopt_baseline`, `shared_database`, `vars`",
+                "unknown option `sleep_timout`: did you mean `sleep_timeout`? `#[actor]` takes `name`, `sleep_timeout`, `action_timeout`, `sleep_grace`, `inbox`, `max_shared`, `save_interval`, `max_schedules`, `min_schedule_interval`, `keep_workflows`, `migrations`, `namespace`, `adopt_baseline`, `shared_database`, `vars`",
                 "`inbox` takes a number, not a string: `inbox = 10`",
                 "durations are strings with a unit: `action_timeout = \"60s\"`",
                 "expected a duration like \"30s\", \"500ms\" or \"2m\"",

@@ -59,7 +59,7 @@ pub fn into_result<T, E: Into<ActorError>>(result: Result<T, E>) -> Result<T, Ac
 /// `Deserialize`. Generated code asserts it with [`wire_type`] on the type's own token.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot cross the network: it is not `Serialize` and `Deserialize`",
-    label = "an action's arguments and output, and a queue's messages, must be `Serialize + Deserialize`",
+    label = "an action's arguments and output, a queue's messages, and a workflow's input and output must be `Serialize + Deserialize`",
     note = "derive both on the type: `#[derive(Serialize, Deserialize)]` (they come with `use actor::prelude::*`)",
     note = "for a type from another crate, enable that crate's `serde` feature or wrap the value in a type of yours"
 )]

@@ -1058,3 +1058,122 @@ fn a_killed_process_resumes_its_workflows_at_the_unfinished_step() {
         assert_eq!((count("s4"), count("s5")), (1, 1));
     }
 }
+
+/// A main workflow that ticks, workflows started from a queue message, and a small
+/// `keep_workflows`.
+#[actor(name = "supervisor", sleep_timeout = "30s", keep_workflows = 2)]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Supervisor {
+    ticks: u32,
+    jobs: Vec<String>,
+}
+
+#[actor]
+impl Supervisor {
+    /// Starts the workflow `job` under the job's name: once per name.
+    #[queue]
+    async fn job_received(
+        &mut self,
+        ctx: &Ctx<Self>,
+        job: String,
+    ) -> Result<WorkflowId, ActorError> {
+        ctx.workflow_with_id(job.clone()).job(job)
+    }
+
+    #[action]
+    async fn ticks(&self) -> u32 {
+        self.ticks
+    }
+
+    #[action]
+    async fn jobs(&self) -> Vec<String> {
+        self.jobs.clone()
+    }
+
+    #[workflow]
+    async fn job(wf: Workflow<Self>, job: String) -> Result<String, ActorError> {
+        let name = job.clone();
+        wf.turn("record", move |state: &mut Supervisor, _| {
+            state.jobs.push(name)
+        })
+        .await?;
+        Ok(job)
+    }
+
+    /// Ticks every 10 s for the actor's whole life.
+    #[workflow(main)]
+    async fn supervise(wf: Workflow<Self>) -> Result<(), ActorError> {
+        wf.repeat("tick", (), |wf, ()| async move {
+            wf.sleep("wait", Duration::from_secs(10)).await?;
+            wf.turn("tick", |state: &mut Supervisor, _| state.ticks += 1)
+                .await?;
+            Ok(ControlFlow::<(), ()>::Continue(()))
+        })
+        .await
+    }
+}
+
+/// The main workflow starts with the actor, under its name, and resumes after the
+/// actor sleeps: the alarm of its durable sleep wakes it.
+#[tokio::test(start_paused = true)]
+async fn the_main_workflow_starts_at_create_and_resumes_after_a_sleep() {
+    let registry = memory().await;
+    let s = Supervisor::get_or_create(&registry.client(), ["main"])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(35)).await;
+    assert_eq!(s.ticks().await.unwrap(), 3);
+    let main = s.workflow::<()>("supervise").status().await.unwrap();
+    assert_eq!(
+        (main.name.as_str(), main.state),
+        ("supervise", WorkflowState::Running)
+    );
+    s.sleep().await.unwrap();
+    assert_eq!(registry.awake(), 0);
+    // Nobody calls it: its alarm wakes it for each tick.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    assert_eq!(s.ticks().await.unwrap(), 5);
+    let history = s.workflow::<()>("supervise").history().await.unwrap();
+    // The loop's own entry, its last finished iteration's two, and the running one's.
+    assert!(
+        history.len() <= 5,
+        "the loop keeps one finished iteration: {history:?}"
+    );
+    registry.shutdown().await;
+}
+
+/// A queue handler starts a workflow in its turn, once per id; past `keep_workflows`
+/// finished ones, the oldest is removed with its history.
+#[tokio::test(start_paused = true)]
+async fn queue_messages_start_workflows_and_finished_ones_are_bounded() {
+    let (memory, registry) = on_memory().await;
+    let s = Supervisor::get_or_create(&registry.client(), ["jobs"])
+        .await
+        .unwrap();
+    let id = s.job_received("j1".into()).wait(wait()).await.unwrap();
+    assert_eq!(s.workflow::<String>(id).wait(wait()).await.unwrap(), "j1");
+    // The same message again: the workflow exists, so nothing starts.
+    s.job_received("j1".into()).wait(wait()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(s.jobs().await.unwrap(), ["j1"]);
+    for job in ["j2", "j3"] {
+        let id = s.job_received(job.into()).wait(wait()).await.unwrap();
+        s.workflow::<String>(id).wait(wait()).await.unwrap();
+    }
+    let err = s.workflow::<String>("j1").status().await.unwrap_err();
+    assert!(err.is(codes::WORKFLOW_NOT_FOUND), "{err}");
+    let mut kept: Vec<String> = s
+        .workflows()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|w| w.id.to_string())
+        .collect();
+    kept.sort();
+    assert_eq!(kept, ["j2", "j3", "supervise"]);
+    let records = memory.scan(&s.id(), b"wf/").await.unwrap();
+    assert_eq!(records.len(), 3);
+    let j1_history = memory.scan(&s.id(), b"wh/j1\0").await.unwrap();
+    assert!(j1_history.is_empty(), "j1's history went with it");
+    registry.shutdown().await;
+}

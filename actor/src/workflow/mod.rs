@@ -323,6 +323,7 @@ pub enum WorkflowOp {
 )]
 pub trait StepOutput: Serialize + DeserializeOwned + Send + 'static {}
 
+#[diagnostic::do_not_recommend]
 impl<T: Serialize + DeserializeOwned + Send + 'static> StepOutput for T {}
 
 /// What a `#[workflow]` receives: its way to record steps, wait durably and reach the
@@ -400,7 +401,7 @@ impl<A: Actor> Workflow<A> {
     pub fn step<T, E, F, Fut>(&self, name: impl Into<String>, work: F) -> Step<'_, A, T, F>
     where
         T: StepOutput,
-        E: Into<ActorError>,
+        E: Into<ActorError> + 'static,
         F: FnMut(StepCtx<A>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<T, E>> + Send + 'static,
     {
@@ -410,6 +411,7 @@ impl<A: Actor> Workflow<A> {
             work,
             options: StepOptions::default(),
             apply: None,
+            run: |step, allow_failure| Box::pin(step.run(allow_failure)),
         }
     }
 
@@ -617,7 +619,14 @@ pub struct Step<'a, A: Actor, T, F> {
     work: F,
     options: StepOptions,
     apply: Option<Apply<A, T>>,
+    /// How it runs, chosen where it was made (`Workflow::step`, whose bounds are checked
+    /// there, once): awaiting it needs none of them again.
+    run: StepRun<'a, A, T, F>,
 }
+
+/// How a [`Step`] runs; `true` returns its error as a value.
+type StepRun<'a, A, T, F> =
+    fn(Step<'a, A, T, F>, bool) -> BoxFuture<'a, Result<Result<T, ActorError>, ActorError>>;
 
 impl<A: Actor, T, F> Step<'_, A, T, F> {
     /// Retries after a failed attempt, up to `retries` more attempts (default 3).
@@ -663,19 +672,13 @@ impl<A: Actor, T, F> Step<'_, A, T, F> {
     }
 }
 
-impl<'a, A, T, E, F, Fut> IntoFuture for Step<'a, A, T, F>
-where
-    A: Actor,
-    T: StepOutput,
-    E: Into<ActorError>,
-    F: FnMut(StepCtx<A>) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<T, E>> + Send + 'static,
-{
+impl<'a, A: Actor, T: Send + 'a, F: Send + 'a> IntoFuture for Step<'a, A, T, F> {
     type Output = Result<T, ActorError>;
     type IntoFuture = BoxFuture<'a, Self::Output>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move { self.run(false).await? })
+        let run = self.run;
+        Box::pin(async move { run(self, false).await? })
     }
 }
 
@@ -683,7 +686,7 @@ impl<'a, A, T, E, F, Fut> Step<'a, A, T, F>
 where
     A: Actor,
     T: StepOutput,
-    E: Into<ActorError>,
+    E: Into<ActorError> + 'static,
     F: FnMut(StepCtx<A>) -> Fut + Send + 'static,
     Fut: Future<Output = Result<T, E>> + Send + 'static,
 {
@@ -694,6 +697,7 @@ where
             mut work,
             options,
             apply,
+            ..
         } = self;
         let work = move |step: StepCtx<A>| {
             let attempt = work(step);
@@ -710,19 +714,12 @@ where
 #[must_use = "a step runs only when awaited"]
 pub struct AllowFailure<S>(S);
 
-impl<'a, A, T, E, F, Fut> IntoFuture for AllowFailure<Step<'a, A, T, F>>
-where
-    A: Actor,
-    T: StepOutput,
-    E: Into<ActorError> + 'static,
-    F: FnMut(StepCtx<A>) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<T, E>> + Send + 'static,
-{
+impl<'a, A: Actor, T: Send + 'a, F: Send + 'a> IntoFuture for AllowFailure<Step<'a, A, T, F>> {
     type Output = Result<Result<T, ActorError>, ActorError>;
     type IntoFuture = BoxFuture<'a, Self::Output>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.0.run(true))
+        (self.0.run)(self.0, true)
     }
 }
 
