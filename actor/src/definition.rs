@@ -112,13 +112,17 @@ impl QueueInfo {
     /// next: `first_backoff`, doubled for each attempt after the first, at most
     /// `max_backoff`.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 1u32
-            .checked_shl(attempt.saturating_sub(1))
-            .unwrap_or(u32::MAX);
-        self.first_backoff
-            .saturating_mul(factor)
-            .min(self.max_backoff)
+        doubling(self.first_backoff, self.max_backoff, attempt)
     }
+}
+
+/// The wait after failed attempt `attempt` (1 for the first): `first`, doubled for each
+/// attempt after the first, at most `max`. A queue's retries and a workflow step's.
+pub(crate) fn doubling(first: Duration, max: Duration, attempt: u32) -> Duration {
+    let factor = 1u32
+        .checked_shl(attempt.saturating_sub(1))
+        .unwrap_or(u32::MAX);
+    first.saturating_mul(factor).min(max)
 }
 
 /// One workflow of a kind, as listed in [`Actor::WORKFLOWS`].

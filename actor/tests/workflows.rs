@@ -959,7 +959,8 @@ fn log_effect(dir: &str, line: &str) {
         .append(true)
         .open(std::path::Path::new(dir).join("effects.log"))
         .unwrap();
-    writeln!(file, "{line}").unwrap();
+    // One write of the whole line: appends from several tasks never interleave.
+    file.write_all(format!("{line}\n").as_bytes()).unwrap();
 }
 
 #[actor]

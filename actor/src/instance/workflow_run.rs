@@ -357,6 +357,19 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T,
     })
 }
 
+/// The recorded result of `claim` (`what`, for errors), if its entry is complete.
+fn completed<A: Actor, T: serde::de::DeserializeOwned>(
+    claim: &Claim<'_, A>,
+    what: &str,
+) -> Result<Option<T>, ActorError> {
+    match &claim.recorded {
+        Some(recorded) if recorded.meta.status == EntryStatus::Completed => {
+            decode(&recorded.output, what).map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
 /// A result, encoded for the history.
 fn encode<T: Serialize>(value: &T, what: &str) -> Result<Vec<u8>, ActorError> {
     serde_json::to_vec(value).map_err(|e| ActorError::serialization_failed(what, e))
@@ -855,10 +868,10 @@ impl<A: Actor> Engine<A> {
     ) -> Result<ControlFlow<T, Resume<'_, A, S>>, ActorError> {
         let claim = self.claim(scope, name, EntryKind::Loop)?;
         let what = format!("loop `{}`", claim.location());
+        if let Some(done) = completed(&claim, &what)? {
+            return Ok(ControlFlow::Break(done));
+        }
         let (iteration, state) = match &claim.recorded {
-            Some(recorded) if recorded.meta.status == EntryStatus::Completed => {
-                return Ok(ControlFlow::Break(decode(&recorded.output, &what)?));
-            }
             Some(recorded) => (
                 u64::from(recorded.meta.attempts),
                 decode(&recorded.output, &what)?,
@@ -920,10 +933,8 @@ impl<A: Actor> Engine<A> {
         let scope = wf_scope(wf);
         let mut claim = self.claim(&scope, &name, EntryKind::Join)?;
         let what = format!("join `{}`", claim.location());
-        if let Some(recorded) = &claim.recorded
-            && recorded.meta.status == EntryStatus::Completed
-        {
-            return decode(&recorded.output, &what);
+        if let Some(done) = completed(&claim, &what)? {
+            return Ok(done);
         }
         let branches = self.branches(wf, &name, branches)?;
         let outputs = self
@@ -945,10 +956,8 @@ impl<A: Actor> Engine<A> {
         let scope = wf_scope(wf);
         let mut claim = self.claim(&scope, &name, EntryKind::Race)?;
         let what = format!("race `{}`", claim.location());
-        if let Some(recorded) = &claim.recorded
-            && recorded.meta.status == EntryStatus::Completed
-        {
-            return decode(&recorded.output, &what);
+        if let Some(done) = completed(&claim, &what)? {
+            return Ok(done);
         }
         if branches.is_empty() {
             return Err(self.fail(ActorError::workflow_invalid(format_args!(

@@ -599,12 +599,7 @@ impl StepOptions {
     /// The wait after failed attempt `attempt` (from 1): the first backoff, doubled for
     /// each attempt after the first, at most the cap.
     pub(crate) fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 1u32
-            .checked_shl(attempt.saturating_sub(1))
-            .unwrap_or(u32::MAX);
-        self.first_backoff
-            .saturating_mul(factor)
-            .min(self.max_backoff)
+        crate::definition::doubling(self.first_backoff, self.max_backoff, attempt)
     }
 }
 
