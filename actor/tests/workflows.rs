@@ -329,6 +329,12 @@ async fn a_failing_step_is_retried_with_backoff_and_recorded_once() {
         ("flaky", 3)
     );
     assert_eq!(history[0].status, EntryStatus::Completed);
+    let last = history[0]
+        .error
+        .as_ref()
+        .expect("why the attempts before failed");
+    assert_eq!(last.code(), "flaky");
+    assert!(last.message().contains("attempt 2"), "{last}");
     assert_eq!(history[1].name, "record");
     registry.shutdown().await;
 }

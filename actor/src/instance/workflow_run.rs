@@ -628,6 +628,8 @@ impl<A: Actor> Engine<A> {
                 Ok(value) => {
                     let mut entry = claim.entry(EntryStatus::Completed);
                     entry.meta.attempts = attempt;
+                    // The history keeps why the attempts before this one failed.
+                    entry.meta.error = last_error.take();
                     entry.output = encode(&value, &what)?;
                     let committed = claim
                         .commit(entry, Vec::new(), Vec::new(), move |state, ctx, _| {
@@ -658,14 +660,14 @@ impl<A: Actor> Engine<A> {
                         tracing::warn!(workflow = self.name, id = %self.id, step = %location, attempt, error = %err, retry_in = ?wait, "a workflow step failed; retrying");
                         let mut entry = claim.entry(EntryStatus::Waiting);
                         entry.meta.attempts = attempt;
-                        entry.meta.error = Some(err);
+                        entry.meta.error = Some(err.clone());
                         entry.meta.deadline_ms = Some(at);
+                        last_error = Some(err);
                         claim.record(entry).await?;
                         attempts = attempt;
                         retry_at = Some(at);
                         continue;
                     }
-                    let _ = last_error.take();
                     let mut entry = claim.entry(EntryStatus::Failed);
                     entry.meta.attempts = attempt;
                     entry.meta.error = Some(err.clone());

@@ -200,7 +200,8 @@ pub struct HistoryEntry {
     pub status: EntryStatus,
     /// The attempts a step made (a loop: the iterations it finished).
     pub attempts: u32,
-    /// The last error of a step's attempts, if one failed.
+    /// The last error of a step's attempts, if one failed (kept once a later attempt
+    /// succeeded).
     pub error: Option<ActorError>,
     /// When it was first recorded.
     pub started: SystemTime,
@@ -546,8 +547,10 @@ impl<A: Actor> StepCtx<A> {
         Self { attempt, ctx, name }
     }
 
-    /// The attempt, from 1. An attempt after the first may follow one whose side effects
-    /// happened before it failed (or before a crash): check before doing them again.
+    /// The attempt, from 1: the attempts whose end was recorded, plus one. An attempt
+    /// after the first follows one whose side effects may have happened before it failed;
+    /// an attempt cut short by a crash or a stop runs again under the same number. Make
+    /// the work idempotent either way.
     pub fn attempt(&self) -> u32 {
         self.attempt
     }
