@@ -153,7 +153,7 @@ impl Directory {
     async fn resolve_inner(&self, kind: &str, address: &Address) -> Result<Resolved, ActorError> {
         let kind = *self.kind(kind)?;
         match address {
-            Address::Id(id) => self.wake(&kind, id).await,
+            Address::Id(id) => self.wake(&kind, id, None).await.map(awake),
             Address::Key { key, create } => {
                 key.validate()?;
                 let lock = self.key_lock(kind.name(), key);
@@ -167,7 +167,7 @@ impl Directory {
                     Some(_) if matches!(create, CreateMode::Always(_)) => {
                         Err(ActorError::already_exists(kind.name(), key))
                     }
-                    Some(id) => self.wake(&kind, &id).await,
+                    Some(id) => self.wake(&kind, &id, None).await.map(awake),
                     None => match create.input() {
                         None => Err(ActorError::not_found(
                             kind.name(),
@@ -251,7 +251,7 @@ impl Directory {
     /// Wakes actor `id` of kind `kind` because its alarm is due (see `alarms.rs`).
     pub(crate) async fn wake_by_alarm(&self, kind: &str, id: &ActorId) -> Result<(), ActorError> {
         let kind = *self.kind(kind)?;
-        self.wake(&kind, id).await.map(drop)
+        self.wake(&kind, id, Some(self.clock_ms())).await.map(drop)
     }
 
     /// Whether actor `id` has an instance (starting, awake or stopping).
@@ -276,7 +276,15 @@ impl Directory {
         &self.alarms_changed
     }
 
-    async fn wake(&self, kind: &ActorKind, id: &ActorId) -> Result<Resolved, ActorError> {
+    /// Wakes actor `id` (or finds it awake). With `due_by` (an alarm's wake), an actor
+    /// whose stored alarm is not due by then is left asleep (`None`): it settled its alarm
+    /// as it went to sleep after the alarm loop read it.
+    async fn wake(
+        &self,
+        kind: &ActorKind,
+        id: &ActorId,
+        due_by: Option<u64>,
+    ) -> Result<Option<Resolved>, ActorError> {
         loop {
             let slot = self
                 .slots
@@ -291,11 +299,11 @@ impl Directory {
             }
             if let Some(mailbox) = &state.mailbox {
                 if !mailbox.is_closed() {
-                    return Ok(Resolved {
+                    return Ok(Some(Resolved {
                         id: id.clone(),
                         kind: kind.name(),
                         mailbox: mailbox.clone(),
-                    });
+                    }));
                 }
                 // It is stopping: wait until it has saved, then start a fresh one.
                 let mailbox = mailbox.clone();
@@ -319,6 +327,13 @@ impl Directory {
                     }));
                 }
             };
+            if let Some(now) = due_by
+                && alarm.is_none_or(|at| at > now)
+            {
+                state.retired = true;
+                self.retire(id, &slot);
+                return Ok(None);
+            }
             let start = Start::Wake {
                 state: stored,
                 alarm,
@@ -327,11 +342,11 @@ impl Directory {
             return match Self::started(started).await {
                 Ok(()) => {
                     state.mailbox = Some(mailbox.clone());
-                    Ok(Resolved {
+                    Ok(Some(Resolved {
                         id: id.clone(),
                         kind: kind.name(),
                         mailbox,
-                    })
+                    }))
                 }
                 Err(err) => {
                     state.retired = true;
@@ -391,6 +406,11 @@ impl Transport for Directory {
     ) -> BoxFuture<'a, Result<Resolved, ActorError>> {
         self.resolve_inner(kind, address).boxed()
     }
+}
+
+/// A wake that was not conditional on an alarm always has an instance.
+fn awake(resolved: Option<Resolved>) -> Resolved {
+    resolved.expect("a wake without `due_by` starts the actor or fails")
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The actor kinds the benchmark drives: a counter, in three saving modes, a counter fed
-//! through a durable queue, a planner of schedules, and a counter that writes each note it
-//! counts to its own SQL database.
+//! through a durable queue, a planner of schedules, a counter that writes each note it
+//! counts to its own SQL database, and a counter whose work also runs as durable
+//! workflows.
 
 use actor::prelude::*;
 
@@ -190,5 +191,104 @@ impl Notes {
     #[action]
     async fn get(&self) -> u64 {
         self.added
+    }
+}
+
+/// A small result, as a step might return (an id, a name, a flag): the struct output of
+/// the workflows section's bytes table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// Which step made it.
+    pub id: u64,
+    /// A short name.
+    pub sandbox: String,
+    /// A flag.
+    pub ok: bool,
+}
+
+impl Receipt {
+    /// The receipt of step `i`.
+    pub fn of(i: u64) -> Self {
+        Self {
+            id: i,
+            sandbox: format!("sbx-{i}"),
+            ok: true,
+        }
+    }
+}
+
+/// A counter whose work also runs as durable workflows: `increment` is the exclusive
+/// action the workflows' steps are compared with, on the same state. Each workflow takes
+/// its step count and returns it. Never sleeps on its own, so only `handle.sleep()` puts
+/// it to sleep.
+#[actor(name = "benchFlow", sleep_timeout = "never")]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Flow {
+    count: i64,
+}
+
+#[actor]
+impl Flow {
+    /// Taken by `gated`'s wait; declared without a handler.
+    #[queue]
+    fn go(go: ());
+
+    /// Exclusive: one at a time, saved before the reply (as `Counter::increment`).
+    #[action]
+    async fn increment(&mut self, by: i64) -> i64 {
+        self.count += by;
+        self.count
+    }
+
+    /// Shared: runs on a snapshot, writes nothing.
+    #[action]
+    async fn get(&self) -> i64 {
+        self.count
+    }
+
+    /// `steps` steps `t0`, `t1`, … one after another, each a `wf.turn` adding 1 to the
+    /// count: an exclusive turn whose commit saves the state with the step's record.
+    #[workflow]
+    async fn turns(wf: Workflow<Self>, steps: u32) -> Result<u32, ActorError> {
+        for i in 0..steps {
+            wf.turn(format!("t{i}"), |state: &mut Flow, _| state.count += 1)
+                .await?;
+        }
+        Ok(steps)
+    }
+
+    /// `steps` steps `s0`, `s1`, … one after another, each a `wf.step` whose work
+    /// returns `()` at once: the step's record alone, no state change.
+    #[workflow]
+    async fn steps(wf: Workflow<Self>, steps: u32) -> Result<u32, ActorError> {
+        for i in 0..steps {
+            wf.step(format!("s{i}"), |_| async { Ok::<_, ActorError>(()) })
+                .await?;
+        }
+        Ok(steps)
+    }
+
+    /// `steps` steps `s0`, `s1`, … each returning a [`Receipt`].
+    #[workflow]
+    async fn receipts(wf: Workflow<Self>, steps: u32) -> Result<u32, ActorError> {
+        for i in 0..steps {
+            wf.step(format!("s{i}"), move |_| async move {
+                Ok::<_, ActorError>(Receipt::of(u64::from(i)))
+            })
+            .await?;
+        }
+        Ok(steps)
+    }
+
+    /// `steps` steps as in `steps`, then a wait for one message on `go`: once it waits,
+    /// a wake replays the recorded steps before the wait takes the message.
+    #[workflow]
+    async fn gated(wf: Workflow<Self>, steps: u32) -> Result<u32, ActorError> {
+        for i in 0..steps {
+            wf.step(format!("s{i}"), |_| async { Ok::<_, ActorError>(()) })
+                .await?;
+        }
+        wf.message("gate", &["go"], None).await?;
+        Ok(steps)
     }
 }

@@ -9,7 +9,7 @@
 //! ACTORS_BENCH_ASKS=100000 cargo bench -p benches          # shorter runs
 //! ```
 //!
-//! Eight sections, each printed as a Markdown table when it finishes, then a table of
+//! Nine sections, each printed as a Markdown table when it finishes, then a table of
 //! goals. Progress goes to stderr, tables to stdout.
 //!
 //! - **ask**: the in-process round trip of one call. Each row runs on a fresh tokio
@@ -75,6 +75,30 @@
 //!   call each, and once their databases were closed as idle (`idle` 200 ms), with the
 //!   live heap per awake actor measured as in the memory section, beside a counter
 //!   without a database.
+//! - **workflows**: durable workflows (`#[workflow]`), on SQLite (`Sync::Full`). Steps
+//!   per second: one workflow running `ACTORS_BENCH_STEPS` (5,000) steps one after
+//!   another, each a `wf.turn` adding 1 to the state (an exclusive turn whose commit
+//!   saves the state with the step's record), and again as `wf.step`s returning `()` (the
+//!   record alone), beside as many sequential durable `increment`s to one actor from one
+//!   task; then `ACTORS_BENCH_ACTORS` workflows at once, one per actor, of
+//!   `ACTORS_BENCH_STEPS_EACH` (50) steps each, beside as many tasks making as many
+//!   increments each to its own actor. Each row is timed from its first operation to the
+//!   last one's answer, after a warm-up of 5 operations per actor: operations per second,
+//!   the ratio to the actions, the mean time of one actor's operation (actors / rate)
+//!   with its difference to the actions', worker CPU and the bytes the process wrote
+//!   (`wchar` of `/proc/self/io`: SQLite's WAL and checkpoints) per operation. Then
+//!   replay on wake: a workflow that recorded `ACTORS_BENCH_HISTORY` (1,000) `()` steps
+//!   waits for a message on a queue without a handler; the actor is put to sleep with
+//!   `handle.sleep().await`, and the time from the send that wakes it to `run.wait()`
+//!   returning (the wake, the history read and replayed, the message taken, the end
+//!   recorded) is the median of `ACTORS_BENCH_REPLAYS` (5) rounds on fresh actors, after
+//!   one more as a warm-up, beside the same with no step recorded, the first `get` to a
+//!   sleeping actor of the kind without a workflow, and `driver.scan` of the history
+//!   alone (the read the wake makes), with the differences and the cost per recorded
+//!   step. Last, on the memory driver, the bytes of a finished workflow's history records
+//!   (`wh/<id>\0<seq>`, keys and values, scanned from the driver) per step, for `()` and
+//!   small-struct outputs and for `wf.turn` steps, with the size of the workflow's own
+//!   record (`wf/<id>`).
 //! - **memory**: a counting `#[global_allocator]` around `System`. `ACTORS_BENCH_IDLE`
 //!   (10,000) idle actors are created and their handles kept; the growth in live heap
 //!   bytes divided by their number is the cost of an awake idle actor. Ours are then put
@@ -101,6 +125,7 @@ mod queues;
 mod schedules;
 mod setup;
 mod wake;
+mod workflows;
 
 use std::time::Duration;
 
@@ -137,6 +162,17 @@ pub struct Config {
     pub planners: usize,
     /// The window the schedules section's schedules are due in.
     pub schedule_window: Duration,
+    /// Steps of the one workflow of the workflows section's one-actor rows (and
+    /// increments beside it).
+    pub steps: u32,
+    /// Steps of each of the `actors` workflows of the workflows section's many-actor rows
+    /// (and increments of each actor beside them).
+    pub steps_each: u32,
+    /// Steps recorded before the wake in the workflows section's replay rows, and in its
+    /// bytes table.
+    pub history: u32,
+    /// Measured rounds of the workflows section's replay rows.
+    pub replays: usize,
     /// Sections to run: those whose name contains one of these (all when empty).
     pub filters: Vec<String>,
     /// Rows to run: those whose name contains this (`ACTORS_BENCH_ONLY`; all when unset).
@@ -175,6 +211,10 @@ impl Config {
             idle: env_or("ACTORS_BENCH_IDLE", idle)?,
             planners: env_or("ACTORS_BENCH_PLANNERS", if bench { 10_000 } else { 20 })?,
             schedule_window: Duration::from_secs(if bench { 20 } else { 1 }),
+            steps: env_or("ACTORS_BENCH_STEPS", if bench { 5_000 } else { 20 })?,
+            steps_each: env_or("ACTORS_BENCH_STEPS_EACH", if bench { 50 } else { 5 })?,
+            history: env_or("ACTORS_BENCH_HISTORY", if bench { 1_000 } else { 20 })?,
+            replays: env_or("ACTORS_BENCH_REPLAYS", if bench { 5 } else { 1 })?.max(1),
             filters,
             only: std::env::var("ACTORS_BENCH_ONLY").ok(),
         })
@@ -242,6 +282,9 @@ fn main() -> BenchResult<()> {
     }
     if config.wants("database") {
         database::run(&config)?;
+    }
+    if config.wants("workflows") {
+        workflows::run(&config)?;
     }
     if config.wants("memory") {
         goals.extend(idle::run(&config)?);
