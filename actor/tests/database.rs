@@ -732,7 +732,13 @@ fn a_killed_process_leaves_each_turn_in_both_or_neither() {
                 "actor {key}: {acknowledged} acknowledged, {rows} kept"
             );
         }
-        assert_eq!(acked.len(), 16, "both kinds acknowledged writes");
+        // Both placements were under load when the process died (an actor of the shared
+        // file may not have had its turn yet among 1,500 acknowledgements).
+        assert!(
+            acked.keys().any(|k| k.starts_with('j')) && acked.keys().any(|k| k.starts_with('s')),
+            "both kinds acknowledged writes: {:?}",
+            acked.keys()
+        );
         registry.shutdown().await;
     });
 }

@@ -986,9 +986,7 @@ impl Pipeline {
                 async move {
                     log_effect(&dir, &format!("{id} {step}"));
                     if step == "s3" && std::env::var(CHILD_DIR).is_ok() {
-                        // On a line of its own: the test harness's own output
-                        // precedes the first one without a newline.
-                        println!("\nack {id} s3");
+                        println!("ack {id} s3");
                         std::future::pending::<()>().await;
                     }
                     Ok::<_, ActorError>(())
