@@ -143,6 +143,17 @@ pub mod codes {
     pub const WORKFLOW_HISTORY_DIVERGED: Code = ("workflow", "history_diverged");
     /// A user error without a more specific code.
     pub const USER: Code = ("user", "user_error");
+    /// A request the network server cannot read: a malformed body or envelope, an
+    /// unknown encoding, a bad or unknown query parameter.
+    pub const INVALID_REQUEST: Code = ("request", "invalid");
+    /// No route of the network server answers that method and path.
+    pub const ROUTE_NOT_FOUND: Code = ("request", "route_not_found");
+    /// A request body or WebSocket message is larger than the server accepts.
+    pub const INCOMING_TOO_LONG: Code = ("message", "incoming_too_long");
+    /// An answer or event is larger than the server sends.
+    pub const OUTGOING_TOO_LONG: Code = ("message", "outgoing_too_long");
+    /// A call without the token the server requires for it, or with a wrong one.
+    pub const FORBIDDEN: Code = ("auth", "forbidden");
 
     /// Every code above with its HTTP status: the network layer answers with it, and
     /// `docs/errors.md` is checked against it. 404 for what does not exist, 408 for a
@@ -187,6 +198,11 @@ pub mod codes {
         (WORKFLOW_STEP_TIMED_OUT, 408),
         (WORKFLOW_HISTORY_DIVERGED, 500),
         (USER, 400),
+        (INVALID_REQUEST, 400),
+        (ROUTE_NOT_FOUND, 404),
+        (INCOMING_TOO_LONG, 400),
+        (OUTGOING_TOO_LONG, 400),
+        (FORBIDDEN, 403),
     ];
 
     /// The HTTP status of `code`: from [`ALL`], 400 for any other `user` error (a
