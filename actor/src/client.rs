@@ -113,7 +113,17 @@ pub trait Transport: crate::instance::Host {
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    transport: Arc<dyn Transport>,
+    reach: Reach,
+}
+
+/// How a client reaches actors.
+#[derive(Clone)]
+enum Reach {
+    /// Through a registry in this process.
+    InProcess(Arc<dyn Transport>),
+    /// Through a server, over the network (feature `client`).
+    #[cfg(feature = "client")]
+    Remote(Arc<crate::remote::Remote>),
 }
 
 impl fmt::Debug for Client {
@@ -126,7 +136,17 @@ impl Client {
     /// A client over `transport` (built by the registry).
     #[doc(hidden)]
     pub fn new(transport: Arc<dyn Transport>) -> Self {
-        Self { transport }
+        Self {
+            reach: Reach::InProcess(transport),
+        }
+    }
+
+    /// A client over a server (see [`crate::remote`]).
+    #[cfg(feature = "client")]
+    pub(crate) fn over(remote: Arc<crate::remote::Remote>) -> Self {
+        Self {
+            reach: Reach::Remote(remote),
+        }
     }
 
     /// Resolves an untyped handle; the typed constructors below are built on it.
@@ -134,14 +154,16 @@ impl Client {
     /// The kind is named at run time (a name from a request, say); an unknown one is
     /// `actor/kind_not_registered`.
     pub async fn handle(&self, kind: &str, address: Address) -> Result<ActorHandle, ActorError> {
-        let resolved = self.transport.resolve(kind, &address).await?;
         // From now on the handle follows this instance by id: a destroyed actor is not
         // silently re-created behind a handle that pointed at it.
-        Ok(ActorHandle::new(self.clone(), resolved))
-    }
-
-    pub(crate) fn transport(&self) -> &dyn Transport {
-        &*self.transport
+        match &self.reach {
+            Reach::InProcess(transport) => {
+                let resolved = transport.resolve(kind, &address).await?;
+                Ok(ActorHandle::new(transport.clone(), resolved))
+            }
+            #[cfg(feature = "client")]
+            Reach::Remote(remote) => remote.handle(kind, address).await,
+        }
     }
 
     /// A handle to the existing actor of kind `A` under `key`; `actor/not_found` if none.

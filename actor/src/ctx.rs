@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use crate::client::Client;
+use crate::client::{Client, Transport};
 use crate::definition::Actor;
 use crate::definition::ActorOptions;
 use crate::driver::SaveOp;
@@ -52,6 +52,9 @@ struct CtxInner<A: ActorOptions> {
     key: ActorKey,
     vars: A::Vars,
     cell: Arc<InstanceCell>,
+    /// The registry that runs it: its directory, timers and clock.
+    host: Arc<dyn Transport>,
+    /// `host` as a client, for `ctx.client()`.
     client: Client,
     /// The exclusive turn running, if any (see `instance::scope`).
     turn: TurnRecord,
@@ -134,7 +137,7 @@ impl<A: Actor> StartOwner for CtxInner<A> {
                 A::NAME
             ))
         };
-        let now_ms = self.client.transport().clock().now_ms();
+        let now_ms = self.host.clock().now_ms();
         scope::in_write_set(|actor, staged| {
             if actor != &self.id {
                 return Err(outside());
@@ -169,7 +172,7 @@ impl<A: Actor> ScheduleOwner for CtxInner<A> {
         args: Payload,
     ) -> Result<ScheduleId, ActorError> {
         let config = A::config();
-        let now_ms = self.client.transport().clock().now_ms();
+        let now_ms = self.host.clock().now_ms();
         let call = match &target {
             Target::Action(name) if A::ACTIONS.iter().any(|a| a.name == *name) => {
                 ScheduledCall::Action(name.to_string())
@@ -283,7 +286,7 @@ impl<A: ActorOptions> Ctx<A> {
         id: ActorId,
         key: ActorKey,
         cell: Arc<InstanceCell>,
-        client: Client,
+        host: Arc<dyn Transport>,
         #[cfg(feature = "sqlite")] databases: Option<Arc<crate::database::Databases>>,
     ) -> Self {
         #[cfg(feature = "sqlite")]
@@ -301,7 +304,8 @@ impl<A: ActorOptions> Ctx<A> {
                 key,
                 vars: A::Vars::default(),
                 cell,
-                client,
+                client: Client::new(host.clone()),
+                host,
                 turn: TurnRecord::default(),
                 durable: Mutex::new(None),
                 #[cfg(feature = "sqlite")]
@@ -512,6 +516,11 @@ impl<A: ActorOptions> Ctx<A> {
     /// A client for calling other actors (or this one) through their typed handles.
     pub fn client(&self) -> &Client {
         &self.inner.client
+    }
+
+    /// The registry that runs the actor: its directory, timers and clock.
+    pub(crate) fn host(&self) -> &dyn Transport {
+        &*self.inner.host
     }
 
     /// Holds the actor awake until the guard is dropped, for background work the

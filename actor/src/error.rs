@@ -154,6 +154,8 @@ pub mod codes {
     pub const OUTGOING_TOO_LONG: Code = ("message", "outgoing_too_long");
     /// A call without the token the server requires for it, or with a wrong one.
     pub const FORBIDDEN: Code = ("auth", "forbidden");
+    /// The remote client could not reach its server, or could not read its answer.
+    pub const UNREACHABLE: Code = ("client", "unreachable");
 
     /// Every code above with its HTTP status: the network layer answers with it, and
     /// `docs/errors.md` is checked against it. 404 for what does not exist, 408 for a
@@ -203,6 +205,7 @@ pub mod codes {
         (INCOMING_TOO_LONG, 400),
         (OUTGOING_TOO_LONG, 400),
         (FORBIDDEN, 403),
+        (UNREACHABLE, 503),
     ];
 
     /// The HTTP status of `code`: from [`ALL`], 400 for any other `user` error (a

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::client::{Client, Resolved};
+use crate::client::{Resolved, Transport};
 use crate::error::ActorError;
 use crate::key::ActorId;
 use crate::payload::{Encoding, Payload};
@@ -70,9 +70,9 @@ impl fmt::Debug for ActorHandle {
 }
 
 impl ActorHandle {
-    pub(crate) fn new(client: Client, resolved: Resolved) -> Self {
+    pub(crate) fn new(transport: Arc<dyn Transport>, resolved: Resolved) -> Self {
         Self {
-            via: Via::InProcess(Arc::new(InProcess::new(client, resolved))),
+            via: Via::InProcess(Arc::new(InProcess::new(transport, resolved))),
         }
     }
 

@@ -70,6 +70,84 @@ impl ActorKey {
         Ok(())
     }
 
+    /// The key in RivetKit's manager-API form (`serializeActorKey`): parts joined by
+    /// `/`, each `\\` and `/` inside a part escaped with a backslash, an empty part
+    /// written `\0`, and the empty key written `/`. Every key has exactly one such
+    /// form, whatever its parts hold (commas, slashes, `%`, unicode, empty strings).
+    ///
+    /// ```
+    /// use actor::ActorKey;
+    /// let key = ActorKey::from(["a,b", "c/d", "", "50%"]);
+    /// assert_eq!(key.to_path(), r"a,b/c\/d/\0/50%");
+    /// assert_eq!(ActorKey::from_path(&key.to_path()).unwrap(), key);
+    /// assert_eq!(ActorKey::from(Vec::<String>::new()).to_path(), "/");
+    /// ```
+    pub fn to_path(&self) -> String {
+        if self.0.is_empty() {
+            return "/".to_string();
+        }
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|part| {
+                if part.is_empty() {
+                    return r"\0".to_string();
+                }
+                part.replace('\\', r"\\").replace('/', r"\/")
+            })
+            .collect();
+        parts.join("/")
+    }
+
+    /// Reads a key written by [`to_path`](Self::to_path) (or by RivetKit's
+    /// `serializeActorKey`). `/` and the empty string are the empty key. A backslash that
+    /// escapes nothing, or a `\0` that is not a whole part, is `request/invalid`: no
+    /// serializer writes them.
+    ///
+    /// ```
+    /// use actor::ActorKey;
+    /// assert_eq!(ActorKey::from_path(r"room/k\/2").unwrap().parts(), ["room", "k/2"]);
+    /// assert!(ActorKey::from_path(r"dangling\").is_err());
+    /// ```
+    pub fn from_path(text: &str) -> Result<Self, ActorError> {
+        if text.is_empty() || text == "/" {
+            return Ok(Self::from(Vec::<String>::new()));
+        }
+        let invalid = |why: &str| {
+            ActorError::of(
+                codes::INVALID_REQUEST,
+                format!("the key `{text}` is not in the `/`-separated key form: {why}"),
+            )
+            .with_metadata(serde_json::json!({ "field": "key" }))
+        };
+        let mut parts = Vec::new();
+        let mut part = String::new();
+        // Whether the part so far is exactly the empty-part marker `\0`.
+        let mut empty_marker = false;
+        let mut chars = text.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some('0') if part.is_empty() && !empty_marker => empty_marker = true,
+                    Some('0') => return Err(invalid(r"`\0` (an empty part) must be a whole part")),
+                    Some(escaped) if !empty_marker => part.push(escaped),
+                    Some(_) => return Err(invalid(r"`\0` (an empty part) must be a whole part")),
+                    None => return Err(invalid("it ends with a backslash that escapes nothing")),
+                },
+                '/' => {
+                    parts.push(std::mem::take(&mut part));
+                    empty_marker = false;
+                }
+                _ if empty_marker => {
+                    return Err(invalid(r"`\0` (an empty part) must be a whole part"));
+                }
+                _ => part.push(c),
+            }
+        }
+        parts.push(part);
+        Ok(Self::from(parts))
+    }
+
     /// The key as stored: a JSON array.
     pub(crate) fn to_json(&self) -> String {
         serde_json::to_string(&self.0).expect("string arrays always serialize")

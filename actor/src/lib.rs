@@ -44,12 +44,14 @@
 //! | `database` | per-actor SQL databases and their migrations (feature `sqlite`) |
 //! | [`client`] | clients and the typed handles' untyped core |
 //! | [`driver`] | storage drivers: memory and SQLite |
+//! | `remote` | the remote client: typed handles over HTTP to a server (feature `client`) |
 //! | [`route`] | how a handle reaches its actor: in-process or any other [`route::Route`] |
 //! | [`queue`](mod@queue) | durable queues: sends, deliveries, dead letters |
 //! | [`run_loop`] | `#[run]` loops: taking messages, turns on the state |
 //! | [`schedule`](mod@schedule) | schedules: calls an actor makes to itself later, once or repeating |
 //! | [`clock`] | the wall clock stored times are read from |
 //! | [`error`] | errors and their codes |
+//! | [`protocol`] | RivetKit's client protocol v4: HTTP bodies and WebSocket messages in json, cbor and bare |
 
 #![warn(missing_docs)]
 
@@ -68,7 +70,10 @@ pub mod key;
 pub mod kind;
 pub(crate) mod mailbox;
 pub mod payload;
+pub mod protocol;
 pub mod queue;
+#[cfg(feature = "client")]
+pub mod remote;
 pub mod route;
 pub mod run_loop;
 pub mod schedule;

@@ -10,14 +10,14 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use tokio::sync::oneshot;
 
-use crate::client::{Address, Client, Resolved};
+use crate::client::{Address, Resolved, Transport};
 use crate::error::{ActorError, codes};
 use crate::key::ActorId;
 use crate::mailbox::{Asked, Mailbox, Rejected, Reply};
@@ -166,7 +166,7 @@ const MAX_RESOLVES: usize = 8;
 /// The in-process route: the mailbox of the actor's awake instance, found again by id
 /// when that instance sleeps or stops.
 pub struct InProcess {
-    client: Client,
+    transport: Arc<dyn Transport>,
     kind: &'static str,
     current: Mutex<Resolved>,
 }
@@ -199,9 +199,9 @@ async fn yield_awaiting<T>(reply: oneshot::Receiver<T>) -> Result<T, oneshot::er
 }
 
 impl InProcess {
-    pub(crate) fn new(client: Client, resolved: Resolved) -> Self {
+    pub(crate) fn new(transport: Arc<dyn Transport>, resolved: Resolved) -> Self {
         Self {
-            client,
+            transport,
             kind: resolved.kind,
             current: Mutex::new(resolved),
         }
@@ -234,7 +234,7 @@ impl InProcess {
             }
         }
         let address = Address::Id(self.id());
-        let resolved = self.client.transport().resolve(self.kind, &address).await?;
+        let resolved = self.transport.resolve(self.kind, &address).await?;
         let mailbox = resolved.mailbox.clone();
         *self.lock() = resolved;
         Ok(mailbox)

@@ -199,7 +199,7 @@ impl Directory {
             key,
             start,
             driver: self.driver.clone(),
-            client: self.client(),
+            host: self.this(),
             slot: slot.clone(),
             ready,
             #[cfg(feature = "sqlite")]

@@ -40,6 +40,24 @@ pub enum RegistryError {
         /// Its crate.
         second_crate: &'static str,
     },
+    /// The server could not listen on its address.
+    #[error("could not listen on {address}: {cause}")]
+    Bind {
+        /// The address.
+        address: std::net::SocketAddr,
+        /// Why.
+        cause: String,
+    },
+    /// A server without a client token was asked to listen beyond loopback.
+    #[error(
+        "refusing to serve actors on {address} without a client token: anyone who reaches it \
+         could call them; set ServerOptions::client_token (and admin_token), or listen on \
+         127.0.0.1"
+    )]
+    Unprotected {
+        /// The address asked for.
+        address: std::net::SocketAddr,
+    },
     /// The directory of the actors' databases could not be made.
     #[error("could not open the actors' databases in {path}: {cause}")]
     Databases {

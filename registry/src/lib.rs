@@ -31,6 +31,7 @@
 //! | [`builder`] | choosing a driver and collecting kinds |
 //! | [`directory`] | live instances by id, and the in-process transport |
 //! | [`error`] | errors building a registry |
+//! | [`server`] | the network server: RivetKit's client protocol over HTTP (feature `server`) |
 
 #![warn(missing_docs)]
 
@@ -38,6 +39,8 @@ mod alarms;
 pub mod builder;
 pub mod directory;
 pub mod error;
+#[cfg(feature = "server")]
+pub mod server;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -48,6 +51,8 @@ use actor::kind::ActorKind;
 
 pub use builder::RegistryBuilder;
 pub use error::RegistryError;
+#[cfg(feature = "server")]
+pub use server::{Server, ServerOptions, Token};
 
 use directory::Directory;
 

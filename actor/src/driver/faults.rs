@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use futures_util::future::BoxFuture;
 use tokio::sync::oneshot;
 
-use super::{Alarm, Commit, Driver, Fences, Loaded, Record, SaveBatch, StorageError};
+use super::{ActorRecord, Alarm, Commit, Driver, Fences, Loaded, Record, SaveBatch, StorageError};
 use crate::key::{ActorId, ActorKey};
 
 /// Which commits a [`FaultyDriver`] fails.
@@ -124,6 +124,15 @@ impl Driver for FaultyDriver {
         prefix: &'a [u8],
     ) -> BoxFuture<'a, Result<Vec<Record>, StorageError>> {
         self.inner.scan(id, prefix)
+    }
+
+    fn list<'a>(
+        &'a self,
+        kind: &'a str,
+        after: Option<&'a ActorId>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<ActorRecord>, StorageError>> {
+        self.inner.list(kind, after, limit)
     }
 
     fn earliest_alarms(

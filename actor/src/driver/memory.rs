@@ -199,6 +199,24 @@ impl Driver for MemoryDriver {
         ready(Ok(rows)).boxed()
     }
 
+    fn list<'a>(
+        &'a self,
+        kind: &'a str,
+        after: Option<&'a ActorId>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<ActorRecord>, StorageError>> {
+        let mut page: Vec<ActorRecord> = self.with(|s| {
+            s.actors
+                .values()
+                .filter(|r| r.kind == kind && after.is_none_or(|after| r.id > *after))
+                .cloned()
+                .collect()
+        });
+        page.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        page.truncate(limit);
+        ready(Ok(page)).boxed()
+    }
+
     fn earliest_alarms(
         &self,
         until: u64,

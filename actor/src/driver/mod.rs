@@ -210,6 +210,15 @@ pub trait Driver: Send + Sync + 'static {
         prefix: &'a [u8],
     ) -> BoxFuture<'a, Result<Vec<Record>, StorageError>>;
 
+    /// Up to `limit` actors of `kind` in id order, starting after `after` (a page of a
+    /// listing: pass the last id of the previous page).
+    fn list<'a>(
+        &'a self,
+        kind: &'a str,
+        after: Option<&'a ActorId>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<ActorRecord>, StorageError>>;
+
     /// The alarm index: up to `limit` actors due at or before `until` (Unix ms), earliest
     /// first (ties by id). `earliest_alarms(u64::MAX, 1)` is the next alarm of all.
     fn earliest_alarms(

@@ -196,7 +196,7 @@ impl<A: Actor> Live<A> {
     /// Where it reports when it stops, and whose timers wake it when dormant: its
     /// client's transport.
     pub(super) fn host(&self) -> &dyn Host {
-        self.ctx.client().transport()
+        self.ctx.host()
     }
 
     /// The actor's id (kept once, in its context).

@@ -55,7 +55,7 @@ use std::sync::Arc;
 use tokio::sync::{Mutex, oneshot};
 use tracing::Instrument;
 
-use crate::client::Client;
+use crate::client::Transport;
 use crate::clock::Clock;
 use crate::ctx::Ctx;
 use crate::definition::Actor;
@@ -120,8 +120,8 @@ pub struct Spawn {
     pub start: Start,
     /// Where its records live.
     pub driver: Arc<dyn Driver>,
-    /// For `ctx.client()`.
-    pub client: Client,
+    /// The registry's directory: where it reports, and what `ctx.client()` calls through.
+    pub host: Arc<dyn Transport>,
     /// Its directory slot.
     pub slot: Arc<Slot>,
     /// Answered once the instance is running (or failed to start).
@@ -141,7 +141,7 @@ pub fn spawn<A: Actor>(spawn: Spawn) -> Mailbox {
         spawn.id.clone(),
         spawn.key.clone(),
         cell,
-        spawn.client.clone(),
+        spawn.host.clone(),
         #[cfg(feature = "sqlite")]
         spawn.databases.clone(),
     );

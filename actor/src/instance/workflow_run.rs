@@ -391,7 +391,7 @@ impl<A: Actor> Engine<A> {
     }
 
     fn now_ms(&self) -> u64 {
-        self.ctx.client().transport().clock().now_ms()
+        self.ctx.host().clock().now_ms()
     }
 
     fn stopped(&self) -> ActorError {
@@ -511,7 +511,7 @@ impl<A: Actor> Engine<A> {
     /// Waits (durably: the actor may sleep, and `at` is in the history) until `at`, Unix ms.
     async fn wait_until(&self, what: Waiting, at: u64) -> Result<(), ActorError> {
         let wait = self.wait(what, Some(at));
-        let instant = self.ctx.client().transport().clock().instant_at(at);
+        let instant = self.ctx.host().clock().instant_at(at);
         tokio::select! {
             () = tokio::time::sleep_until(instant) => {}
             () = self.cancel.cancelled() => return Err(self.stopped()),
@@ -849,7 +849,7 @@ impl<A: Actor> Engine<A> {
                 deadline: deadline.map(crate::clock::system_time),
             };
             let wait = self.wait(waiting, deadline);
-            let clock = self.ctx.client().transport().clock();
+            let clock = self.ctx.host().clock();
             let timer = deadline.map(|at| clock.instant_at(at));
             tokio::select! {
                 () = arrived => {}

@@ -274,6 +274,37 @@ impl Driver for SqliteDriver {
         .boxed()
     }
 
+    fn list<'a>(
+        &'a self,
+        kind: &'a str,
+        after: Option<&'a ActorId>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<ActorRecord>, StorageError>> {
+        async move {
+            let rows = sqlx::query(
+                "SELECT id, key FROM actors WHERE kind = ? AND id > ? ORDER BY id LIMIT ?",
+            )
+            .bind(kind)
+            .bind(after.map_or("", ActorId::as_str))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.reads)
+            .await
+            .map_err(backend)?;
+            rows.into_iter()
+                .map(|r| {
+                    let key: String = r.get(1);
+                    Ok(ActorRecord {
+                        id: ActorId::from(r.get::<String, _>(0)),
+                        kind: kind.to_string(),
+                        key: ActorKey::from_json(&key)
+                            .map_err(|e| backend(format!("stored key {key} is corrupt: {e}")))?,
+                    })
+                })
+                .collect()
+        }
+        .boxed()
+    }
+
     fn earliest_alarms(
         &self,
         until: u64,

@@ -1,0 +1,215 @@
+//! The official RivetKit TypeScript client (`rivetkit` on npm, pinned in
+//! `conformance/package.json`) against this crate's server: every call the client
+//! makes in the JSON, CBOR and BARE encodings, with the answers and error codes it
+//! must get. The script is `conformance/client.mjs`; it prints what the client saw.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use actor::prelude::*;
+use registry::{Registry, ServerOptions};
+use serde_json::{Value, json};
+
+#[actor]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Counter {
+    count: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct AddLater {
+    by: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Slow {
+    ms: u64,
+}
+
+#[actor]
+impl Counter {
+    #[action]
+    async fn increment(&mut self, by: i64) -> i64 {
+        self.count += by;
+        self.count
+    }
+
+    #[action]
+    async fn get(&self) -> i64 {
+        self.count
+    }
+
+    #[action(name = "keyParts")]
+    async fn key_parts(&self, ctx: &Ctx<Self>) -> Vec<String> {
+        ctx.key().parts().to_vec()
+    }
+
+    #[action]
+    async fn echo(&self, big: i64, fraction: f64, text: String) -> (i64, f64, String) {
+        (big, fraction, text)
+    }
+
+    #[action]
+    async fn fail(&self, why: String) -> Result<(), ActorError> {
+        Err(ActorError::new("shop", "out_of_stock", why.clone())
+            .with_metadata(json!({ "item": why })))
+    }
+
+    #[queue]
+    async fn add_later(&mut self, message: AddLater) -> i64 {
+        self.count += message.by;
+        self.count
+    }
+
+    #[queue]
+    async fn slow(&mut self, message: Slow) {
+        tokio::time::sleep(Duration::from_millis(message.ms)).await;
+    }
+}
+
+/// `conformance/`, with the npm client installed (`npm ci` on first use: `.ci/run` does
+/// it beforehand, so its time shows there).
+fn conformance_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance");
+    if !dir.join("node_modules/rivetkit/package.json").exists() {
+        let status = Command::new("npm")
+            .args(["ci", "--omit=optional", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .status()
+            .expect("npm runs (Node.js and npm must be installed)");
+        assert!(status.success(), "npm ci in {} failed", dir.display());
+    }
+    dir
+}
+
+/// Runs the client script with `encoding` against `endpoint`; what each scenario saw.
+fn run_client(dir: &Path, endpoint: &str, encoding: &str) -> Vec<(String, Value)> {
+    let output = Command::new("node")
+        .arg("client.mjs")
+        .args([endpoint, encoding])
+        .current_dir(dir)
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the {encoding} client failed: {}\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|line| {
+            let mut v: Value = serde_json::from_str(line).expect("a JSON line");
+            let name = v["name"].as_str().expect("a scenario name").to_string();
+            let seen = match v.get_mut("value") {
+                Some(value) => value.take(),
+                None => json!({ "error": v["error"].take() }),
+            };
+            (name, seen)
+        })
+        .collect()
+}
+
+fn error_code(seen: &Value) -> String {
+    format!(
+        "{}/{}",
+        seen["error"]["group"].as_str().unwrap_or("?"),
+        seen["error"]["code"].as_str().unwrap_or("?")
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_client_calls_rust_actors_in_every_encoding() {
+    let dir = conformance_dir();
+    let registry = Registry::builder().memory().build().await.unwrap();
+    let server = registry
+        .serve(ServerOptions::default().address(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let endpoint = server.endpoint();
+    let runs: Vec<_> = ["json", "cbor", "bare"]
+        .into_iter()
+        .map(|encoding| {
+            let (dir, endpoint) = (dir.clone(), endpoint.clone());
+            (
+                encoding,
+                tokio::task::spawn_blocking(move || run_client(&dir, &endpoint, encoding)),
+            )
+        })
+        .collect();
+    for (encoding, run) in runs {
+        let seen = run.await.unwrap();
+        let get = |name: &str| -> &Value {
+            &seen
+                .iter()
+                .find(|(n, _)| n == name)
+                .unwrap_or_else(|| panic!("{encoding}: no scenario `{name}` in {seen:?}"))
+                .1
+        };
+        let code = |name: &str| error_code(get(name));
+        assert_eq!(get("getOrCreate"), &json!([1, 3, 3]), "{encoding}");
+        assert_eq!(get("get existing"), &json!(3), "{encoding}");
+        assert_eq!(
+            code("get missing"),
+            "actor/not_found",
+            "{encoding}: {:?}",
+            get("get missing")
+        );
+        assert_eq!(get("create"), &json!(5), "{encoding}");
+        assert_eq!(code("create again"), "actor/already_exists", "{encoding}");
+        assert_eq!(get("getForId"), &json!(3), "{encoding}");
+        assert_eq!(code("getForId missing"), "actor/not_found", "{encoding}");
+        let awkward = [encoding, "org,1", "user/2", "", "50% off", "ünïcode, too"];
+        assert_eq!(get("awkward key create"), &json!(awkward), "{encoding}");
+        assert_eq!(get("awkward key resolve"), &json!([true, 7]), "{encoding}");
+        // The same actor, in-process, under exactly those parts.
+        let counter = registry.client().get::<Counter>(awkward).await.unwrap();
+        assert_eq!(counter.get().await.unwrap(), 7, "{encoding}");
+        assert_eq!(
+            get("big numbers"),
+            &json!([1_099_511_627_776_i64, 12.5, "text"]),
+            "{encoding}"
+        );
+        let failed = get("user error");
+        assert_eq!(
+            error_code(failed),
+            "shop/out_of_stock",
+            "{encoding}: {failed:?}"
+        );
+        assert_eq!(failed["error"]["message"], "out of stock", "{encoding}");
+        assert_eq!(
+            failed["error"]["metadata"],
+            json!({ "item": "out of stock" }),
+            "{encoding}"
+        );
+        assert_eq!(
+            code("wrong arguments"),
+            "actor/invalid_arguments",
+            "{encoding}"
+        );
+        assert_eq!(
+            code("unknown action"),
+            "actor/action_not_found",
+            "{encoding}"
+        );
+        assert_eq!(get("queue send"), &json!("sent"), "{encoding}");
+        assert_eq!(
+            get("queue send and wait"),
+            &json!({ "status": "completed", "response": 14 }),
+            "{encoding}"
+        );
+        // The third message to that actor, still stored and still to be handled.
+        assert_eq!(
+            get("queue timed out"),
+            &json!({ "status": "timedOut", "response": 3 }),
+            "{encoding}"
+        );
+        assert_eq!(code("queue unknown"), "queue/not_found", "{encoding}");
+        assert_eq!(get("queue total"), &json!(14), "{encoding}");
+    }
+    server.shutdown().await;
+    registry.shutdown().await;
+}

@@ -1,0 +1,291 @@
+//! The remote client (`Client::remote`) against this crate's server, beside the
+//! in-process client: the same calls give the same results and the same error codes,
+//! in every encoding; tokens are asked for where they should be.
+
+use std::time::Duration;
+
+use actor::prelude::*;
+use actor::protocol::WireEncoding;
+use actor::remote::RemoteOptions;
+use actor::{Encoding, codes};
+use registry::{Registry, ServerOptions};
+use serde_json::json;
+
+#[actor]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Tally {
+    count: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct AddLater {
+    by: i64,
+}
+
+#[actor]
+impl Tally {
+    #[action]
+    async fn increment(&mut self, by: i64) -> i64 {
+        self.count += by;
+        self.count
+    }
+
+    #[action]
+    async fn get(&self) -> i64 {
+        self.count
+    }
+
+    #[action]
+    async fn key_parts(&self, ctx: &Ctx<Self>) -> Vec<String> {
+        ctx.key().parts().to_vec()
+    }
+
+    #[action]
+    async fn echo(
+        &self,
+        big: i64,
+        huge: u64,
+        fraction: f64,
+        text: String,
+    ) -> (i64, u64, f64, String) {
+        (big, huge, fraction, text)
+    }
+
+    #[action]
+    async fn fail(&self, why: String) -> Result<(), ActorError> {
+        Err(ActorError::new("shop", "out_of_stock", why.clone())
+            .with_metadata(json!({ "item": why })))
+    }
+
+    #[queue]
+    async fn add_later(&mut self, message: AddLater) -> i64 {
+        self.count += message.by;
+        self.count
+    }
+
+    #[queue]
+    async fn stall(&mut self, ms: u64) {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+}
+
+/// What a call gave: its value as text, or its error's code (with the message and
+/// metadata of errors a caller reads).
+fn seen<T: std::fmt::Debug>(result: Result<T, ActorError>) -> String {
+    match result {
+        Ok(value) => format!("{value:?}"),
+        Err(err) if err.group() == "shop" => format!(
+            "{}/{}: {} {:?}",
+            err.group(),
+            err.code(),
+            err.message(),
+            err.metadata()
+        ),
+        Err(err) => format!("{}/{}", err.group(), err.code()),
+    }
+}
+
+/// The same calls through any client, under keys that start with `prefix`.
+async fn script(client: &Client, prefix: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let a = Tally::get_or_create(client, [prefix, "a"]).await.unwrap();
+    out.push(seen(a.increment(2).await));
+    out.push(seen(a.increment(3).await));
+    out.push(seen(a.get().await));
+    out.push(seen(
+        client.get::<Tally>([prefix, "missing"]).await.map(|_| ()),
+    ));
+    out.push(seen(Tally::create(client, [prefix, "a"]).await.map(|_| ())));
+    let created = Tally::create(client, [prefix, "new"]).await.unwrap();
+    out.push(seen(created.increment(1).await));
+    let by_id = Tally::get_for_id(client, a.id()).await.unwrap();
+    out.push(seen(by_id.get().await));
+    out.push(seen(
+        Tally::get_for_id(client, "00000000000000000000000000000000")
+            .await
+            .map(|_| ()),
+    ));
+    out.push(seen(a.fail("out of stock".into()).await));
+    out.push(seen(
+        a.echo(1 << 40, (1 << 60) + 1, 12.5, "text".into()).await,
+    ));
+    out.push(seen(a.add_later(AddLater { by: 10 }).await.map(|_| "sent")));
+    out.push(seen(
+        a.add_later(AddLater { by: 5 })
+            .wait(Duration::from_secs(10))
+            .await,
+    ));
+    out.push(seen(a.stall(2_000).wait(Duration::from_millis(100)).await));
+    out.push(seen(
+        a.send_encoded("nosuchQueue", Encoding::Json, b"{}".to_vec())
+            .await,
+    ));
+    out.push(seen(
+        a.call_encoded("nosuch", Encoding::Json, b"[]".to_vec())
+            .await,
+    ));
+    out.push(seen(
+        a.call_encoded("increment", Encoding::Json, br#"["one"]"#.to_vec())
+            .await,
+    ));
+    out.push(seen(
+        a.call_encoded("get", Encoding::Json, b"[]".to_vec())
+            .await
+            .map(|b| String::from_utf8_lossy(&b).into_owned()),
+    ));
+    let awkward = [prefix, "org,1", "user/2", "", "50% off", "ünïcode, too"];
+    let odd = Tally::get_or_create(client, awkward).await.unwrap();
+    out.push(seen(odd.key_parts().await));
+    out.push(seen(
+        client
+            .get::<Tally>(awkward)
+            .await
+            .map(|h| h.id() == odd.id()),
+    ));
+    out
+}
+
+async fn serve(registry: &Registry, options: ServerOptions) -> registry::Server {
+    registry
+        .serve(options.address(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_and_in_process_calls_agree_in_every_encoding() {
+    let registry = Registry::builder().memory().build().await.unwrap();
+    let server = serve(&registry, ServerOptions::default()).await;
+    let local = script(&registry.client(), "p").await;
+    // The script's own checks, so that agreeing on nonsense cannot pass.
+    assert_eq!(local[..4], ["2", "5", "5", "actor/not_found"]);
+    assert_eq!(
+        local[8],
+        "shop/out_of_stock: out of stock Some(Object {\"item\": String(\"out of stock\")})"
+    );
+    assert_eq!(
+        local[9],
+        "(1099511627776, 1152921504606846977, 12.5, \"text\")"
+    );
+    assert_eq!(local[11], "20");
+    assert_eq!(local[12], "queue/timed_out");
+    assert_eq!(
+        local[17],
+        "[\"p\", \"org,1\", \"user/2\", \"\", \"50% off\", \"ünïcode, too\"]"
+    );
+    for encoding in [WireEncoding::Json, WireEncoding::Cbor, WireEncoding::Bare] {
+        let remote = Client::remote_with(RemoteOptions::new(server.endpoint()).encoding(encoding));
+        let mut seen = script(&remote, "p2").await;
+        // The keys differ by their prefix only.
+        seen[17] = seen[17].replace("p2", "p");
+        assert_eq!(seen, local, "{encoding:?}");
+        // Each remote run used fresh actors: clear them for the next encoding.
+        for key in [["p2", "a"], ["p2", "new"]] {
+            registry
+                .client()
+                .get::<Tally>(key)
+                .await
+                .unwrap()
+                .destroy()
+                .await
+                .unwrap();
+        }
+        registry
+            .client()
+            .get::<Tally>(["p2", "org,1", "user/2", "", "50% off", "ünïcode, too"])
+            .await
+            .unwrap()
+            .destroy()
+            .await
+            .unwrap();
+    }
+    server.shutdown().await;
+    registry.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_asked_for_and_destroy_removes_the_actors_storage() {
+    let registry = Registry::builder().memory().build().await.unwrap();
+    let options = ServerOptions::default()
+        .client_token("client-secret")
+        .admin_token("admin-secret");
+    let server = serve(&registry, options).await;
+    let endpoint = server.endpoint();
+
+    let anonymous = Client::remote(&endpoint);
+    let err = Tally::get_or_create(&anonymous, "t").await.unwrap_err();
+    assert!(err.is(codes::FORBIDDEN), "{err}");
+    let wrong = Client::remote_with(RemoteOptions::new(&endpoint).token("guess"));
+    assert!(
+        Tally::get_or_create(&wrong, "t")
+            .await
+            .unwrap_err()
+            .is(codes::FORBIDDEN)
+    );
+
+    let client = Client::remote_with(RemoteOptions::new(&endpoint).token("client-secret"));
+    let tally = Tally::get_or_create(&client, "t").await.unwrap();
+    assert_eq!(tally.increment(4).await.unwrap(), 4);
+    // Destroying needs the admin token.
+    let err = tally.destroy().await.unwrap_err();
+    assert!(err.is(codes::FORBIDDEN), "{err}");
+    assert_eq!(err.metadata().unwrap()["needs"], "admin");
+
+    // Listing too, and the token is never echoed back.
+    let http = reqwest::Client::new();
+    let list = format!("{endpoint}/actors?name=tally");
+    let refused = http
+        .get(&list)
+        .bearer_auth("client-secret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    assert!(!refused.text().await.unwrap().contains("client-secret"));
+    let listed: serde_json::Value = http
+        .get(&list)
+        .bearer_auth("admin-secret")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(listed["actors"][0]["actor_id"], tally.id().as_str());
+
+    let admin = Client::remote_with(RemoteOptions::new(&endpoint).token("admin-secret"));
+    let id = tally.id();
+    Tally::get_for_id(&admin, id.clone())
+        .await
+        .unwrap()
+        .destroy()
+        .await
+        .unwrap();
+    assert!(
+        registry.driver().load(&id).await.unwrap().is_none(),
+        "its storage is gone"
+    );
+    let err = tally.get().await.unwrap_err();
+    assert!(
+        err.is(codes::NOT_FOUND) || err.is(codes::DESTROYED),
+        "{err}"
+    );
+    server.shutdown().await;
+    registry.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_server_without_a_client_token_refuses_to_listen_beyond_loopback() {
+    let registry = Registry::builder().memory().build().await.unwrap();
+    let err = registry
+        .serve(ServerOptions::default().address(([0, 0, 0, 0], 0)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, registry::RegistryError::Unprotected { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("client_token"), "{err}");
+}
