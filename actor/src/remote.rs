@@ -356,9 +356,10 @@ impl RemoteRoute {
             Payload::Local(_) => None,
         };
         match (self.deliver(target, payload).await?, answer_in) {
-            (Payload::Encoded(from, bytes), Some(to)) => {
-                Ok(Payload::Encoded(to, crate::protocol::transcode(from, to, bytes)?))
-            }
+            (Payload::Encoded(from, bytes), Some(to)) => Ok(Payload::Encoded(
+                to,
+                crate::protocol::transcode(from, to, bytes)?,
+            )),
             (answer, _) => Ok(answer),
         }
     }
