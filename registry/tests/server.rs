@@ -35,6 +35,13 @@ impl Meter {
     }
 
     #[action]
+    async fn slow(&mut self, secs: u64) -> i64 {
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        self.count += 1;
+        self.count
+    }
+
+    #[action]
     async fn explode(&self) -> i64 {
         panic!("the meter exploded: secret detail")
     }
@@ -285,6 +292,61 @@ async fn bodies_over_the_limit_are_refused_declared_or_streamed() {
     assert_eq!(
         served.post(GATEWAY, r#"{"args":[2]}"#).await,
         (200, json!({ "output": 2 }))
+    );
+    served.stop().await;
+}
+
+/// A request in flight when the server is asked to stop gets its answer; then the
+/// server listens no more. (Paused clock: the action's 10 s pass at once.)
+#[tokio::test(start_paused = true)]
+async fn shutdown_answers_what_is_in_flight_then_stops_listening() {
+    let served = Served::start(ServerOptions::default()).await;
+    let address = served.server.local_addr();
+    let url = served
+        .url("/gateway/meter/action/slow?rvt-namespace=default&rvt-method=getOrCreate&rvt-key=s");
+    let http = served.http.clone();
+    let call = tokio::spawn(async move { http.post(url).body(r#"{"args":[10]}"#).send().await });
+    // One second in, the call is inside its action (which waits ten) when the server
+    // is told to stop.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(served.registry.awake(), 1);
+    let Served {
+        registry, server, ..
+    } = served;
+    server.shutdown().await;
+    let answered = call.await.unwrap().unwrap();
+    assert_eq!(answered.status(), 200);
+    assert_eq!(answered.text().await.unwrap(), r#"{"output":1}"#);
+    assert!(
+        tokio::net::TcpStream::connect(address).await.is_err(),
+        "still listening"
+    );
+    let meter = registry.client().get::<Meter>("s").await.unwrap();
+    assert_eq!(meter.read().await.unwrap(), 1);
+    registry.shutdown().await;
+}
+
+/// On tokio's paused clock: the server's 30 s pass as soon as nothing else can run.
+#[tokio::test(start_paused = true)]
+async fn a_body_that_stops_arriving_is_given_up_on() {
+    let served = Served::start(ServerOptions::default()).await;
+    let mut socket = tokio::net::TcpStream::connect(served.server.local_addr())
+        .await
+        .unwrap();
+    let head = format!(
+        "POST {GATEWAY} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\nconnection: close\r\n\r\n{{\"args\":"
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let started = tokio::time::Instant::now();
+    let mut answer = Vec::new();
+    socket.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("stopped arriving"), "{answer}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
     );
     served.stop().await;
 }

@@ -325,7 +325,7 @@ async fn serve_inner(
                 encoding,
                 call: call.clone(),
             };
-            let bytes = reply::body(&parts.headers, body, shared.options.max_incoming)
+            let bytes = reply::body(&parts.headers, body, &shared.options)
                 .await
                 .map_err(failure)?;
             let args = encoding.decode_action_request(&bytes).map_err(failure)?;
@@ -346,7 +346,7 @@ async fn serve_inner(
                 encoding,
                 call: call.clone(),
             };
-            let bytes = reply::body(&parts.headers, body, shared.options.max_incoming)
+            let bytes = reply::body(&parts.headers, body, &shared.options)
                 .await
                 .map_err(failure)?;
             let request = encoding.decode_queue_request(&bytes).map_err(failure)?;

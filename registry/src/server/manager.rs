@@ -278,7 +278,7 @@ async fn create_request(
         access::presented(headers, None),
     )
     .map_err(fail)?;
-    let bytes = reply::body(headers, body, shared.options.max_incoming)
+    let bytes = reply::body(headers, body, &shared.options)
         .await
         .map_err(fail)?;
     let request: CreateBody = serde_json::from_slice(&bytes)

@@ -37,6 +37,7 @@ use axum::http::{HeaderName, Method};
 use axum::routing::{any, delete, get};
 use tokio::sync::oneshot;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::{Registry, RegistryError};
 
@@ -66,6 +67,7 @@ pub struct ServerOptions {
     max_outgoing: usize,
     namespace: String,
     queue_wait: Duration,
+    body_timeout: Duration,
 }
 
 impl fmt::Debug for ServerOptions {
@@ -85,7 +87,8 @@ impl fmt::Debug for ServerOptions {
 
 impl Default for ServerOptions {
     /// `127.0.0.1:6420`, no tokens, development mode in debug builds, 64 KiB in and
-    /// 1 MiB out, namespace `default`.
+    /// 1 MiB out, namespace `default`, 30 s for a stalled request body, 60 s for a queue
+    /// send that waits.
     fn default() -> Self {
         Self {
             address: SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_PORT)),
@@ -96,6 +99,7 @@ impl Default for ServerOptions {
             max_outgoing: 1024 * 1024,
             namespace: "default".into(),
             queue_wait: Duration::from_secs(60),
+            body_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -154,6 +158,14 @@ impl ServerOptions {
     /// (default 60 s).
     pub fn queue_wait(mut self, wait: Duration) -> Self {
         self.queue_wait = wait;
+        self
+    }
+
+    /// How long a request body may go without sending anything before the server gives
+    /// up on it with `request/invalid` (default 30 s), so a client that stalls mid-body
+    /// does not hold its request open.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
         self
     }
 
@@ -277,6 +289,7 @@ impl Registry {
 
 /// Every route, with CORS for browser clients.
 fn router(shared: Arc<Shared>) -> Router {
+    let body_timeout = shared.options.body_timeout;
     Router::new()
         .route("/metadata", get(manager::metadata))
         .route("/health", get(manager::health))
@@ -290,6 +303,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/gateway/{*rest}", any(gateway::serve))
         .fallback(reply::route_not_found)
         .with_state(shared)
+        .layer(RequestBodyTimeoutLayer::new(body_timeout))
         .layer(cors())
 }
 

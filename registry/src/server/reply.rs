@@ -125,7 +125,12 @@ pub(crate) fn encoding(headers: &HeaderMap) -> Result<WireEncoding, ActorError> 
 }
 
 /// Reads a whole request body, refusing one longer than `max` before reading past it.
-pub(crate) async fn body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, ActorError> {
+pub(crate) async fn body(
+    headers: &HeaderMap,
+    body: Body,
+    options: &ServerOptions,
+) -> Result<Bytes, ActorError> {
+    let max = options.max_incoming;
     let too_long = |bytes: Option<usize>| {
         let message = match bytes {
             Some(n) => {
@@ -145,10 +150,16 @@ pub(crate) async fn body(headers: &HeaderMap, body: Body, max: usize) -> Result<
     }
     // A streamed (chunked) body has no length: the limit stops it as it arrives.
     axum::body::to_bytes(body, max).await.map_err(|e| {
-        let limited = std::error::Error::source(&e)
-            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-        if limited {
+        if caused_by::<http_body_util::LengthLimitError>(&e) {
             too_long(None)
+        } else if caused_by::<tower_http::timeout::TimeoutError>(&e) {
+            ActorError::of(
+                codes::INVALID_REQUEST,
+                format!(
+                    "the request body stopped arriving: nothing came for {:?}",
+                    options.body_timeout
+                ),
+            )
         } else {
             ActorError::of(
                 codes::INVALID_REQUEST,
@@ -156,6 +167,12 @@ pub(crate) async fn body(headers: &HeaderMap, body: Body, max: usize) -> Result<
             )
         }
     })
+}
+
+/// Whether `T` is somewhere in `err`'s chain of causes (a body's errors arrive wrapped
+/// in axum's own, once for each layer).
+fn caused_by<T: std::error::Error + 'static>(err: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(err), |e| e.source()).any(|e| e.is::<T>())
 }
 
 /// The fallback: no route answers this method and path.
