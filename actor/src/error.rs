@@ -208,19 +208,34 @@ pub mod codes {
         (UNREACHABLE, 503),
     ];
 
-    /// The HTTP status of `code`: from [`ALL`], 400 for any other `user` error (a
-    /// team's own codes are the caller's to act on), 500 for anything else.
+    /// Whether `group` is one of the runtime's own (`actor`, `queue`, …): an error of
+    /// any other group is a team's own, a user error, public and never masked.
+    ///
+    /// ```
+    /// use actor::codes;
+    /// assert!(codes::is_runtime("actor"));
+    /// assert!(!codes::is_runtime("billing"));
+    /// assert!(!codes::is_runtime("user"));
+    /// ```
+    pub fn is_runtime(group: &str) -> bool {
+        group != USER.0 && ALL.iter().any(|((g, _), _)| *g == group)
+    }
+
+    /// The HTTP status of `code`: from [`ALL`]; 400 for a user error (any group not the
+    /// runtime's: a team's own codes are the caller's to act on); 500 for any other code
+    /// of a runtime group.
     ///
     /// ```
     /// use actor::codes;
     /// assert_eq!(codes::http_status(("user", "insufficient_funds")), 400);
+    /// assert_eq!(codes::http_status(("billing", "card_declined")), 400);
     /// assert_eq!(codes::http_status(codes::INTERNAL), 500);
     /// ```
     pub fn http_status((group, code): (&str, &str)) -> u16 {
         ALL.iter()
             .find(|((g, c), _)| *g == group && *c == code)
             .map(|(_, status)| *status)
-            .unwrap_or(if group == "user" { 400 } else { 500 })
+            .unwrap_or(if is_runtime(group) { 500 } else { 400 })
     }
 }
 

@@ -41,6 +41,17 @@ impl Meter {
         self.count
     }
 
+    /// A team's own error, in a group of its own.
+    #[action]
+    async fn decline(&self) -> Result<(), ActorError> {
+        Err(ActorError::new(
+            "billing",
+            "card_declined",
+            "the card ending 4242 was declined",
+        )
+        .with_metadata(json!({ "last4": "4242" })))
+    }
+
     #[action]
     async fn explode(&self) -> i64 {
         panic!("the meter exploded: secret detail")
@@ -396,6 +407,15 @@ async fn internal_causes_reach_clients_only_in_development_mode() {
             assert!(!message.contains("secret detail"), "{message}");
             assert!(message.contains(&ray), "{message} names the ray id {ray}");
         }
+        // A user error, whatever its group, is a 400 and reaches the client whole.
+        let declined =
+            "/gateway/meter/action/decline?rvt-namespace=default&rvt-method=getOrCreate&rvt-key=e";
+        let (status, body) = served.post(declined, r#"{"args":[]}"#).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(
+            body,
+            json!({ "group": "billing", "code": "card_declined", "message": "the card ending 4242 was declined", "metadata": { "last4": "4242" } })
+        );
         served.stop().await;
     }
 }

@@ -317,80 +317,83 @@ async fn serve_inner(
     let encoding = encoding.map_err(fail)?;
     let (route, name) = actor_path.split_once('/').unwrap_or((actor_path, ""));
     let name = decoded(name, "name").map_err(fail)?;
-    match (&parts.method, route) {
-        (&Method::POST, "action") if !name.is_empty() => {
-            let call = target.call(format!("action `{name}`"));
-            let failure = |error| Failure {
-                error,
+    let what = match (&parts.method, route) {
+        (&Method::POST, "action") if !name.is_empty() => format!("action `{name}`"),
+        (&Method::POST, "queue") if !name.is_empty() => format!("queue `{name}`"),
+        (&Method::GET, "health") if name.is_empty() => "health".to_string(),
+        _ => {
+            return Err(Failure::new(
+                reply::not_found(&parts.method, path),
                 encoding,
-                call: call.clone(),
-            };
-            let bytes = reply::body(&parts.headers, body, &shared.options)
-                .await
-                .map_err(failure)?;
-            let args = encoding.decode_action_request(&bytes).map_err(failure)?;
-            let output = through(shared, &target, |handle| {
-                let (name, args) = (name.clone(), args.clone());
-                async move { handle.call_encoded(name, encoding.values(), args).await }
-            })
-            .await
-            .map_err(failure)?;
-            let body = encoding.encode_action_response(&output).map_err(failure)?;
-            outgoing(shared, body.len()).map_err(failure)?;
-            Ok(reply::ok(encoding, body))
+            ));
         }
-        (&Method::POST, "queue") if !name.is_empty() => {
-            let call = target.call(format!("queue `{name}`"));
-            let failure = |error| Failure {
-                error,
-                encoding,
-                call: call.clone(),
-            };
-            let bytes = reply::body(&parts.headers, body, &shared.options)
-                .await
-                .map_err(failure)?;
-            let request = encoding.decode_queue_request(&bytes).map_err(failure)?;
-            if let Some(named) = request.name.as_deref().filter(|n| *n != name) {
-                return Err(failure(invalid(
-                    format!("the body names queue `{named}` and the path queue `{name}`"),
-                    "name",
-                )));
-            }
-            let response = send(shared, &target, &name, encoding, request)
-                .await
-                .map_err(failure)?;
-            let body = encoding.encode_queue_response(&response).map_err(failure)?;
-            outgoing(shared, body.len()).map_err(failure)?;
-            Ok(reply::ok(encoding, body))
-        }
-        (&Method::GET, "health") if name.is_empty() => {
-            let call = target.call("health".into());
-            let (_handle, _) = shared
-                .handles
-                .resolve(shared, &target)
-                .await
-                .map_err(|error| Failure {
-                    error,
-                    encoding,
-                    call,
-                })?;
-            Ok("ok".into_response())
-        }
-        _ => Err(Failure::new(
-            reply::not_found(&parts.method, path),
+    };
+    let mut call = target.call(what);
+    let failure = |call: &Call| {
+        let call = call.clone();
+        move |error| Failure {
+            error,
             encoding,
-        )),
+            call,
+        }
+    };
+    let found = shared
+        .handles
+        .resolve(shared, &target)
+        .await
+        .map_err(failure(&call))?;
+    call.actor = Some(found.0.kind().to_string());
+    let failure = failure(&call);
+    if route == "health" {
+        return Ok("ok".into_response());
     }
+    let bytes = reply::body(&parts.headers, body, &shared.options)
+        .await
+        .map_err(failure.clone())?;
+    let answer = if route == "action" {
+        let args = encoding
+            .decode_action_request(&bytes)
+            .map_err(failure.clone())?;
+        let output = through(shared, &target, found, |handle| {
+            let (name, args) = (name.clone(), args.clone());
+            async move { handle.call_encoded(name, encoding.values(), args).await }
+        })
+        .await
+        .map_err(failure.clone())?;
+        encoding.encode_action_response(&output)
+    } else {
+        let request = encoding
+            .decode_queue_request(&bytes)
+            .map_err(failure.clone())?;
+        if let Some(named) = request.name.as_deref().filter(|n| *n != name) {
+            return Err(failure(invalid(
+                format!("the body names queue `{named}` and the path queue `{name}`"),
+                "name",
+            )));
+        }
+        let response = send(shared, &target, found, &name, encoding, request)
+            .await
+            .map_err(failure.clone())?;
+        encoding.encode_queue_response(&response)
+    }
+    .map_err(failure.clone())?;
+    outgoing(shared, answer.len()).map_err(failure)?;
+    Ok(reply::ok(encoding, answer))
 }
 
-/// Runs `call` on the target's handle; if a cached handle's actor is gone, looks the
-/// target up again (creating it for `getOrCreate`) and runs it once more.
-async fn through<T, F, Fut>(shared: &Shared, target: &Target, call: F) -> Result<T, ActorError>
+/// Runs `call` on the target's handle (`found`: the handle, and whether it came from the
+/// cache); if a cached handle's actor is gone, looks the target up again (creating it
+/// for `getOrCreate`) and runs it once more.
+async fn through<T, F, Fut>(
+    shared: &Shared,
+    target: &Target,
+    (handle, cached): (ActorHandle, bool),
+    call: F,
+) -> Result<T, ActorError>
 where
     F: Fn(ActorHandle) -> Fut,
     Fut: Future<Output = Result<T, ActorError>>,
 {
-    let (handle, cached) = shared.handles.resolve(shared, target).await?;
     match call(handle.clone()).await {
         Err(err) if cached && gone(&err) => {
             shared.handles.forget(&handle.id());
@@ -405,6 +408,7 @@ where
 async fn send(
     shared: &Shared,
     target: &Target,
+    found: (ActorHandle, bool),
     queue: &str,
     encoding: WireEncoding,
     request: actor::protocol::QueueRequest,
@@ -414,7 +418,7 @@ async fn send(
         let timeout = request
             .timeout
             .map_or(shared.options.queue_wait, std::time::Duration::from_millis);
-        let waited = through(shared, target, |handle| {
+        let waited = through(shared, target, found, |handle| {
             let body = request.body.clone();
             async move {
                 handle
@@ -441,7 +445,7 @@ async fn send(
             Err(err) => Err(err),
         };
     }
-    let id = through(shared, target, |handle| {
+    let id = through(shared, target, found, |handle| {
         let body = request.body.clone();
         async move { handle.send_encoded(queue, values, body).await }
     })

@@ -57,7 +57,7 @@ impl Failure {
             instance.as_deref().unwrap_or("-"),
             target.as_deref().unwrap_or("-"),
         );
-        let internal = status >= 500 && self.error.group() != "user";
+        let internal = status >= 500 && codes::is_runtime(self.error.group());
         if internal {
             tracing::error!(
                 actor, instance, call = target, ray, error = %self.error,
