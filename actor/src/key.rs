@@ -266,3 +266,65 @@ impl fmt::Debug for ActorId {
         f.write_str(&self.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::ActorKey;
+
+    fn part() -> impl Strategy<Value = String> {
+        // Heavy on the characters the form escapes or that break other forms.
+        proptest::collection::vec(
+            prop_oneof![
+                Just('/'),
+                Just('\\'),
+                Just(','),
+                Just('0'),
+                Just('%'),
+                Just('ü'),
+                any::<char>()
+            ],
+            0..6,
+        )
+        .prop_map(|chars| chars.into_iter().collect())
+    }
+
+    proptest! {
+        #[test]
+        fn every_key_survives_the_path_form(parts in proptest::collection::vec(part(), 0..5)) {
+            let key = ActorKey::from(parts);
+            prop_assert_eq!(ActorKey::from_path(&key.to_path()).unwrap(), key);
+        }
+
+        #[test]
+        fn any_text_reads_as_a_key_or_a_clear_error(text in ".{0,24}") {
+            if let Ok(key) = ActorKey::from_path(&text) {
+                // Whatever reads as a key reads back the same from its own form.
+                prop_assert_eq!(ActorKey::from_path(&key.to_path()).unwrap(), key);
+            } else {
+                prop_assert!(ActorKey::from_path(&text).unwrap_err().is(crate::codes::INVALID_REQUEST));
+            }
+        }
+    }
+
+    #[test]
+    fn the_forms_rivetkit_writes_are_read() {
+        for (text, parts) in [
+            ("/", vec![]),
+            (r"\0", vec![""]),
+            (r"k1/k\/2", vec!["k1", "k/2"]),
+            (r"a\\b", vec![r"a\b"]),
+            (
+                r"a,b/c\/d/\0/50%/x y+z",
+                vec!["a,b", "c/d", "", "50%", "x y+z"],
+            ),
+            ("a/", vec!["a", ""]),
+        ] {
+            assert_eq!(ActorKey::from_path(text).unwrap().parts(), parts, "{text}");
+        }
+        for bad in [r"dangling\", r"\0x", r"x\0"] {
+            assert!(ActorKey::from_path(bad).is_err(), "{bad}");
+        }
+    }
+}
