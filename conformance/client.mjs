@@ -66,5 +66,26 @@ await scenario("queue timed out", () =>
 await scenario("queue unknown", () => client.counter.getOrCreate(k("q")).send("nosuchQueue", {}));
 await scenario("queue total", () => client.counter.getOrCreate(k("q")).get());
 
+// One WebSocket: actions over it, an error naming its action, and a subscription to an
+// event the actor does not declare, refused without closing the socket.
+await scenario("connect", async () => {
+	const conn = client.counter.getOrCreate(k("ws")).connect();
+	const errors = [];
+	conn.onError((e) => errors.push(`${e.group}/${e.code}`));
+	const first = await conn.increment(2);
+	let failed;
+	try {
+		await conn.fail("gone");
+	} catch (e) {
+		failed = `${e.group}/${e.code}: ${e.message}`;
+	}
+	conn.on("nosuchEvent", () => {});
+	// The refusal arrives before the answer to a call sent after it.
+	await new Promise((resolve) => setTimeout(resolve, 200));
+	const after = await conn.increment(3);
+	await conn.dispose();
+	return { first, failed, errors, after };
+});
+
 await client.dispose();
 process.exit(0);

@@ -208,6 +208,16 @@ async fn the_official_client_calls_rust_actors_in_every_encoding() {
             "{encoding}"
         );
         assert_eq!(code("queue unknown"), "queue/not_found", "{encoding}");
+        assert_eq!(
+            get("connect"),
+            &json!({
+                "first": 2,
+                "failed": "shop/out_of_stock: gone",
+                "errors": ["request/invalid"],
+                "after": 5,
+            }),
+            "{encoding}"
+        );
         assert_eq!(get("queue total"), &json!(14), "{encoding}");
     }
     server.shutdown().await;

@@ -39,7 +39,7 @@ const CACHED: usize = 10_000;
 
 /// Which actor a gateway request is for.
 #[derive(Debug, Clone)]
-enum Target {
+pub(crate) enum Target {
     /// The direct form: `/gateway/{id}[@token]/…`.
     Id(ActorId),
     /// The query form: `/gateway/{name}/…?rvt-method=…&rvt-key=…`.
@@ -132,7 +132,7 @@ impl Handles {
 
     /// The handle for `target`, and whether it came from the cache (so a call that finds
     /// its actor gone may look again).
-    async fn resolve(
+    pub(crate) async fn resolve(
         &self,
         shared: &Shared,
         target: &Target,
@@ -287,7 +287,7 @@ fn target(
 pub(crate) async fn serve(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let encoding = reply::encoding(request.headers());
     let respond_in = *encoding.as_ref().unwrap_or(&WireEncoding::Json);
-    match serve_inner(&shared, request, encoding).await {
+    match serve_inner(shared.clone(), request, encoding).await {
         Ok(response) => response,
         Err(failure) => Failure {
             encoding: respond_in,
@@ -298,13 +298,13 @@ pub(crate) async fn serve(State(shared): State<Arc<Shared>>, request: Request) -
 }
 
 async fn serve_inner(
-    shared: &Shared,
+    shared: Arc<Shared>,
     request: Request,
     encoding: Result<WireEncoding, ActorError>,
 ) -> Result<Response, Failure> {
     let (parts, body) = request.into_parts();
     let fail = |error| Failure::new(error, WireEncoding::Json);
-    let path = parts.uri.path();
+    let path = parts.uri.path().to_string();
     let rest = path.strip_prefix("/gateway/").unwrap_or_default();
     let (segment, actor_path) = rest.split_once('/').unwrap_or((rest, ""));
     let (target, url_token) = target(segment, parts.uri.query(), &shared.options).map_err(fail)?;
@@ -314,16 +314,22 @@ async fn serve_inner(
         access::presented(&parts.headers, url_token.as_deref()),
     )
     .map_err(fail)?;
-    let encoding = encoding.map_err(fail)?;
     let (route, name) = actor_path.split_once('/').unwrap_or((actor_path, ""));
     let name = decoded(name, "name").map_err(fail)?;
+    if parts.method == Method::GET && route == "connect" && name.is_empty() {
+        // The encoding is the WebSocket's subprotocol, not a header.
+        let call = target.call("connection".into());
+        return super::socket::connect(shared, parts, target, call).await;
+    }
+    let shared = &*shared;
+    let encoding = encoding.map_err(fail)?;
     let what = match (&parts.method, route) {
         (&Method::POST, "action") if !name.is_empty() => format!("action `{name}`"),
         (&Method::POST, "queue") if !name.is_empty() => format!("queue `{name}`"),
         (&Method::GET, "health") if name.is_empty() => "health".to_string(),
         _ => {
             return Err(Failure::new(
-                reply::not_found(&parts.method, path),
+                reply::not_found(&parts.method, &path),
                 encoding,
             ));
         }

@@ -26,6 +26,7 @@ mod access;
 mod gateway;
 mod manager;
 mod reply;
+mod socket;
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -180,12 +181,15 @@ pub(crate) struct Shared {
     registry: Registry,
     options: ServerOptions,
     handles: gateway::Handles,
+    /// Set when the server stops: open connections close (`ws.going_away`).
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 /// A running server; [`shutdown`](Self::shutdown) stops it gracefully.
 #[must_use = "dropping a Server leaves it running until the process ends; call shutdown"]
 pub struct Server {
     local_addr: SocketAddr,
+    closing: tokio::sync::watch::Sender<bool>,
     stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -209,9 +213,11 @@ impl Server {
         format!("http://{}", self.local_addr)
     }
 
-    /// Stops accepting connections and returns once the requests in flight have been
-    /// answered. The registry keeps running: shut it down after.
+    /// Stops accepting connections, closes the open WebSockets (reason `ws.going_away`,
+    /// on which RivetKit's client reconnects) and returns once the requests in flight
+    /// have been answered. The registry keeps running: shut it down after.
     pub async fn shutdown(self) {
+        self.closing.send_replace(true);
         let _ = self.stop.send(());
         match self.task.await {
             Ok(Ok(())) => {}
@@ -269,7 +275,9 @@ impl Registry {
             registry: self.clone(),
             options,
             handles: gateway::Handles::default(),
+            closing: tokio::sync::watch::Sender::new(false),
         });
+        let closing = shared.closing.clone();
         let app = router(shared);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(
@@ -281,6 +289,7 @@ impl Registry {
         );
         Ok(Server {
             local_addr,
+            closing,
             stop,
             task,
         })
