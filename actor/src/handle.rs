@@ -259,6 +259,32 @@ impl ActorHandle {
         }
     }
 
+    /// Opens a connection to the actor (one WebSocket, for a remote handle) and gives a
+    /// handle whose action calls travel over it; wrap it in the typed handle with `From`.
+    /// The connection detects a dead server (pings with a deadline) and reconnects with
+    /// backoff; an action in flight when it drops fails with `client/unreachable` (it may
+    /// or may not have run), later ones wait for the next connection. Other calls (queue
+    /// sends, destroy) go through the handle it was opened from. It closes when the last
+    /// clone of the handle is dropped.
+    ///
+    /// ```no_run
+    /// # use actor::prelude::*;
+    /// # #[actor] #[derive(Clone, Default, Serialize, Deserialize)] pub struct Counter { n: i64 }
+    /// # #[actor] impl Counter { #[action] async fn increment(&mut self, by: i64) -> i64 { self.n += by; self.n } }
+    /// # #[tokio::main] async fn main() -> Result<(), ActorError> {
+    /// let client = Client::remote("http://127.0.0.1:6420");
+    /// let counter = Counter::get_or_create(&client, ["a"]).await?;
+    /// let live = CounterHandle::from(counter.connect().await?);
+    /// live.increment(1).await?; // over the socket
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect(&self) -> Result<ActorHandle, ActorError> {
+        match &self.via {
+            Via::InProcess(route) => route.connect(),
+            Via::Route(route) => route.connect().await,
+        }
+    }
+
     /// Asks the actor to sleep now and waits until it has. A route that cannot reach
     /// the actor says so.
     pub async fn sleep(&self) -> Result<(), ActorError> {

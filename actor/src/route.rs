@@ -19,6 +19,7 @@ use tokio::sync::oneshot;
 
 use crate::client::{Address, Resolved, Transport};
 use crate::error::{ActorError, codes};
+use crate::handle::ActorHandle;
 use crate::key::ActorId;
 use crate::mailbox::{Asked, Mailbox, Rejected, Reply};
 use crate::payload::Payload;
@@ -158,6 +159,25 @@ pub trait Route: Send + Sync + 'static {
 
     /// Asks the actor to sleep now and waits until it has.
     fn sleep(&self) -> BoxFuture<'_, Result<(), ActorError>>;
+
+    /// Opens a connection to the actor and gives a handle whose action calls travel over
+    /// it (see [`ActorHandle::connect`](crate::ActorHandle::connect)). A route without
+    /// connections answers `request/route_not_found`, the default.
+    fn connect(&self) -> BoxFuture<'_, Result<ActorHandle, ActorError>> {
+        let kind = self.kind().to_string();
+        Box::pin(async move { Err(no_connections(&kind)) })
+    }
+}
+
+/// The answer of a route that has no connections.
+fn no_connections(kind: &str) -> ActorError {
+    ActorError::of(
+        codes::ROUTE_NOT_FOUND,
+        format!(
+            "actor `{kind}` is reached through a route without connections; connect through a \
+             remote client (`Client::remote`)"
+        ),
+    )
 }
 
 /// How often a call re-resolves an actor that stopped under it before giving up.
@@ -335,5 +355,13 @@ impl Route for InProcess {
 
     fn sleep(&self) -> BoxFuture<'_, Result<(), ActorError>> {
         InProcess::sleep(self).map(Ok).boxed()
+    }
+}
+
+impl InProcess {
+    /// In-process connections come with the connection hooks; until then a caller in
+    /// the actor's process calls it directly.
+    pub(crate) fn connect(&self) -> Result<ActorHandle, ActorError> {
+        Err(no_connections(self.kind))
     }
 }

@@ -289,3 +289,139 @@ async fn a_server_without_a_client_token_refuses_to_listen_beyond_loopback() {
     );
     assert!(err.to_string().contains("client_token"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_carries_typed_calls_in_every_encoding() {
+    let registry = Registry::builder().memory().build().await.unwrap();
+    let server = serve(&registry, ServerOptions::default()).await;
+    for encoding in [WireEncoding::Json, WireEncoding::Cbor, WireEncoding::Bare] {
+        let remote = Client::remote_with(RemoteOptions::new(server.endpoint()).encoding(encoding));
+        let key = ["c", encoding.name()];
+        let tally = Tally::get_or_create(&remote, key).await.unwrap();
+        let live = TallyHandle::from(tally.connect().await.unwrap());
+        assert_eq!(live.id(), tally.id());
+        assert_eq!(live.increment(2).await.unwrap(), 2, "{encoding:?}");
+        let (a, b) = tokio::join!(live.increment(1), live.increment(1));
+        assert_eq!(
+            a.unwrap() + b.unwrap(),
+            7,
+            "{encoding:?}: two calls in flight"
+        );
+        assert_eq!(
+            seen(live.echo(1 << 40, (1 << 60) + 1, 12.5, "text".into()).await),
+            "(1099511627776, 1152921504606846977, 12.5, \"text\")"
+        );
+        assert_eq!(
+            seen(live.fail("gone".into()).await),
+            "shop/out_of_stock: gone Some(Object {\"item\": String(\"gone\")})"
+        );
+        assert_eq!(
+            seen(
+                live.call_encoded("nosuch", Encoding::Json, b"[]".to_vec())
+                    .await
+            ),
+            "actor/action_not_found"
+        );
+        // A queue send from the connected handle goes through its HTTP handle.
+        assert_eq!(
+            live.add_later(AddLater { by: 6 })
+                .wait(Duration::from_secs(5))
+                .await
+                .unwrap(),
+            10
+        );
+        let local = registry.client().get::<Tally>(key).await.unwrap();
+        assert_eq!(local.get().await.unwrap(), 10);
+    }
+    server.shutdown().await;
+    registry.shutdown().await;
+}
+
+/// On the paused clock (the backoff's waits pass at once): a server that stops and
+/// starts again on its address is found again by the open connection, whose calls work
+/// once more.
+#[tokio::test(start_paused = true)]
+async fn a_connection_reconnects_after_the_server_restarts() {
+    let registry = Registry::builder().memory().build().await.unwrap();
+    let server = serve(&registry, ServerOptions::default()).await;
+    let address = server.local_addr();
+    let remote = Client::remote(server.endpoint());
+    let tally = Tally::get_or_create(&remote, "r").await.unwrap();
+    let live = TallyHandle::from(tally.connect().await.unwrap());
+    assert_eq!(live.increment(1).await.unwrap(), 1);
+
+    server.shutdown().await;
+    // Calls made while the server is down wait for the connection to come back.
+    let waiting = tokio::spawn({
+        let live = live.clone();
+        async move { live.increment(10).await }
+    });
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(!waiting.is_finished());
+    let again = registry
+        .serve(ServerOptions::default().address(address))
+        .await
+        .unwrap();
+    assert_eq!(waiting.await.unwrap().unwrap(), 11);
+    assert_eq!(live.increment(1).await.unwrap(), 12);
+    again.shutdown().await;
+    registry.shutdown().await;
+}
+
+/// On the paused clock: a server that says `Init` and then nothing (it reads nothing, so
+/// it answers no ping) counts as dead after 45 s; the call in flight fails as
+/// unreachable, and the connection dials again.
+#[tokio::test(start_paused = true)]
+async fn a_silent_server_is_found_dead_and_dialled_again() {
+    use axum::extract::ws::{Message, WebSocketUpgrade};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let dialled = Arc::new(AtomicUsize::new(0));
+    let counted = dialled.clone();
+    let app = axum::Router::new()
+        .route(
+            "/actors",
+            axum::routing::get(|| async {
+                axum::Json(json!({ "actors": [{ "actor_id": "silent", "name": "tally" }] }))
+            }),
+        )
+        .route(
+            "/gateway/silent/connect",
+            axum::routing::get(move |upgrade: WebSocketUpgrade| {
+                counted.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    upgrade
+                        .protocols(["rivet"])
+                        .on_upgrade(|mut socket| async move {
+                            let init = actor::protocol::ToClient::Init {
+                                actor_id: "silent".into(),
+                                connection_id: "c".into(),
+                            };
+                            let bytes = WireEncoding::Bare.encode_to_client(&init).unwrap();
+                            let _ = socket.send(Message::Binary(bytes.into())).await;
+                            // Holds the socket and never reads it.
+                            std::future::pending::<()>().await;
+                            drop(socket);
+                        })
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let remote = Client::remote(&endpoint);
+    let tally = Tally::get_for_id(&remote, "silent").await.unwrap();
+    let live = TallyHandle::from(tally.connect().await.unwrap());
+    let started = tokio::time::Instant::now();
+    let err = live.increment(1).await.unwrap_err();
+    assert!(err.is(codes::UNREACHABLE), "{err}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(45),
+        "{:?}",
+        started.elapsed()
+    );
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(dialled.load(Ordering::SeqCst) >= 2, "it dialled again");
+}

@@ -23,6 +23,8 @@
 //! # Ok(()) }
 //! ```
 
+mod socket;
+
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -477,6 +479,36 @@ impl Route for RemoteRoute {
 
     fn destroy(&self) -> BoxFuture<'_, Result<(), ActorError>> {
         RemoteRoute::destroy(self).boxed()
+    }
+
+    fn connect(&self) -> BoxFuture<'_, Result<ActorHandle, ActorError>> {
+        async move {
+            let options = &self.remote.options;
+            let base = options
+                .endpoint
+                .replacen("https://", "wss://", 1)
+                .replacen("http://", "ws://", 1);
+            let token = options
+                .token
+                .as_ref()
+                .map(|t| format!("@{}", utf8_percent_encode(t, COMPONENT)))
+                .unwrap_or_default();
+            let url = format!(
+                "{base}/gateway/{}{token}/connect",
+                utf8_percent_encode(self.id.as_str(), COMPONENT)
+            );
+            let dial = socket::Dial {
+                url,
+                encoding: options.encoding,
+            };
+            let via = ActorHandle::from_route(Arc::new(RemoteRoute {
+                remote: self.remote.clone(),
+                kind: self.kind.clone(),
+                id: self.id.clone(),
+            }));
+            socket::SocketRoute::open(dial, via).await
+        }
+        .boxed()
     }
 
     fn sleep(&self) -> BoxFuture<'_, Result<(), ActorError>> {

@@ -1,0 +1,335 @@
+//! A connection to one actor: RivetKit's WebSocket (`/gateway/{id}/connect`), carrying
+//! action calls by id. One task owns the socket; it pings the server, counts it gone
+//! after [`SILENCE`] without a word, and reconnects with backoff.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::error::{ActorError, codes};
+use crate::handle::ActorHandle;
+use crate::key::ActorId;
+use crate::payload::Payload;
+use crate::protocol::{ToClient, ToServer, WireEncoding};
+use crate::route::{Route, Target};
+
+/// How often the connection pings the server.
+const PING_EVERY: Duration = Duration::from_secs(15);
+/// How long the server may stay silent before the connection counts as dead.
+pub(crate) const SILENCE: Duration = Duration::from_secs(45);
+/// The first wait before reconnecting; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// The longest wait between two reconnection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Calls that may wait for the connection's task.
+const WAITING: usize = 1024;
+
+/// One action call on its way.
+struct Request {
+    name: String,
+    args: Vec<u8>,
+    reply: oneshot::Sender<Result<Vec<u8>, ActorError>>,
+}
+
+/// Where the connection goes, and how.
+pub(crate) struct Dial {
+    /// `ws://…/gateway/{id}[@token]/connect`.
+    pub(crate) url: String,
+    pub(crate) encoding: WireEncoding,
+}
+
+/// The route of a connected handle: actions over the socket, anything else through
+/// the handle the connection was opened from.
+pub(crate) struct SocketRoute {
+    requests: mpsc::Sender<Request>,
+    via: ActorHandle,
+    encoding: WireEncoding,
+}
+
+impl SocketRoute {
+    /// Opens the connection: returns once the server's `Init` arrived, or with the error
+    /// of the first attempt (a connection that worked once reconnects on its own).
+    pub(crate) async fn open(dial: Dial, via: ActorHandle) -> Result<ActorHandle, ActorError> {
+        let socket = attempt(&dial).await?;
+        let (requests, waiting) = mpsc::channel(WAITING);
+        let encoding = dial.encoding;
+        tokio::spawn(run(dial, socket, waiting));
+        Ok(ActorHandle::from_route(Arc::new(Self {
+            requests,
+            via,
+            encoding,
+        })))
+    }
+
+    async fn action(&self, name: &str, payload: Payload) -> Result<Payload, ActorError> {
+        let values = self.encoding.values();
+        let (encoding, bytes) = payload.into_encoded(values)?;
+        let mut args = crate::protocol::transcode(encoding, values, bytes)?;
+        if args == values.encode(&())? {
+            args = values.encode::<[(); 0]>(&[])?;
+        }
+        let (reply, answer) = oneshot::channel();
+        let request = Request {
+            name: name.to_string(),
+            args,
+            reply,
+        };
+        if self.requests.send(request).await.is_err() {
+            return Err(lost("the connection is closed"));
+        }
+        let output = answer
+            .await
+            .unwrap_or_else(|_| Err(lost("the connection closed before the answer came")))?;
+        Ok(Payload::Encoded(values, output))
+    }
+}
+
+/// `client/unreachable` for a call the connection could not finish.
+fn lost(why: &str) -> ActorError {
+    ActorError::of(
+        codes::UNREACHABLE,
+        format!("{why}; the action may or may not have run"),
+    )
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// One attempt: the handshake, then the server's `Init` within [`SILENCE`].
+async fn attempt(dial: &Dial) -> Result<Socket, ActorError> {
+    let unreachable = |e: &dyn std::fmt::Display| {
+        ActorError::of(
+            codes::UNREACHABLE,
+            format!("could not connect to {}: {e}", dial.url),
+        )
+    };
+    let mut request = dial
+        .url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| unreachable(&e))?;
+    let protocols = format!("rivet, rivet_encoding.{}", dial.encoding.name());
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        protocols.parse().map_err(|e| unreachable(&e))?,
+    );
+    let (mut socket, _) = tokio::time::timeout(SILENCE, tokio_tungstenite::connect_async(request))
+        .await
+        .map_err(|e| unreachable(&e))?
+        .map_err(|e| unreachable(&e))?;
+    let first = tokio::time::timeout(SILENCE, socket.next())
+        .await
+        .map_err(|e| unreachable(&e))?;
+    match first.map(|m| m.map(|m| read(dial.encoding, m))) {
+        Some(Ok(Some(Ok(ToClient::Init { .. })))) => Ok(socket),
+        Some(Ok(Some(Ok(ToClient::Error { error, .. })))) => Err(error),
+        Some(Ok(Some(Err(error)))) => Err(error),
+        other => Err(unreachable(&format_args!(
+            "the server did not say Init first ({other:?})"
+        ))),
+    }
+}
+
+/// A message from the server, if it is one of the protocol's (not a ping, pong or close).
+fn read(encoding: WireEncoding, message: Message) -> Option<Result<ToClient, ActorError>> {
+    match message {
+        Message::Binary(bytes) => Some(encoding.decode_to_client(&bytes)),
+        Message::Text(text) => Some(encoding.decode_to_client(text.as_bytes())),
+        _ => None,
+    }
+}
+
+fn frame(encoding: WireEncoding, message: &ToServer) -> Result<Message, ActorError> {
+    let bytes = encoding.encode_to_server(message)?;
+    Ok(if encoding.is_binary() {
+        Message::Binary(bytes.into())
+    } else {
+        Message::Text(String::from_utf8_lossy(&bytes).into_owned().into())
+    })
+}
+
+/// Why a connected socket ended.
+enum Ended {
+    /// Every handle is gone: the connection is done.
+    Dropped,
+    /// The socket broke or went silent: connect again.
+    Lost(String),
+}
+
+/// The connection's task: serves sockets one after another until its handles are gone.
+async fn run(dial: Dial, first: Socket, mut requests: mpsc::Receiver<Request>) {
+    let mut waiting = VecDeque::new();
+    let mut next_id = 0u64;
+    let mut socket = Some(first);
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        let Some(connected) = socket.take() else {
+            // Calls made while there is no socket wait for the next one.
+            let wait = tokio::time::sleep(backoff);
+            tokio::pin!(wait);
+            loop {
+                tokio::select! {
+                    () = &mut wait => break,
+                    request = requests.recv() => match request {
+                        Some(request) => waiting.push_back(request),
+                        None => return,
+                    },
+                }
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+            match attempt(&dial).await {
+                Ok(connected) => {
+                    backoff = FIRST_BACKOFF;
+                    socket = Some(connected);
+                }
+                Err(err) => tracing::debug!(url = dial.url, error = %err, "reconnecting failed"),
+            }
+            continue;
+        };
+        match serve(&dial, connected, &mut requests, &mut waiting, &mut next_id).await {
+            Ended::Dropped => return,
+            Ended::Lost(why) => {
+                tracing::debug!(url = dial.url, why, "the connection was lost; reconnecting");
+            }
+        }
+    }
+}
+
+/// Serves one socket: sends the waiting calls, then each new one, and answers them as
+/// their responses come.
+async fn serve(
+    dial: &Dial,
+    socket: Socket,
+    requests: &mut mpsc::Receiver<Request>,
+    waiting: &mut VecDeque<Request>,
+    next_id: &mut u64,
+) -> Ended {
+    let encoding = dial.encoding;
+    let (mut sink, mut stream) = socket.split();
+    let mut pending: HashMap<u64, oneshot::Sender<Result<Vec<u8>, ActorError>>> = HashMap::new();
+    let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+    let mut heard = Instant::now();
+    let ended = 'socket: loop {
+        while let Some(request) = waiting.pop_front() {
+            let id = *next_id;
+            *next_id += 1;
+            let message = ToServer::ActionRequest {
+                id,
+                name: request.name.clone(),
+                args: request.args.clone(),
+            };
+            match frame(encoding, &message) {
+                Err(err) => {
+                    let _ = request.reply.send(Err(err));
+                }
+                Ok(message) => {
+                    if sink.send(message).await.is_err() {
+                        // Not sent: it waits for the next socket.
+                        waiting.push_front(request);
+                        break 'socket Ended::Lost("the socket would not take a message".into());
+                    }
+                    pending.insert(id, request.reply);
+                }
+            }
+        }
+        tokio::select! {
+            request = requests.recv() => match request {
+                Some(request) => waiting.push_back(request),
+                None => {
+                    let _ = sink.close().await;
+                    break Ended::Dropped;
+                }
+            },
+            received = stream.next() => {
+                heard = Instant::now();
+                let message = match received {
+                    Some(Ok(Message::Close(frame))) => {
+                        let why = frame.map_or_else(String::new, |f| f.reason.to_string());
+                        break Ended::Lost(format!("the server closed the socket ({why})"));
+                    }
+                    Some(Ok(message)) => message,
+                    Some(Err(err)) => break Ended::Lost(err.to_string()),
+                    None => break Ended::Lost("the socket ended".into()),
+                };
+                match read(encoding, message) {
+                    Some(Ok(ToClient::ActionResponse { id, output })) => {
+                        if let Some(reply) = pending.remove(&id) {
+                            let _ = reply.send(Ok(output));
+                        }
+                    }
+                    Some(Ok(ToClient::Error { error, action_id: Some(id) })) => {
+                        if let Some(reply) = pending.remove(&id) {
+                            let _ = reply.send(Err(error));
+                        }
+                    }
+                    Some(Ok(ToClient::Error { error, action_id: None })) => {
+                        tracing::warn!(url = dial.url, error = %error, "the server reported an error on the connection");
+                    }
+                    Some(Ok(ToClient::Init { .. } | ToClient::Event { .. })) | None => {}
+                    Some(Err(error)) => {
+                        tracing::warn!(url = dial.url, error = %error, "a message from the server could not be read");
+                    }
+                }
+            }
+            _ = ping.tick() => {
+                if heard.elapsed() >= SILENCE {
+                    break Ended::Lost(format!("the server said nothing for {SILENCE:?}"));
+                }
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    break Ended::Lost("the socket would not take a ping".into());
+                }
+            }
+        }
+    };
+    for (_, reply) in pending.drain() {
+        let _ = reply.send(Err(lost("the connection was lost")));
+    }
+    ended
+}
+
+impl Route for SocketRoute {
+    fn kind(&self) -> &str {
+        self.via.kind()
+    }
+
+    fn id(&self) -> ActorId {
+        self.via.id()
+    }
+
+    fn call(&self, target: Target, payload: Payload) -> BoxFuture<'_, Result<Payload, ActorError>> {
+        async move {
+            match target {
+                Target::Action(name) => {
+                    let answer_in = match &payload {
+                        Payload::Encoded(encoding, _) => Some(*encoding),
+                        Payload::Local(_) => None,
+                    };
+                    match (self.action(&name, payload).await?, answer_in) {
+                        (Payload::Encoded(from, bytes), Some(to)) => Ok(Payload::Encoded(
+                            to,
+                            crate::protocol::transcode(from, to, bytes)?,
+                        )),
+                        (answer, _) => Ok(answer),
+                    }
+                }
+                other => self.via.send(other, payload).await,
+            }
+        }
+        .boxed()
+    }
+
+    fn destroy(&self) -> BoxFuture<'_, Result<(), ActorError>> {
+        self.via.destroy().boxed()
+    }
+
+    fn sleep(&self) -> BoxFuture<'_, Result<(), ActorError>> {
+        self.via.sleep().boxed()
+    }
+}
