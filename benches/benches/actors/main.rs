@@ -9,7 +9,7 @@
 //! ACTORS_BENCH_ASKS=100000 cargo bench -p benches          # shorter runs
 //! ```
 //!
-//! Nine sections, each printed as a Markdown table when it finishes, then a table of
+//! Ten sections, each printed as a Markdown table when it finishes, then a table of
 //! goals. Progress goes to stderr, tables to stdout.
 //!
 //! - **ask**: the in-process round trip of one call. Each row runs on a fresh tokio
@@ -107,6 +107,24 @@
 //!   Bytes are the sizes asked of the allocator (no malloc overhead); SQLite's own page
 //!   cache is allocated by C code and not counted. For ours, the blocks an awake actor
 //!   keeps alive are listed by size.
+//! - **network**: remote action round trips over HTTP on loopback. The registry serves
+//!   RivetKit's client protocol (`Registry::serve` on `127.0.0.1:0`) on the memory
+//!   driver; this crate's remote client (`Client::remote_with`, reqwest) calls the
+//!   durable exclusive `increment(1)` and the shared `get()` of counters, in BARE and
+//!   JSON, `ACTORS_BENCH_REQUESTS` (20,000) requests per row after a warm-up: one task
+//!   making them one after another, and 64 tasks sharing them (one request in flight
+//!   each), each on its own actor or all on one. The baseline is a minimal axum handler
+//!   in the same process (`POST /echo` answering the body, served the same way) posted
+//!   to by a `reqwest::Client` built as the remote client builds its own, sequential and
+//!   64 in flight. Then the official npm client (`rivetkit` in `conformance/node_modules`)
+//!   calls `increment(1)` from `benches/node/http-bench.mjs`, a child `node` process,
+//!   sequentially and 64 in flight on 64 actors, beside Node's `fetch` posting to the
+//!   same echo, a quarter as many requests per row (left out, with a message, when Node
+//!   or the npm client is missing). The figure is requests per second
+//!   (wall time of the timed requests), its ratio to the echo of the same client at the
+//!   same concurrency (our rate / echo rate: the issue's goal is at least 0.5x), the mean
+//!   latency (wall / requests sequential, 64 / rate in flight) and the runtime's worker
+//!   CPU per request (client and server together, Rust rows only).
 //!
 //! `ACTORS_BENCH_ONLY=text` runs only the rows whose name contains `text`. Run without
 //! `--bench` (as `cargo test --benches` does), every count is tiny: a smoke test that the
@@ -119,6 +137,7 @@ mod database;
 mod durable;
 mod idle;
 mod kinds;
+mod network;
 #[cfg(feature = "peers")]
 mod peers;
 mod queues;
@@ -173,6 +192,8 @@ pub struct Config {
     pub history: u32,
     /// Measured rounds of the workflows section's replay rows.
     pub replays: usize,
+    /// HTTP requests per row of the network section.
+    pub requests: u64,
     /// Sections to run: those whose name contains one of these (all when empty).
     pub filters: Vec<String>,
     /// Rows to run: those whose name contains this (`ACTORS_BENCH_ONLY`; all when unset).
@@ -215,6 +236,7 @@ impl Config {
             steps_each: env_or("ACTORS_BENCH_STEPS_EACH", if bench { 50 } else { 5 })?,
             history: env_or("ACTORS_BENCH_HISTORY", if bench { 1_000 } else { 20 })?,
             replays: env_or("ACTORS_BENCH_REPLAYS", if bench { 5 } else { 1 })?.max(1),
+            requests: env_or("ACTORS_BENCH_REQUESTS", if bench { 20_000 } else { 50 })?,
             filters,
             only: std::env::var("ACTORS_BENCH_ONLY").ok(),
         })
@@ -288,6 +310,9 @@ fn main() -> BenchResult<()> {
     }
     if config.wants("memory") {
         goals.extend(idle::run(&config)?);
+    }
+    if config.wants("network") {
+        goals.extend(network::run(&config)?);
     }
     if !goals.is_empty() {
         let mut table = benches::Table::new(["goal", "target", "measured", "met"]);

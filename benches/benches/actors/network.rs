@@ -1,0 +1,557 @@
+//! Section "network": remote action round trips over HTTP, beside a minimal axum echo
+//! server in the same run.
+//!
+//! The registry serves RivetKit's client protocol (`Registry::serve`) on the memory
+//! driver, so the figures are the network path and not storage. Two clients call it: this
+//! crate's remote client (`Client::remote_with`, reqwest), and the official npm client
+//! (`rivetkit`, in `conformance/node_modules`) through `benches/node/http-bench.mjs`,
+//! run as a child process. Each is compared with the same HTTP client posting to an axum
+//! handler that returns the request's body (`POST /echo`), served the same way
+//! (`axum::serve` on `127.0.0.1:0`) in the same process: the echo is what HTTP on
+//! loopback costs with these libraries, and the difference is our server and protocol.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actor::prelude::*;
+use actor::protocol::WireEncoding;
+use actor::remote::RemoteOptions;
+use benches::table::thousands;
+use benches::{Measured, Probe, Table};
+use registry::ServerOptions;
+use serde::Deserialize;
+use tokio::sync::{Barrier, oneshot};
+
+use crate::kinds::{Counter, CounterHandle};
+use crate::{ALLOC, BenchResult, Config, Goal, progress, runtime};
+
+/// Requests in flight in the concurrent rows: that many tasks (or Node async loops), each
+/// one request at a time.
+const IN_FLIGHT: usize = 64;
+
+/// The body the echo rows post: the JSON action request of `increment(1)`, so the echo
+/// moves about as many bytes as a call.
+const ECHO_BODY: &[u8] = br#"{"args":[1]}"#;
+
+/// The goal of the issue: a remote call within 2x of the echo's round trip.
+const GOAL: f64 = 2.0;
+
+/// How the requests of a row are made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    /// One task, one request after another.
+    Sequential,
+    /// [`IN_FLIGHT`] tasks, each calling its own actor (for the echo: each posting).
+    Actors,
+    /// [`IN_FLIGHT`] tasks, all calling one actor.
+    OneActor,
+}
+
+impl Shape {
+    const ALL: [Shape; 3] = [Self::Sequential, Self::Actors, Self::OneActor];
+
+    fn tasks(self) -> usize {
+        match self {
+            Self::Sequential => 1,
+            Self::Actors | Self::OneActor => IN_FLIGHT,
+        }
+    }
+
+    fn label(self) -> String {
+        match self {
+            Self::Sequential => "sequential".into(),
+            Self::Actors => format!("{IN_FLIGHT} in flight, {IN_FLIGHT} actors"),
+            Self::OneActor => format!("{IN_FLIGHT} in flight, 1 actor"),
+        }
+    }
+
+    /// The argument naming this shape to the Node script.
+    fn arg(self) -> &'static str {
+        match self {
+            Self::Sequential => "seq",
+            Self::Actors => "actors",
+            Self::OneActor => "one",
+        }
+    }
+
+    /// The mean latency of one request at `rate` per second: wall time / requests when
+    /// sequential, in-flight requests / rate (Little's law) otherwise.
+    fn latency(self, rate: f64) -> String {
+        Duration::try_from_secs_f64(self.tasks() as f64 / rate)
+            .map_or("-".into(), |d| format!("{d:.1?}"))
+    }
+}
+
+/// The action a row calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Call {
+    /// `increment(1)`: exclusive, durable (committed to the memory driver before the reply).
+    Increment,
+    /// `get()`: shared, writes nothing.
+    Get,
+}
+
+impl Call {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Increment => "`increment`",
+            Self::Get => "`get`",
+        }
+    }
+}
+
+fn encoding_label(encoding: WireEncoding) -> &'static str {
+    match encoding {
+        WireEncoding::Bare => "BARE",
+        WireEncoding::Json => "JSON",
+        WireEncoding::Cbor => "CBOR",
+    }
+}
+
+/// Who makes the requests of a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Who {
+    /// reqwest posting to the echo: the baseline of the Rust rows.
+    RustEcho,
+    /// Our remote client.
+    Rust(WireEncoding, Call),
+    /// Node's `fetch` posting to the echo: the baseline of the Node rows.
+    NodeEcho,
+    /// The npm client (`rivetkit`).
+    Node(WireEncoding),
+}
+
+/// One line of the table.
+#[derive(Clone, Copy, Debug)]
+struct Row {
+    who: Who,
+    shape: Shape,
+}
+
+impl Row {
+    fn name(&self) -> String {
+        let shape = match (self.who, self.shape) {
+            (Who::RustEcho | Who::NodeEcho, Shape::Actors) => format!("{IN_FLIGHT} in flight"),
+            (_, shape) => shape.label(),
+        };
+        match self.who {
+            Who::RustEcho => format!("rust echo, {shape}"),
+            Who::Rust(encoding, call) => format!(
+                "rust client, {}, {}, {shape}",
+                encoding_label(encoding),
+                call.label()
+            ),
+            Who::NodeEcho => format!("node echo, {shape}"),
+            Who::Node(encoding) => format!(
+                "node rivetkit, {}, {}, {shape}",
+                encoding_label(encoding),
+                Call::Increment.label()
+            ),
+        }
+    }
+
+    /// The row this one is compared with: the echo of its client, at its concurrency.
+    fn baseline(&self) -> Row {
+        let shape = match self.shape {
+            Shape::Sequential => Shape::Sequential,
+            Shape::Actors | Shape::OneActor => Shape::Actors,
+        };
+        let who = match self.who {
+            Who::RustEcho | Who::Rust(..) => Who::RustEcho,
+            Who::NodeEcho | Who::Node(_) => Who::NodeEcho,
+        };
+        Row { who, shape }
+    }
+
+    fn is_echo(&self) -> bool {
+        matches!(self.who, Who::RustEcho | Who::NodeEcho)
+    }
+
+    /// How the Node script names this row: `echo/seq`, `bare/actors`, ….
+    fn node_arg(&self) -> Option<String> {
+        let what = match self.who {
+            Who::NodeEcho => "echo",
+            Who::Node(WireEncoding::Bare) => "bare",
+            Who::Node(WireEncoding::Json) => "json",
+            Who::Node(WireEncoding::Cbor) => "cbor",
+            Who::RustEcho | Who::Rust(..) => return None,
+        };
+        Some(format!("{what}/{}", self.shape.arg()))
+    }
+}
+
+/// Every row, in the order they run and print.
+fn rows() -> Vec<Row> {
+    let echo_shapes = [Shape::Sequential, Shape::Actors];
+    let mut rows: Vec<Row> = echo_shapes
+        .iter()
+        .map(|&shape| Row {
+            who: Who::RustEcho,
+            shape,
+        })
+        .collect();
+    for encoding in [WireEncoding::Bare, WireEncoding::Json] {
+        for call in [Call::Increment, Call::Get] {
+            for shape in Shape::ALL {
+                rows.push(Row {
+                    who: Who::Rust(encoding, call),
+                    shape,
+                });
+            }
+        }
+    }
+    rows.extend(echo_shapes.iter().map(|&shape| Row {
+        who: Who::NodeEcho,
+        shape,
+    }));
+    // The npm client only on 64 actors when 64 are in flight: a Node round trip costs
+    // several of ours, so at its rate the server's side is not what limits it.
+    for encoding in [WireEncoding::Bare, WireEncoding::Json] {
+        for shape in echo_shapes {
+            rows.push(Row {
+                who: Who::Node(encoding),
+                shape,
+            });
+        }
+    }
+    rows
+}
+
+/// Requests per Node row: a quarter of the Rust rows', as a Node round trip costs
+/// several of ours and the section is to stay under a minute.
+fn node_requests(n: u64) -> u64 {
+    (n / 4).max(1)
+}
+
+/// Requests made before the clock starts, per task: connections opened, buffers grown,
+/// the server's handle cache filled.
+fn warmup(each: u64) -> u64 {
+    (each / 10).clamp(10, 2_000)
+}
+
+/// Runs `calls.len()` tasks, each making `each` requests with its own `call`, one after
+/// another, after its warm-up; the clock runs from the moment all are released until the
+/// last one finishes.
+async fn in_flight<F, Fut>(calls: Vec<F>, each: u64) -> BenchResult<Measured>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = BenchResult<()>> + Send,
+{
+    let tasks = calls.len();
+    let (ready, go) = (
+        Arc::new(Barrier::new(tasks + 1)),
+        Arc::new(Barrier::new(tasks + 1)),
+    );
+    let mut joins = Vec::with_capacity(tasks);
+    for call in calls {
+        let (ready, go) = (ready.clone(), go.clone());
+        joins.push(tokio::spawn(async move {
+            for _ in 0..warmup(each) {
+                call().await?;
+            }
+            ready.wait().await;
+            go.wait().await;
+            for _ in 0..each {
+                call().await?;
+            }
+            BenchResult::Ok(())
+        }));
+    }
+    ready.wait().await;
+    let probe = Probe::start(&ALLOC);
+    go.wait().await;
+    for join in joins {
+        join.await??;
+    }
+    Ok(probe.finish(each * tasks as u64))
+}
+
+/// An axum server on `127.0.0.1:0` answering `POST /echo` with the request's body,
+/// served as `Registry::serve` serves; its URL and what stops it.
+async fn echo_server() -> BenchResult<(String, oneshot::Sender<()>, tokio::task::JoinHandle<()>)> {
+    let app = axum::Router::new().route(
+        "/echo",
+        axum::routing::post(|body: axum::body::Bytes| async move { body }),
+    );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    let url = format!("http://{}/echo", listener.local_addr()?);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await;
+        if let Err(e) = served {
+            eprintln!("the echo server stopped with an error: {e}");
+        }
+    });
+    Ok((url, stop, task))
+}
+
+/// The HTTP client of the echo rows, built as `Client::remote_with` builds its own:
+/// reqwest's defaults (HTTP/1.1 keep-alive on plain HTTP, a pool per host) with a
+/// 10 s connect timeout.
+fn http_client() -> BenchResult<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .build()?)
+}
+
+/// reqwest posting [`ECHO_BODY`] to the echo, `n` requests in the row's shape.
+fn rust_echo(shape: Shape, n: u64) -> BenchResult<Measured> {
+    runtime()?.block_on(async move {
+        let (url, stop, server) = echo_server().await?;
+        let http = http_client()?;
+        let calls = (0..shape.tasks())
+            .map(|_| {
+                let (http, url) = (http.clone(), url.clone());
+                move || {
+                    let request = http.post(&url).body(ECHO_BODY);
+                    async move {
+                        let body = request.send().await?.error_for_status()?.bytes().await?;
+                        if body.len() != ECHO_BODY.len() {
+                            return Err("the echo answered another body".into());
+                        }
+                        Ok(())
+                    }
+                }
+            })
+            .collect();
+        let measured = in_flight(calls, (n / shape.tasks() as u64).max(1)).await;
+        let _ = stop.send(());
+        server.await?;
+        measured
+    })
+}
+
+/// Our remote client in `encoding` calling `call` on counters of a memory registry
+/// served on `127.0.0.1:0`, `n` requests in the row's shape.
+fn rust_remote(encoding: WireEncoding, call: Call, shape: Shape, n: u64) -> BenchResult<Measured> {
+    runtime()?.block_on(async move {
+        let registry = registry::Registry::builder().memory().build().await?;
+        let server = registry
+            .serve(ServerOptions::default().address(([127, 0, 0, 1], 0)))
+            .await?;
+        let client = Client::remote_with(RemoteOptions::new(server.endpoint()).encoding(encoding));
+        let actors = match shape {
+            Shape::Actors => IN_FLIGHT,
+            Shape::Sequential | Shape::OneActor => 1,
+        };
+        let mut handles: Vec<CounterHandle> = Vec::with_capacity(actors);
+        for i in 0..actors {
+            handles.push(Counter::get_or_create(&client, [format!("network-{i}")]).await?);
+        }
+        let calls = (0..shape.tasks())
+            .map(|task| {
+                let counter = handles[task % actors].clone();
+                move || {
+                    let counter = counter.clone();
+                    async move {
+                        black_box(match call {
+                            Call::Increment => counter.increment(1).await?,
+                            Call::Get => counter.get().await?,
+                        });
+                        Ok(())
+                    }
+                }
+            })
+            .collect();
+        let measured = in_flight(calls, (n / shape.tasks() as u64).max(1)).await;
+        server.shutdown().await;
+        registry.shutdown().await;
+        measured
+    })
+}
+
+/// What the Node script prints: one entry per row it ran.
+#[derive(Deserialize)]
+struct NodeRows {
+    rows: Vec<NodeRow>,
+}
+
+#[derive(Deserialize)]
+struct NodeRow {
+    /// The row, as [`Row::node_arg`] names it.
+    row: String,
+    /// Requests timed.
+    requests: u64,
+    /// Wall time of the timed requests, in seconds.
+    seconds: f64,
+}
+
+/// `conformance/`, where the npm client is installed.
+fn conformance_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance")
+}
+
+/// Runs `benches/node/http-bench.mjs` for `rows` against an echo and a memory registry
+/// served in this process: the timings it printed, by row. `None` when Node or the npm
+/// client is not installed (the rows are then left out, with a message).
+fn node_rows(rows: &[Row], n: u64) -> BenchResult<Option<Vec<(Row, Measured)>>> {
+    let dir = conformance_dir();
+    if !dir.join("node_modules/rivetkit/package.json").exists() {
+        progress!(
+            "network: no npm client in {} (`npm ci` there): the Node rows are left out",
+            dir.display()
+        );
+        return Ok(None);
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("node/http-bench.mjs");
+    let args: Vec<String> = rows.iter().filter_map(Row::node_arg).collect();
+    let output = runtime()?.block_on(async move {
+        let registry = registry::Registry::builder().memory().build().await?;
+        let server = registry
+            .serve(ServerOptions::default().address(([127, 0, 0, 1], 0)))
+            .await?;
+        let (url, stop, echo) = echo_server().await?;
+        let endpoint = server.endpoint();
+        let output = tokio::task::spawn_blocking(move || {
+            Command::new("node")
+                .arg(&script)
+                .arg(&dir)
+                .arg(&endpoint)
+                .arg(&url)
+                .arg(n.to_string())
+                .arg(IN_FLIGHT.to_string())
+                .args(&args)
+                .stdin(Stdio::null())
+                .stderr(Stdio::inherit())
+                .output()
+        })
+        .await?;
+        let _ = stop.send(());
+        echo.await?;
+        server.shutdown().await;
+        registry.shutdown().await;
+        BenchResult::Ok(output)
+    });
+    let output = match output? {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            progress!("network: `node` is not installed: the Node rows are left out");
+            return Ok(None);
+        }
+        spawned => spawned?,
+    };
+    if !output.status.success() {
+        return Err(format!(
+            "the Node script failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout)
+        )
+        .into());
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .rfind(|l| l.starts_with('{'))
+        .ok_or_else(|| format!("the Node script printed no JSON: {stdout}"))?;
+    let printed: NodeRows = serde_json::from_str(line)?;
+    let mut measured = Vec::new();
+    for row in rows {
+        let arg = row.node_arg();
+        let Some(got) = printed.rows.iter().find(|r| Some(&r.row) == arg.as_ref()) else {
+            return Err(format!("the Node script did not run {arg:?}").into());
+        };
+        measured.push((
+            *row,
+            Measured {
+                ops: got.requests,
+                elapsed: Duration::from_secs_f64(got.seconds),
+                ..Measured::default()
+            },
+        ));
+    }
+    Ok(Some(measured))
+}
+
+pub fn run(config: &Config) -> BenchResult<Vec<Goal>> {
+    let n = config.requests.max(1);
+    let selected: Vec<Row> = rows()
+        .into_iter()
+        .filter(|row| config.includes(&row.name()))
+        .collect();
+    let mut results: Vec<(Row, Measured)> = Vec::new();
+    for row in selected.iter().filter(|r| r.node_arg().is_none()) {
+        let measured = match row.who {
+            Who::RustEcho => rust_echo(row.shape, n)?,
+            Who::Rust(encoding, call) => rust_remote(encoding, call, row.shape, n)?,
+            Who::NodeEcho | Who::Node(_) => unreachable!("Node rows run in node_rows"),
+        };
+        progress!(
+            "network: {:<56} {:>8.0}/s",
+            row.name(),
+            measured.per_second()
+        );
+        results.push((*row, measured));
+    }
+    let node: Vec<Row> = selected
+        .iter()
+        .filter(|r| r.node_arg().is_some())
+        .copied()
+        .collect();
+    if !node.is_empty()
+        && let Some(measured) = node_rows(&node, node_requests(n))?
+    {
+        for (row, m) in &measured {
+            progress!("network: {:<56} {:>8.0}/s", row.name(), m.per_second());
+        }
+        results.extend(measured);
+    }
+
+    let rate_of = |row: Row| {
+        results
+            .iter()
+            .find(|(r, _)| r.who == row.who && r.shape == row.shape)
+            .map(|(_, m)| m.per_second())
+    };
+    let mut table = Table::new([
+        "what",
+        "requests",
+        "requests/s",
+        "mean latency",
+        "x of echo (rate / echo rate)",
+        "worker CPU per request",
+    ]);
+    let mut goals = Vec::new();
+    for (row, m) in &results {
+        let rate = m.per_second();
+        let echo = rate_of(row.baseline());
+        table.row([
+            row.name(),
+            thousands(m.ops as f64),
+            thousands(rate),
+            row.shape.latency(rate),
+            match (row.is_echo(), echo) {
+                (true, _) => "1.00x (baseline)".into(),
+                (false, Some(echo)) => format!("{:.2}x", rate / echo),
+                (false, None) => "-".into(),
+            },
+            match row.who {
+                Who::RustEcho | Who::Rust(..) => format!("{:.1}µs", m.busy_ns_per_op() / 1000.0),
+                // The Node process's CPU is not the runtime's.
+                Who::NodeEcho | Who::Node(_) => "-".into(),
+            },
+        ]);
+        if let (Who::Rust(WireEncoding::Bare, Call::Increment), Some(echo)) = (row.who, echo) {
+            goals.push(Goal {
+                what: format!("network: {}", row.name()),
+                goal: format!(
+                    ">= 1/{GOAL} of the echo's rate ({}/s)",
+                    thousands(echo / GOAL)
+                ),
+                figure: format!("{}/s ({:.2}x of echo)", thousands(rate), rate / echo),
+                met: rate * GOAL >= echo,
+            });
+        }
+    }
+    println!(
+        "## network: remote action round trips over HTTP on loopback, beside an axum echo ({} requests per Rust row, {} per Node row, after a warm-up; mean latency = wall time / requests when sequential, {IN_FLIGHT} / rate when {IN_FLIGHT} are in flight)\n\n{table}",
+        thousands(n as f64),
+        thousands(node_requests(n) as f64)
+    );
+    Ok(goals)
+}
