@@ -269,12 +269,12 @@ impl ActorHandle {
     ///
     /// ```no_run
     /// # use actor::prelude::*;
-    /// # #[actor] #[derive(Clone, Default, Serialize, Deserialize)] pub struct Counter { n: i64 }
-    /// # #[actor] impl Counter { #[action] async fn increment(&mut self, by: i64) -> i64 { self.n += by; self.n } }
+    /// # #[actor] #[derive(Clone, Default, Serialize, Deserialize)] pub struct Dial { n: i64 }
+    /// # #[actor] impl Dial { #[action] async fn increment(&mut self, by: i64) -> i64 { self.n += by; self.n } }
     /// # #[tokio::main] async fn main() -> Result<(), ActorError> {
     /// let client = Client::remote("http://127.0.0.1:6420");
-    /// let counter = Counter::get_or_create(&client, ["a"]).await?;
-    /// let live = CounterHandle::from(counter.connect().await?);
+    /// let dial = Dial::get_or_create(&client, ["a"]).await?;
+    /// let live = DialHandle::from(dial.connect().await?);
     /// live.increment(1).await?; // over the socket
     /// # Ok(()) }
     /// ```

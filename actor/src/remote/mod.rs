@@ -7,10 +7,10 @@
 //!
 //! #[actor]
 //! #[derive(Clone, Default, Serialize, Deserialize)]
-//! pub struct Counter { count: i64 }
+//! pub struct Visits { count: i64 }
 //!
 //! #[actor]
-//! impl Counter {
+//! impl Visits {
 //!     #[action]
 //!     async fn increment(&mut self, by: i64) -> i64 { self.count += by; self.count }
 //! }
@@ -18,8 +18,8 @@
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), ActorError> {
 //! let client = Client::remote("http://127.0.0.1:6420");
-//! let counter = Counter::get_or_create(&client, ["user-1"]).await?;
-//! println!("{}", counter.increment(1).await?);
+//! let visits = Visits::get_or_create(&client, ["user-1"]).await?;
+//! println!("{}", visits.increment(1).await?);
 //! # Ok(()) }
 //! ```
 
