@@ -385,21 +385,7 @@ impl RemoteRoute {
                 ))
             }
             Target::Send(queue) => {
-                let request = QueueRequest {
-                    body: remote.encoded(payload)?,
-                    name: Some(queue.to_string()),
-                    wait: false,
-                    timeout: None,
-                };
-                let answer = remote
-                    .gateway(
-                        &self.id,
-                        "queue",
-                        &queue,
-                        encoding.encode_queue_request(&request)?,
-                    )
-                    .await?;
-                let response = encoding.decode_queue_response(&answer)?;
+                let response = self.queue(&queue, payload, None).await?;
                 // Our server names the message it stored; RivetKit's names none.
                 let id = response.response.ok_or_else(|| {
                     ActorError::of(
@@ -410,21 +396,7 @@ impl RemoteRoute {
                 Ok(Payload::Encoded(values, id))
             }
             Target::SendAndWait { queue, timeout } => {
-                let request = QueueRequest {
-                    body: remote.encoded(payload)?,
-                    name: Some(queue.to_string()),
-                    wait: true,
-                    timeout: Some(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX)),
-                };
-                let answer = remote
-                    .gateway(
-                        &self.id,
-                        "queue",
-                        &queue,
-                        encoding.encode_queue_request(&request)?,
-                    )
-                    .await?;
-                let response = encoding.decode_queue_response(&answer)?;
+                let response = self.queue(&queue, payload, Some(timeout)).await?;
                 match (response.status, response.response) {
                     (QueueStatus::Completed, Some(output)) => Ok(Payload::Encoded(values, output)),
                     (QueueStatus::Completed, None) => {
@@ -450,6 +422,26 @@ impl RemoteRoute {
                 ),
             )),
         }
+    }
+
+    /// A message for queue `queue`, waited for up to `wait` when given; the server's
+    /// answer.
+    async fn queue(
+        &self,
+        queue: &str,
+        payload: Payload,
+        wait: Option<Duration>,
+    ) -> Result<crate::protocol::QueueResponse, ActorError> {
+        let encoding = self.remote.options.encoding;
+        let request = QueueRequest {
+            body: self.remote.encoded(payload)?,
+            name: Some(queue.to_string()),
+            wait: wait.is_some(),
+            timeout: wait.map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+        };
+        let body = encoding.encode_queue_request(&request)?;
+        let answer = self.remote.gateway(&self.id, "queue", queue, body).await?;
+        encoding.decode_queue_response(&answer)
     }
 
     async fn destroy(&self) -> Result<(), ActorError> {

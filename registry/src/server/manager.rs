@@ -322,6 +322,27 @@ pub(crate) fn runner(name: Option<&str>) -> Result<(), ActorError> {
     }
 }
 
+/// Finds or creates the actor of `name` under `key` as `create` says; the manager API's
+/// view of it.
+async fn create_actor(
+    shared: &Shared,
+    name: &str,
+    key: &ActorKey,
+    create: CreateMode,
+) -> Result<serde_json::Value, Failure> {
+    let address = Address::Key {
+        key: key.clone(),
+        create,
+    };
+    let handle = shared
+        .registry
+        .client()
+        .handle(name, address)
+        .await
+        .map_err(fail)?;
+    Ok(actor_json(&shared.options, &handle.id(), name, key))
+}
+
 /// `PUT /actors`: the actor under the key, created with the input if it is missing.
 pub(crate) async fn get_or_create(
     State(shared): State<Arc<Shared>>,
@@ -338,17 +359,7 @@ pub(crate) async fn get_or_create(
             .await
             .map_err(|e| fail(ActorError::from_storage(e)))?
             .is_some();
-        let address = Address::Key {
-            key: key.clone(),
-            create: CreateMode::IfMissing(input),
-        };
-        let handle = shared
-            .registry
-            .client()
-            .handle(&name, address)
-            .await
-            .map_err(fail)?;
-        let actor = actor_json(&shared.options, &handle.id(), &name, &key);
+        let actor = create_actor(&shared, &name, &key, CreateMode::IfMissing(input)).await?;
         Ok(axum::Json(json!({ "actor": actor, "created": !existed })).into_response())
     };
     answer(&shared, result.await)
@@ -363,17 +374,7 @@ pub(crate) async fn create(
 ) -> Response {
     let result = async {
         let (name, key, input) = create_request(&shared, &headers, query.as_deref(), body).await?;
-        let address = Address::Key {
-            key: key.clone(),
-            create: CreateMode::Always(input),
-        };
-        let handle = shared
-            .registry
-            .client()
-            .handle(&name, address)
-            .await
-            .map_err(fail)?;
-        let actor = actor_json(&shared.options, &handle.id(), &name, &key);
+        let actor = create_actor(&shared, &name, &key, CreateMode::Always(input)).await?;
         Ok(axum::Json(json!({ "actor": actor })).into_response())
     };
     answer(&shared, result.await)
