@@ -87,5 +87,53 @@ await scenario("connect", async () => {
 	return { first, failed, errors, after };
 });
 
+// Connections with params: `on_before_connect` checks them on the socket and on every
+// HTTP call; events reach the connections subscribed to them.
+const member = (name, token = "let-me-in") => ({ params: { name, token } });
+const waitFor = async (check) => {
+	for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
+};
+await scenario("events", async () => {
+	const ann = client.room.getOrCreate(k("r"), member("ann")).connect();
+	const seen = [];
+	ann.on("posted", (who, text) => seen.push(`${who}: ${text}`));
+	ann.on("joined", (who) => seen.push(`joined ${who}`));
+	// One round trip: the subscriptions went first, on the same socket.
+	await ann.whoami();
+	const bob = client.room.getOrCreate(k("r"), member("bob")).connect();
+	await bob.post("hello from bob");
+	const mine = await ann.post("hello from ann");
+	await waitFor(() => seen.length >= 3);
+	const who = await ann.whoami();
+	await bob.dispose();
+	await ann.dispose();
+	return { seen, mine, who };
+});
+await scenario("http params", () => client.room.getOrCreate(k("r"), member("cy")).whoami());
+await scenario("http bad params", () =>
+	client.room.getOrCreate(k("r"), member("eve", "guess")).whoami(),
+);
+await scenario("http no params", () => client.room.getOrCreate(k("r")).whoami());
+await scenario("queue bad params", () =>
+	client.room.getOrCreate(k("r"), member("eve", "guess")).send("note", "hi"),
+);
+await scenario("connect bad params", async () => {
+	const conn = client.room.getOrCreate(k("r"), member("eve", "guess")).connect();
+	const errors = [];
+	conn.onError((e) => errors.push(`${e.group}/${e.code}`));
+	let call;
+	try {
+		call = await Promise.race([
+			conn.whoami(),
+			new Promise((_, fail) => setTimeout(() => fail(new Error("no answer in 3 s")), 3_000)),
+		]);
+	} catch (e) {
+		call = e.group ? `${e.group}/${e.code}` : e.message;
+	}
+	await waitFor(() => errors.length > 0);
+	await conn.dispose();
+	return { errors: [...new Set(errors)], call };
+});
+
 await client.dispose();
 process.exit(0);

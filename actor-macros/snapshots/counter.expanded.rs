@@ -28,6 +28,7 @@ const _: () = {
     impl ::actor::__private::ActorOptions for Counter {
         const NAME: &'static str = "counter";
         type Vars = ();
+        type Events = ::actor::connection::NoEvents;
         type Handle = CounterHandle;
         fn config() -> ::actor::__private::ActorConfig {
             ::actor::__private::ActorConfig {
@@ -73,6 +74,7 @@ const _: () = {
         type Input = i64;
         type Schedule = CounterSchedule;
         type Workflows = CounterWorkflows;
+        type ConnState = ();
         const ACTIONS: &'static [::actor::__private::ActionInfo] = &[
             ::actor::__private::ActionInfo {
                 name: "increment",
@@ -98,6 +100,18 @@ const _: () = {
                     ::actor::__private::send_future(<Counter>::init(self, __input)).await,
                 )
             }
+        }
+        fn on_before_connect(
+            &self,
+            _: &::actor::Ctx<Self>,
+            _: ::actor::__private::Payload,
+        ) -> impl ::core::future::Future<
+            Output = ::core::result::Result<
+                Self::ConnState,
+                ::actor::__private::ActorError,
+            >,
+        > + ::core::marker::Send {
+            async { ::core::result::Result::Ok(()) }
         }
         fn call_exclusive(
             &mut self,

@@ -1,6 +1,7 @@
 //! Name rules (serde_derive's `case.rs` is the model): actor names are camelCase; action
-//! names are camelCase or snake_case; error codes are snake_case. Each check has a
-//! suggestion, so an error can say what to write instead.
+//! names are camelCase or snake_case; queue and event names are camelCase without dots;
+//! error codes are snake_case. Each check has a suggestion, so an error can say what to
+//! write instead.
 
 use heck::{ToLowerCamelCase, ToSnakeCase};
 
@@ -45,6 +46,47 @@ pub(crate) fn suggest_snake(name: &str) -> Option<String> {
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
     Some(words.to_snake_case()).filter(|s| is_snake(s))
+}
+
+/// A name RivetKit clients address by one camelCase word: a queue's or an event's.
+pub(crate) struct CamelName {
+    /// What is named: `queue`, `event`; also the attribute that gives another name
+    /// (`#[queue(name = "…")]`).
+    pub(crate) what: &'static str,
+    /// Why there are no dots, after "(RivetKit clients " : "address a queue by one camelCase
+    /// name".
+    pub(crate) why: &'static str,
+    /// A good name, for the suggestion when none can be made from the written one.
+    pub(crate) example: &'static str,
+}
+
+impl CamelName {
+    /// The error for `name` if it is not camelCase (without dots), or `None`. `given` is
+    /// whether it was written as `name = "…"` (the error then suggests a spelling) or
+    /// derived from a Rust name (the error then says how to give one).
+    pub(crate) fn error(&self, name: &str, given: bool) -> Option<String> {
+        if is_camel(name) {
+            return None;
+        }
+        let CamelName { what, why, example } = self;
+        let rule = if name.contains('.') {
+            format!("{what} names are camelCase, without dots (RivetKit clients {why})")
+        } else {
+            format!("{what} names are camelCase")
+        };
+        Some(match (given, suggest_camel(name)) {
+            (true, Some(fix)) => format!("{rule}: use `{fix}`"),
+            (true, None) => format!("{rule}, like `{example}`"),
+            (false, _) => format!(
+                "`{name}` cannot be {} {what} name: {rule}; give one with `#[{what}(name = \"{example}\")]`",
+                if what.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                }
+            ),
+        })
+    }
 }
 
 /// The candidate nearest to a misspelled `word`, if one is near enough to be a typo.
@@ -145,6 +187,32 @@ mod tests {
             Some("card_declined")
         );
         assert_eq!(suggest_snake("!!"), None);
+    }
+
+    #[test]
+    fn camel_names_without_dots() {
+        let event = CamelName {
+            what: "event",
+            why: "subscribe to an event by its one camelCase name",
+            example: "userJoined",
+        };
+        assert_eq!(event.error("userJoined", true), None);
+        assert_eq!(
+            event.error("user.joined", true).unwrap(),
+            "event names are camelCase, without dots (RivetKit clients subscribe to an event by its one camelCase name): use `userJoined`"
+        );
+        assert_eq!(
+            event.error("User_Joined", true).unwrap(),
+            "event names are camelCase: use `userJoined`"
+        );
+        assert_eq!(
+            event.error("...", true).unwrap(),
+            "event names are camelCase, without dots (RivetKit clients subscribe to an event by its one camelCase name), like `userJoined`"
+        );
+        assert_eq!(
+            event.error("café", false).unwrap(),
+            "`café` cannot be an event name: event names are camelCase; give one with `#[event(name = \"userJoined\")]`"
+        );
     }
 
     #[test]

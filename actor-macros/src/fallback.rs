@@ -39,6 +39,7 @@ pub(crate) fn state(state: &State) -> TokenStream {
         name: &options::kind_name(&state.options, &item.ident.unraw().to_string()),
         config: quote!(::core::default::Default::default()),
         vars: state.options.vars.as_ref(),
+        events: state.options.events.as_ref(),
         // `HasDatabase` without the migrations: `ctx.db()` calls add no errors.
         database: state
             .options
@@ -59,6 +60,7 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
         return item.to_token_stream();
     };
     let input = expand::input_type(actor);
+    let conn_state = expand::conn_state_type(actor);
     let (impl_generics, _, where_clause) = item.generics.split_for_impl();
     if !item.generics.params.is_empty() || self_ident(self_ty).is_none() {
         // `impl<T> Holder<T>` or `impl Holder<u64>`: the handle of a generic struct takes no
@@ -86,6 +88,7 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
                 impl #impl_generics ::actor::__private::Actor for #self_ty where #(#predicates),* {
                     type Input = #input;
                     #(#turn_assoc)*
+                    type ConnState = #conn_state;
                     const ACTIONS: &'static [::actor::__private::ActionInfo] = &[];
                 }
             };
@@ -108,6 +111,7 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
             impl ::actor::__private::Actor for #self_ty #handle_bound {
                 type Input = #input;
                 #turn_assoc
+                type ConnState = #conn_state;
                 const ACTIONS: &'static [::actor::__private::ActionInfo] = &[];
             }
             impl #handle {
@@ -172,6 +176,7 @@ pub(crate) fn wrong_target(item: Item) -> TokenStream {
             name: &case::camel(&ident.to_string()),
             config: quote!(::core::default::Default::default()),
             vars: None,
+            events: None,
             database: None,
         }),
         _ => TokenStream::new(),

@@ -19,6 +19,7 @@
 //! | `expand` | code generation for a valid input: options, `Actor` impl, handle, wire checks |
 //! | `fallback` | the stubs emitted beside errors |
 //! | `error_derive` | `#[derive(ActorError)]`'s own parsed form |
+//! | `events_derive` | `#[derive(Events)]`: the events' names, arguments and rules |
 //! | `case`, `duration`, `ctxt` | name rules, duration strings, the error collector |
 
 #![warn(missing_docs)]
@@ -28,6 +29,7 @@ mod case;
 mod ctxt;
 mod duration;
 mod error_derive;
+mod events_derive;
 mod expand;
 mod fallback;
 mod loop_names;
@@ -98,6 +100,7 @@ use proc_macro::TokenStream;
 /// | `keep_workflows = 100` | finished workflows one actor keeps with their histories; the oldest goes when one more finishes | `100` |
 /// | `min_schedule_interval = "1s"` | shortest time between two firings of a repeating schedule | `"1s"` |
 /// | `vars = MyVars` | runtime-only data, rebuilt with `Default` on wake (`ctx.vars()`) | `()` |
+/// | `events = RoomEvent` | the events it sends its connections (`ctx.broadcast(…)`, `conn.send(…)`): an enum with [`derive@Events`] | `NoEvents` (none) |
 ///
 /// Durations are parsed at compile time (`"500ms"`, `"2m"`, `"1h 30m"`).
 ///
@@ -105,9 +108,10 @@ use proc_macro::TokenStream;
 ///
 /// `#[actor]` takes no options here. Methods marked with [`macro@action`] become actions,
 /// [`macro@queue`] queue handlers, [`macro@run`] the run loop and [`macro@workflow`]
-/// workflows; [`macro@on_create`], [`macro@on_wake`], [`macro@on_sleep`], [`macro@on_destroy`] and
-/// [`macro@on_state_change`] mark the hooks (at most one of each). Unmarked methods stay
-/// ordinary methods. Every marked method is an `async fn`; but for [`macro@run`] and
+/// workflows; [`macro@on_create`], [`macro@on_wake`], [`macro@on_sleep`], [`macro@on_destroy`],
+/// [`macro@on_state_change`] and the connection hooks [`macro@on_before_connect`],
+/// [`macro@on_connect`] and [`macro@on_disconnect`] mark the hooks (at most one of each).
+/// Unmarked methods stay ordinary methods. Every marked method is an `async fn`; but for [`macro@run`] and
 /// [`macro@workflow`], which take their own context instead of `self`, its parameters are:
 ///
 /// 1. `&mut self` (exclusive: one at a time, the reply waits for durability) or `&self`
@@ -119,7 +123,15 @@ use proc_macro::TokenStream;
 /// An action returns `T`, `Result<T, E>` with `E: Into<ActorError>`, or nothing. A
 /// `Result` is recognised by name (the last path segment is `Result`), so one-argument
 /// aliases such as `type Result<T> = std::result::Result<T, MyError>;` work too; the
-/// hooks return `()` or `Result<(), E>`, except `#[on_state_change]`, which returns `()`.
+/// hooks return `()` or `Result<(), E>`, except `#[on_state_change]`, which returns `()`,
+/// and `#[on_before_connect]`, which returns the connection's state like an action its
+/// output (`T` or `Result<T, E>`; nothing is `()`), but kept in memory, so it need not be
+/// `Serialize`.
+///
+/// The connection hooks take, after the optional `ctx`: `#[on_before_connect]` (`&self`)
+/// the client's params, one `Deserialize` value (`null` when the client gave none, which
+/// an `Option<T>` accepts); `#[on_connect]` and `#[on_disconnect]` (`&mut self`) the
+/// connection, `conn: &Conn<Self>`.
 ///
 /// Every mistake is a compile error on the token to change: a missing `async`, a wrong
 /// receiver, a borrowed argument, two actions with one name, an argument type that is
@@ -137,8 +149,9 @@ use proc_macro::TokenStream;
 /// the macros' current output, and this example compiles it). In order: the struct and its
 /// handle type with `ActorOptions`, the settings; the impl block with its markers removed;
 /// then, in a `const _` block, the check that the struct has `#[actor]`, the argument
-/// decoders, the `Actor` impl (actions dispatched by index, hooks forwarded), the handle's
-/// methods and the inventory entry. The `__private` helpers are generic functions whose
+/// decoders, the `Actor` impl (actions dispatched by index, hooks forwarded, and without
+/// `#[on_before_connect]` a `ConnState` of `()` and an `on_before_connect` that accepts
+/// every connection), the handle's methods and the inventory entry. The `__private` helpers are generic functions whose
 /// bounds land on the user's own tokens, so a type that cannot cross the network, an error
 /// that does not convert or a future that is not `Send` is reported once, where it is
 /// written; `wire_type::<T>()` is that check for each argument and output type.
@@ -421,6 +434,111 @@ pub fn on_destroy(_args: TokenStream, item: TokenStream) -> TokenStream {
     expand::misplaced("on_destroy", item.into()).into()
 }
 
+/// Marks the hook that checks a connection before it opens and makes its state. It takes
+/// `&self`, optionally `ctx: &Ctx<Self>`, and the connection's params (any
+/// `Deserialize` type; `null` when the client gave none), and returns the connection's
+/// state, or a `Result` whose error refuses the connection. HTTP calls pass through it
+/// too, so it guards every path to the actor.
+///
+/// ```
+/// use actor::prelude::*;
+///
+/// #[actor]
+/// #[derive(Clone, Default, Serialize, Deserialize)]
+/// pub struct Vault { opened: u32 }
+///
+/// #[derive(Deserialize)]
+/// pub struct Params { token: String }
+///
+/// pub struct Caller { admin: bool }
+///
+/// #[actor]
+/// impl Vault {
+///     #[on_before_connect]
+///     async fn check(&self, params: Params) -> Result<Caller, ActorError> {
+///         match params.token.as_str() {
+///             "admin-secret" => Ok(Caller { admin: true }),
+///             "guest" => Ok(Caller { admin: false }),
+///             _ => Err(ActorError::new("vault", "bad_token", "that token opens nothing")),
+///         }
+///     }
+///
+///     #[action]
+///     async fn open(&mut self, ctx: &Ctx<Self>) -> Result<u32, ActorError> {
+///         let admin = ctx.conn().is_some_and(|c| c.state().admin);
+///         if !admin {
+///             return Err(ActorError::new("vault", "not_admin", "only an admin opens the vault"));
+///         }
+///         self.opened += 1;
+///         Ok(self.opened)
+///     }
+/// }
+///
+/// assert!(Vault::HAS_ON_BEFORE_CONNECT);
+/// ```
+#[proc_macro_attribute]
+pub fn on_before_connect(_args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::misplaced("on_before_connect", item.into()).into()
+}
+
+/// Marks the hook that runs when a connection that receives events has opened, in the
+/// same exclusive turn as its `#[on_before_connect]`. It takes `&mut self`, optionally
+/// `ctx: &Ctx<Self>`, and `conn: &Conn<Self>`; an error closes the connection again.
+///
+/// ```
+/// use actor::prelude::*;
+///
+/// #[actor]
+/// #[derive(Clone, Default, Serialize, Deserialize)]
+/// pub struct Lobby { present: u32 }
+///
+/// #[actor]
+/// impl Lobby {
+///     #[on_connect]
+///     async fn arrived(&mut self, conn: &Conn<Self>) {
+///         let _ = conn.id();
+///         self.present += 1;
+///     }
+///
+///     #[on_disconnect]
+///     async fn left(&mut self, conn: &Conn<Self>) {
+///         let _ = conn.id();
+///         self.present -= 1;
+///     }
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn on_connect(_args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::misplaced("on_connect", item.into()).into()
+}
+
+/// Marks the hook that runs once when a connection that opened has closed: the client
+/// went away, or the actor is about to sleep or be destroyed (then it runs before
+/// `#[on_sleep]` or `#[on_destroy]`). It takes `&mut self`, optionally `ctx: &Ctx<Self>`,
+/// and `conn: &Conn<Self>`.
+///
+/// ```
+/// use actor::prelude::*;
+///
+/// #[actor]
+/// #[derive(Clone, Default, Serialize, Deserialize)]
+/// pub struct Gallery { visits: u32 }
+///
+/// #[actor]
+/// impl Gallery {
+///     #[on_disconnect]
+///     async fn gone(&mut self, ctx: &Ctx<Self>, conn: &Conn<Self>) -> Result<(), ActorError> {
+///         let _ = (ctx.key(), conn.id());
+///         self.visits += 1;
+///         Ok(())
+///     }
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn on_disconnect(_args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::misplaced("on_disconnect", item.into()).into()
+}
+
 /// Marks the hook that observes the state after a turn changed it. It takes `&self`, so
 /// it cannot change the state by construction, optionally `ctx: &Ctx<Self>`, and returns
 /// `()`.
@@ -488,4 +606,63 @@ pub fn on_state_change(_args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_derive(ActorError, attributes(actor_error))]
 pub fn derive_actor_error(input: TokenStream) -> TokenStream {
     pipeline::derive_actor_error(input.into()).into()
+}
+
+/// Implements `actor::connection::Events` for an enum: the typed events an actor sends
+/// its connections, named on the struct with `#[actor(events = MyEvents)]` and sent with
+/// `ctx.broadcast(…)` or `conn.send(…)`.
+///
+/// - each variant is one event;
+/// - its name, which clients subscribe to, is the camelCase of the variant's name
+///   (`MessagePosted` → `messagePosted`), or `#[event(name = "…")]`, camelCase without
+///   dots and unique;
+/// - its arguments are the variant's fields, in order: `MessagePosted(String, u32)` is
+///   received as `["hi", 7]`, a unit variant as `[]`. They are positional, as RivetKit
+///   clients receive them, so a variant has no named fields: for many values, pass one
+///   struct, `Edited(Edit)`.
+///
+/// The field types are `Serialize + Deserialize`; the enum itself needs no derives, and
+/// is not generic.
+///
+/// ```
+/// use actor::prelude::*;
+///
+/// #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// pub struct Edit { pub id: u64, pub text: String }
+///
+/// #[derive(Debug, PartialEq, Events)]
+/// pub enum NoteEvent {
+///     Posted(String, u32),
+///     Edited(Edit),
+///     #[event(name = "allCleared")]
+///     Cleared,
+/// }
+///
+/// #[actor(events = NoteEvent)]
+/// #[derive(Clone, Default, Serialize, Deserialize)]
+/// pub struct Notes { texts: Vec<String> }
+///
+/// #[actor]
+/// impl Notes {
+///     #[action]
+///     async fn post(&mut self, ctx: &Ctx<Self>, text: String) -> Result<usize, ActorError> {
+///         self.texts.push(text.clone());
+///         ctx.broadcast(NoteEvent::Posted(text, self.texts.len() as u32))?;
+///         Ok(self.texts.len())
+///     }
+/// }
+///
+/// assert_eq!(NoteEvent::NAMES, ["posted", "edited", "allCleared"]);
+/// let edit = NoteEvent::Edited(Edit { id: 1, text: "hi".into() });
+/// assert_eq!(edit.name(), "edited");
+/// let args = edit.encode_args(Encoding::Json)?;
+/// assert_eq!(args, br#"[{"id":1,"text":"hi"}]"#);
+/// assert_eq!(NoteEvent::decode("edited", Encoding::Json, &args)?, edit);
+/// assert_eq!(NoteEvent::Cleared.encode_args(Encoding::Json)?, b"[]");
+/// assert!(NoteEvent::decode("cleared", Encoding::Json, b"[]").is_err());
+/// # Ok::<(), ActorError>(())
+/// ```
+#[proc_macro_derive(Events, attributes(event))]
+pub fn derive_events(input: TokenStream) -> TokenStream {
+    pipeline::derive_events(input.into()).into()
 }

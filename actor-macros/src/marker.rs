@@ -177,7 +177,7 @@ mod tests {
                 "unknown option `nmae`: did you mean `name`? `#[action]` takes `name`",
                 "write `#[action(name = \"x\")]`",
                 "`#[on_wake]` takes no options: write `#[on_wake]`",
-                "`#[acton]` is not a marker: did you mean `#[action]`? An `#[actor]` impl marks methods with `#[action]`, `#[queue]`, `#[run]`, `#[workflow]`, `#[on_create]`, `#[on_wake]`, `#[on_sleep]`, `#[on_destroy]` or `#[on_state_change]`",
+                "`#[acton]` is not a marker: did you mean `#[action]`? An `#[actor]` impl marks methods with `#[action]`, `#[queue]`, `#[run]`, `#[workflow]`, `#[on_create]`, `#[on_wake]`, `#[on_sleep]`, `#[on_destroy]`, `#[on_before_connect]`, `#[on_connect]`, `#[on_disconnect]` or `#[on_state_change]`",
                 "unknown option `main`: `#[action]` takes `name`",
                 "`main` is a flag and takes no value: write `#[workflow(main)]`",
                 "`main` is given twice: keep one",

@@ -29,6 +29,7 @@ pub(crate) struct StructOptions {
     pub(crate) min_schedule_interval: Option<DurationValue>,
     pub(crate) keep_workflows: Option<LitInt>,
     pub(crate) vars: Option<Type>,
+    pub(crate) events: Option<Type>,
     pub(crate) migrations: Option<LitStr>,
     pub(crate) namespace: Option<LitStr>,
     pub(crate) adopt_baseline: Option<syn::LitBool>,
@@ -293,6 +294,15 @@ pub(crate) const OPTIONS: &[OptionSpec] = &[
         check: no_rule,
         config: no_field,
     },
+    OptionSpec {
+        key: "events",
+        read: |cx, meta, o| {
+            o.events = meta::ty(cx, meta, "RoomEvent")?;
+            Ok(())
+        },
+        check: no_rule,
+        config: no_field,
+    },
 ];
 
 /// The keys of [`OPTIONS`].
@@ -524,7 +534,7 @@ mod tests {
         let (opts, errors) = parse_all(quote! {
             name = "chatRoom", sleep_timeout = "never", action_timeout = "10s",
             sleep_grace = "2s", inbox = 16, max_shared = 8, save_interval = "500ms",
-            vars = std::collections::HashMap<String, u64>
+            vars = std::collections::HashMap<String, u64>, events = RoomEvent
         });
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(opts.name.as_ref().unwrap().value(), "chatRoom");
@@ -548,6 +558,8 @@ mod tests {
             quote!(#vars).to_string(),
             quote!(std::collections::HashMap<String, u64>).to_string()
         );
+        let events = opts.events.as_ref().unwrap();
+        assert_eq!(quote!(#events).to_string(), "RoomEvent");
         let config = config(&opts).to_string();
         for field in [
             "sleep_timeout",
@@ -566,18 +578,19 @@ mod tests {
         let (_, errors) = parse_all(quote! {
             sleep_timout = "30s", inbox = "10", action_timeout = 60,
             sleep_grace = "soon", vars = "Cache", name, save_interval = "never",
-            max_shared = 0
+            max_shared = 0, events = "RoomEvent"
         });
         assert_eq!(
             errors,
             [
-                "unknown option `sleep_timout`: did you mean `sleep_timeout`? `#[actor]` takes `name`, `sleep_timeout`, `action_timeout`, `sleep_grace`, `inbox`, `max_shared`, `save_interval`, `max_schedules`, `min_schedule_interval`, `keep_workflows`, `migrations`, `namespace`, `adopt_baseline`, `shared_database`, `vars`",
+                "unknown option `sleep_timout`: did you mean `sleep_timeout`? `#[actor]` takes `name`, `sleep_timeout`, `action_timeout`, `sleep_grace`, `inbox`, `max_shared`, `save_interval`, `max_schedules`, `min_schedule_interval`, `keep_workflows`, `migrations`, `namespace`, `adopt_baseline`, `shared_database`, `vars`, `events`",
                 "`inbox` takes a number, not a string: `inbox = 10`",
                 "durations are strings with a unit: `action_timeout = \"60s\"`",
                 "expected a duration like \"30s\", \"500ms\" or \"2m\"",
                 "`vars` takes a type, not a string: `vars = Cache`",
                 "`name` needs a value: `name = \"chatRoom\"`",
                 "`save_interval` cannot be \"never\" (only `sleep_timeout` can): give a duration like \"30s\"",
+                "`events` takes a type, not a string: `events = RoomEvent`",
                 "`max_shared` is how many shared actions may run at once: use at least 1, like `max_shared = 64`",
             ]
         );

@@ -10,6 +10,7 @@ use syn::{Item, ItemImpl, ItemStruct};
 use crate::ast::{ActorImpl, State};
 use crate::ctxt::Ctxt;
 use crate::error_derive::ErrorType;
+use crate::events_derive::EventsType;
 use crate::{expand, fallback, valid};
 
 /// One macro input taken through parse → validate → expand.
@@ -58,6 +59,14 @@ pub(crate) fn actor(args: TokenStream, input: TokenStream) -> TokenStream {
 pub(crate) fn derive_actor_error(input: TokenStream) -> TokenStream {
     match syn::parse2(input) {
         Ok(input) => run::<ErrorType>(input, TokenStream::new()),
+        Err(err) => err.to_compile_error(),
+    }
+}
+
+/// `#[derive(Events)]`.
+pub(crate) fn derive_events(input: TokenStream) -> TokenStream {
+    match syn::parse2(input) {
+        Ok(input) => run::<EventsType>(input, TokenStream::new()),
         Err(err) => err.to_compile_error(),
     }
 }
@@ -112,6 +121,24 @@ impl Stages for ErrorType {
     }
 }
 
+impl Stages for EventsType {
+    type Input = syn::DeriveInput;
+    fn parse(cx: &Ctxt, input: syn::DeriveInput, _: TokenStream) -> Self {
+        EventsType::from_syn(cx, input)
+    }
+    fn validate(&self, cx: &Ctxt) {
+        self.check(cx);
+    }
+    fn expand(&self) -> TokenStream {
+        self.events_impl()
+    }
+    // With mistakes, an enum still gets an impl with its events' names that never encodes,
+    // so `#[actor(events = T)]` and `T::NAMES` keep compiling elsewhere.
+    fn fallback(&self) -> TokenStream {
+        self.stub()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,5 +185,16 @@ mod tests {
         .to_string();
         assert!(out.contains("compile_error"), "{out}");
         assert!(out.contains("From < BillingError >"), "{out}");
+    }
+
+    #[test]
+    fn a_derive_of_events_with_mistakes_still_names_them() {
+        let out = derive_events(quote! {
+            enum RoomEvent { #[event(name = "user.joined")] Joined(String) }
+        })
+        .to_string();
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(out.contains("Events for RoomEvent"), "{out}");
+        assert!(!out.contains("encode_1"), "{out}");
     }
 }

@@ -3,8 +3,8 @@
 //! for each way of getting them wrong), and what it expands to. Validation
 //! ([`valid`](crate::valid)) and code generation ([`expand`](crate::expand)) read the
 //! entry; neither matches on a role's name. A new role (`#[queue]`, `#[run]`,
-//! `#[workflow]`, a connection hook) is a new entry here, plus a variant of [`Expansion`]
-//! if it expands to something new.
+//! `#[workflow]`, the connection hooks) is a new entry here, plus a variant of
+//! [`Expansion`] if it expands to something new.
 
 use std::fmt;
 
@@ -97,12 +97,16 @@ pub(crate) enum ArgsRule {
     Any,
     /// At most one, the create input; `fix` follows the error about a second one.
     AtMostOne { fix: &'static str },
-    /// Exactly one, the message: `missing` follows the error about none, `extra` the one
-    /// about a second.
+    /// Exactly one, `what` ("message" for a queue handler): `missing` follows the error
+    /// about none, `extra` the one about a second.
     One {
+        what: &'static str,
         missing: &'static str,
         extra: &'static str,
     },
+    /// Exactly the connection, `conn: &Conn<Self>`, recognised by the last path segment of
+    /// its type.
+    Connection,
     /// None.
     None,
     /// Exactly the run loop's context, `lp: Loop<Self>`.
@@ -119,9 +123,21 @@ impl ArgsRule {
         match self {
             ArgsRule::LoopContext => Some("Loop"),
             ArgsRule::WorkflowContext { .. } => Some("Workflow"),
-            ArgsRule::Any | ArgsRule::AtMostOne { .. } | ArgsRule::One { .. } | ArgsRule::None => {
-                None
-            }
+            ArgsRule::Any
+            | ArgsRule::AtMostOne { .. }
+            | ArgsRule::One { .. }
+            | ArgsRule::None
+            | ArgsRule::Connection => None,
+        }
+    }
+
+    /// The last path segment of a runtime type among the parameters whose type argument
+    /// must be an actor (`Workflow` in `wf: Workflow<Self>`, `Conn` in `conn: &Conn<Self>`):
+    /// a misplaced marker assumes it is one, so the parameter adds no error of its own.
+    pub(crate) fn actor_context(&self) -> Option<&'static str> {
+        match self {
+            ArgsRule::Connection => Some("Conn"),
+            other => other.own_context(),
         }
     }
 }
@@ -135,6 +151,9 @@ pub(crate) enum OutputRule {
     UnitOrResult,
     /// `()` only; `because` says why.
     Unit { because: &'static str },
+    /// `T`, `Result<T, E>` or nothing: `T` is the connection's state, kept in memory beside
+    /// it (`type ConnState`), so owned and named.
+    ConnState,
 }
 
 /// What a role expands to.
@@ -152,13 +171,28 @@ pub(crate) enum Expansion {
     /// `<Struct>Workflows` type that starts it in a turn, and a handle method that starts
     /// it.
     Workflow,
-    /// The `Actor` method `method`, forwarding to the user's method; it passes the create
-    /// input when `input`, and sets the `Actor` constant `flag` to `true` when given.
+    /// The `Actor` method `method`, forwarding to the user's method with `arg`; it sets
+    /// the `Actor` constant `flag` to `true` when given.
     Hook {
         method: &'static str,
-        input: bool,
+        arg: HookArg,
         flag: Option<&'static str>,
     },
+    /// `Actor::on_before_connect`, which decodes the params into the user's type and
+    /// returns the user's value as the connection's state; `type ConnState`, that value's
+    /// type; and `HAS_ON_BEFORE_CONNECT`.
+    BeforeConnect,
+}
+
+/// What a hook's `Actor` method passes on after the context.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HookArg {
+    /// Nothing.
+    None,
+    /// The create input (`Self::Input`), when the user's method takes one.
+    Input,
+    /// The connection (`&Conn<Self>`).
+    Conn,
 }
 
 const HOOK_RECEIVER: ReceiverRule = ReceiverRule::Exclusive {
@@ -179,7 +213,29 @@ const fn lifecycle_hook(marker: &'static str) -> Role {
         output: OutputRule::UnitOrResult,
         expansion: Expansion::Hook {
             method: marker,
-            input: false,
+            arg: HookArg::None,
+            flag: None,
+        },
+    }
+}
+
+/// A hook run on a connection as an exclusive turn (`#[on_connect]`, `#[on_disconnect]`):
+/// the marker names the `Actor` method it expands to.
+const fn connection_hook(marker: &'static str) -> Role {
+    Role {
+        marker,
+        subject: Subject::Marker,
+        identity: Identity::Once,
+        options: MarkerOptions::None,
+        bodyless: false,
+        receiver: ReceiverRule::Exclusive {
+            because: "connection hooks run as exclusive turns and may change the state; write `&mut self`",
+        },
+        args: ArgsRule::Connection,
+        output: OutputRule::UnitOrResult,
+        expansion: Expansion::Hook {
+            method: marker,
+            arg: HookArg::Conn,
             flag: None,
         },
     }
@@ -208,6 +264,7 @@ pub(crate) const ROLES: &[Role] = &[
             because: "a handler runs as an exclusive turn, and its changes commit with the message's removal; write `&mut self`",
         },
         args: ArgsRule::One {
+            what: "message",
             missing: "add the message after the context, like `task: InitializeTask`",
             extra: "put the values in one struct (or a tuple), like `task: InitializeTask`",
         },
@@ -255,13 +312,32 @@ pub(crate) const ROLES: &[Role] = &[
         output: OutputRule::UnitOrResult,
         expansion: Expansion::Hook {
             method: "on_create",
-            input: true,
+            arg: HookArg::Input,
             flag: None,
         },
     },
     lifecycle_hook("on_wake"),
     lifecycle_hook("on_sleep"),
     lifecycle_hook("on_destroy"),
+    Role {
+        marker: "on_before_connect",
+        subject: Subject::Marker,
+        identity: Identity::Once,
+        options: MarkerOptions::None,
+        bodyless: false,
+        receiver: ReceiverRule::Shared {
+            because: "it checks a connection before the actor takes it and cannot change the state; change the state in `#[on_connect]`",
+        },
+        args: ArgsRule::One {
+            what: "argument, the connection's params",
+            missing: "add it after the context, like `params: Params` (any `Deserialize` type; take an `Option<Params>` to accept a client that gives none)",
+            extra: "a client gives one params value; put the fields in one struct, like `params: Params`",
+        },
+        output: OutputRule::ConnState,
+        expansion: Expansion::BeforeConnect,
+    },
+    connection_hook("on_connect"),
+    connection_hook("on_disconnect"),
     Role {
         marker: "on_state_change",
         subject: Subject::Marker,
@@ -277,7 +353,7 @@ pub(crate) const ROLES: &[Role] = &[
         },
         expansion: Expansion::Hook {
             method: "on_state_change",
-            input: false,
+            arg: HookArg::None,
             flag: Some("HAS_ON_STATE_CHANGE"),
         },
     },
@@ -426,6 +502,20 @@ mod tests {
             misspelled("on_destory").map(|r| r.marker),
             Some("on_destroy")
         );
+        assert_eq!(
+            misspelled("on_conect").map(|r| r.marker),
+            Some("on_connect")
+        );
+        assert_eq!(
+            misspelled("on_disconect").map(|r| r.marker),
+            Some("on_disconnect")
+        );
+        assert_eq!(
+            misspelled("on_before_conect").map(|r| r.marker),
+            Some("on_before_connect")
+        );
+        // Two edits: not a typo of `on_connect`.
+        assert!(misspelled("on_connected").is_none());
         assert!(misspelled("action").is_none());
         assert!(misspelled("actix").is_none());
         assert!(misspelled("instrument").is_none());
@@ -455,13 +545,42 @@ mod tests {
             "workflows take no `self`: a workflow runs beside the actor's turns and reaches the state only inside its steps (`wf.turn(…)`, `wf.step(…).apply(…)`); remove it"
         );
         assert_eq!(workflow.args.own_context(), Some("Workflow"));
+        assert_eq!(workflow.args.actor_context(), Some("Workflow"));
+    }
+
+    #[test]
+    fn connection_hooks() {
+        let before = by_marker("on_before_connect").unwrap();
+        assert_eq!(before.receiver_error(Receiver::Shared), None);
+        assert_eq!(
+            before.receiver_error(Receiver::Exclusive).unwrap(),
+            "`#[on_before_connect]` takes `&self`: it checks a connection before the actor takes it and cannot change the state; change the state in `#[on_connect]`"
+        );
+        assert!(matches!(before.expansion, Expansion::BeforeConnect));
+        assert_eq!(before.args.actor_context(), None);
+        for marker in ["on_connect", "on_disconnect"] {
+            let hook = by_marker(marker).unwrap();
+            assert_eq!(hook.receiver_error(Receiver::Exclusive), None);
+            assert_eq!(
+                hook.receiver_error(Receiver::Shared).unwrap(),
+                format!(
+                    "`#[{marker}]` takes `&mut self`: connection hooks run as exclusive turns and may change the state; write `&mut self`"
+                )
+            );
+            assert!(matches!(
+                hook.expansion,
+                Expansion::Hook { method, arg: HookArg::Conn, flag: None } if method == marker
+            ));
+            assert_eq!(hook.args.own_context(), None);
+            assert_eq!(hook.args.actor_context(), Some("Conn"));
+        }
     }
 
     #[test]
     fn marker_list_reads_as_a_sentence() {
         assert_eq!(
             marker_list(),
-            "`#[action]`, `#[queue]`, `#[run]`, `#[workflow]`, `#[on_create]`, `#[on_wake]`, `#[on_sleep]`, `#[on_destroy]` or `#[on_state_change]`"
+            "`#[action]`, `#[queue]`, `#[run]`, `#[workflow]`, `#[on_create]`, `#[on_wake]`, `#[on_sleep]`, `#[on_destroy]`, `#[on_before_connect]`, `#[on_connect]`, `#[on_disconnect]` or `#[on_state_change]`"
         );
     }
 }

@@ -92,6 +92,13 @@ pub(crate) fn check_impl(cx: &Ctxt, actor: &ActorImpl) {
     }
 }
 
+/// The rule of queue names, which RivetKit clients address by one camelCase word.
+const QUEUE_NAME: case::CamelName = case::CamelName {
+    what: "queue",
+    why: "address a queue by one camelCase name",
+    example: "taskCommand",
+};
+
 /// A named method's name, spelled by its role's rule and unique among the actor's
 /// methods of that role.
 fn check_name(cx: &Ctxt, m: &Method, naming: Naming, names: &mut HashSet<(&'static str, String)>) {
@@ -119,23 +126,7 @@ fn check_name(cx: &Ctxt, m: &Method, naming: Naming, names: &mut HashSet<(&'stat
                 }
             ),
         }),
-        Naming::Camel if case::is_camel(&name) => None,
-        Naming::Camel => {
-            let rule = if name.contains('.') {
-                format!(
-                    "{marker} names are camelCase, without dots (RivetKit clients address a queue by one camelCase name)"
-                )
-            } else {
-                format!("{marker} names are camelCase")
-            };
-            Some(match (&m.name, case::suggest_camel(&name)) {
-                (Some(_), Some(fix)) => format!("{rule}: use `{fix}`"),
-                (Some(_), None) => format!("{rule}, like `taskCommand`"),
-                (None, _) => format!(
-                    "`{name}` cannot be a {marker} name: {rule}; give one with `#[{marker}(name = \"taskCommand\")]`"
-                ),
-            })
-        }
+        Naming::Camel => QUEUE_NAME.error(&name, m.name.is_some()),
     };
     if let Some(message) = message {
         cx.error_spanned_by(&name_tokens, message);
@@ -312,6 +303,7 @@ fn check_receiver(cx: &Ctxt, m: &Method) {
 fn check_params(cx: &Ctxt, m: &Method, self_ident: Option<&syn::Ident>) {
     match m.role.args {
         ArgsRule::LoopContext => return check_loop_context(cx, m),
+        ArgsRule::Connection => return check_connection(cx, m, self_ident),
         ArgsRule::WorkflowContext { .. } => check_workflow_context(cx, m),
         _ => {
             for (i, p) in m.params.iter().enumerate() {
@@ -338,24 +330,32 @@ fn check_params(cx: &Ctxt, m: &Method, self_ident: Option<&syn::Ident>) {
                 );
             }
         }
-        ArgsRule::One { missing, extra } => match args.get(1) {
-            None if args.is_empty() => {
-                let sig = &m.sig;
-                cx.error_at(
-                    sig.paren_token.span.join(),
-                    format!("{subject} take one message: {missing}"),
-                );
+        ArgsRule::One {
+            what,
+            missing,
+            extra,
+        } => {
+            let take = subject.verb("takes", "take");
+            match args.get(1) {
+                None if args.is_empty() => {
+                    let sig = &m.sig;
+                    cx.error_at(
+                        sig.paren_token.span.join(),
+                        format!("{subject} {take} one {what}: {missing}"),
+                    );
+                }
+                None => {}
+                Some(second) => {
+                    let (pat, ty) = (&second.pat, &second.ty);
+                    cx.error_spanned_by(
+                        quote!(#pat: #ty),
+                        format!("{subject} {take} one {what}, not several: {extra}"),
+                    );
+                }
             }
-            None => {}
-            Some(second) => {
-                let (pat, ty) = (&second.pat, &second.ty);
-                cx.error_spanned_by(
-                    quote!(#pat: #ty),
-                    format!("{subject} take one message, not several: {extra}"),
-                );
-            }
-        },
+        }
         ArgsRule::LoopContext => unreachable!("checked by `check_loop_context`"),
+        ArgsRule::Connection => unreachable!("checked by `check_connection`"),
         ArgsRule::None => {
             for extra in &args {
                 let (pat, ty) = (&extra.pat, &extra.ty);
@@ -439,6 +439,107 @@ fn check_workflow_context(cx: &Ctxt, m: &Method) {
     }
 }
 
+/// A connection hook takes, after the optional `ctx`, exactly `conn: &Conn<Self>`: the
+/// connection is recognised by the last path segment of its type.
+fn check_connection(cx: &Ctxt, m: &Method, self_ident: Option<&syn::Ident>) {
+    let subject = m.role;
+    let mut conn = None;
+    for (i, p) in m.params.iter().enumerate() {
+        let (pat, ty) = (&p.pat, &p.ty);
+        if let Some(form) = p.ctx {
+            check_ctx(cx, p, form, i, self_ident);
+        } else if conn.is_some() {
+            cx.error_spanned_by(
+                quote!(#pat: #ty),
+                format!(
+                    "{subject} takes only the connection after the context: remove `{}`",
+                    tidy(&quote!(#pat: #ty))
+                ),
+            );
+        } else if is_conn(ty) {
+            conn = Some(p);
+            match ty {
+                Type::Reference(r) if r.mutability.is_none() => {
+                    if !names_self(&r.elem, self_ident) {
+                        cx.error_spanned_by(
+                            ty,
+                            "the connection is this actor's: write `&Conn<Self>`",
+                        );
+                    }
+                }
+                Type::Reference(_) => cx.error_spanned_by(
+                    ty,
+                    format!(
+                        "{subject} takes the connection by shared reference: write `&Conn<Self>`"
+                    ),
+                ),
+                _ => cx.error_spanned_by(
+                    ty,
+                    format!("{subject} takes the connection by reference: write `&Conn<Self>`"),
+                ),
+            }
+        } else {
+            // Another argument where the connection goes: this is its place.
+            conn = Some(p);
+            cx.error_spanned_by(
+                quote!(#pat: #ty),
+                format!(
+                    "{subject} takes the connection, not other arguments: write `conn: &Conn<Self>` instead of `{}`",
+                    tidy(&quote!(#pat: #ty))
+                ),
+            );
+        }
+    }
+    if conn.is_none() {
+        cx.error_at(
+            m.sig.paren_token.span.join(),
+            format!("{subject} takes the connection: add `conn: &Conn<Self>`"),
+        );
+    }
+}
+
+/// Whether `ty` is the connection, by value or behind a reference: a path whose last
+/// segment is `Conn`.
+fn is_conn(ty: &Type) -> bool {
+    let named = match ty {
+        Type::Reference(r) => &*r.elem,
+        ty => ty,
+    };
+    matches!(named, Type::Path(p) if p.qself.is_none()
+        && p.path.segments.last().is_some_and(|s| s.ident == "Conn"))
+}
+
+/// Tokens as written, without the spaces `to_string` puts around punctuation.
+fn tidy(tokens: &proc_macro2::TokenStream) -> String {
+    tokens
+        .to_string()
+        .replace(" :", ":")
+        .replace(" < ", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+        .replace("& ", "&")
+}
+
+/// Whether the one type argument of `ty` (a path, `Ctx<…>` or `Conn<…>`) names this actor:
+/// `Self`, or the struct's name.
+fn names_self(ty: &Type, self_ident: Option<&syn::Ident>) -> bool {
+    let Type::Path(path) = ty else { return false };
+    let last = path.path.segments.last().expect("a path has a segment");
+    match &last.arguments {
+        PathArguments::AngleBracketed(args) if args.args.len() == 1 => match &args.args[0] {
+            GenericArgument::Type(Type::Path(arg)) => {
+                arg.qself.is_none()
+                    && (arg.path.is_ident("Self")
+                        || self_ident.is_some_and(|s| {
+                            arg.path.segments.last().is_some_and(|l| &l.ident == s)
+                        }))
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 fn check_ctx(cx: &Ctxt, p: &Param, form: CtxForm, index: usize, self_ident: Option<&syn::Ident>) {
     let ty = &p.ty;
     if index != 0 {
@@ -460,22 +561,10 @@ fn check_ctx(cx: &Ctxt, p: &Param, form: CtxForm, index: usize, self_ident: Opti
         }
     }
     let Type::Reference(r) = ty else { return };
-    let Type::Path(path) = &*r.elem else { return };
-    let last = path.path.segments.last().expect("a path has a segment");
-    let names_self = match &last.arguments {
-        PathArguments::AngleBracketed(args) if args.args.len() == 1 => match &args.args[0] {
-            GenericArgument::Type(Type::Path(arg)) => {
-                arg.qself.is_none()
-                    && (arg.path.is_ident("Self")
-                        || self_ident.is_some_and(|s| {
-                            arg.path.segments.last().is_some_and(|l| &l.ident == s)
-                        }))
-            }
-            _ => false,
-        },
-        _ => false,
-    };
-    if !names_self {
+    if !matches!(&*r.elem, Type::Path(_)) {
+        return;
+    }
+    if !names_self(&r.elem, self_ident) {
         cx.error_spanned_by(ty, "the context is this actor's: write `&Ctx<Self>`");
     }
 }
@@ -509,6 +598,10 @@ fn check_output(cx: &Ctxt, m: &Method) {
             "return",
         ),
         (OutputRule::Value, Output::Unit) => {}
+        (OutputRule::ConnState, Output::Plain(ty) | Output::Result { ok: ty, .. }) => {
+            check_conn_state(cx, ty)
+        }
+        (OutputRule::ConnState, Output::Unit) => {}
         (OutputRule::Unit { .. }, Output::Unit) => {}
         (OutputRule::Unit { because }, _) => {
             cx.error_spanned_by(returned, format!("{subject} returns `()`: {because}"))
@@ -528,22 +621,48 @@ fn check_output(cx: &Ctxt, m: &Method) {
     }
 }
 
+/// The connection's state is kept beside the connection and named in the `Actor` impl
+/// (`type ConnState`): no borrows, no `impl Trait`.
+fn check_conn_state(cx: &Ctxt, ty: &Type) {
+    match ty {
+        Type::Reference(r) => {
+            let (owned, written) = owned_form(r);
+            cx.error_spanned_by(
+                ty,
+                format!("the connection's state is kept as long as the connection is open, so it is owned: return `{owned}` instead of `{written}`"),
+            );
+        }
+        Type::ImplTrait(_) => cx.error_spanned_by(
+            ty,
+            "the connection's state is a named type (`conn.state()` gives it): return a concrete type instead of `impl Trait`",
+        ),
+        _ => {}
+    }
+}
+
+/// The owned type for a borrowed one, and the borrowed one as written: `String` for
+/// `&str`, `Vec<T>` for `&[T]`.
+fn owned_form(r: &syn::TypeReference) -> (String, String) {
+    let elem = &r.elem;
+    let owned = match &**elem {
+        Type::Path(p) if p.path.is_ident("str") => quote!(String),
+        Type::Slice(s) => {
+            let inner = &s.elem;
+            quote!(Vec<#inner>)
+        }
+        Type::Path(p) if p.path.is_ident("Path") => quote!(PathBuf),
+        other => quote!(#other),
+    };
+    let written = quote!(#r).to_string().replace("& ", "&");
+    let owned = owned.to_string().replace(" < ", "<").replace(" >", ">");
+    (owned, written)
+}
+
 /// Arguments and outputs cross the network: no borrows, no `impl Trait`.
 fn check_wire_type(cx: &Ctxt, ty: &Type, why: &str, verb: &str) {
     match ty {
         Type::Reference(r) => {
-            let elem = &r.elem;
-            let owned = match &**elem {
-                Type::Path(p) if p.path.is_ident("str") => quote!(String),
-                Type::Slice(s) => {
-                    let inner = &s.elem;
-                    quote!(Vec<#inner>)
-                }
-                Type::Path(p) if p.path.is_ident("Path") => quote!(PathBuf),
-                other => quote!(#other),
-            };
-            let written = quote!(#ty).to_string().replace("& ", "&");
-            let owned = owned.to_string().replace(" < ", "<").replace(" >", ">");
+            let (owned, written) = owned_form(r);
             cx.error_spanned_by(ty, format!("{why}: {verb} `{owned}` instead of `{written}`"));
         }
         Type::ImplTrait(_) => cx.error_spanned_by(
@@ -687,6 +806,70 @@ mod tests {
                 "a main workflow starts by itself when the actor is created, so it takes no input; remove it and read what it needs from the state in a step, or drop `main` and start the workflow with its input",
                 "an actor has one main workflow, and it is `fn h`: remove `main` from one of them",
                 "`Bad` cannot be a workflow name: workflow names are camelCase or snake_case ASCII; give one with `#[workflow(name = \"doThing\")]`",
+            ]
+        );
+    }
+
+    #[test]
+    fn connection_hooks() {
+        let good = errors(
+            TokenStream::new(),
+            quote! {
+                impl Room {
+                    #[on_before_connect] async fn check(&self, ctx: &Ctx<Self>, params: Option<Params>) -> Result<Member, E> {}
+                    #[on_connect] async fn joined(&mut self, conn: &actor::Conn<Self>) {}
+                    #[on_disconnect] async fn left(&mut self, ctx: &Ctx<Self>, conn: &Conn<Room>) -> Result<(), E> {}
+                }
+            },
+        );
+        assert!(good.is_empty(), "{good:?}");
+        // No return type: the state is `()`.
+        assert!(
+            errors(
+                TokenStream::new(),
+                quote!(impl Room { #[on_before_connect] async fn check(&self, _params: Params) {} }),
+            )
+            .is_empty()
+        );
+        let found = errors(
+            TokenStream::new(),
+            quote! {
+                impl Room {
+                    #[on_before_connect] async fn a(&mut self, params: Params) -> Member {}
+                    #[on_before_connect] async fn b(&self) -> &str {}
+                    #[on_before_connect] async fn c(&self, ctx: &Ctx<Self>, token: String, name: String) -> impl Send {}
+                    #[on_connect] async fn d(&self, conn: &Conn<Self>) {}
+                    #[on_connect] async fn e(&mut self, ctx: &Ctx<Self>) {}
+                    #[on_disconnect] async fn f(&mut self, conn: Conn<Self>, extra: u8) -> u8 {}
+                    #[on_disconnect] async fn g(&mut self, conn: &mut Conn<Self>) {}
+                    #[on_disconnect] async fn h(&mut self, id: String) {}
+                    #[on_disconnect] async fn i(&mut self, conn: &Conn<Other>, ctx: &Ctx<Self>) {}
+                }
+            },
+        );
+        assert_eq!(
+            found,
+            [
+                "`#[on_before_connect]` takes `&self`: it checks a connection before the actor takes it and cannot change the state; change the state in `#[on_connect]`",
+                "`#[on_before_connect]` takes one argument, the connection's params: add it after the context, like `params: Params` (any `Deserialize` type; take an `Option<Params>` to accept a client that gives none)",
+                "the connection's state is kept as long as the connection is open, so it is owned: return `String` instead of `&str`",
+                "`#[on_before_connect]` is given twice: an actor has one `#[on_before_connect]`; merge the two methods",
+                "`#[on_before_connect]` takes one argument, the connection's params, not several: a client gives one params value; put the fields in one struct, like `params: Params`",
+                "the connection's state is a named type (`conn.state()` gives it): return a concrete type instead of `impl Trait`",
+                "`#[on_before_connect]` is given twice: an actor has one `#[on_before_connect]`; merge the two methods",
+                "`#[on_connect]` takes `&mut self`: connection hooks run as exclusive turns and may change the state; write `&mut self`",
+                "`#[on_connect]` takes the connection: add `conn: &Conn<Self>`",
+                "`#[on_connect]` is given twice: an actor has one `#[on_connect]`; merge the two methods",
+                "`#[on_disconnect]` takes the connection by reference: write `&Conn<Self>`",
+                "`#[on_disconnect]` takes only the connection after the context: remove `extra: u8`",
+                "`#[on_disconnect]` returns `()` or `Result<(), E>`: return the value from an action instead",
+                "`#[on_disconnect]` takes the connection by shared reference: write `&Conn<Self>`",
+                "`#[on_disconnect]` is given twice: an actor has one `#[on_disconnect]`; merge the two methods",
+                "`#[on_disconnect]` takes the connection, not other arguments: write `conn: &Conn<Self>` instead of `id: String`",
+                "`#[on_disconnect]` is given twice: an actor has one `#[on_disconnect]`; merge the two methods",
+                "the connection is this actor's: write `&Conn<Self>`",
+                "the context goes right after the receiver: `(&mut self, ctx: &Ctx<Self>, …)`",
+                "`#[on_disconnect]` is given twice: an actor has one `#[on_disconnect]`; merge the two methods",
             ]
         );
     }

@@ -5,11 +5,13 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use crate::client::{Client, Transport};
+use crate::connection::{Conn, Connection, Events};
 use crate::definition::Actor;
 use crate::definition::ActorOptions;
 use crate::driver::SaveOp;
 use crate::error::ActorError;
 use crate::instance::cell::InstanceCell;
+use crate::instance::events::Staged;
 use crate::instance::schedules::Book;
 use crate::instance::scope::{self, CallChain, Scope, TurnRecord};
 use crate::instance::workflows::Index;
@@ -61,6 +63,8 @@ struct CtxInner<A: ActorOptions> {
     /// The stored schedules and workflows, once the instance has any (see
     /// `instance::schedules`, `instance::workflows`).
     durable: Mutex<Option<Box<Durable>>>,
+    /// The open connections that receive events, each holding the actor awake.
+    conns: Mutex<Vec<(Connection, KeepAwake)>>,
     /// The actor's SQL database, for a kind that declares one (boxed: every awake
     /// instance carries the field, few kinds have a database).
     #[cfg(feature = "sqlite")]
@@ -75,6 +79,18 @@ impl<A: ActorOptions> Scope for CtxInner<A> {
     fn write_set(&self, write: &mut dyn FnMut(&ActorId, &mut Vec<SaveOp>)) -> bool {
         self.turn.with_staged(|staged| write(&self.id, staged));
         true
+    }
+
+    fn conn(&self) -> Option<Connection> {
+        self.turn.conn()
+    }
+
+    fn stage_events(&self, actor: &ActorId, events: Staged) -> Result<(), Staged> {
+        if actor != &self.id {
+            return Err(events);
+        }
+        self.turn.stage_events(events);
+        Ok(())
     }
 }
 
@@ -308,6 +324,7 @@ impl<A: ActorOptions> Ctx<A> {
                 host,
                 turn: TurnRecord::default(),
                 durable: Mutex::new(None),
+                conns: Mutex::new(Vec::new()),
                 #[cfg(feature = "sqlite")]
                 db,
             }),
@@ -329,9 +346,10 @@ impl<A: ActorOptions> Ctx<A> {
         &self,
         chain: CallChain,
         delivery: Option<Delivery>,
+        conn: Option<Connection>,
         reuse: Option<Arc<dyn Scope>>,
     ) -> Arc<dyn Scope> {
-        self.inner.turn.begin(chain, delivery);
+        self.inner.turn.begin(chain, delivery, conn);
         #[cfg(feature = "sqlite")]
         if let Some(db) = &self.inner.db {
             db.abandon();
@@ -339,9 +357,38 @@ impl<A: ActorOptions> Ctx<A> {
         reuse.unwrap_or_else(|| self.inner.clone())
     }
 
-    /// Ends the running exclusive turn and returns what it staged.
-    pub(crate) fn end_turn(&self) -> Vec<SaveOp> {
+    /// Ends the running exclusive turn and returns what it staged and the events it
+    /// sent.
+    pub(crate) fn end_turn(&self) -> (Vec<SaveOp>, Vec<Staged>) {
         self.inner.turn.end()
+    }
+
+    fn conns(&self) -> std::sync::MutexGuard<'_, Vec<(Connection, KeepAwake)>> {
+        // Never held across user code.
+        self.inner
+            .conns
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Registers an opened connection that receives events: it holds the actor awake
+    /// until [`unregister`](Self::unregister).
+    pub(crate) fn register(&self, conn: Connection) {
+        let guard = self.keep_awake();
+        self.conns().push((conn, guard));
+    }
+
+    /// Takes `conn` out of the open connections; `false` if it was not among them.
+    pub(crate) fn unregister(&self, conn: &Connection) -> bool {
+        let mut conns = self.conns();
+        let before = conns.len();
+        conns.retain(|(c, _)| c != conn);
+        conns.len() != before
+    }
+
+    /// Takes every open connection out (the instance is stopping).
+    pub(crate) fn take_conns(&self) -> Vec<Connection> {
+        self.conns().drain(..).map(|(conn, _)| conn).collect()
     }
 
     pub(crate) fn cell(&self) -> &Arc<InstanceCell> {
@@ -552,6 +599,67 @@ impl<A: ActorOptions> Ctx<A> {
     pub async fn keep_awake_while<F: Future>(&self, future: F) -> F::Output {
         let _guard = self.keep_awake();
         future.await
+    }
+
+    /// Sends `event` to every open connection subscribed to it. From an exclusive turn the
+    /// event waits, like the turn's reply, until what the turn wrote is durable, and is
+    /// dropped if the turn's changes are (it panicked, timed out, or its save failed).
+    ///
+    /// ```
+    /// use actor::prelude::*;
+    ///
+    /// #[actor(events = ScoreEvent)]
+    /// #[derive(Clone, Default, Serialize, Deserialize)]
+    /// pub struct Scoreboard { points: u32 }
+    ///
+    /// #[derive(Serialize, Deserialize, Events)]
+    /// pub enum ScoreEvent { Scored(u32) }
+    ///
+    /// #[actor]
+    /// impl Scoreboard {
+    ///     #[action]
+    ///     async fn score(&mut self, ctx: &Ctx<Self>) -> Result<u32, ActorError> {
+    ///         self.points += 1;
+    ///         ctx.broadcast(ScoreEvent::Scored(self.points))?;
+    ///         Ok(self.points)
+    ///     }
+    /// }
+    /// ```
+    pub fn broadcast(&self, event: A::Events) -> Result<(), ActorError>
+    where
+        A: Actor,
+    {
+        let name = event.name();
+        let to: Vec<Connection> = self
+            .conns()
+            .iter()
+            .filter(|(conn, _)| conn.is_subscribed(name))
+            .map(|(conn, _)| conn.clone())
+            .collect();
+        crate::instance::events::send(&self.inner.id, to, &event)
+    }
+
+    /// The connection the running call came from: a client connected over a WebSocket or
+    /// through `connect()`, or an HTTP call checked by `#[on_before_connect]`. `None` for
+    /// a call through a handle, a queue handler, a schedule or a workflow.
+    pub fn conn(&self) -> Option<Conn<A>>
+    where
+        A: Actor,
+    {
+        scope::current_conn()
+            .filter(|conn| conn.opened_on(&self.inner.id))
+            .map(Conn::new)
+    }
+
+    /// The open connections that receive events.
+    pub fn connections(&self) -> Vec<Conn<A>>
+    where
+        A: Actor,
+    {
+        self.conns()
+            .iter()
+            .map(|(conn, _)| Conn::new(conn.clone()))
+            .collect()
     }
 
     /// Asks the runtime to put this actor to sleep once the current calls finish.

@@ -168,6 +168,9 @@ pub trait ActorOptions: Sized + Send + Sync + 'static {
     /// Runtime-only companion data, rebuilt with `Default` on every wake and never saved
     /// (`vars = Type`); `()` when not given.
     type Vars: Default + Send + Sync + 'static;
+    /// The events it sends its connections (`events = Type`, an enum with
+    /// `#[derive(Events)]`); [`NoEvents`](crate::connection::NoEvents) when not given.
+    type Events: crate::connection::Events;
     /// The typed handle, `<Struct>Handle`.
     type Handle: From<ActorHandle> + Clone + Send + Sync + 'static;
     /// The kind's settings.
@@ -247,6 +250,10 @@ pub trait Actor: ActorOptions + ActorState {
     /// may use [`Starting`](crate::workflow::Starting) itself.)
     type Workflows: From<crate::workflow::Starting> + Send + 'static;
 
+    /// What `#[on_before_connect]` makes for each connection from its params, and
+    /// [`Conn::state`](crate::connection::Conn::state) gives; `()` without the hook.
+    type ConnState: Send + Sync + 'static;
+
     /// Every action, in declaration order.
     const ACTIONS: &'static [ActionInfo];
 
@@ -281,6 +288,49 @@ pub trait Actor: ActorOptions + ActorState {
         ctx: &Ctx<Self>,
     ) -> impl Future<Output = Result<(), ActorError>> + Send {
         let _ = ctx;
+        async { Ok(()) }
+    }
+
+    /// Whether the kind has an `#[on_before_connect]` hook: then an HTTP call with or
+    /// without params is checked by it first, and sees its connection.
+    const HAS_ON_BEFORE_CONNECT: bool = false;
+
+    /// Runs `#[on_before_connect]` on a connection's `params` (`null` when the client
+    /// gave none): its error refuses the connection, its value is the connection's state.
+    /// The macro writes it for every kind (without the hook, it accepts any params and
+    /// makes `()`).
+    fn on_before_connect(
+        &self,
+        ctx: &Ctx<Self>,
+        params: Payload,
+    ) -> impl Future<Output = Result<Self::ConnState, ActorError>> + Send {
+        let _ = (ctx, params);
+        async {
+            Err(ActorError::internal(
+                "on_before_connect",
+                "the kind's `Actor` impl does not say how to open a connection",
+            ))
+        }
+    }
+
+    /// Runs `#[on_connect]`: after a connection that receives events opened, in the same
+    /// exclusive turn; an error closes it again.
+    fn on_connect(
+        &mut self,
+        ctx: &Ctx<Self>,
+        conn: &crate::connection::Conn<Self>,
+    ) -> impl Future<Output = Result<(), ActorError>> + Send {
+        let _ = (ctx, conn);
+        async { Ok(()) }
+    }
+
+    /// Runs `#[on_disconnect]`: once for every connection that opened, when it closed.
+    fn on_disconnect(
+        &mut self,
+        ctx: &Ctx<Self>,
+        conn: &crate::connection::Conn<Self>,
+    ) -> impl Future<Output = Result<(), ActorError>> + Send {
+        let _ = (ctx, conn);
         async { Ok(()) }
     }
 

@@ -156,6 +156,8 @@ pub mod codes {
     pub const FORBIDDEN: Code = ("auth", "forbidden");
     /// The remote client could not reach its server, or could not read its answer.
     pub const UNREACHABLE: Code = ("client", "unreachable");
+    /// A connection subscribed to an event its actor does not declare; nothing changed.
+    pub const EVENT_NOT_FOUND: Code = ("connection", "event_not_found");
 
     /// Every code above with its HTTP status: the network layer answers with it, and
     /// `docs/errors.md` is checked against it. 404 for what does not exist, 408 for a
@@ -206,6 +208,7 @@ pub mod codes {
         (OUTGOING_TOO_LONG, 400),
         (FORBIDDEN, 403),
         (UNREACHABLE, 503),
+        (EVENT_NOT_FOUND, 404),
     ];
 
     /// Whether `group` is one of the runtime's own (`actor`, `queue`, …): an error of

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::client::{Resolved, Transport};
+use crate::connection::{EventStream, Events};
 use crate::error::ActorError;
 use crate::key::ActorId;
 use crate::payload::{Encoding, Payload};
@@ -120,7 +121,18 @@ impl ActorHandle {
         encoding: Encoding,
         args: Vec<u8>,
     ) -> Result<Vec<u8>, ActorError> {
-        let target = Target::action(action.into());
+        self.send_bytes(Target::action(action.into()), encoding, args)
+            .await
+    }
+
+    /// Delivers encoded arguments to any target and returns the encoded answer, as the
+    /// network server does for a connection's calls.
+    pub async fn send_bytes(
+        &self,
+        target: Target,
+        encoding: Encoding,
+        args: Vec<u8>,
+    ) -> Result<Vec<u8>, ActorError> {
         match self.send(target, Payload::Encoded(encoding, args)).await? {
             Payload::Encoded(_, bytes) => Ok(bytes),
             Payload::Local(_) => Err(ActorError::internal(
@@ -279,10 +291,92 @@ impl ActorHandle {
     /// # Ok(()) }
     /// ```
     pub async fn connect(&self) -> Result<ActorHandle, ActorError> {
+        self.connect_with(&()).await
+    }
+
+    /// [`connect`](Self::connect) with connection params, which the actor's
+    /// `#[on_before_connect]` reads (and may refuse: then this is its error).
+    ///
+    /// ```
+    /// use actor::prelude::*;
+    ///
+    /// #[actor]
+    /// #[derive(Clone, Default, Serialize, Deserialize)]
+    /// pub struct Door { opened: u32 }
+    ///
+    /// #[actor]
+    /// impl Door {
+    ///     #[on_before_connect]
+    ///     async fn check(&self, code: u32) -> Result<(), ActorError> {
+    ///         if code == 1234 { Ok(()) } else { Err(ActorError::new("door", "wrong_code", "try again")) }
+    ///     }
+    ///
+    ///     #[action]
+    ///     async fn open(&mut self) -> u32 { self.opened += 1; self.opened }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ActorError> {
+    /// let registry = registry::Registry::builder().memory().build().await?;
+    /// let door = registry.client().get_or_create::<Door>("front").await?;
+    /// let err = door.connect_with(&9999).await.unwrap_err();
+    /// assert_eq!(err.code(), "wrong_code");
+    /// let inside = DoorHandle::from(door.connect_with(&1234).await?);
+    /// assert_eq!(inside.open().await?, 1);
+    /// # registry.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect_with<P: Serialize + ?Sized>(
+        &self,
+        params: &P,
+    ) -> Result<ActorHandle, ActorError> {
+        let params = Payload::Encoded(Encoding::Json, Encoding::Json.encode(params)?);
         match &self.via {
-            Via::InProcess(route) => route.connect(),
-            Via::Route(route) => route.connect().await,
+            Via::InProcess(route) => route.connect(self.clone(), params).await,
+            Via::Route(route) => route.connect(params).await,
         }
+    }
+
+    /// The events of type `E` (all its names) that the actor sends this connection, as a
+    /// stream; the handle must come from [`connect`](Self::connect). Over a remote
+    /// connection, the subscriptions are made again after each reconnection.
+    ///
+    /// ```
+    /// use actor::prelude::*;
+    ///
+    /// #[actor(events = BellEvent)]
+    /// #[derive(Clone, Default, Serialize, Deserialize)]
+    /// pub struct Bell { rung: u32 }
+    ///
+    /// #[derive(Debug, PartialEq, Events)]
+    /// pub enum BellEvent { Rang(u32) }
+    ///
+    /// #[actor]
+    /// impl Bell {
+    ///     #[action]
+    ///     async fn ring(&mut self, ctx: &Ctx<Self>) -> Result<(), ActorError> {
+    ///         self.rung += 1;
+    ///         ctx.broadcast(BellEvent::Rang(self.rung))
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ActorError> {
+    /// let registry = registry::Registry::builder().memory().build().await?;
+    /// let bell = registry.client().get_or_create::<Bell>("door").await?;
+    /// let live = BellHandle::from(bell.connect().await?);
+    /// let mut events = live.events::<BellEvent>().await?;
+    /// bell.ring().await?;
+    /// assert_eq!(events.next().await.transpose()?, Some(BellEvent::Rang(1)));
+    /// # registry.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn events<E: Events>(&self) -> Result<EventStream<E>, ActorError> {
+        let raw = match &self.via {
+            Via::InProcess(route) => route.events(E::NAMES).await?,
+            Via::Route(route) => route.events(E::NAMES).await?,
+        };
+        Ok(EventStream::new(raw))
     }
 
     /// Asks the actor to sleep now and waits until it has. A route that cannot reach

@@ -31,6 +31,7 @@ pub struct ActorKind {
     type_name: fn() -> &'static str,
     type_id: fn() -> TypeId,
     spawn: fn(Spawn) -> Mailbox,
+    checks_connections: bool,
     #[cfg(feature = "sqlite")]
     database: Option<&'static crate::database::DatabaseSpec>,
 }
@@ -43,6 +44,7 @@ impl ActorKind {
             type_name: std::any::type_name::<A>,
             type_id: TypeId::of::<A>,
             spawn: instance::spawn::<A>,
+            checks_connections: A::HAS_ON_BEFORE_CONNECT,
             #[cfg(feature = "sqlite")]
             database: A::DATABASE,
         }
@@ -66,6 +68,12 @@ impl ActorKind {
     /// Whether two entries describe the same Rust type.
     pub fn same_type(&self, other: &ActorKind) -> bool {
         (self.type_id)() == (other.type_id)()
+    }
+
+    /// Whether the kind has an `#[on_before_connect]` hook, which every HTTP call must
+    /// pass too.
+    pub fn checks_connections(&self) -> bool {
+        self.checks_connections
     }
 
     /// The kind's SQL database, if it declares one (`#[actor(migrations = "…")]`).

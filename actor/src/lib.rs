@@ -58,6 +58,7 @@
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod connection;
 pub mod ctx;
 #[cfg(feature = "sqlite")]
 pub mod database;
@@ -92,11 +93,13 @@ pub mod __runtime {
 }
 
 pub use actor_macros::{
-    ActorError, action, actor, on_create, on_destroy, on_sleep, on_state_change, on_wake, queue,
-    run, workflow,
+    ActorError, Events, action, actor, on_before_connect, on_connect, on_create, on_destroy,
+    on_disconnect, on_sleep, on_state_change, on_wake, queue, run, workflow,
 };
+// The trait beside the derive of the same name (different namespaces, as serde's).
 pub use client::{ActorLookup, Client};
 pub use config::{ActorConfig, SaveMode};
+pub use connection::{Conn, Connection, Events};
 pub use ctx::{Ctx, KeepAwake};
 pub use definition::{
     Access, ActionInfo, Actor, ActorOptions, ActorState, DeadLetters, QueueInfo, WorkflowInfo,
@@ -112,11 +115,12 @@ pub use workflow::{Workflow, WorkflowId};
 
 /// Everything an actor author needs: `use actor::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Actor, ActorOptions};
+    pub use crate::{Actor, ActorOptions, Encoding};
     pub use crate::{
-        ActorError, ActorHandle, ActorId, ActorKey, ActorLookup, Client, Ctx, KeepAwake, Loop,
-        MessageId, ScheduleId, Workflow, WorkflowId, action, actor, on_create, on_destroy,
-        on_sleep, on_state_change, on_wake, queue, run, workflow,
+        ActorError, ActorHandle, ActorId, ActorKey, ActorLookup, Client, Conn, Ctx, Events,
+        KeepAwake, Loop, MessageId, ScheduleId, Workflow, WorkflowId, action, actor,
+        on_before_connect, on_connect, on_create, on_destroy, on_disconnect, on_sleep,
+        on_state_change, on_wake, queue, run, workflow,
     };
     pub use serde::{Deserialize, Serialize};
 }

@@ -18,11 +18,12 @@ use futures_util::future::BoxFuture;
 use tokio::sync::oneshot;
 
 use crate::client::{Address, Resolved, Transport};
+use crate::connection::{ConnOp, Connection, RawEvents, Subscribers};
 use crate::error::{ActorError, codes};
 use crate::handle::ActorHandle;
 use crate::key::ActorId;
 use crate::mailbox::{Asked, Mailbox, Rejected, Reply};
-use crate::payload::Payload;
+use crate::payload::{Encoding, Payload};
 use crate::queue::DeadLetterOp;
 use crate::workflow::WorkflowOp;
 
@@ -57,6 +58,9 @@ pub enum Target {
     /// The actor's workflows: start one, read its status or history, wait for it,
     /// cancel or retry it, list them.
     Workflow(WorkflowOp),
+    /// A connection's open, action calls, subscriptions and close (see
+    /// [`connection`](crate::connection)).
+    Connection(ConnOp),
 }
 
 impl Target {
@@ -83,6 +87,9 @@ impl Target {
             Self::DeadLetters(_) => "deadLetters",
             Self::Workflow(WorkflowOp::Start { name, .. }) => name,
             Self::Workflow(_) => "workflows",
+            Self::Connection(ConnOp::Action { name, .. }) => name,
+            Self::Connection(ConnOp::Subscribe { event, .. }) => event,
+            Self::Connection(_) => "connection",
         }
     }
 }
@@ -94,6 +101,16 @@ impl fmt::Display for Target {
             Self::Send(queue) | Self::SendAndWait { queue, .. } => write!(f, "queue `{queue}`"),
             Self::DeadLetters(op) => write!(f, "dead letters ({op:?})"),
             Self::Workflow(op) => write!(f, "workflows ({op:?})"),
+            Self::Connection(ConnOp::Action { name, .. }) => write!(f, "action `{name}`"),
+            Self::Connection(ConnOp::Open(conn)) => {
+                write!(f, "the open of connection {}", conn.id())
+            }
+            Self::Connection(ConnOp::Subscribe { event, .. }) => {
+                write!(f, "a subscription to event `{event}`")
+            }
+            Self::Connection(ConnOp::Close(conn)) => {
+                write!(f, "the close of connection {}", conn.id())
+            }
         }
     }
 }
@@ -160,22 +177,41 @@ pub trait Route: Send + Sync + 'static {
     /// Asks the actor to sleep now and waits until it has.
     fn sleep(&self) -> BoxFuture<'_, Result<(), ActorError>>;
 
-    /// Opens a connection to the actor and gives a handle whose action calls travel over
-    /// it (see [`ActorHandle::connect`](crate::ActorHandle::connect)). A route without
-    /// connections answers `request/route_not_found`, the default.
-    fn connect(&self) -> BoxFuture<'_, Result<ActorHandle, ActorError>> {
+    /// Opens a connection to the actor with `params` (JSON; `null` for none) and gives a
+    /// handle whose action calls travel over it (see
+    /// [`ActorHandle::connect`](crate::ActorHandle::connect)). A route without connections
+    /// answers `request/route_not_found`, the default.
+    fn connect(&self, params: Payload) -> BoxFuture<'_, Result<ActorHandle, ActorError>> {
+        let _ = params;
         let kind = self.kind().to_string();
-        Box::pin(async move { Err(no_connections(&kind)) })
+        Box::pin(async move {
+            Err(ActorError::of(
+                codes::ROUTE_NOT_FOUND,
+                format!("actor `{kind}` is reached through a route without connections"),
+            ))
+        })
+    }
+
+    /// Subscribes the connection to the events named `names` and gives them as they
+    /// come (see [`ActorHandle::events`](crate::ActorHandle::events)). A route that is not
+    /// a connection answers `request/route_not_found`, the default.
+    fn events(
+        &self,
+        names: &'static [&'static str],
+    ) -> BoxFuture<'_, Result<RawEvents, ActorError>> {
+        let _ = names;
+        let kind = self.kind().to_string();
+        Box::pin(async move { Err(not_connected(&kind)) })
     }
 }
 
-/// The answer of a route that has no connections.
-fn no_connections(kind: &str) -> ActorError {
+/// The answer of a handle asked for events without a connection.
+fn not_connected(kind: &str) -> ActorError {
     ActorError::of(
         codes::ROUTE_NOT_FOUND,
         format!(
-            "actor `{kind}` is reached through a route without connections; connect through a \
-             remote client (`Client::remote`)"
+            "events of actor `{kind}` come through a connection: call `connect()` on the handle \
+             and ask the connected handle for them"
         ),
     )
 }
@@ -289,6 +325,17 @@ impl InProcess {
                     ));
                 }
                 Err((Rejected::Closed(returned), stale)) => {
+                    // A connection lives on one instance: it closed with it.
+                    if let Target::Connection(op) = &target
+                        && !matches!(op, ConnOp::Open(_))
+                    {
+                        return Err(ActorError::stopped(format!(
+                            "connection {} to actor `{}` closed when the actor stopped; \
+                             connect again",
+                            op.conn().id(),
+                            self.kind
+                        )));
+                    }
                     args = returned;
                     self.refresh(&stale).await?;
                 }
@@ -358,10 +405,120 @@ impl Route for InProcess {
     }
 }
 
+/// Events an in-process connection holds for its client before they are read.
+const LOCAL_OUTBOX: usize = 256;
+
 impl InProcess {
-    /// In-process connections come with the connection hooks; until then a caller in
-    /// the actor's process calls it directly.
-    pub(crate) fn connect(&self) -> Result<ActorHandle, ActorError> {
-        Err(no_connections(self.kind))
+    /// Opens an in-process connection: the same open, hooks, subscriptions and close a
+    /// WebSocket has, with events handed over in CBOR.
+    pub(crate) async fn connect(
+        &self,
+        via: ActorHandle,
+        params: Payload,
+    ) -> Result<ActorHandle, ActorError> {
+        let (conn, mut incoming) = Connection::open(Encoding::Cbor, LOCAL_OUTBOX);
+        self.call(Target::Connection(ConnOp::Open(conn.clone())), params)
+            .await?;
+        let subscribers = Arc::new(Mutex::new(Subscribers::default()));
+        let (feed, owner, closing) = (subscribers.clone(), via.clone(), conn.clone());
+        // Hands each event to the streams that want it, until the actor closes the
+        // connection: then the streams end, and the close reaches the actor (whose
+        // `on_disconnect` runs, unless it stopped and ran it already).
+        let pump = tokio::spawn(async move {
+            let feed = || {
+                feed.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+            };
+            while let Some(event) = incoming.recv().await {
+                feed().deliver(&event);
+            }
+            *feed() = Subscribers::default();
+            close(owner, closing).await;
+        });
+        Ok(ActorHandle::from_route(Arc::new(LocalConnection {
+            via,
+            conn,
+            subscribers,
+            pump,
+        })))
+    }
+}
+
+/// The route of a handle connected in-process: actions carry the connection, anything
+/// else goes through the handle it was opened from. Dropped, it closes the connection.
+struct LocalConnection {
+    via: ActorHandle,
+    conn: Connection,
+    subscribers: Arc<Mutex<Subscribers>>,
+    pump: tokio::task::JoinHandle<()>,
+}
+
+impl Route for LocalConnection {
+    fn kind(&self) -> &str {
+        self.via.kind()
+    }
+
+    fn id(&self) -> ActorId {
+        self.via.id()
+    }
+
+    fn call(&self, target: Target, payload: Payload) -> BoxFuture<'_, Result<Payload, ActorError>> {
+        let target = match target {
+            Target::Action(name) => Target::Connection(ConnOp::Action {
+                conn: self.conn.clone(),
+                name,
+            }),
+            other => other,
+        };
+        self.via.send(target, payload).boxed()
+    }
+
+    fn destroy(&self) -> BoxFuture<'_, Result<(), ActorError>> {
+        self.via.destroy().boxed()
+    }
+
+    fn sleep(&self) -> BoxFuture<'_, Result<(), ActorError>> {
+        self.via.sleep().boxed()
+    }
+
+    fn events(
+        &self,
+        names: &'static [&'static str],
+    ) -> BoxFuture<'_, Result<RawEvents, ActorError>> {
+        async move {
+            for name in names {
+                let subscribe = Target::Connection(ConnOp::Subscribe {
+                    conn: self.conn.clone(),
+                    event: (*name).to_string(),
+                    subscribe: true,
+                });
+                self.via.send(subscribe, Payload::local(())).await?;
+            }
+            let rx = self
+                .subscribers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .add(names);
+            Ok(RawEvents::new(Encoding::Cbor, rx))
+        }
+        .boxed()
+    }
+}
+
+impl Drop for LocalConnection {
+    fn drop(&mut self) {
+        self.pump.abort();
+        let (via, conn) = (self.via.clone(), self.conn.clone());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(close(via, conn));
+        }
+    }
+}
+
+/// Closes an in-process connection on its actor; a second close does nothing there.
+async fn close(via: ActorHandle, conn: Connection) {
+    let close = Target::Connection(ConnOp::Close(conn));
+    if let Err(err) = via.send(close, Payload::local(())).await {
+        tracing::debug!(error = %err, "closing an in-process connection failed");
     }
 }

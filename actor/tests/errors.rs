@@ -309,6 +309,7 @@ pub struct Misdeclared {
 
 impl actor::Actor for Misdeclared {
     type Input = ();
+    type ConnState = ();
     type Schedule = actor::schedule::Scheduling;
     type Workflows = actor::workflow::Starting;
     const ACTIONS: &'static [actor::ActionInfo] = &[actor::ActionInfo {

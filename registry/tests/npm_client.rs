@@ -68,6 +68,77 @@ impl Counter {
     }
 }
 
+/// A room: connections say who they are (`on_before_connect` checks a token), posts are
+/// broadcast to the connections subscribed to them.
+#[actor(events = RoomEvent)]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Room {
+    posts: u32,
+    hooks: Vec<String>,
+}
+
+#[derive(Events)]
+pub enum RoomEvent {
+    Posted(String, String),
+    Joined(String),
+}
+
+#[derive(Deserialize)]
+pub struct Join {
+    name: String,
+    token: String,
+}
+
+pub struct Member {
+    name: String,
+}
+
+#[actor]
+impl Room {
+    #[on_before_connect]
+    async fn check(&self, params: Option<Join>) -> Result<Member, ActorError> {
+        match params {
+            Some(join) if join.token == "let-me-in" => Ok(Member { name: join.name }),
+            Some(_) => Err(ActorError::new("room", "bad_token", "the token is wrong")),
+            None => Err(ActorError::new("room", "no_params", "say who you are")),
+        }
+    }
+
+    #[on_connect]
+    async fn joined(&mut self, ctx: &Ctx<Self>, conn: &Conn<Self>) -> Result<(), ActorError> {
+        self.hooks.push(format!("connect {}", conn.state().name));
+        ctx.broadcast(RoomEvent::Joined(conn.state().name.clone()))
+    }
+
+    #[on_disconnect]
+    async fn left(&mut self, conn: &Conn<Self>) {
+        self.hooks.push(format!("disconnect {}", conn.state().name));
+    }
+
+    #[action]
+    async fn post(&mut self, ctx: &Ctx<Self>, text: String) -> Result<u32, ActorError> {
+        let who = ctx
+            .conn()
+            .map_or("nobody".into(), |c| c.state().name.clone());
+        self.posts += 1;
+        ctx.broadcast(RoomEvent::Posted(who, text))?;
+        Ok(self.posts)
+    }
+
+    #[action]
+    async fn whoami(&self, ctx: &Ctx<Self>) -> Option<String> {
+        ctx.conn().map(|c| c.state().name.clone())
+    }
+
+    #[action]
+    async fn hooks(&self) -> Vec<String> {
+        self.hooks.clone()
+    }
+
+    #[queue]
+    async fn note(&mut self, _text: String) {}
+}
+
 /// `conformance/`, with the npm client installed (on first use, from the committed lock;
 /// `.ci/run` does it beforehand, so its time shows there).
 fn conformance_dir() -> PathBuf {
@@ -213,12 +284,55 @@ async fn the_official_client_calls_rust_actors_in_every_encoding() {
             &json!({
                 "first": 2,
                 "failed": "shop/out_of_stock: gone",
-                "errors": ["request/invalid"],
+                "errors": ["connection/event_not_found"],
                 "after": 5,
             }),
             "{encoding}"
         );
         assert_eq!(get("queue total"), &json!(14), "{encoding}");
+        assert_eq!(
+            get("events"),
+            &json!({
+                "seen": ["joined bob", "bob: hello from bob", "ann: hello from ann"],
+                "mine": 2,
+                "who": "ann",
+            }),
+            "{encoding}"
+        );
+        assert_eq!(get("http params"), &json!("cy"), "{encoding}");
+        assert_eq!(code("http bad params"), "room/bad_token", "{encoding}");
+        assert_eq!(code("http no params"), "room/no_params", "{encoding}");
+        assert_eq!(code("queue bad params"), "room/bad_token", "{encoding}");
+        assert_eq!(
+            get("connect bad params"),
+            &json!({ "errors": ["room/bad_token"], "call": "room/bad_token" }),
+            "{encoding}"
+        );
+        // Each socket's close ran `on_disconnect`, once; HTTP calls ran no hooks.
+        let room = registry
+            .client()
+            .get::<Room>([encoding, "r"])
+            .await
+            .unwrap();
+        let mut hooks = Vec::new();
+        for _ in 0..100 {
+            hooks = room.hooks().await.unwrap();
+            if hooks.len() >= 4 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        hooks[2..].sort();
+        assert_eq!(
+            hooks,
+            [
+                "connect ann",
+                "connect bob",
+                "disconnect ann",
+                "disconnect bob"
+            ],
+            "{encoding}"
+        );
     }
     server.shutdown().await;
     registry.shutdown().await;

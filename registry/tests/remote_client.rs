@@ -145,6 +145,41 @@ async fn script(client: &Client, prefix: &str) -> Vec<String> {
     out
 }
 
+/// A board whose connections show a token (`on_before_connect`) and get its moves.
+#[actor(events = BoardEvent)]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Board {
+    moves: u32,
+}
+
+#[derive(Debug, PartialEq, Events)]
+pub enum BoardEvent {
+    Moved(u32, String),
+}
+
+#[actor]
+impl Board {
+    #[on_before_connect]
+    async fn check(&self, token: Option<String>) -> Result<String, ActorError> {
+        token
+            .filter(|t| t.starts_with("ok"))
+            .ok_or_else(|| ActorError::new("board", "bad_token", "show a token"))
+    }
+
+    #[action]
+    async fn bump(&mut self, ctx: &Ctx<Self>) -> Result<u32, ActorError> {
+        self.moves += 1;
+        let by = ctx.conn().map_or(String::new(), |c| c.state().clone());
+        ctx.broadcast(BoardEvent::Moved(self.moves, by))?;
+        Ok(self.moves)
+    }
+
+    #[action]
+    async fn moves(&self) -> u32 {
+        self.moves
+    }
+}
+
 async fn serve(registry: &Registry, options: ServerOptions) -> registry::Server {
     registry
         .serve(options.address(([127, 0, 0, 1], 0)))
@@ -424,4 +459,103 @@ async fn a_silent_server_is_found_dead_and_dialled_again() {
     );
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert!(dialled.load(Ordering::SeqCst) >= 2, "it dialled again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_checks_its_params_and_streams_typed_events_in_every_encoding() {
+    let registry = Registry::builder().memory().build().await.unwrap();
+    let server = serve(&registry, ServerOptions::default()).await;
+    for encoding in [WireEncoding::Json, WireEncoding::Cbor, WireEncoding::Bare] {
+        let remote = Client::remote_with(RemoteOptions::new(server.endpoint()).encoding(encoding));
+        let board = Board::get_or_create(&remote, ["b", encoding.name()])
+            .await
+            .unwrap();
+        let err = board.connect_with(&"guess").await.unwrap_err();
+        assert_eq!(seen::<()>(Err(err)), "board/bad_token", "{encoding:?}");
+        let err = board.connect().await.unwrap_err();
+        assert_eq!(
+            seen::<()>(Err(err)),
+            "board/bad_token",
+            "{encoding:?}: no params"
+        );
+        // An HTTP call passes the same check: without params it is refused.
+        assert_eq!(seen(board.bump().await), "board/bad_token", "{encoding:?}");
+
+        let ann = BoardHandle::from(board.connect_with(&"ok ann").await.unwrap());
+        let bob = BoardHandle::from(board.connect_with(&"ok bob").await.unwrap());
+        let mut events = ann.events::<BoardEvent>().await.unwrap();
+        // A call over the same socket is read after the subscription.
+        assert_eq!(ann.moves().await.unwrap(), 0);
+        assert_eq!(bob.bump().await.unwrap(), 1, "{encoding:?}");
+        assert_eq!(ann.bump().await.unwrap(), 2, "{encoding:?}");
+        assert_eq!(
+            events.next().await.unwrap().unwrap(),
+            BoardEvent::Moved(1, "ok bob".into()),
+            "{encoding:?}"
+        );
+        assert_eq!(
+            events.next().await.unwrap().unwrap(),
+            BoardEvent::Moved(2, "ok ann".into()),
+            "{encoding:?}"
+        );
+        // A subscription the server refuses leaves the socket and the stream as they were.
+        let mut other = ann.events::<OtherEvent>().await.unwrap();
+        assert_eq!(bob.bump().await.unwrap(), 3, "{encoding:?}");
+        assert_eq!(
+            events.next().await.unwrap().unwrap(),
+            BoardEvent::Moved(3, "ok bob".into()),
+            "{encoding:?}"
+        );
+        drop(ann);
+        assert!(
+            other.next().await.is_none(),
+            "{encoding:?}: never an unrelated event"
+        );
+    }
+    server.shutdown().await;
+    registry.shutdown().await;
+}
+
+/// Events an actor does not declare: the server refuses the subscription and the stream
+/// of the ones it does declare goes on.
+#[derive(Debug, PartialEq, Events)]
+pub enum OtherEvent {
+    Unrelated,
+}
+
+/// On the paused clock: after the server restarts, the connection dials again, opens
+/// again with its params, subscribes again, and events flow on the same stream.
+#[tokio::test(start_paused = true)]
+async fn a_reconnected_connection_subscribes_again() {
+    let registry = Registry::builder().memory().build().await.unwrap();
+    let server = serve(&registry, ServerOptions::default()).await;
+    let address = server.local_addr();
+    let remote = Client::remote(server.endpoint());
+    let board = Board::get_or_create(&remote, "r").await.unwrap();
+    let live = BoardHandle::from(board.connect_with(&"ok ann").await.unwrap());
+    let mut events = live.events::<BoardEvent>().await.unwrap();
+    assert_eq!(live.bump().await.unwrap(), 1, "read after the subscription");
+    assert_eq!(
+        events.next().await.unwrap().unwrap(),
+        BoardEvent::Moved(1, "ok ann".into())
+    );
+
+    server.shutdown().await;
+    let again = registry
+        .serve(ServerOptions::default().address(address))
+        .await
+        .unwrap();
+    // Waits for the new socket, which was opened and subscribed before this call.
+    assert_eq!(live.bump().await.unwrap(), 2);
+    assert_eq!(
+        events.next().await.unwrap().unwrap(),
+        BoardEvent::Moved(2, "ok ann".into()),
+        "the same stream, subscribed again on the new socket"
+    );
+    // The other socket's connection closed on the actor when the old server stopped.
+    let local = registry.client().get::<Board>("r").await.unwrap();
+    let bumped = BoardHandle::from(local.connect_with(&"ok local").await.unwrap());
+    assert_eq!(bumped.bump().await.unwrap(), 3);
+    again.shutdown().await;
+    registry.shutdown().await;
 }

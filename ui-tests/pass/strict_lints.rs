@@ -76,6 +76,47 @@ impl Flows {
     async fn main_flow(_wf: Workflow<Self>) {}
 }
 
+/// Events of every shape.
+#[derive(Events)]
+pub enum LintEvent {
+    /// One argument.
+    One(u8),
+    /// Two arguments.
+    Two(String, u64),
+    /// None.
+    Nothing,
+}
+
+/// Events no actor sends.
+#[derive(Events)]
+pub enum NeverSent {}
+
+/// Connections.
+#[actor(events = LintEvent)]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Connected {
+    present: u32,
+}
+
+#[actor]
+impl Connected {
+    #[on_before_connect]
+    async fn check(&self, _params: Option<String>) -> Result<u8, ActorError> {
+        Ok(0)
+    }
+
+    #[on_connect]
+    async fn joined(&mut self, conn: &Conn<Self>) -> Result<(), ActorError> {
+        self.present += 1;
+        conn.send(LintEvent::One(*conn.state()))
+    }
+
+    #[on_disconnect]
+    async fn left(&mut self, _ctx: &Ctx<Self>, _conn: &Conn<Self>) {
+        self.present -= 1;
+    }
+}
+
 /// No actions at all.
 #[actor]
 #[derive(Clone, Default, Serialize, Deserialize)]
@@ -88,4 +129,8 @@ fn main() {
     assert_eq!(Documented::ACTIONS.len(), 2);
     assert_eq!(Empty::ACTIONS.len(), 0);
     assert_eq!(Flows::WORKFLOWS.len(), 2);
+    assert_eq!(LintEvent::NAMES.len(), 3);
+    assert!(NeverSent::NAMES.is_empty() && Connected::HAS_ON_BEFORE_CONNECT);
+    let _ = LintEvent::Two(String::new(), 0).name();
+    let _ = LintEvent::Nothing;
 }

@@ -10,7 +10,7 @@ use syn::{Ident, Type};
 
 use super::{Locals, future, wire};
 use crate::ast::{Method, Output};
-use crate::role::OutputRule;
+use crate::role::{HookArg, OutputRule};
 
 /// The call of a user's method with `first` (`self`, or the role's own context) and its
 /// `.await`. The future is required to be `Send` there, spanned on the method's name: a
@@ -195,12 +195,12 @@ pub(super) fn hook_fn(
     self_ty: &Type,
     m: &Method,
     method: &str,
-    input: bool,
+    arg: HookArg,
     flag: Option<&str>,
     locals: &Locals,
 ) -> TokenStream {
     let Locals {
-        ctx, input: local, ..
+        ctx, input, conn, ..
     } = locals;
     let fn_ident = format_ident!("{}", method);
     let receiver = if m.is_exclusive() {
@@ -208,9 +208,22 @@ pub(super) fn hook_fn(
     } else {
         quote!(&self)
     };
-    let takes_input = input && m.args().next().is_some();
-    let args: Vec<TokenStream> = takes_input.then(|| quote!(#local)).into_iter().collect();
-    let input_param = input.then(|| quote!(#local: Self::Input));
+    let (param, args) = match arg {
+        HookArg::None => (None, Vec::new()),
+        // The create input is passed on only to a method that takes one.
+        HookArg::Input => (
+            Some(quote!(#input: Self::Input)),
+            m.args()
+                .next()
+                .map(|_| quote!(#input))
+                .into_iter()
+                .collect(),
+        ),
+        HookArg::Conn => (
+            Some(quote!(#conn: &::actor::Conn<Self>)),
+            vec![quote!(#conn)],
+        ),
+    };
     let output = match m.role.output {
         OutputRule::Unit { .. } => quote!(()),
         _ => quote!(::core::result::Result<(), ::actor::__private::ActorError>),
@@ -225,8 +238,46 @@ pub(super) fn hook_fn(
     let body = quote_spanned!(m.ident().span()=> async move { #call });
     quote! {
         #flag
-        fn #fn_ident(#receiver, #ctx: &::actor::Ctx<Self>, #input_param) -> #ret {
+        fn #fn_ident(#receiver, #ctx: &::actor::Ctx<Self>, #param) -> #ret {
             #body
+        }
+    }
+}
+
+/// `Actor::on_before_connect` with `HAS_ON_BEFORE_CONNECT`: the params decoded into the
+/// type the user's method takes (a mismatch is `actor/invalid_arguments`, and refuses the
+/// connection), and its value, the connection's state, returned as `Self::ConnState`.
+pub(super) fn before_connect_fn(self_ty: &Type, m: &Method, locals: &Locals) -> TokenStream {
+    let Locals { ctx, params, .. } = locals;
+    let p = m
+        .args()
+        .next()
+        .expect("validated: `#[on_before_connect]` takes the params");
+    let (name, ty) = (p.ident(), &p.ty);
+    // Spanned on the params' type: one that is not `Deserialize` is reported there.
+    let decode = quote_spanned!(ty.span()=> let #name = #params.decode::<#ty>()?;);
+    let call = forward(self_ty, m, locals, &quote!(self), &[quote!(#name)]);
+    let ret = future(quote!(
+        ::core::result::Result<Self::ConnState, ::actor::__private::ActorError>
+    ));
+    let body = quote_spanned!(m.ident().span()=> async move { #decode #call });
+    quote! {
+        const HAS_ON_BEFORE_CONNECT: bool = true;
+        fn on_before_connect(&self, #ctx: &::actor::Ctx<Self>, #params: ::actor::__private::Payload) -> #ret {
+            #body
+        }
+    }
+}
+
+/// `Actor::on_before_connect` for a kind without the hook: it accepts any params, and the
+/// connection's state is `()`.
+pub(super) fn accept_every_connection() -> TokenStream {
+    let ret = future(quote!(
+        ::core::result::Result<Self::ConnState, ::actor::__private::ActorError>
+    ));
+    quote! {
+        fn on_before_connect(&self, _: &::actor::Ctx<Self>, _: ::actor::__private::Payload) -> #ret {
+            async { ::core::result::Result::Ok(()) }
         }
     }
 }

@@ -229,7 +229,7 @@ impl<'a> HandleMethod<'a> {
             Expansion::Action => Reach::Action,
             Expansion::Queue => Reach::Queue,
             Expansion::Workflow => Reach::Workflow,
-            Expansion::Run | Expansion::Hook { .. } => {
+            Expansion::Run | Expansion::Hook { .. } | Expansion::BeforeConnect => {
                 unreachable!("only actions, queues and workflows have handle methods")
             }
         }

@@ -12,7 +12,7 @@
 
 mod call;
 pub(crate) mod handle;
-mod wire;
+pub(crate) mod wire;
 
 #[cfg(test)]
 mod snapshot;
@@ -28,7 +28,7 @@ use syn::{Ident, Type};
 use crate::ast::{self, ActorImpl, Method, State};
 use crate::options;
 use crate::queue_options;
-use crate::role::Expansion;
+use crate::role::{Expansion, HookArg};
 use handle::{HandleMethod, TurnType};
 
 /// The struct, its handle type and its `ActorOptions` impl.
@@ -44,6 +44,7 @@ pub(crate) fn state(state: &State) -> TokenStream {
         name: &name,
         config: options::config(opts),
         vars: opts.vars.as_ref(),
+        events: opts.events.as_ref(),
         database: options::database(opts, &name),
     })
 }
@@ -60,6 +61,8 @@ pub(crate) struct OptionsImpl<'a> {
     pub(crate) name: &'a str,
     pub(crate) config: TokenStream,
     pub(crate) vars: Option<&'a Type>,
+    /// `events = T`; `NoEvents` when not given.
+    pub(crate) events: Option<&'a Type>,
     /// `DATABASE`, for a kind that declares one (empty in a stand-in); then it also
     /// implements `HasDatabase`.
     pub(crate) database: Option<TokenStream>,
@@ -75,12 +78,17 @@ pub(crate) fn options_impl(spec: &OptionsImpl<'_>) -> TokenStream {
         name,
         config,
         vars,
+        events,
         database,
     } = spec;
     let handle = handle::handle_ident(ident);
     let handle_struct = handle::handle_struct(ident, vis, name);
     let handle_impls = handle::handle_impls(ident);
     let vars = vars.map_or_else(|| quote!(()), ToTokens::to_token_stream);
+    let events = events.map_or_else(
+        || quote!(::actor::connection::NoEvents),
+        ToTokens::to_token_stream,
+    );
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let has_database = database.is_some().then(|| {
         quote! {
@@ -100,6 +108,7 @@ pub(crate) fn options_impl(spec: &OptionsImpl<'_>) -> TokenStream {
             impl #impl_generics ::actor::__private::ActorOptions for #ident #ty_generics #where_clause {
                 const NAME: &'static str = #name;
                 type Vars = #vars;
+                type Events = #events;
                 type Handle = #handle;
                 fn config() -> ::actor::__private::ActorConfig {
                     #config
@@ -112,10 +121,10 @@ pub(crate) fn options_impl(spec: &OptionsImpl<'_>) -> TokenStream {
 }
 
 /// `#[action]`, `#[workflow]` or another marker that no `#[actor] impl` consumed: the item
-/// and the error. A role's own context (`wf: Workflow<Self>`) requires its type argument to
-/// be an actor, which without an `#[actor] impl` it is not: that bound is assumed on the
-/// method (`where for<'__stub> Self: Actor`, as the stubs do), so it adds no error of its
-/// own.
+/// and the error. A runtime type among the parameters whose type argument must be an actor
+/// (`wf: Workflow<Self>`, `conn: &Conn<Self>`) requires it to be one, which without an
+/// `#[actor] impl` it is not: that bound is assumed on the method
+/// (`where for<'__stub> Self: Actor`, as the stubs do), so it adds no error of its own.
 pub(crate) fn misplaced(marker: &str, item: TokenStream) -> TokenStream {
     let message = format!(
         "`#[{marker}]` only works inside an `#[actor] impl` block: add `#[actor]` to the `impl`"
@@ -127,17 +136,18 @@ pub(crate) fn misplaced(marker: &str, item: TokenStream) -> TokenStream {
     let (fn_token, ident) = (&f.sig.fn_token, &f.sig.ident);
     let err = syn::Error::new_spanned(quote!(#fn_token #ident), message).to_compile_error();
     let actor = crate::role::by_marker(marker)
-        .and_then(|role| role.args.own_context())
+        .and_then(|role| role.args.actor_context())
         .and_then(|context| {
-            match f
-                .sig
-                .inputs
-                .iter()
-                .find(|a| matches!(a, syn::FnArg::Typed(_)))
-            {
-                Some(syn::FnArg::Typed(p)) => ast::context_actor(&p.ty, context).cloned(),
-                _ => None,
-            }
+            f.sig.inputs.iter().find_map(|a| match a {
+                syn::FnArg::Typed(p) => {
+                    let ty = match &*p.ty {
+                        Type::Reference(r) => &*r.elem,
+                        ty => ty,
+                    };
+                    ast::context_actor(ty, context).cloned()
+                }
+                syn::FnArg::Receiver(_) => None,
+            })
         });
     if let Some(actor) = actor {
         f.sig
@@ -163,6 +173,10 @@ pub(crate) struct Locals {
     wf: Ident,
     /// A workflow's decoded input.
     decoded: Ident,
+    /// A connection's params, in `on_before_connect`.
+    params: Ident,
+    /// The connection, in `on_connect` and `on_disconnect`.
+    conn: Ident,
 }
 
 impl Locals {
@@ -178,6 +192,8 @@ impl Locals {
             lp: local("__lp"),
             wf: local("__wf"),
             decoded: local("__in"),
+            params: local("__params"),
+            conn: local("__conn"),
         }
     }
 }
@@ -191,9 +207,33 @@ pub(crate) fn input_type(actor: &ActorImpl) -> TokenStream {
     actor
         .methods
         .iter()
-        .find(|m| matches!(m.role.expansion, Expansion::Hook { input: true, .. }))
+        .find(|m| {
+            matches!(
+                m.role.expansion,
+                Expansion::Hook {
+                    arg: HookArg::Input,
+                    ..
+                }
+            )
+        })
         .and_then(|m| m.args().next())
         .map_or_else(|| quote!(()), |p| p.ty.to_token_stream())
+}
+
+/// `type ConnState`: the type of the value `#[on_before_connect]` returns, or `()`. A
+/// borrowed type or `impl Trait` (an error already) is `()` here, so the stubs beside the
+/// error add none of their own.
+pub(crate) fn conn_state_type(actor: &ActorImpl) -> TokenStream {
+    let state = actor
+        .methods
+        .iter()
+        .find(|m| matches!(m.role.expansion, Expansion::BeforeConnect))
+        .and_then(|m| match &m.output {
+            ast::Output::Unit => None,
+            ast::Output::Plain(ty) | ast::Output::Result { ok: ty, .. } => Some(&**ty),
+        })
+        .filter(|ty| !matches!(ty, Type::Reference(_) | Type::ImplTrait(_)));
+    state.map_or_else(|| quote!(()), ToTokens::to_token_stream)
 }
 
 /// The methods that are actions, in declaration order: their index is their place in
@@ -350,13 +390,24 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
     });
 
     let hooks = actor.methods.iter().filter_map(|m| match m.role.expansion {
-        Expansion::Hook {
-            method,
-            input,
-            flag,
-        } => Some(call::hook_fn(self_ty, m, method, input, flag, &locals)),
-        Expansion::Action | Expansion::Queue | Expansion::Run | Expansion::Workflow => None,
+        Expansion::Hook { method, arg, flag } => {
+            Some(call::hook_fn(self_ty, m, method, arg, flag, &locals))
+        }
+        Expansion::Action
+        | Expansion::Queue
+        | Expansion::Run
+        | Expansion::Workflow
+        | Expansion::BeforeConnect => None,
     });
+    // Always written: the trait's default refuses every connection.
+    let before_connect = actor
+        .methods
+        .iter()
+        .find(|m| matches!(m.role.expansion, Expansion::BeforeConnect))
+        .map_or_else(call::accept_every_connection, |m| {
+            call::before_connect_fn(self_ty, m, &locals)
+        });
+    let conn_state = conn_state_type(actor);
     let run = actor
         .methods
         .iter()
@@ -457,10 +508,12 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
             impl #actor_trait for #self_ty #handle_bound {
                 type Input = #input;
                 #turn_assoc
+                type ConnState = #conn_state;
                 const ACTIONS: &'static [::actor::__private::ActionInfo] = &[#(#infos),*];
                 #queue_list
                 #workflow_list
                 #(#hooks)*
+                #before_connect
                 #call_exclusive
                 #exclusive_now
                 #call_shared
@@ -500,6 +553,33 @@ mod tests {
         assert!(out.contains("compile_error"), "{out}");
         assert!(
             out.contains("where for < '__stub > Self : :: actor :: __private :: Actor"),
+            "{out}"
+        );
+        for marker in ["on_connect", "on_disconnect"] {
+            let out = misplaced(
+                marker,
+                quote!(
+                    async fn arrived(&mut self, ctx: &Ctx<Self>, conn: &Conn<Self>) {}
+                ),
+            )
+            .to_string();
+            assert!(out.contains("compile_error"), "{out}");
+            assert!(
+                out.contains("where for < '__stub > Self : :: actor :: __private :: Actor"),
+                "{out}"
+            );
+        }
+        let out = misplaced(
+            "on_before_connect",
+            quote!(
+                async fn check(&self, params: String) -> String {
+                    params
+                }
+            ),
+        )
+        .to_string();
+        assert!(
+            out.contains("compile_error") && !out.contains("__stub"),
             "{out}"
         );
         let out = misplaced(

@@ -16,6 +16,8 @@ use crate::driver::{Commit, StorageError};
 use crate::error::ActorError;
 use crate::mailbox::{Asked, Reply};
 
+use super::events::Staged;
+
 /// Commits in flight and the replies held behind them.
 #[derive(Default)]
 pub(super) struct Gate {
@@ -25,6 +27,8 @@ pub(super) struct Gate {
     durable: u64,
     pending: VecDeque<(u64, Commit)>,
     held: Vec<(u64, oneshot::Sender<Reply>, Reply)>,
+    /// Events sent by exclusive turns, each released with the commit its turn needs.
+    events: Vec<(u64, Staged)>,
     /// The first commit that failed, and the error its dependants get.
     failed: Option<(u64, ActorError)>,
 }
@@ -79,6 +83,19 @@ impl Gate {
         }
     }
 
+    /// Sends `events` (of a turn) once what `needs` is durable; drops them if a commit it
+    /// needs failed.
+    pub(super) fn hold_events(&mut self, needs: u64, events: Vec<Staged>) {
+        if self.doomed(needs).is_some() {
+            return;
+        }
+        if self.is_durable(needs) {
+            events.into_iter().for_each(Staged::release);
+        } else {
+            self.events.extend(events.into_iter().map(|e| (needs, e)));
+        }
+    }
+
     /// For a caller that ran its turn in place: the result now if what it needs is
     /// durable, else a receiver that gets it once it is.
     pub(super) fn deliver(&mut self, needs: u64, result: Reply) -> Asked {
@@ -100,6 +117,9 @@ impl Gate {
         }
         if self.held.is_empty() {
             self.held = Vec::new();
+        }
+        if self.events.is_empty() {
+            self.events = Vec::new();
         }
     }
 
@@ -144,6 +164,17 @@ impl Gate {
                 i += 1;
             }
         }
+        if self
+            .events
+            .first()
+            .is_some_and(|(needs, _)| *needs <= durable)
+        {
+            // In the order they were sent: held events are in order of their commits.
+            let later = self.events.partition_point(|(needs, _)| *needs <= durable);
+            for (_, events) in self.events.drain(..later) {
+                events.release();
+            }
+        }
     }
 
     /// Records that commit `seq` failed with `err`: the replies that need it or a later
@@ -163,11 +194,14 @@ impl Gate {
                 i += 1;
             }
         }
+        // Events of writes that were lost are never sent.
+        self.events.retain(|(needs, _)| *needs < seq);
     }
 
     /// Answers every held reply with `err`: their writes may not be durable.
     pub(super) fn fail_all(&mut self, err: &ActorError) {
         self.pending.clear();
+        self.events.clear();
         for (_, reply, _) in self.held.drain(..) {
             let _ = reply.send(Err(err.clone()));
         }

@@ -12,6 +12,7 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
 use tokio::sync::oneshot;
 
+use crate::connection::{ConnOp, Events, event_not_found};
 use crate::definition::{Access, Actor};
 use crate::error::{ActorError, action_not_found};
 use crate::key::ActorId;
@@ -29,7 +30,8 @@ use super::turn::{self, Call, SharedDone};
 
 /// An exclusive turn waiting for its place, in arrival order.
 pub(super) enum Work<A: Actor> {
-    /// A call of exclusive action `index`.
+    /// A call of exclusive action `index`, or a connection's open or close (`index`
+    /// unused).
     Action(usize, Command),
     /// The handler of a stored message, by id.
     Message(u64),
@@ -90,10 +92,34 @@ impl<A: Actor> Instance<A> {
 
     pub(super) fn accept(&mut self, cmd: Command, stopping: Option<Stop>) {
         let found = match &cmd.target {
-            Target::Action(action) => A::ACTIONS
-                .iter()
-                .position(|a| a.name == *action)
-                .ok_or_else(|| action_not_found(A::NAME, action)),
+            Target::Action(action) | Target::Connection(ConnOp::Action { name: action, .. }) => {
+                A::ACTIONS
+                    .iter()
+                    .position(|a| a.name == *action)
+                    .map(|index| (index, A::ACTIONS[index].access))
+                    .ok_or_else(|| action_not_found(A::NAME, action))
+            }
+            // The hooks of an open or a close run as an exclusive turn (`index` unused).
+            Target::Connection(ConnOp::Open(_) | ConnOp::Close(_)) => {
+                Ok((usize::MAX, Access::Exclusive))
+            }
+            Target::Connection(ConnOp::Subscribe {
+                conn,
+                event,
+                subscribe,
+            }) => {
+                self.take_from_inbox();
+                let names = <A::Events as Events>::NAMES;
+                let answer = match names.iter().find(|n| **n == event.as_str()) {
+                    Some(name) => {
+                        conn.set_subscribed(name, *subscribe);
+                        Ok(Payload::local(()))
+                    }
+                    None => Err(event_not_found(A::NAME, event, names)),
+                };
+                let _ = cmd.reply.send(answer);
+                return;
+            }
             Target::Workflow(_) => {
                 self.take_from_inbox();
                 let Target::Workflow(op) = cmd.target else {
@@ -123,8 +149,20 @@ impl<A: Actor> Instance<A> {
                 return;
             }
         };
-        let index = match found {
-            Ok(index) => index,
+        // A connection closed (its instance stopped, or the actor closed it) calls no more.
+        let found = match &cmd.target {
+            Target::Connection(ConnOp::Action { conn, .. }) => match conn.closed_reason() {
+                Some(reason) => Err(ActorError::stopped(format!(
+                    "connection {} is closed ({}); connect again",
+                    conn.id(),
+                    reason.message()
+                ))),
+                None => found,
+            },
+            _ => found,
+        };
+        let (index, access) = match found {
+            Ok(found) => found,
             Err(err) => {
                 self.take_from_inbox();
                 turn::rejected(err, cmd.reply);
@@ -136,7 +174,7 @@ impl<A: Actor> Instance<A> {
             turn::rejected(destroyed::<A>(self.live.id()), cmd.reply);
             return;
         }
-        match A::ACTIONS[index].access {
+        match access {
             Access::Exclusive if self.exclusive.is_none() && self.waiting.is_empty() => {
                 // Nothing runs or waits before it: start it now, under one lock, instead
                 // of on the loop's next look (unless a caller holds the state in place).
@@ -146,12 +184,8 @@ impl<A: Actor> Instance<A> {
                     self.waiting.push_back(Work::Action(index, cmd));
                     return;
                 }
-                let Command {
-                    args, reply, chain, ..
-                } = cmd;
-                let call = self
-                    .live
-                    .begin_turn(&mut core, Call::action(index, args, chain));
+                let (call, reply) = Call::of(index, cmd);
+                let call = self.live.begin_turn(&mut core, call);
                 // After the state is taken, so no caller slips in ahead of this call.
                 self.take_from_inbox();
                 drop(core);
@@ -160,10 +194,7 @@ impl<A: Actor> Instance<A> {
             Access::Exclusive => self.waiting.push_back(Work::Action(index, cmd)),
             Access::Shared => {
                 self.take_from_inbox();
-                let Command {
-                    args, reply, chain, ..
-                } = cmd;
-                let call = Call::action(index, args, chain);
+                let (call, reply) = Call::of(index, cmd);
                 let begun = {
                     let mut core = self.live.lock();
                     let begun = self.live.begin_shared(&mut core, call);

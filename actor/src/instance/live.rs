@@ -505,12 +505,16 @@ impl<A: Actor> Live<A> {
                 err,
             };
         }
+        let needs = if staged {
+            core.gate.submitted()
+        } else {
+            self.needs(core)
+        };
+        if !done.events.is_empty() {
+            core.gate.hold_events(needs, done.events);
+        }
         Finished::Reply {
-            needs: if staged {
-                core.gate.submitted()
-            } else {
-                self.needs(core)
-            },
+            needs,
             result: done.result,
         }
     }

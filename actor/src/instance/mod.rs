@@ -11,6 +11,8 @@
 //! | `turn.rs` | one exclusive or shared action as a future |
 //! | `scope.rs` | what a turn carries: its write set and its call chain |
 //! | `gate.rs` | the output gate: replies wait for the writes they saw |
+//! | `events.rs` | events on their way to connections, held by their turn until durable |
+//! | `connections.rs` | a connection's open, actions, subscriptions and close, as the task runs them |
 //! | `queues.rs` | the messages of the instance's queues: waiting, running, backing off |
 //! | `handlers.rs` | the task's side of queues and schedules: ending a handler's or a scheduled call's turn, dead-letter calls |
 //! | `schedules.rs` | the instance's schedules: the stored ones by time, firing them |
@@ -29,6 +31,7 @@ pub(crate) mod cell;
 #[cfg(feature = "sqlite")]
 mod database;
 mod dormant;
+pub(crate) mod events;
 mod gate;
 mod handlers;
 mod in_place;

@@ -17,7 +17,7 @@ use crate::config::SaveMode;
 use crate::definition::Actor;
 use crate::driver::StorageError;
 use crate::error::ActorError;
-use crate::mailbox::{Command, Reply};
+use crate::mailbox::Reply;
 
 use super::Spawn;
 use super::cell::InstanceCell;
@@ -274,10 +274,8 @@ impl<A: Actor> Instance<A> {
         {
             match work {
                 Work::Action(index, cmd) => {
-                    let Command {
-                        args, reply, chain, ..
-                    } = cmd;
-                    let call = live.begin_turn(&mut core, Call::action(index, args, chain));
+                    let (call, reply) = Call::of(index, cmd);
+                    let call = live.begin_turn(&mut core, call);
                     // After the state is taken, so no caller slips in ahead of this call.
                     self.take_from_inbox();
                     self.exclusive = Some((call, Answer::Call(reply)));

@@ -30,12 +30,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
+use crate::connection::Connection;
 use crate::ctx::Ctx;
 use crate::definition::Actor;
 use crate::driver::{SaveOp, keys};
 use crate::error::{ActorError, codes};
 use crate::key::ActorId;
 use crate::queue::Delivery;
+
+use super::events::Staged;
 
 /// What code running inside a turn reaches through the thread's slot.
 pub(crate) trait Scope: Send + Sync + 'static {
@@ -46,6 +49,13 @@ pub(crate) trait Scope: Send + Sync + 'static {
     /// Runs `write` on the turn's write set, with the id of the actor whose turn it is;
     /// `false` (and `write` is not run) if the turn has none.
     fn write_set(&self, write: &mut dyn FnMut(&ActorId, &mut Vec<SaveOp>)) -> bool;
+
+    /// The connection the running call came from, if any.
+    fn conn(&self) -> Option<Connection>;
+
+    /// Holds `events` of actor `actor` until the turn's writes are durable; gives them
+    /// back if this is not an exclusive turn of that actor.
+    fn stage_events(&self, actor: &ActorId, events: Staged) -> Result<(), Staged>;
 }
 
 /// The exclusive turn an instance is running: where it was called from and what it
@@ -67,14 +77,23 @@ struct Entries {
     staged: Vec<SaveOp>,
     /// The message of a queue handler's turn.
     delivery: Option<Delivery>,
+    /// The connection the call came from.
+    conn: Option<Connection>,
+    /// Events sent in the turn, released when its writes are durable.
+    events: Vec<Staged>,
 }
 
 impl TurnRecord {
     /// Begins an exclusive turn called from `chain` (a queue handler's, on `delivery`),
     /// dropping whatever a turn that never finished (timed out, panicked, dropped) left
     /// behind.
-    pub(crate) fn begin(&self, chain: CallChain, delivery: Option<Delivery>) {
-        let used = !chain.is_empty() || delivery.is_some();
+    pub(crate) fn begin(
+        &self,
+        chain: CallChain,
+        delivery: Option<Delivery>,
+        conn: Option<Connection>,
+    ) {
+        let used = !chain.is_empty() || delivery.is_some() || conn.is_some();
         if !used && !self.used.load(Ordering::Relaxed) {
             return;
         }
@@ -86,12 +105,16 @@ impl TurnRecord {
                 kept.chain = chain;
                 kept.staged.clear();
                 kept.delivery = delivery;
+                kept.conn = conn;
+                kept.events.clear();
             }
             (true, None) => {
                 *entries = Some(Box::new(Entries {
                     chain,
                     staged: Vec::new(),
                     delivery,
+                    conn,
+                    events: Vec::new(),
                 }));
             }
             (false, _) => *entries = None,
@@ -101,6 +124,20 @@ impl TurnRecord {
     /// The message of the running queue handler's turn.
     pub(crate) fn delivery(&self) -> Option<Delivery> {
         self.lock().as_ref().and_then(|e| e.delivery)
+    }
+
+    /// The connection the running turn's call came from.
+    pub(crate) fn conn(&self) -> Option<Connection> {
+        if !self.used.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.lock().as_ref().and_then(|e| e.conn.clone())
+    }
+
+    /// Holds `events` for the end of the running turn.
+    pub(crate) fn stage_events(&self, events: Staged) {
+        self.used.store(true, Ordering::Relaxed);
+        self.lock().get_or_insert_default().events.push(events);
     }
 
     /// The chain of calls made from the running turn of `kind` `id`.
@@ -116,23 +153,27 @@ impl TurnRecord {
         f(&mut self.lock().get_or_insert_default().staged)
     }
 
-    /// Ends the running turn and returns what it staged.
-    pub(crate) fn end(&self) -> Vec<SaveOp> {
+    /// Ends the running turn and returns what it staged and the events it sent.
+    pub(crate) fn end(&self) -> (Vec<SaveOp>, Vec<Staged>) {
         // A load first: a swap is a locked instruction, and nearly every turn left the
         // record unused.
         if !self.used.load(Ordering::Relaxed) {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
         self.used.store(false, Ordering::Relaxed);
         // The entries stay, emptied, for the instance's next turn that needs them: a
         // queue's handler turns each have a delivery, and would allocate them every time.
         let mut entries = self.lock();
         let Some(kept) = entries.as_deref_mut() else {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         };
         kept.chain = CallChain::default();
         kept.delivery = None;
-        std::mem::take(&mut kept.staged)
+        kept.conn = None;
+        (
+            std::mem::take(&mut kept.staged),
+            std::mem::take(&mut kept.events),
+        )
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Box<Entries>>> {
@@ -143,9 +184,9 @@ impl TurnRecord {
     }
 }
 
-/// The scope of a shared action called from inside a turn: it passes the chain on and
-/// cannot stage.
-struct PassedOn(CallChain);
+/// The scope of a shared action called from inside a turn or from a connection: it
+/// passes the chain on, gives the connection, and cannot stage.
+struct PassedOn(CallChain, Option<Connection>);
 
 impl Scope for PassedOn {
     fn chain(&self) -> CallChain {
@@ -154,6 +195,14 @@ impl Scope for PassedOn {
 
     fn write_set(&self, _: &mut dyn FnMut(&ActorId, &mut Vec<SaveOp>)) -> bool {
         false
+    }
+
+    fn conn(&self) -> Option<Connection> {
+        self.1.clone()
+    }
+
+    fn stage_events(&self, _: &ActorId, events: Staged) -> Result<(), Staged> {
+        Err(events)
     }
 }
 
@@ -195,10 +244,11 @@ impl<F: Future + Unpin> Scoped<F> {
         }
     }
 
-    /// `turn` run as a shared action called from `chain`: with no scope when called from
-    /// outside any turn, as nearly every call is.
-    pub(super) fn shared(chain: CallChain, turn: F) -> Self {
-        let scope = (!chain.is_empty()).then(|| Arc::new(PassedOn(chain)) as Arc<dyn Scope>);
+    /// `turn` run as a shared action called from `chain` (and from `conn`): with no
+    /// scope when called from outside any turn and connection, as nearly every call is.
+    pub(super) fn shared(chain: CallChain, conn: Option<Connection>, turn: F) -> Self {
+        let scope = (!chain.is_empty() || conn.is_some())
+            .then(|| Arc::new(PassedOn(chain, conn)) as Arc<dyn Scope>);
         Self { scope, turn }
     }
 
@@ -295,9 +345,16 @@ impl fmt::Display for CallChain {
 
 /// Runs an exclusive hook of the instance of `ctx`, outside any call chain; returns its
 /// output and what it staged.
+/// The events it sent go out at once: a lifecycle hook's records are saved before the
+/// instance goes on.
 pub(super) async fn hook<A: Actor, F: Future>(ctx: &Ctx<A>, hook: F) -> (F::Output, Vec<SaveOp>) {
-    let scope = ctx.begin_turn(CallChain::default(), None, None);
-    Scoped::exclusive(scope, Box::pin(async move { (hook.await, ctx.end_turn()) })).await
+    let scope = ctx.begin_turn(CallChain::default(), None, None, None);
+    let (out, (staged, events)) =
+        Scoped::exclusive(scope, Box::pin(async move { (hook.await, ctx.end_turn()) })).await;
+    for events in events {
+        events.release();
+    }
+    (out, staged)
 }
 
 /// The error for a call to an exclusive action of `kind` `id` made from `chain`, if the
@@ -330,6 +387,28 @@ pub(crate) fn reentry(
                 .collect::<Vec<_>>(),
         })),
     )
+}
+
+/// The connection the call being polled on this thread came from, if any.
+pub(crate) fn current_conn() -> Option<Connection> {
+    with_scope(Scope::conn).flatten()
+}
+
+/// Holds `events` of actor `actor` in the exclusive turn of that actor being polled on
+/// this thread; gives them back when there is none.
+pub(crate) fn stage_events(actor: &ActorId, events: Staged) -> Result<(), Staged> {
+    let mut events = Some(events);
+    let staged = with_scope(|scope| {
+        let held = events.take().expect("taken once");
+        scope
+            .stage_events(actor, held)
+            .map_err(|back| events = Some(back))
+    });
+    match (staged, events) {
+        (Some(Ok(())), _) => Ok(()),
+        (_, Some(events)) => Err(events),
+        (_, None) => unreachable!("given back when not staged"),
+    }
 }
 
 /// Runs `write` on the write set of the exclusive turn being polled on this thread, with

@@ -150,6 +150,16 @@ impl<A: Actor> Instance<A> {
                 }
                 self.live.lock().gate.fail_all(&err);
                 self.cell().inbox.close();
+                // Connections end with the instance; the state their `on_disconnect`
+                // would change is the one the failure made unsaveable.
+                let gone = ActorError::stopped(format!(
+                    "actor `{}` {} stopped after a failure; connect again",
+                    A::NAME,
+                    self.live.id()
+                ));
+                for conn in self.live.ctx.take_conns() {
+                    conn.close(gone.clone());
+                }
                 // Stored messages and schedules wait in storage for the next instance.
                 let mut unstarted: Vec<Command> = self
                     .waiting
@@ -190,6 +200,23 @@ impl<A: Actor> Instance<A> {
         let (result, mut staged) = {
             let st = Arc::make_mut(&mut state);
             scope::hook(ctx, async {
+                // Open connections close first: each `on_disconnect` runs, then the
+                // client is told why.
+                let reason = match hook {
+                    FinalHook::Sleep => ActorError::stopped(format!(
+                        "actor `{}` {} went to sleep; connect again to wake it",
+                        A::NAME,
+                        ctx.id()
+                    )),
+                    FinalHook::Destroy => destroyed::<A>(ctx.id()),
+                };
+                for conn in ctx.take_conns() {
+                    let view = crate::connection::Conn::new(conn.clone());
+                    if let Err(err) = bounded("on_disconnect", grace, st.on_disconnect(ctx, &view)).await {
+                        tracing::warn!(error = %err, connection = conn.id(), "on_disconnect failed");
+                    }
+                    conn.close(reason.clone());
+                }
                 match hook {
                     FinalHook::Sleep => bounded("on_sleep", grace, st.on_sleep(ctx)).await,
                     FinalHook::Destroy => bounded("on_destroy", grace, st.on_destroy(ctx)).await,

@@ -13,14 +13,17 @@ use tokio::sync::oneshot;
 use tokio::time::error::Elapsed;
 use tracing::Instrument;
 
+use crate::connection::{Conn, ConnOp, Connection};
 use crate::ctx::Ctx;
 use crate::definition::Actor;
 use crate::driver::SaveOp;
 use crate::error::{ActorError, codes, panic_message};
-use crate::mailbox::Reply;
+use crate::mailbox::{Command, Reply};
 use crate::payload::Payload;
 use crate::queue::Delivery;
+use crate::route::Target;
 
+use super::events::Staged;
 use super::looping::LoopFn;
 use super::scope::{self, CallChain, Scope, Scoped};
 use super::start::encode_state;
@@ -33,6 +36,19 @@ pub(super) struct Call {
     pub(super) chain: CallChain,
     /// Set for a queue handler's turn: the message it runs on.
     pub(super) delivery: Option<Delivery>,
+    /// Set for a call a connection makes.
+    pub(super) conn: Option<ConnCall>,
+}
+
+/// What a call does for a connection (see `crate::connection`).
+pub(super) enum ConnCall {
+    /// Calls the action `index`, which sees the connection.
+    Action(Connection),
+    /// Opens it: `on_before_connect` on the params (the call's arguments), then, for a
+    /// connection that receives events, its registration and `on_connect`.
+    Open(Connection),
+    /// Closes it: `on_disconnect`, if it was registered.
+    Close(Connection),
 }
 
 impl Call {
@@ -43,6 +59,36 @@ impl Call {
             args,
             chain,
             delivery: None,
+            conn: None,
+        }
+    }
+
+    /// The call `cmd` makes, of action `index` (ignored for a connection's open or close).
+    pub(super) fn of(index: usize, cmd: Command) -> (Self, oneshot::Sender<Reply>) {
+        let Command {
+            target,
+            args,
+            reply,
+            chain,
+        } = cmd;
+        let conn = match target {
+            Target::Connection(ConnOp::Action { conn, .. }) => Some(ConnCall::Action(conn)),
+            Target::Connection(ConnOp::Open(conn)) => Some(ConnCall::Open(conn)),
+            Target::Connection(ConnOp::Close(conn)) => Some(ConnCall::Close(conn)),
+            _ => None,
+        };
+        let call = Self {
+            conn,
+            ..Self::action(index, args, chain)
+        };
+        (call, reply)
+    }
+
+    /// The connection of an action called from one.
+    fn action_conn(&self) -> Option<Connection> {
+        match &self.conn {
+            Some(ConnCall::Action(conn)) => Some(conn.clone()),
+            _ => None,
         }
     }
 
@@ -54,6 +100,7 @@ impl Call {
             args: message,
             chain: CallChain::default(),
             delivery: Some(delivery),
+            conn: None,
         }
     }
 }
@@ -81,6 +128,8 @@ pub(super) struct TurnDone<A> {
     pub(super) scratch: Vec<u8>,
     /// The records the turn staged, committed with its state.
     pub(super) staged: Vec<SaveOp>,
+    /// The events it sent, released once its commit is durable.
+    pub(super) events: Vec<Staged>,
     pub(super) result: Reply,
 }
 
@@ -106,29 +155,100 @@ pub(super) struct SharedDone {
     pub(super) result: Reply,
 }
 
-/// The name a turn goes by in its span and errors (the action's, or the queue's for a
-/// handler's turn on `delivery`), and its kind.
-fn names<A: Actor>(index: usize, delivery: Option<&Delivery>) -> (&'static str, &'static str) {
-    match delivery {
-        Some(delivery) => (delivery.queue, "queue"),
-        None => (A::ACTIONS[index].name, "exclusive"),
+/// The name a turn goes by in its span and errors (the action's, the queue's for a
+/// handler's turn on `delivery`, the hook's for a connection's open or close), and its
+/// kind.
+fn names<A: Actor>(
+    index: usize,
+    delivery: Option<&Delivery>,
+    conn: Option<&ConnCall>,
+) -> (&'static str, &'static str) {
+    match (delivery, conn) {
+        (Some(delivery), _) => (delivery.queue, "queue"),
+        (None, Some(ConnCall::Open(_))) => ("on_before_connect", "connection"),
+        (None, Some(ConnCall::Close(_))) => ("on_disconnect", "connection"),
+        (None, _) => (A::ACTIONS[index].name, "exclusive"),
     }
 }
 
-/// The user's method an exclusive turn calls: exclusive action `index`, or the handler of
-/// queue `index`.
+/// The user's method an exclusive turn calls: exclusive action `index`, the handler of
+/// queue `index`, or a connection's hooks.
 fn dispatch<'a, A: Actor>(
     state: &'a mut A,
     ctx: &'a Ctx<A>,
     index: usize,
     args: Payload,
     handler: bool,
+    conn: Option<ConnCall>,
 ) -> impl Future<Output = Result<Payload, ActorError>> + Send + 'a {
-    if handler {
-        Either::Right(state.call_queue(ctx, index, args))
-    } else {
-        Either::Left(state.call_exclusive(ctx, index, args))
+    match conn {
+        Some(ConnCall::Open(conn)) => Either::Right(open(state, ctx, conn, args).boxed()),
+        Some(ConnCall::Close(conn)) => Either::Right(close(state, ctx, conn).boxed()),
+        _ if handler => Either::Left(Either::Right(state.call_queue(ctx, index, args))),
+        _ => Either::Left(Either::Left(state.call_exclusive(ctx, index, args))),
     }
+}
+
+/// A connection's open: `on_before_connect` makes its state from the params, or refuses
+/// it; a connection that receives events is registered and `on_connect` runs.
+async fn open<A: Actor>(
+    state: &mut A,
+    ctx: &Ctx<A>,
+    conn: Connection,
+    params: Payload,
+) -> Result<Payload, ActorError> {
+    let conn_state = state.on_before_connect(ctx, params).await?;
+    if !conn.set_opened(ctx.id().clone(), Box::new(conn_state)) {
+        return Err(ActorError::internal(
+            "a connection's open",
+            format_args!("connection {} was opened already", conn.id()),
+        ));
+    }
+    if conn.encoding().is_some() {
+        ctx.register(conn.clone());
+        // Unregistered again unless `on_connect` returns `Ok`: also when it panics or
+        // times out (its future is dropped), so a failed open holds nothing.
+        let registered = Registered {
+            ctx,
+            conn: Some(conn.clone()),
+        };
+        state.on_connect(ctx, &Conn::new(conn)).await?;
+        registered.keep();
+    }
+    Ok(Payload::local(()))
+}
+
+/// A connection registered by its open, until the open succeeds.
+struct Registered<'a, A: Actor> {
+    ctx: &'a Ctx<A>,
+    conn: Option<Connection>,
+}
+
+impl<A: Actor> Registered<'_, A> {
+    fn keep(mut self) {
+        self.conn = None;
+    }
+}
+
+impl<A: Actor> Drop for Registered<'_, A> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.ctx.unregister(&conn);
+        }
+    }
+}
+
+/// A connection's close: `on_disconnect` runs if it was open; the second close of one
+/// does nothing.
+async fn close<A: Actor>(
+    state: &mut A,
+    ctx: &Ctx<A>,
+    conn: Connection,
+) -> Result<Payload, ActorError> {
+    if ctx.unregister(&conn) {
+        state.on_disconnect(ctx, &Conn::new(conn)).await?;
+    }
+    Ok(Payload::local(()))
 }
 
 /// Runs `call` under `limit`. Most actions finish on their first poll, so the timer is
@@ -186,22 +306,25 @@ pub(super) fn exclusive<A: Actor>(
         scratch,
     }: Taken<A>,
     ctx: Ctx<A>,
-    Call {
+    call: Call,
+    timeout: Duration,
+) -> Scoped<BoxFuture<'static, TurnDone<A>>> {
+    let action_conn = call.action_conn();
+    let Call {
         index,
         args,
         chain,
         delivery,
-    }: Call,
-    timeout: Duration,
-) -> Scoped<BoxFuture<'static, TurnDone<A>>> {
-    let (action, access) = names::<A>(index, delivery.as_ref());
+        conn,
+    } = call;
+    let (action, access) = names::<A>(index, delivery.as_ref(), conn.as_ref());
     let handler = delivery.is_some();
     let span = action_span(action, access);
-    let scope = ctx.begin_turn(chain, delivery, scope);
+    let scope = ctx.begin_turn(chain, delivery, action_conn, scope);
     let turn = async move {
         let outcome = {
             let st = Arc::make_mut(&mut state);
-            let call = dispatch(st, &ctx, index, args, handler);
+            let call = dispatch(st, &ctx, index, args, handler, conn);
             within(timeout, AssertUnwindSafe(call).catch_unwind()).await
         };
         let outcome = match outcome {
@@ -209,8 +332,8 @@ pub(super) fn exclusive<A: Actor>(
             Ok(Err(panic)) => Err(panicked(action, panic)),
             Err(_) => Err(timed_out(action, timeout)),
         };
-        let staged = ctx.end_turn();
-        let mut done = conclude(action, state, outcome, staged, scratch, &last, handler);
+        let ended = ctx.end_turn();
+        let mut done = conclude(action, state, outcome, ended, scratch, &last, handler);
         if A::HAS_ON_STATE_CHANGE
             && done.changed.is_some()
             && let Some(state) = &done.state
@@ -220,7 +343,9 @@ pub(super) fn exclusive<A: Actor>(
                 tracing::error!(action, "on_state_change panicked");
             }
             // What the hook staged commits with the state it saw.
-            done.staged.extend(ctx.end_turn());
+            let (staged, events) = ctx.end_turn();
+            done.staged.extend(staged);
+            done.events.extend(events);
         }
         #[cfg(feature = "sqlite")]
         super::database::finish_turn(&ctx, &mut done).await;
@@ -243,15 +368,15 @@ pub(super) fn closure<A: Actor>(
     change: LoopFn<A>,
 ) -> Scoped<BoxFuture<'static, TurnDone<A>>> {
     const WHAT: &str = "run loop or workflow turn";
-    let scope = ctx.begin_turn(CallChain::default(), None, scope);
+    let scope = ctx.begin_turn(CallChain::default(), None, None, scope);
     let turn = async move {
         let outcome = {
             let st = Arc::make_mut(&mut state);
             std::panic::catch_unwind(AssertUnwindSafe(|| change(st, &ctx)))
         }
         .map_err(|panic| panicked(WHAT, panic));
-        let staged = ctx.end_turn();
-        conclude(WHAT, state, outcome, staged, scratch, &last, false)
+        let ended = ctx.end_turn();
+        conclude(WHAT, state, outcome, ended, scratch, &last, false)
     };
     Scoped::exclusive(scope, turn.boxed())
 }
@@ -260,9 +385,10 @@ pub(super) fn closure<A: Actor>(
 /// after it in its turn: then its turn is run to its end at once ([`exclusive_now`]).
 pub(super) fn runs_now<A: Actor>(call: &Call) -> bool {
     !A::HAS_ON_STATE_CHANGE
-        && match call.delivery {
-            None => A::exclusive_now(call.index),
-            Some(_) => A::queue_now(call.index),
+        && match (&call.delivery, &call.conn) {
+            (_, Some(ConnCall::Open(_) | ConnCall::Close(_))) => false,
+            (None, _) => A::exclusive_now(call.index),
+            (Some(_), _) => A::queue_now(call.index),
         }
 }
 
@@ -277,22 +403,25 @@ pub(super) fn exclusive_now<A: Actor>(
         scratch,
     }: Taken<A>,
     ctx: &Ctx<A>,
-    Call {
+    call: Call,
+) -> (TurnDone<A>, Option<Arc<dyn Scope>>) {
+    let action_conn = call.action_conn();
+    let Call {
         index,
         args,
         chain,
         delivery,
-    }: Call,
-) -> (TurnDone<A>, Option<Arc<dyn Scope>>) {
-    let (action, access) = names::<A>(index, delivery.as_ref());
+        conn,
+    } = call;
+    let (action, access) = names::<A>(index, delivery.as_ref(), conn.as_ref());
     let handler = delivery.is_some();
     let span = action_span(action, access);
     let _entered = span.as_ref().map(tracing::Span::enter);
-    let mut scope = Some(ctx.begin_turn(chain, delivery, scope));
+    let mut scope = Some(ctx.begin_turn(chain, delivery, action_conn, scope));
     let outcome = scope::lent(&mut scope, || {
         let st = Arc::make_mut(&mut state);
         std::panic::catch_unwind(AssertUnwindSafe(|| {
-            let mut call = pin!(dispatch(st, ctx, index, args, handler));
+            let mut call = pin!(dispatch(st, ctx, index, args, handler, conn));
             call.as_mut().poll(&mut Context::from_waker(Waker::noop()))
         }))
     });
@@ -305,9 +434,9 @@ pub(super) fn exclusive_now<A: Actor>(
         )),
         Err(panic) => Err(panicked(action, panic)),
     };
-    let staged = ctx.end_turn();
+    let ended = ctx.end_turn();
     (
-        conclude(action, state, outcome, staged, scratch, &last, handler),
+        conclude(action, state, outcome, ended, scratch, &last, handler),
         scope,
     )
 }
@@ -320,7 +449,7 @@ fn conclude<A: Actor>(
     action: &'static str,
     state: Arc<A>,
     outcome: Result<Reply, ActorError>,
-    staged: Vec<SaveOp>,
+    (staged, events): (Vec<SaveOp>, Vec<Staged>),
     mut scratch: Vec<u8>,
     last: &[u8],
     discard_errors: bool,
@@ -329,6 +458,7 @@ fn conclude<A: Actor>(
         state: None,
         changed: None,
         staged: Vec::new(),
+        events: Vec::new(),
         result: Err(err),
         scratch,
     };
@@ -353,6 +483,7 @@ fn conclude<A: Actor>(
         state: Some(state),
         changed,
         staged,
+        events,
         result,
         scratch,
     }
@@ -363,11 +494,13 @@ pub(super) fn shared<A: Actor>(
     snapshot: Arc<A>,
     seq: u64,
     ctx: Ctx<A>,
-    Call {
-        index, args, chain, ..
-    }: Call,
+    call: Call,
     timeout: Duration,
 ) -> Scoped<BoxFuture<'static, SharedDone>> {
+    let conn = call.action_conn();
+    let Call {
+        index, args, chain, ..
+    } = call;
     let action = A::ACTIONS[index].name;
     let span = action_span(action, "shared");
     let turn = async move {
@@ -380,7 +513,7 @@ pub(super) fn shared<A: Actor>(
         log_result(action, &result);
         SharedDone { seq, result }
     };
-    Scoped::shared(chain, turn.instrument_if_enabled(span))
+    Scoped::shared(chain, conn, turn.instrument_if_enabled(span))
 }
 
 /// The span of one action, made only if something listens: with tracing's `log` feature

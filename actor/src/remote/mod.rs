@@ -39,7 +39,7 @@ use crate::client::{Address, Client, CreateMode};
 use crate::error::{ActorError, codes};
 use crate::handle::ActorHandle;
 use crate::key::{ActorId, ActorKey};
-use crate::payload::Payload;
+use crate::payload::{Encoding, Payload};
 use crate::protocol::{QueueRequest, QueueStatus, WireEncoding};
 use crate::route::{Route, Target};
 
@@ -473,8 +473,13 @@ impl Route for RemoteRoute {
         RemoteRoute::destroy(self).boxed()
     }
 
-    fn connect(&self) -> BoxFuture<'_, Result<ActorHandle, ActorError>> {
+    fn connect(&self, params: Payload) -> BoxFuture<'_, Result<ActorHandle, ActorError>> {
         async move {
+            let (_, params) = params.into_encoded(Encoding::Json)?;
+            let params = (params != b"null")
+                .then(|| String::from_utf8(params))
+                .transpose()
+                .map_err(|e| ActorError::invalid_arguments(format!("connection params: {e}")))?;
             let options = &self.remote.options;
             let base = options
                 .endpoint
@@ -492,6 +497,7 @@ impl Route for RemoteRoute {
             let dial = socket::Dial {
                 url,
                 encoding: options.encoding,
+                params,
             };
             let via = ActorHandle::from_route(Arc::new(RemoteRoute {
                 remote: self.remote.clone(),

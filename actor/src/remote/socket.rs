@@ -1,6 +1,7 @@
 //! A connection to one actor: RivetKit's WebSocket (`/gateway/{id}/connect`), carrying
-//! action calls by id. One task owns the socket; it pings the server, counts it gone
-//! after [`SILENCE`] without a word, and reconnects with backoff.
+//! action calls by id and the events the handle subscribed to. One task owns the socket;
+//! it pings the server, counts it gone after [`SILENCE`] without a word, reconnects with
+//! backoff, and subscribes again on each new socket.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -8,11 +9,13 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use futures_util::{FutureExt, SinkExt, StreamExt};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
+use crate::connection::{Event, RawEvents, Subscribers};
 use crate::error::{ActorError, codes};
 use crate::handle::ActorHandle;
 use crate::key::ActorId;
@@ -30,6 +33,23 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Calls that may wait for the connection's task.
 const WAITING: usize = 1024;
+/// What a `Sec-WebSocket-Protocol` token cannot hold, percent-encoded (RFC 7230 `tchar`
+/// allows letters, digits and ``!#$&'*+-.^_`|~``; `%` itself is encoded).
+const PROTOCOL_TOKEN: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
 
 /// One action call on its way.
 struct Request {
@@ -38,17 +58,29 @@ struct Request {
     reply: oneshot::Sender<Result<Vec<u8>, ActorError>>,
 }
 
+/// What a connected handle asks of the connection's task.
+enum Op {
+    Call(Request),
+    /// A new stream of the events named `names`.
+    Subscribe {
+        names: &'static [&'static str],
+        reply: oneshot::Sender<mpsc::Receiver<Event>>,
+    },
+}
+
 /// Where the connection goes, and how.
 pub(crate) struct Dial {
     /// `ws://…/gateway/{id}[@token]/connect`.
     pub(crate) url: String,
     pub(crate) encoding: WireEncoding,
+    /// The connection params as JSON, if the handle gave any.
+    pub(crate) params: Option<String>,
 }
 
 /// The route of a connected handle: actions over the socket, anything else through
 /// the handle the connection was opened from.
 pub(crate) struct SocketRoute {
-    requests: mpsc::Sender<Request>,
+    requests: mpsc::Sender<Op>,
     via: ActorHandle,
     encoding: WireEncoding,
 }
@@ -81,7 +113,7 @@ impl SocketRoute {
             args,
             reply,
         };
-        if self.requests.send(request).await.is_err() {
+        if self.requests.send(Op::Call(request)).await.is_err() {
             return Err(lost("the connection is closed"));
         }
         let output = answer
@@ -115,7 +147,11 @@ async fn attempt(dial: &Dial) -> Result<Socket, ActorError> {
         .as_str()
         .into_client_request()
         .map_err(|e| unreachable(&e))?;
-    let protocols = format!("rivet, rivet_encoding.{}", dial.encoding.name());
+    let mut protocols = format!("rivet, rivet_encoding.{}", dial.encoding.name());
+    if let Some(params) = &dial.params {
+        protocols.push_str(", rivet_conn_params.");
+        protocols.extend(utf8_percent_encode(params, PROTOCOL_TOKEN));
+    }
     request.headers_mut().insert(
         "sec-websocket-protocol",
         protocols.parse().map_err(|e| unreachable(&e))?,
@@ -164,8 +200,9 @@ enum Ended {
 }
 
 /// The connection's task: serves sockets one after another until its handles are gone.
-async fn run(dial: Dial, first: Socket, mut requests: mpsc::Receiver<Request>) {
+async fn run(dial: Dial, first: Socket, mut requests: mpsc::Receiver<Op>) {
     let mut waiting = VecDeque::new();
+    let mut subscribers = Subscribers::default();
     let mut next_id = 0u64;
     let mut socket = Some(first);
     let mut backoff = FIRST_BACKOFF;
@@ -178,7 +215,11 @@ async fn run(dial: Dial, first: Socket, mut requests: mpsc::Receiver<Request>) {
                 tokio::select! {
                     () = &mut wait => break,
                     request = requests.recv() => match request {
-                        Some(request) => waiting.push_back(request),
+                        Some(Op::Call(request)) => waiting.push_back(request),
+                        // Subscribed on the next socket, with the others.
+                        Some(Op::Subscribe { names, reply }) => {
+                            let _ = reply.send(subscribers.add(names));
+                        }
                         None => return,
                     },
                 }
@@ -193,7 +234,13 @@ async fn run(dial: Dial, first: Socket, mut requests: mpsc::Receiver<Request>) {
             }
             continue;
         };
-        match serve(&dial, connected, &mut requests, &mut waiting, &mut next_id).await {
+        let mut session = Session {
+            requests: &mut requests,
+            waiting: &mut waiting,
+            subscribers: &mut subscribers,
+            next_id: &mut next_id,
+        };
+        match serve(&dial, connected, &mut session).await {
             Ended::Dropped => return,
             Ended::Lost(why) => {
                 tracing::debug!(url = dial.url, why, "the connection was lost; reconnecting");
@@ -202,24 +249,36 @@ async fn run(dial: Dial, first: Socket, mut requests: mpsc::Receiver<Request>) {
     }
 }
 
-/// Serves one socket: sends the waiting calls, then each new one, and answers them as
-/// their responses come.
-async fn serve(
-    dial: &Dial,
-    socket: Socket,
-    requests: &mut mpsc::Receiver<Request>,
-    waiting: &mut VecDeque<Request>,
-    next_id: &mut u64,
-) -> Ended {
+/// What the connection's task keeps from one socket to the next.
+struct Session<'a> {
+    requests: &'a mut mpsc::Receiver<Op>,
+    waiting: &'a mut VecDeque<Request>,
+    subscribers: &'a mut Subscribers,
+    next_id: &'a mut u64,
+}
+
+/// Serves one socket: subscribes to the events the streams want, sends the waiting
+/// calls, then each new one, and answers them as their responses come.
+async fn serve(dial: &Dial, socket: Socket, session: &mut Session<'_>) -> Ended {
+    let Session {
+        requests,
+        waiting,
+        subscribers,
+        next_id,
+    } = session;
     let encoding = dial.encoding;
     let (mut sink, mut stream) = socket.split();
+    let names: Vec<&str> = subscribers.names().collect();
+    if let Err(why) = subscribe(&mut sink, encoding, &names).await {
+        return Ended::Lost(why);
+    }
     let mut pending: HashMap<u64, oneshot::Sender<Result<Vec<u8>, ActorError>>> = HashMap::new();
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
     let mut heard = Instant::now();
     let ended = 'socket: loop {
         while let Some(request) = waiting.pop_front() {
-            let id = *next_id;
-            *next_id += 1;
+            let id = **next_id;
+            **next_id += 1;
             let message = ToServer::ActionRequest {
                 id,
                 name: request.name.clone(),
@@ -241,7 +300,15 @@ async fn serve(
         }
         tokio::select! {
             request = requests.recv() => match request {
-                Some(request) => waiting.push_back(request),
+                Some(Op::Call(request)) => waiting.push_back(request),
+                Some(Op::Subscribe { names, reply }) => {
+                    let known: Vec<&str> = subscribers.names().collect();
+                    let new: Vec<&str> = names.iter().copied().filter(|n| !known.contains(n)).collect();
+                    let _ = reply.send(subscribers.add(names));
+                    if let Err(why) = subscribe(&mut sink, encoding, &new).await {
+                        break Ended::Lost(why);
+                    }
+                }
                 None => {
                     let _ = sink.close().await;
                     break Ended::Dropped;
@@ -272,7 +339,10 @@ async fn serve(
                     Some(Ok(ToClient::Error { error, action_id: None })) => {
                         tracing::warn!(url = dial.url, error = %error, "the server reported an error on the connection");
                     }
-                    Some(Ok(ToClient::Init { .. } | ToClient::Event { .. })) | None => {}
+                    Some(Ok(ToClient::Event { name, args })) => {
+                        subscribers.deliver(&Event { name: name.into(), args });
+                    }
+                    Some(Ok(ToClient::Init { .. })) | None => {}
                     Some(Err(error)) => {
                         tracing::warn!(url = dial.url, error = %error, "a message from the server could not be read");
                     }
@@ -292,6 +362,25 @@ async fn serve(
         let _ = reply.send(Err(lost("the connection was lost")));
     }
     ended
+}
+
+/// Subscribes to the events named `names`.
+async fn subscribe(
+    sink: &mut futures_util::stream::SplitSink<Socket, Message>,
+    encoding: WireEncoding,
+    names: &[&str],
+) -> Result<(), String> {
+    for name in names {
+        let request = ToServer::SubscriptionRequest {
+            event_name: (*name).to_string(),
+            subscribe: true,
+        };
+        let message = frame(encoding, &request).map_err(|e| e.to_string())?;
+        if sink.send(message).await.is_err() {
+            return Err("the socket would not take a subscription".into());
+        }
+    }
+    Ok(())
 }
 
 impl Route for SocketRoute {
@@ -331,5 +420,22 @@ impl Route for SocketRoute {
 
     fn sleep(&self) -> BoxFuture<'_, Result<(), ActorError>> {
         self.via.sleep().boxed()
+    }
+
+    fn events(
+        &self,
+        names: &'static [&'static str],
+    ) -> BoxFuture<'_, Result<RawEvents, ActorError>> {
+        async move {
+            let (reply, answer) = oneshot::channel();
+            let closed = || lost("the connection is closed");
+            self.requests
+                .send(Op::Subscribe { names, reply })
+                .await
+                .map_err(|_| closed())?;
+            let events = answer.await.map_err(|_| closed())?;
+            Ok(RawEvents::new(self.encoding.values(), events))
+        }
+        .boxed()
     }
 }

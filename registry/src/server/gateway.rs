@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use actor::client::{Address, CreateMode};
+use actor::connection::{self, ConnOp, Connection};
 use actor::protocol::{QueueResponse, QueueStatus, WireEncoding};
 use actor::{ActorError, ActorHandle, ActorId, ActorKey, codes};
 use axum::extract::{Request, State};
@@ -356,13 +357,37 @@ async fn serve_inner(
     let bytes = reply::body(&parts.headers, body, &shared.options)
         .await
         .map_err(failure.clone())?;
+    // A kind with `#[on_before_connect]` checks every HTTP call as a connection of its
+    // own, which the action then sees.
+    let conn = match shared.registry.kind(found.0.kind()) {
+        Some(kind) if kind.checks_connections() => {
+            let params = conn_params(&parts.headers).map_err(failure.clone())?;
+            let conn = Connection::once();
+            through(shared, &target, found.clone(), |handle| {
+                let open = actor::route::Target::Connection(ConnOp::Open(conn.clone()));
+                let params = connection::params(params.clone());
+                async move { handle.send(open, params).await }
+            })
+            .await
+            .map_err(failure.clone())?;
+            Some(conn)
+        }
+        _ => None,
+    };
     let answer = if route == "action" {
         let args = encoding
             .decode_action_request(&bytes)
             .map_err(failure.clone())?;
         let output = through(shared, &target, found, |handle| {
             let (name, args) = (name.clone(), args.clone());
-            async move { handle.call_encoded(name, encoding.values(), args).await }
+            let target = match &conn {
+                Some(conn) => actor::route::Target::Connection(ConnOp::Action {
+                    conn: conn.clone(),
+                    name: name.into(),
+                }),
+                None => actor::route::Target::action(name),
+            };
+            async move { handle.send_bytes(target, encoding.values(), args).await }
         })
         .await
         .map_err(failure.clone())?;
@@ -385,6 +410,21 @@ async fn serve_inner(
     .map_err(failure.clone())?;
     outgoing(shared, answer.len()).map_err(failure)?;
     Ok(reply::ok(encoding, answer))
+}
+
+/// The connection params of an HTTP call (`x-rivet-conn-params`, JSON), if it gives any.
+fn conn_params(headers: &axum::http::HeaderMap) -> Result<Option<Vec<u8>>, ActorError> {
+    let Some(value) = headers.get("x-rivet-conn-params") else {
+        return Ok(None);
+    };
+    let bytes = value.as_bytes().to_vec();
+    serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).map_err(|e| {
+        invalid(
+            format!("`x-rivet-conn-params` is not JSON: {e}"),
+            "x-rivet-conn-params",
+        )
+    })?;
+    Ok(Some(bytes))
 }
 
 /// Runs `call` on the target's handle (`found`: the handle, and whether it came from the

@@ -1,11 +1,16 @@
-//! `/gateway/{actor}/connect`: RivetKit's WebSocket. The server says `Init`, then answers
-//! each `ActionRequest` with an `ActionResponse` or an `Error` naming the request, and a
-//! `SubscriptionRequest` for an event the actor does not declare with an `Error` that
-//! leaves the socket open. Pings find dead clients; outgoing messages are bounded.
+//! `/gateway/{actor}/connect`: RivetKit's WebSocket. The connection opens on the actor
+//! (its `#[on_before_connect]` reads the params and may refuse), the server says `Init`,
+//! then answers each `ActionRequest` with an `ActionResponse` or an `Error` naming the
+//! request, takes `SubscriptionRequest`s (one for an event the actor does not declare gets
+//! an `Error` that leaves the socket open), and writes the events the actor sends. Pings
+//! find dead clients; outgoing messages are bounded. When the socket ends, the
+//! connection closes on the actor (`#[on_disconnect]`); when the actor closes it, the
+//! socket closes with the reason.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use actor::connection::{self, ConnOp, Connection, Event, EventReceiver};
 use actor::protocol::{ToClient, ToServer, WireEncoding};
 use actor::{ActorError, ActorHandle, codes};
 use axum::extract::FromRequestParts;
@@ -77,8 +82,6 @@ pub(crate) async fn connect(
         call: call.clone(),
     };
     let encoding = encoding.map_err(fail)?;
-    // Kept for the connection hooks, which read them.
-    let _ = params;
     let upgrade = WebSocketUpgrade::from_request_parts(&mut parts, &())
         .await
         .map_err(|rejection| {
@@ -95,11 +98,13 @@ pub(crate) async fn connect(
         .max_write_buffer_size(shared.options.max_outgoing.saturating_mul(4))
         .on_upgrade(move |socket| async move {
             let found = shared.handles.resolve(&shared, &target).await;
+            let params = params.map(String::into_bytes);
             serve(
                 shared,
                 socket,
                 encoding,
                 found.map(|(handle, _)| handle),
+                params,
                 call,
             )
             .await;
@@ -148,19 +153,46 @@ fn close_for(error: &ActorError, code: u16) -> Message {
     }))
 }
 
+/// The close code for a connection the actor closed: going away when it stopped (the
+/// client reconnects), policy for a client too slow, internal otherwise.
+fn close_code(error: &ActorError) -> u16 {
+    if error.is(codes::STOPPED) || error.is(codes::DESTROYED) {
+        1001
+    } else if error.is(codes::OVERLOADED) {
+        1008
+    } else {
+        1011
+    }
+}
+
+/// Opens the connection on the actor: the error of a missing actor, or of an
+/// `#[on_before_connect]` that refused the params.
+async fn open(
+    found: Result<ActorHandle, ActorError>,
+    encoding: WireEncoding,
+    params: Option<Vec<u8>>,
+) -> Result<(ActorHandle, Connection, EventReceiver), ActorError> {
+    let handle = found?;
+    let (conn, events) = Connection::open(encoding.values(), OUTBOX);
+    let open = actor::route::Target::Connection(ConnOp::Open(conn.clone()));
+    handle.send(open, connection::params(params)).await?;
+    Ok((handle, conn, events))
+}
+
 async fn serve(
     shared: Arc<Shared>,
     socket: WebSocket,
     encoding: WireEncoding,
     found: Result<ActorHandle, ActorError>,
+    params: Option<Vec<u8>>,
     call: Call,
 ) {
     let max_out = shared.options.max_outgoing;
     let (mut sink, mut stream) = socket.split();
-    let handle = match found {
-        Ok(handle) => handle,
+    let (handle, conn, mut events) = match open(found, encoding, params).await {
+        Ok(opened) => opened,
         Err(error) => {
-            tracing::debug!(instance = call.instance.as_deref().unwrap_or("-"), error = %error, "a connection found no actor");
+            tracing::debug!(instance = call.instance.as_deref().unwrap_or("-"), error = %error, "a connection was refused");
             let refused = ToClient::Error {
                 error: error.clone(),
                 action_id: None,
@@ -170,12 +202,12 @@ async fn serve(
             return;
         }
     };
-    let connection_id = uuid::Uuid::new_v4().simple().to_string();
     let init = ToClient::Init {
         actor_id: handle.id().to_string(),
-        connection_id,
+        connection_id: conn.id().to_string(),
     };
     if sink.send(frame(encoding, &init, max_out)).await.is_err() {
+        close(&handle, &conn).await;
         return;
     }
     let (outbox, mut outgoing) = mpsc::channel::<Message>(OUTBOX);
@@ -199,6 +231,21 @@ async fn serve(
     loop {
         let received = tokio::select! {
             received = stream.next() => received,
+            event = events.recv() => {
+                let Some(Event { name, args }) = event else {
+                    // The actor closed the connection (it stopped, or the client reads
+                    // too slowly).
+                    let error = conn.closed_reason().unwrap_or_else(|| ActorError::stopped("the connection closed"));
+                    tracing::debug!(actor = handle.kind(), id = %handle.id(), error = %error, "the actor closed a connection");
+                    let _ = outbox.try_send(close_for(&error, close_code(&error)));
+                    break;
+                };
+                let event = ToClient::Event { name: name.into_owned(), args };
+                if outbox.try_send(frame(encoding, &event, max_out)).is_err() {
+                    overflow.notify_one();
+                }
+                continue;
+            }
             _ = ping.tick() => {
                 if heard.elapsed() >= SILENCE {
                     tracing::debug!(actor = handle.kind(), id = %handle.id(), "a client went silent; closing its connection");
@@ -270,8 +317,13 @@ async fn serve(
                     break;
                 };
                 let (handle, outbox, overflow) = (handle.clone(), outbox.clone(), overflow.clone());
+                let conn = conn.clone();
                 tokio::spawn(async move {
-                    let answer = match handle.call_encoded(name.clone(), values, args).await {
+                    let target = actor::route::Target::Connection(ConnOp::Action {
+                        conn,
+                        name: name.clone().into(),
+                    });
+                    let answer = match handle.send_bytes(target, values, args).await {
                         Ok(output) => ToClient::ActionResponse { id, output },
                         Err(error) => {
                             if codes::is_runtime(error.group())
@@ -296,27 +348,35 @@ async fn serve(
                 event_name,
                 subscribe,
             } => {
-                if !subscribe {
-                    continue;
-                }
-                let error = ActorError::of(
-                    codes::INVALID_REQUEST,
-                    format!(
-                        "actor `{}` declares no event `{event_name}`; nothing was subscribed",
-                        handle.kind()
-                    ),
-                )
-                .with_metadata(serde_json::json!({ "event": event_name }));
-                let refused = ToClient::Error {
-                    error,
-                    action_id: None,
-                };
-                if outbox.try_send(frame(encoding, &refused, max_out)).is_err() {
-                    break;
+                let target = actor::route::Target::Connection(ConnOp::Subscribe {
+                    conn: conn.clone(),
+                    event: event_name,
+                    subscribe,
+                });
+                // A refused subscription is answered; the socket stays.
+                if let Err(error) = handle.send(target, actor::Payload::local(())).await {
+                    let refused = ToClient::Error {
+                        error,
+                        action_id: None,
+                    };
+                    if outbox.try_send(frame(encoding, &refused, max_out)).is_err() {
+                        break;
+                    }
                 }
             }
         }
     }
     drop(outbox);
     let _ = writer.await;
+    close(&handle, &conn).await;
+}
+
+/// Closes the connection on the actor: its `#[on_disconnect]` runs there, once (also for
+/// a connection the actor closed itself; one closed because the actor stopped had it
+/// run already).
+async fn close(handle: &ActorHandle, conn: &Connection) {
+    let close = actor::route::Target::Connection(ConnOp::Close(conn.clone()));
+    if let Err(err) = handle.send(close, actor::Payload::local(())).await {
+        tracing::debug!(actor = handle.kind(), id = %handle.id(), error = %err, "closing a connection failed");
+    }
 }

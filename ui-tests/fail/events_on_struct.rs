@@ -1,0 +1,8 @@
+use actor::prelude::*;
+
+#[derive(Serialize, Deserialize, Events)]
+pub struct MessagePosted {
+    text: String,
+}
+
+fn main() {}
