@@ -64,6 +64,9 @@ impl Room {
 
     #[on_connect]
     async fn joined(&mut self, ctx: &Ctx<Self>, conn: &Conn<Self>) -> Result<(), ActorError> {
+        if conn.state().name == "crash" {
+            panic!("on_connect fails for this one");
+        }
         self.hooks.push(format!("connect {}", conn.state().name));
         ctx.broadcast(RoomEvent::Joined(conn.state().name.clone()))
     }
@@ -383,5 +386,26 @@ async fn a_connection_that_reads_too_slowly_is_closed() {
         .await
         .unwrap();
     assert_eq!(room.hooks().await.unwrap().len(), 2);
+    registry.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_on_connect_leaves_nothing_open() {
+    let registry = memory().await;
+    let room = registry.client().get_or_create::<Room>("r").await.unwrap();
+    let err = room.connect_with(&join("crash")).await.unwrap_err();
+    assert!(err.is(actor::codes::INTERNAL), "{err}");
+    assert_eq!(
+        room.open_connections().await.unwrap(),
+        0,
+        "unregistered by the panic"
+    );
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    assert_eq!(registry.awake(), 0, "nothing holds it awake");
+    assert_eq!(
+        room.hooks().await.unwrap(),
+        ["sleep"],
+        "no on_disconnect for it"
+    );
     registry.shutdown().await;
 }
