@@ -516,6 +516,41 @@ async fn a_connection_checks_its_params_and_streams_typed_events_in_every_encodi
     registry.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_with_params_passes_on_before_connect_over_http_and_sockets() {
+    let registry = Registry::builder().memory().build().await.unwrap();
+    let server = serve(&registry, ServerOptions::default()).await;
+    let options = RemoteOptions::new(server.endpoint())
+        .params(&"ok http")
+        .unwrap();
+    let remote = Client::remote_with(options);
+    let board = Board::get_or_create(&remote, "p").await.unwrap();
+    // Over HTTP: checked, and the action sees the connection's state.
+    let live = BoardHandle::from(board.connect().await.unwrap());
+    let mut events = live.events::<BoardEvent>().await.unwrap();
+    assert_eq!(live.moves().await.unwrap(), 0);
+    assert_eq!(
+        board.bump().await.unwrap(),
+        1,
+        "an HTTP call with the client's params"
+    );
+    assert_eq!(
+        events.next().await.unwrap().unwrap(),
+        BoardEvent::Moved(1, "ok http".into()),
+        "the HTTP call's connection carried the params' state"
+    );
+    let refused = RemoteOptions::new(server.endpoint())
+        .params(&"guess")
+        .unwrap();
+    let other = Board::get(&Client::remote_with(refused), "p")
+        .await
+        .unwrap();
+    assert_eq!(seen(other.bump().await), "board/bad_token");
+    assert!(RemoteOptions::new("http://x").params(&"ünï").is_err());
+    server.shutdown().await;
+    registry.shutdown().await;
+}
+
 /// Events an actor does not declare: the server refuses the subscription and the stream
 /// of the ones it does declare goes on.
 #[derive(Debug, PartialEq, Events)]
@@ -545,7 +580,22 @@ async fn a_reconnected_connection_subscribes_again() {
         .serve(ServerOptions::default().address(address))
         .await
         .unwrap();
-    // Waits for the new socket, which was opened and subscribed before this call.
+    // A read sent before the connection saw the close is lost with the old socket
+    // (`client/unreachable`); once one is answered, the new socket is up, opened with
+    // the params and subscribed (before any call it carries).
+    let mut answered = false;
+    for _ in 0..50 {
+        match live.moves().await {
+            Ok(moves) => {
+                assert_eq!(moves, 1);
+                answered = true;
+                break;
+            }
+            Err(err) => assert!(err.is(codes::UNREACHABLE), "{err}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(answered, "the connection came back");
     assert_eq!(live.bump().await.unwrap(), 2);
     assert_eq!(
         events.next().await.unwrap().unwrap(),

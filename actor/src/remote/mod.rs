@@ -73,6 +73,8 @@ pub struct RemoteOptions {
     encoding: WireEncoding,
     namespace: String,
     connect_timeout: Duration,
+    /// Connection params (JSON) every call carries.
+    params: Option<String>,
 }
 
 impl fmt::Debug for RemoteOptions {
@@ -96,6 +98,7 @@ impl RemoteOptions {
             encoding: WireEncoding::Bare,
             namespace: "default".into(),
             connect_timeout: Duration::from_secs(10),
+            params: None,
         }
     }
 
@@ -121,6 +124,31 @@ impl RemoteOptions {
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
+    }
+
+    /// Connection params every call of the client's handles carries, as RivetKit's
+    /// `getOrCreate(key, {params})` does: HTTP calls send them (`x-rivet-conn-params`) for
+    /// the actor's `#[on_before_connect]` to check, and `connect()` opens with them
+    /// (`connect_with` gives others).
+    ///
+    /// ```
+    /// let options = actor::remote::RemoteOptions::new("http://127.0.0.1:6420")
+    ///     .params(&serde_json::json!({ "token": "t" }))?;
+    /// # let _ = options;
+    /// # Ok::<(), actor::ActorError>(())
+    /// ```
+    pub fn params<P: serde::Serialize + ?Sized>(mut self, params: &P) -> Result<Self, ActorError> {
+        let json = serde_json::to_string(params)
+            .map_err(|e| ActorError::serialization_failed("connection params as JSON", e))?;
+        // A header carries them: visible ASCII only (serde_json escapes nothing else).
+        if !json.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            return Err(ActorError::invalid_arguments(
+                "connection params travel in an HTTP header: keep them ASCII (escape other \
+                 characters, or encode the value)",
+            ));
+        }
+        self.params = Some(json);
+        Ok(self)
     }
 
     /// The endpoint, without a trailing slash.
@@ -311,6 +339,10 @@ impl Remote {
             .header("x-rivet-encoding", encoding.name())
             .header(CONTENT_TYPE, encoding.content_type())
             .body(body);
+        let request = match &self.options.params {
+            Some(params) => request.header("x-rivet-conn-params", params.as_str()),
+            None => request,
+        };
         self.send(request, encoding).await
     }
 
@@ -479,7 +511,8 @@ impl Route for RemoteRoute {
             let params = (params != b"null")
                 .then(|| String::from_utf8(params))
                 .transpose()
-                .map_err(|e| ActorError::invalid_arguments(format!("connection params: {e}")))?;
+                .map_err(|e| ActorError::invalid_arguments(format!("connection params: {e}")))?
+                .or_else(|| self.remote.options.params.clone());
             let options = &self.remote.options;
             let base = options
                 .endpoint
