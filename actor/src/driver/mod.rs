@@ -47,7 +47,7 @@ use crate::key::{ActorId, ActorKey};
 /// | `s/<id>` | a schedule: what to call, when, how often | `ctx.schedule()`, a firing |
 /// | `wf/<id>` | a workflow: a 13-byte header (format, due at, description length), its name, status, times and error as JSON, its input, its output | its start, its end, a cancel or a retry |
 /// | `wh/<id>\0<seq>` | one entry of a workflow's history, numbered in the order it was first recorded: the header, its location, kind, status, attempts, error and times as JSON, its result | the turn that records the entry; removed with its loop's old iterations, or with its workflow |
-/// | `c/<connection>` | a connection's state | connect and the connection's turns |
+/// | `c/<connection>` | reserved: connection state is kept in memory, with the instance (`docs/connections.md`) | nothing yet |
 ///
 /// When an actor is due (a schedule, a workflow's durable sleep) is not a record of its
 /// own keyspace but the driver's cross-actor alarm index.
@@ -76,7 +76,8 @@ pub mod keys {
     pub const WORKFLOWS: &[u8] = b"wf/";
     /// Workflow history entries: `wh/<id>\0<seq>`.
     pub const WORKFLOW_HISTORY: &[u8] = b"wh/";
-    /// Connection data: `c/<connection>`.
+    /// Reserved for persisted connection data, `c/<connection>`; unused (connection state
+    /// lives in memory with its instance).
     pub const CONNECTIONS: &[u8] = b"c/";
     /// The turn of the actor's SQL database whose state this keyspace holds, big-endian
     /// (see `docs/database.md`): written with the state of every turn that changed both.
