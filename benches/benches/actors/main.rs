@@ -192,8 +192,10 @@ pub struct Config {
     pub history: u32,
     /// Measured rounds of the workflows section's replay rows.
     pub replays: usize,
-    /// HTTP requests per row of the network section.
+    /// Requests per row of the network section.
     pub requests: u64,
+    /// Connections held open at once in the network section's memory table.
+    pub connections: usize,
     /// Sections to run: those whose name contains one of these (all when empty).
     pub filters: Vec<String>,
     /// Rows to run: those whose name contains this (`ACTORS_BENCH_ONLY`; all when unset).
@@ -237,6 +239,7 @@ impl Config {
             history: env_or("ACTORS_BENCH_HISTORY", if bench { 1_000 } else { 20 })?,
             replays: env_or("ACTORS_BENCH_REPLAYS", if bench { 5 } else { 1 })?.max(1),
             requests: env_or("ACTORS_BENCH_REQUESTS", if bench { 20_000 } else { 50 })?,
+            connections: env_or("ACTORS_BENCH_CONNECTIONS", if bench { 1_000 } else { 10 })?,
             filters,
             only: std::env::var("ACTORS_BENCH_ONLY").ok(),
         })

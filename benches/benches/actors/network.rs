@@ -1,15 +1,17 @@
-//! Section "network": remote action round trips over HTTP, beside a minimal axum echo
-//! server in the same run.
+//! Section "network": remote action round trips over HTTP and over one WebSocket, beside
+//! a minimal axum echo server in the same run, and the memory an open connection holds.
 //!
 //! The registry serves RivetKit's client protocol (`Registry::serve`) on the memory
 //! driver, so the figures are the network path and not storage. Two clients call it: this
-//! crate's remote client (`Client::remote_with`, reqwest), and the official npm client
-//! (`rivetkit`, in `conformance/node_modules`) through `benches/node/http-bench.mjs`,
-//! run as a child process. Each is compared with the same HTTP client posting to an axum
-//! handler that returns the request's body (`POST /echo`), served the same way
-//! (`axum::serve` on `127.0.0.1:0`) in the same process: the echo is what HTTP on
-//! loopback costs with these libraries, and the difference is our server and protocol.
+//! crate's remote client (`Client::remote_with`: reqwest for HTTP, tokio-tungstenite for
+//! `connect()`), and the official npm client (`rivetkit`, in `conformance/node_modules`)
+//! through `benches/node/http-bench.mjs`, run as a child process. Each is compared with
+//! the same client library talking to an axum echo served the same way (`axum::serve` on
+//! `127.0.0.1:0`) in the same process: `POST /echo` answers the request's body, and
+//! `GET /ws` is a WebSocket that sends every message back. The echo is what loopback
+//! costs with these libraries; the difference is our server and protocol.
 
+use std::collections::VecDeque;
 use std::hint::black_box;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -20,12 +22,16 @@ use actor::prelude::*;
 use actor::protocol::WireEncoding;
 use actor::remote::RemoteOptions;
 use benches::table::thousands;
-use benches::{Measured, Probe, Table};
+use benches::{AllocSnapshot, Measured, Probe, Table};
+use futures_util::{SinkExt, StreamExt};
 use registry::ServerOptions;
 use serde::Deserialize;
-use tokio::sync::{Barrier, oneshot};
+use tokio::sync::{Barrier, mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::kinds::{Counter, CounterHandle};
+use crate::idle::{per_actor, settle};
 use crate::{ALLOC, BenchResult, Config, Goal, progress, runtime};
 
 /// Requests in flight in the concurrent rows: that many tasks (or Node async loops), each
@@ -44,10 +50,21 @@ const GOAL: f64 = 2.0;
 enum Shape {
     /// One task, one request after another.
     Sequential,
-    /// [`IN_FLIGHT`] tasks, each calling its own actor (for the echo: each posting).
+    /// [`IN_FLIGHT`] tasks, each calling its own actor (for the echo: each posting, or
+    /// each sending over the one socket).
     Actors,
     /// [`IN_FLIGHT`] tasks, all calling one actor.
     OneActor,
+}
+
+/// What carries the requests of a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Over {
+    /// One HTTP request per call, on the client's pool of kept-alive connections.
+    Http,
+    /// One WebSocket, opened before the clock starts, that every task of the row shares:
+    /// `connect()` for our clients, `/ws` for the echo.
+    Socket,
 }
 
 impl Shape {
@@ -125,9 +142,10 @@ enum Who {
 }
 
 /// One line of the table.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Row {
     who: Who,
+    over: Over,
     shape: Shape,
 }
 
@@ -137,23 +155,29 @@ impl Row {
             (Who::RustEcho | Who::NodeEcho, Shape::Actors) => format!("{IN_FLIGHT} in flight"),
             (_, shape) => shape.label(),
         };
+        // The HTTP rows keep the names they had before the socket rows came.
+        let over = match self.over {
+            Over::Http => "",
+            Over::Socket => "WebSocket, ",
+        };
         match self.who {
-            Who::RustEcho => format!("rust echo, {shape}"),
+            Who::RustEcho => format!("rust echo, {over}{shape}"),
             Who::Rust(encoding, call) => format!(
-                "rust client, {}, {}, {shape}",
+                "rust client, {over}{}, {}, {shape}",
                 encoding_label(encoding),
                 call.label()
             ),
-            Who::NodeEcho => format!("node echo, {shape}"),
+            Who::NodeEcho => format!("node echo, {over}{shape}"),
             Who::Node(encoding) => format!(
-                "node rivetkit, {}, {}, {shape}",
+                "node rivetkit, {over}{}, {}, {shape}",
                 encoding_label(encoding),
                 Call::Increment.label()
             ),
         }
     }
 
-    /// The row this one is compared with: the echo of its client, at its concurrency.
+    /// The row this one is compared with: the echo of its client, over the same
+    /// transport, at its concurrency.
     fn baseline(&self) -> Row {
         let shape = match self.shape {
             Shape::Sequential => Shape::Sequential,
@@ -163,14 +187,18 @@ impl Row {
             Who::RustEcho | Who::Rust(..) => Who::RustEcho,
             Who::NodeEcho | Who::Node(_) => Who::NodeEcho,
         };
-        Row { who, shape }
+        Row {
+            who,
+            over: self.over,
+            shape,
+        }
     }
 
     fn is_echo(&self) -> bool {
         matches!(self.who, Who::RustEcho | Who::NodeEcho)
     }
 
-    /// How the Node script names this row: `echo/seq`, `bare/actors`, ….
+    /// How the Node script names this row: `echo/seq/http`, `bare/one/ws`, ….
     fn node_arg(&self) -> Option<String> {
         let what = match self.who {
             Who::NodeEcho => "echo",
@@ -179,42 +207,48 @@ impl Row {
             Who::Node(WireEncoding::Cbor) => "cbor",
             Who::RustEcho | Who::Rust(..) => return None,
         };
-        Some(format!("{what}/{}", self.shape.arg()))
+        let over = match self.over {
+            Over::Http => "http",
+            Over::Socket => "ws",
+        };
+        Some(format!("{what}/{}/{over}", self.shape.arg()))
     }
 }
 
 /// Every row, in the order they run and print.
 fn rows() -> Vec<Row> {
+    let row = |who, over, shape| Row { who, over, shape };
     let echo_shapes = [Shape::Sequential, Shape::Actors];
-    let mut rows: Vec<Row> = echo_shapes
-        .iter()
-        .map(|&shape| Row {
-            who: Who::RustEcho,
-            shape,
-        })
-        .collect();
-    for encoding in [WireEncoding::Bare, WireEncoding::Json] {
-        for call in [Call::Increment, Call::Get] {
-            for shape in Shape::ALL {
-                rows.push(Row {
-                    who: Who::Rust(encoding, call),
-                    shape,
-                });
+    // Over one socket, the calls in flight share it, so they reach one actor.
+    let socket_shapes = [Shape::Sequential, Shape::OneActor];
+    let encodings = [WireEncoding::Bare, WireEncoding::Json];
+    let mut rows = Vec::new();
+    for over in [Over::Http, Over::Socket] {
+        rows.extend(echo_shapes.map(|shape| row(Who::RustEcho, over, shape)));
+        for encoding in encodings {
+            match over {
+                Over::Http => {
+                    for call in [Call::Increment, Call::Get] {
+                        rows.extend(Shape::ALL.map(|s| row(Who::Rust(encoding, call), over, s)));
+                    }
+                }
+                Over::Socket => rows.extend(
+                    socket_shapes.map(|s| row(Who::Rust(encoding, Call::Increment), over, s)),
+                ),
             }
         }
     }
-    rows.extend(echo_shapes.iter().map(|&shape| Row {
-        who: Who::NodeEcho,
-        shape,
-    }));
-    // The npm client only on 64 actors when 64 are in flight: a Node round trip costs
-    // several of ours, so at its rate the server's side is not what limits it.
-    for encoding in [WireEncoding::Bare, WireEncoding::Json] {
-        for shape in echo_shapes {
-            rows.push(Row {
-                who: Who::Node(encoding),
-                shape,
-            });
+    for over in [Over::Http, Over::Socket] {
+        rows.extend(echo_shapes.map(|shape| row(Who::NodeEcho, over, shape)));
+        // The npm client only on 64 actors when 64 are in flight over HTTP: a Node round
+        // trip costs several of ours, so at its rate the server's side is not what
+        // limits it.
+        let shapes = match over {
+            Over::Http => echo_shapes,
+            Over::Socket => socket_shapes,
+        };
+        for encoding in encodings {
+            rows.extend(shapes.map(|shape| row(Who::Node(encoding), over, shape)));
         }
     }
     rows
@@ -269,15 +303,36 @@ where
     Ok(probe.finish(each * tasks as u64))
 }
 
-/// An axum server on `127.0.0.1:0` answering `POST /echo` with the request's body,
-/// served as `Registry::serve` serves; its URL and what stops it.
+/// An axum server on `127.0.0.1:0`, served as `Registry::serve` serves: `POST /echo`
+/// answers the request's body, `GET /ws` is a WebSocket that sends each message back.
+/// Its address (`host:port`) and what stops it.
 async fn echo_server() -> BenchResult<(String, oneshot::Sender<()>, tokio::task::JoinHandle<()>)> {
-    let app = axum::Router::new().route(
-        "/echo",
-        axum::routing::post(|body: axum::body::Bytes| async move { body }),
-    );
+    use axum::extract::ws::{Message, WebSocketUpgrade};
+    let app = axum::Router::new()
+        .route(
+            "/echo",
+            axum::routing::post(|body: axum::body::Bytes| async move { body }),
+        )
+        .route(
+            "/ws",
+            axum::routing::get(|upgrade: WebSocketUpgrade| async move {
+                upgrade.on_upgrade(|mut socket| async move {
+                    while let Some(Ok(message)) = socket.recv().await {
+                        match message {
+                            Message::Binary(_) | Message::Text(_) => {
+                                if socket.send(message).await.is_err() {
+                                    break;
+                                }
+                            }
+                            Message::Close(_) => break,
+                            Message::Ping(_) | Message::Pong(_) => {}
+                        }
+                    }
+                })
+            }),
+        );
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
-    let url = format!("http://{}/echo", listener.local_addr()?);
+    let address = listener.local_addr()?.to_string();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, app)
@@ -289,7 +344,7 @@ async fn echo_server() -> BenchResult<(String, oneshot::Sender<()>, tokio::task:
             eprintln!("the echo server stopped with an error: {e}");
         }
     });
-    Ok((url, stop, task))
+    Ok((address, stop, task))
 }
 
 /// The HTTP client of the echo rows, built as `Client::remote_with` builds its own:
@@ -301,27 +356,97 @@ fn http_client() -> BenchResult<reqwest::Client> {
         .build()?)
 }
 
-/// reqwest posting [`ECHO_BODY`] to the echo, `n` requests in the row's shape.
-fn rust_echo(shape: Shape, n: u64) -> BenchResult<Measured> {
-    runtime()?.block_on(async move {
-        let (url, stop, server) = echo_server().await?;
-        let http = http_client()?;
-        let calls = (0..shape.tasks())
-            .map(|_| {
-                let (http, url) = (http.clone(), url.clone());
-                move || {
-                    let request = http.post(&url).body(ECHO_BODY);
-                    async move {
-                        let body = request.send().await?.error_for_status()?.bytes().await?;
-                        if body.len() != ECHO_BODY.len() {
-                            return Err("the echo answered another body".into());
+/// One WebSocket to the echo's `/ws`, shared by every task of a row as our connection
+/// is: a call goes to the one task that owns the socket, which sends it and hands each
+/// answer to the oldest call waiting (the echo answers in order).
+#[derive(Clone)]
+struct EchoSocket(mpsc::Sender<oneshot::Sender<usize>>);
+
+impl EchoSocket {
+    async fn open(address: &str) -> BenchResult<Self> {
+        let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{address}/ws")).await?;
+        let (calls, mut asked) = mpsc::channel::<oneshot::Sender<usize>>(IN_FLIGHT);
+        tokio::spawn(async move {
+            let mut waiting = VecDeque::with_capacity(IN_FLIGHT);
+            loop {
+                tokio::select! {
+                    call = asked.recv() => {
+                        let Some(reply) = call else { break };
+                        waiting.push_back(reply);
+                        if socket.send(Message::binary(ECHO_BODY)).await.is_err() {
+                            break;
                         }
-                        Ok(())
                     }
+                    answer = socket.next() => match answer {
+                        Some(Ok(Message::Binary(body))) => {
+                            if let Some(reply) = waiting.pop_front() {
+                                let _ = reply.send(body.len());
+                            }
+                        }
+                        Some(Ok(_)) => {}
+                        Some(Err(_)) | None => break,
+                    },
                 }
-            })
-            .collect();
-        let measured = in_flight(calls, (n / shape.tasks() as u64).max(1)).await;
+            }
+        });
+        Ok(Self(calls))
+    }
+
+    async fn call(&self) -> BenchResult<()> {
+        let (reply, answer) = oneshot::channel();
+        self.0
+            .send(reply)
+            .await
+            .map_err(|_| "the echo socket closed")?;
+        if answer.await.map_err(|_| "the echo socket closed")? != ECHO_BODY.len() {
+            return Err("the echo answered another body".into());
+        }
+        Ok(())
+    }
+}
+
+/// The echo of our client's rows: reqwest posting [`ECHO_BODY`], or one socket sending
+/// it, `n` requests in the row's shape.
+fn rust_echo(over: Over, shape: Shape, n: u64) -> BenchResult<Measured> {
+    runtime()?.block_on(async move {
+        let (address, stop, server) = echo_server().await?;
+        let each = (n / shape.tasks() as u64).max(1);
+        let measured = match over {
+            Over::Http => {
+                let http = http_client()?;
+                let url = format!("http://{address}/echo");
+                let calls = (0..shape.tasks())
+                    .map(|_| {
+                        let (http, url) = (http.clone(), url.clone());
+                        move || {
+                            let request = http.post(&url).body(ECHO_BODY);
+                            async move {
+                                let body =
+                                    request.send().await?.error_for_status()?.bytes().await?;
+                                if body.len() != ECHO_BODY.len() {
+                                    return Err("the echo answered another body".into());
+                                }
+                                Ok(())
+                            }
+                        }
+                    })
+                    .collect();
+                in_flight(calls, each).await
+            }
+            Over::Socket => {
+                let socket = EchoSocket::open(&address).await?;
+                let calls = (0..shape.tasks())
+                    .map(|_| {
+                        let socket = socket.clone();
+                        move || {
+                            let socket = socket.clone();
+                            async move { socket.call().await }
+                        }
+                    })
+                    .collect();
+                in_flight(calls, each).await
+            }
+        };
         let _ = stop.send(());
         server.await?;
         measured
@@ -329,8 +454,15 @@ fn rust_echo(shape: Shape, n: u64) -> BenchResult<Measured> {
 }
 
 /// Our remote client in `encoding` calling `call` on counters of a memory registry
-/// served on `127.0.0.1:0`, `n` requests in the row's shape.
-fn rust_remote(encoding: WireEncoding, call: Call, shape: Shape, n: u64) -> BenchResult<Measured> {
+/// served on `127.0.0.1:0`, `n` requests in the row's shape: over HTTP, or over one
+/// `connect()` that every task shares.
+fn rust_remote(
+    encoding: WireEncoding,
+    call: Call,
+    over: Over,
+    shape: Shape,
+    n: u64,
+) -> BenchResult<Measured> {
     runtime()?.block_on(async move {
         let registry = registry::Registry::builder().memory().build().await?;
         let server = registry
@@ -343,7 +475,11 @@ fn rust_remote(encoding: WireEncoding, call: Call, shape: Shape, n: u64) -> Benc
         };
         let mut handles: Vec<CounterHandle> = Vec::with_capacity(actors);
         for i in 0..actors {
-            handles.push(Counter::get_or_create(&client, [format!("network-{i}")]).await?);
+            let counter = Counter::get_or_create(&client, [format!("network-{i}")]).await?;
+            handles.push(match over {
+                Over::Http => counter,
+                Over::Socket => CounterHandle::from(counter.connect().await?),
+            });
         }
         let calls = (0..shape.tasks())
             .map(|task| {
@@ -361,6 +497,7 @@ fn rust_remote(encoding: WireEncoding, call: Call, shape: Shape, n: u64) -> Benc
             })
             .collect();
         let measured = in_flight(calls, (n / shape.tasks() as u64).max(1)).await;
+        drop(handles);
         server.shutdown().await;
         registry.shutdown().await;
         measured
@@ -407,14 +544,14 @@ fn node_rows(rows: &[Row], n: u64) -> BenchResult<Option<Vec<(Row, Measured)>>> 
         let server = registry
             .serve(ServerOptions::default().address(([127, 0, 0, 1], 0)))
             .await?;
-        let (url, stop, echo) = echo_server().await?;
+        let (echo_address, stop, echo) = echo_server().await?;
         let endpoint = server.endpoint();
         let output = tokio::task::spawn_blocking(move || {
             Command::new("node")
                 .arg(&script)
                 .arg(&dir)
                 .arg(&endpoint)
-                .arg(&url)
+                .arg(&echo_address)
                 .arg(n.to_string())
                 .arg(IN_FLIGHT.to_string())
                 .args(&args)
@@ -477,8 +614,8 @@ pub fn run(config: &Config) -> BenchResult<Vec<Goal>> {
     let mut results: Vec<(Row, Measured)> = Vec::new();
     for row in selected.iter().filter(|r| r.node_arg().is_none()) {
         let measured = match row.who {
-            Who::RustEcho => rust_echo(row.shape, n)?,
-            Who::Rust(encoding, call) => rust_remote(encoding, call, row.shape, n)?,
+            Who::RustEcho => rust_echo(row.over, row.shape, n)?,
+            Who::Rust(encoding, call) => rust_remote(encoding, call, row.over, row.shape, n)?,
             Who::NodeEcho | Who::Node(_) => unreachable!("Node rows run in node_rows"),
         };
         progress!(
@@ -505,7 +642,7 @@ pub fn run(config: &Config) -> BenchResult<Vec<Goal>> {
     let rate_of = |row: Row| {
         results
             .iter()
-            .find(|(r, _)| r.who == row.who && r.shape == row.shape)
+            .find(|(r, _)| *r == row)
             .map(|(_, m)| m.per_second())
     };
     let mut table = Table::new([
@@ -549,9 +686,168 @@ pub fn run(config: &Config) -> BenchResult<Vec<Goal>> {
         }
     }
     println!(
-        "## network: remote action round trips over HTTP on loopback, beside an axum echo ({} requests per Rust row, {} per Node row, after a warm-up; mean latency = wall time / requests when sequential, {IN_FLIGHT} / rate when {IN_FLIGHT} are in flight)\n\n{table}",
+        "## network: remote action round trips over HTTP and over one WebSocket on loopback, beside an axum echo ({} requests per Rust row, {} per Node row, after a warm-up; mean latency = wall time / requests when sequential, {IN_FLIGHT} / rate when {IN_FLIGHT} are in flight)\n\n{table}",
         thousands(n as f64),
         thousands(node_requests(n) as f64)
     );
+    connection_memory(config)?;
     Ok(goals)
+}
+
+/// Opens a WebSocket with tokio-tungstenite alone (no client of ours) to `url`, asking
+/// for `protocols` when given, and reads its first message: once that arrived, the
+/// server's side of the connection is set up. For the echo, which speaks only when
+/// spoken to, `hello` is sent first.
+async fn raw_socket(
+    url: &str,
+    protocols: Option<&str>,
+    hello: Option<&'static [u8]>,
+) -> BenchResult<impl Send + 'static> {
+    let mut request = url.into_client_request()?;
+    if let Some(protocols) = protocols {
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", protocols.parse()?);
+    }
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+    if let Some(hello) = hello {
+        socket.send(Message::binary(hello)).await?;
+    }
+    match socket.next().await {
+        Some(Ok(Message::Binary(_) | Message::Text(_))) => Ok(socket),
+        other => Err(format!("{url} did not answer the socket's opening: {other:?}").into()),
+    }
+}
+
+/// Opens `n` connections with `open` (and one before counting, so lazily built state
+/// is not counted), waits for the tasks they started to settle, and returns the growth
+/// of the live heap per connection; the connections are dropped after.
+async fn bytes_per_connection<F, Fut, C>(n: usize, open: F) -> BenchResult<f64>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = BenchResult<C>>,
+{
+    let first = open().await?;
+    settle().await;
+    let before: AllocSnapshot = ALLOC.snapshot();
+    let mut open_ones = Vec::with_capacity(n);
+    for _ in 0..n {
+        open_ones.push(open().await?);
+    }
+    settle().await;
+    let per = per_actor(ALLOC.snapshot(), before, n);
+    drop(open_ones);
+    drop(first);
+    settle().await;
+    Ok(per)
+}
+
+/// What one open connection holds, by contestant.
+#[derive(Clone, Copy, Debug)]
+enum Holder {
+    /// A tungstenite socket to the echo's `/ws`, both ends in this process.
+    Echo,
+    /// A tungstenite socket to our server's `/connect` on one actor, both ends here.
+    Server,
+    /// Our remote client's `connect()` on one actor, both ends here.
+    Remote,
+    /// `connect()` on an in-process handle: the actor's side only, no socket.
+    InProcess,
+}
+
+impl Holder {
+    const ALL: [Holder; 4] = [Self::Echo, Self::Server, Self::Remote, Self::InProcess];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Echo => "axum WebSocket echo + tungstenite client (both ends)",
+            Self::Server => "our server's `/connect`, BARE + tungstenite client (both ends)",
+            Self::Remote => "our server + our remote client's `connect()`, BARE (both ends)",
+            Self::InProcess => "in-process `connect()` (the actor's side; no socket)",
+        }
+    }
+
+    /// Live heap bytes per open connection, over `n` connections to one actor.
+    fn measure(self, n: usize) -> BenchResult<f64> {
+        runtime()?.block_on(async move {
+            ALLOC.start();
+            let measured = match self {
+                Self::Echo => {
+                    let (address, stop, server) = echo_server().await?;
+                    let url = format!("ws://{address}/ws");
+                    let per = bytes_per_connection(n, || raw_socket(&url, None, Some(ECHO_BODY)))
+                        .await;
+                    let _ = stop.send(());
+                    server.await?;
+                    per
+                }
+                Self::Server | Self::Remote | Self::InProcess => {
+                    let registry = registry::Registry::builder().memory().build().await?;
+                    let server = registry
+                        .serve(ServerOptions::default().address(([127, 0, 0, 1], 0)))
+                        .await?;
+                    let local = registry.client().get_or_create::<Counter>("memory").await?;
+                    let endpoint = server.endpoint();
+                    let per = match self {
+                        Self::Server => {
+                            let url = format!(
+                                "{}/gateway/{}/connect",
+                                endpoint.replacen("http://", "ws://", 1),
+                                local.id()
+                            );
+                            let protocols = Some("rivet, rivet_encoding.bare");
+                            bytes_per_connection(n, || raw_socket(&url, protocols, None)).await
+                        }
+                        Self::Remote => {
+                            let client = Client::remote_with(
+                                RemoteOptions::new(&endpoint).encoding(WireEncoding::Bare),
+                            );
+                            let remote = Counter::get_or_create(&client, ["memory"]).await?;
+                            bytes_per_connection(n, || async { Ok(remote.connect().await?) })
+                                .await
+                        }
+                        _ => bytes_per_connection(n, || async { Ok(local.connect().await?) }).await,
+                    };
+                    server.shutdown().await;
+                    registry.shutdown().await;
+                    per
+                }
+            };
+            ALLOC.stop();
+            measured
+        })
+    }
+}
+
+/// The section's second table: live heap bytes per open connection.
+fn connection_memory(config: &Config) -> BenchResult<()> {
+    let n = config.connections.max(1);
+    let mut measured = Vec::new();
+    for holder in Holder::ALL {
+        if !config.includes(holder.label()) {
+            continue;
+        }
+        let per = holder.measure(n)?;
+        progress!("network: {:<64} {per:>8.0} B", holder.label());
+        measured.push((holder, per));
+    }
+    let echo = measured
+        .iter()
+        .find(|(h, _)| matches!(h, Holder::Echo))
+        .map(|&(_, per)| per);
+    let mut table = Table::new(["what", "bytes per open connection", "beyond the echo's"]);
+    for (holder, per) in measured {
+        table.row([
+            holder.label().to_string(),
+            thousands(per),
+            match (holder, echo) {
+                (Holder::Server | Holder::Remote, Some(echo)) => thousands(per - echo),
+                _ => "-".into(),
+            },
+        ]);
+    }
+    println!(
+        "## network: live heap bytes per open connection ({n} connections to one actor, after a first one; both ends in this process unless said)\n\n{table}"
+    );
+    Ok(())
 }
