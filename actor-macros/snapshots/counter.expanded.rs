@@ -191,6 +191,7 @@ const _: () = {
             }
         }
     }
+    #[allow(clippy::too_many_arguments)]
     impl CounterHandle {
         /// Adds `by` and returns the new count.
         ///
@@ -228,6 +229,7 @@ const _: () = {
             Self { inner }
         }
     }
+    #[allow(clippy::too_many_arguments)]
     impl CounterSchedule {
         ///Schedules a call of the action `"increment"` with these arguments; returns the schedule's id.
         pub fn increment(
@@ -273,6 +275,7 @@ const _: () = {
             Self { inner }
         }
     }
+    #[allow(clippy::too_many_arguments)]
     impl CounterWorkflows {}
     ::actor::__private::inventory::submit! {
         ::actor::__private::ActorKind::of:: < Counter > ()

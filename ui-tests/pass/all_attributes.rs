@@ -81,7 +81,11 @@ impl Everything {
 
     #[action(name = "readAll")]
     async fn read_all(&self, ctx: &Ctx<Self>) -> (i64, Vec<String>, u32) {
-        (self.n, self.log.clone(), ctx.vars().hits.load(Ordering::Relaxed))
+        (
+            self.n,
+            self.log.clone(),
+            ctx.vars().hits.load(Ordering::Relaxed),
+        )
     }
 
     #[action]
@@ -108,8 +112,14 @@ fn main() {
     assert_eq!(c.sleep_grace, Duration::from_secs(2));
     assert_eq!(c.inbox_capacity, 16);
     assert_eq!(c.max_shared, 8);
-    assert_eq!(c.save, actor::SaveMode::Debounced(Duration::from_millis(500)));
-    let names: Vec<_> = Everything::ACTIONS.iter().map(|a| (a.name, a.access)).collect();
+    assert_eq!(
+        c.save,
+        actor::SaveMode::Debounced(Duration::from_millis(500))
+    );
+    let names: Vec<_> = Everything::ACTIONS
+        .iter()
+        .map(|a| (a.name, a.access))
+        .collect();
     assert_eq!(
         names,
         [
@@ -119,9 +129,12 @@ fn main() {
             ("fail", actor::Access::Shared),
         ]
     );
-    assert!(Everything::HAS_ON_STATE_CHANGE);
+    const { assert!(Everything::HAS_ON_STATE_CHANGE) };
     let err: ActorError = Failure::Gone.into();
-    assert_eq!((err.group(), err.code(), err.message()), ("everything", "vanished", "gone"));
+    assert_eq!(
+        (err.group(), err.code(), err.message()),
+        ("everything", "vanished", "gone")
+    );
     let err: ActorError = Failure::TooMany(3).into();
     assert_eq!(err.code(), "too_many");
     assert_eq!(Everything::default().helper(), 0);

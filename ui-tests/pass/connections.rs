@@ -132,9 +132,9 @@ fn state_of_open(conn: &Conn<Open>) -> &String {
 }
 
 fn main() {
-    assert!(Room::HAS_ON_BEFORE_CONNECT);
-    assert!(Open::HAS_ON_BEFORE_CONNECT);
-    assert!(!Quiet::HAS_ON_BEFORE_CONNECT);
+    const { assert!(Room::HAS_ON_BEFORE_CONNECT) };
+    const { assert!(Open::HAS_ON_BEFORE_CONNECT) };
+    const { assert!(!Quiet::HAS_ON_BEFORE_CONNECT) };
     let _ = (state_of_plain, state_of_quiet, state_of_open);
     assert!(<Quiet as ActorOptions>::Events::NAMES.is_empty());
     assert_eq!(
@@ -146,16 +146,34 @@ fn main() {
     assert_eq!(posted.name(), "messagePosted");
     let args = posted.encode_args(Encoding::Json).unwrap();
     assert_eq!(args, br#"["hi",7]"#);
-    assert_eq!(RoomEvent::decode("messagePosted", Encoding::Json, &args).unwrap(), posted);
+    assert_eq!(
+        RoomEvent::decode("messagePosted", Encoding::Json, &args).unwrap(),
+        posted
+    );
 
-    let edited = RoomEvent::Edited(Edit { id: 1, text: "hey".into() });
+    let edited = RoomEvent::Edited(Edit {
+        id: 1,
+        text: "hey".into(),
+    });
     for encoding in [Encoding::Json, Encoding::Cbor] {
         let args = edited.encode_args(encoding).unwrap();
-        assert_eq!(RoomEvent::decode("edited", encoding, &args).unwrap(), edited);
+        assert_eq!(
+            RoomEvent::decode("edited", encoding, &args).unwrap(),
+            edited
+        );
     }
-    assert_eq!(RoomEvent::Cleared.encode_args(Encoding::Json).unwrap(), b"[]");
-    assert_eq!(RoomEvent::Reset().encode_args(Encoding::Json).unwrap(), b"[]");
-    assert_eq!(RoomEvent::decode("cleared", Encoding::Json, b"[]").unwrap(), RoomEvent::Cleared);
+    assert_eq!(
+        RoomEvent::Cleared.encode_args(Encoding::Json).unwrap(),
+        b"[]"
+    );
+    assert_eq!(
+        RoomEvent::Reset().encode_args(Encoding::Json).unwrap(),
+        b"[]"
+    );
+    assert_eq!(
+        RoomEvent::decode("cleared", Encoding::Json, b"[]").unwrap(),
+        RoomEvent::Cleared
+    );
     assert_eq!(
         RoomEvent::decode("userJoined", Encoding::Json, br#"["ann"]"#).unwrap(),
         RoomEvent::Joined("ann".into())

@@ -66,8 +66,13 @@ impl std::fmt::Display for Never {
 
 fn main() {
     let e = ActorError::from(Plain::TooLong(3));
-    assert_eq!((e.group(), e.code(), e.message()), ("user", "too_long", "3 is too long"));
-    let e = ActorError::from(Plain::Invalid { field: "name".into() });
+    assert_eq!(
+        (e.group(), e.code(), e.message()),
+        ("user", "too_long", "3 is too long")
+    );
+    let e = ActorError::from(Plain::Invalid {
+        field: "name".into(),
+    });
     assert_eq!(e.code(), "invalid");
     assert_eq!(ActorError::from(Plain::NotFound).code(), "not_found");
 
@@ -79,7 +84,10 @@ fn main() {
     assert_eq!((e.group(), e.code()), ("user", "parse_failure"));
 
     let e = ActorError::from(Wrapped::Backend("disk full"));
-    assert_eq!((e.group(), e.code(), e.message()), ("storage", "backend_failed", "backend: disk full"));
+    assert_eq!(
+        (e.group(), e.code(), e.message()),
+        ("storage", "backend_failed", "backend: disk full")
+    );
 
     let _: fn(Never) -> ActorError = ActorError::from;
 }

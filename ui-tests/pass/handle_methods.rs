@@ -12,7 +12,11 @@ impl Greeter {
     #[action]
     async fn greet(&mut self, name: String, excited: bool) -> String {
         self.greeted.push(name.clone());
-        if excited { format!("hello {name}!") } else { format!("hello {name}") }
+        if excited {
+            format!("hello {name}!")
+        } else {
+            format!("hello {name}")
+        }
     }
 
     #[action]

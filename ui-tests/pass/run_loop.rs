@@ -38,7 +38,12 @@ impl Poller {
             .await?;
         lp.complete_all(batch, |state, _| state.ticks += 1).await?;
         if let Some(m) = lp
-            .next_coalesced(&["pollTick"], &["pollTick"], Duration::from_millis(50), Duration::from_secs(1))
+            .next_coalesced(
+                &["pollTick"],
+                &["pollTick"],
+                Duration::from_millis(50),
+                Duration::from_secs(1),
+            )
             .await?
         {
             let n: u64 = m.decode()?;
@@ -73,5 +78,5 @@ fn main() {
     assert!(!Poller::QUEUES[0].handled);
     assert_eq!(Poller::QUEUES[1].name, "pollTick");
     assert!(Poller::QUEUES[2].handled);
-    assert!(<Poller as Actor>::HAS_RUN);
+    const { assert!(<Poller as Actor>::HAS_RUN) };
 }

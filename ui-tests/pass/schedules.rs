@@ -3,8 +3,8 @@
 //! on a cron expression.
 use std::time::{Duration, SystemTime};
 
-use actor::prelude::*;
 use actor::Missed;
+use actor::prelude::*;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Report {
@@ -32,7 +32,8 @@ impl Planner {
             s().after(Duration::from_secs(5)).add(1, "five".into())?,
             s().at(SystemTime::now()).add(2, "now".into())?,
             s().on_missed(Missed::Skip).cron("0 8 * * MON-FRI").tick()?,
-            s().after(Duration::from_secs(1)).report(Report { lines: 3 })?,
+            s().after(Duration::from_secs(1))
+                .report(Report { lines: 3 })?,
             s().after(Duration::from_secs(1)).read()?,
         ])
     }

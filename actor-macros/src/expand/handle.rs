@@ -116,6 +116,7 @@ impl TurnType {
                 }
             }
 
+            #[allow(clippy::too_many_arguments)]
             impl #ident {
                 #methods
             }

@@ -30,8 +30,8 @@ use tokio::sync::{Barrier, mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::kinds::{Counter, CounterHandle};
 use crate::idle::{per_actor, settle};
+use crate::kinds::{Counter, CounterHandle};
 use crate::{ALLOC, BenchResult, Config, Goal, progress, runtime};
 
 /// Requests in flight in the concurrent rows: that many tasks (or Node async loops), each
@@ -364,7 +364,8 @@ struct EchoSocket(mpsc::Sender<oneshot::Sender<usize>>);
 
 impl EchoSocket {
     async fn open(address: &str) -> BenchResult<Self> {
-        let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{address}/ws")).await?;
+        let (mut socket, _) =
+            tokio_tungstenite::connect_async(format!("ws://{address}/ws")).await?;
         let (calls, mut asked) = mpsc::channel::<oneshot::Sender<usize>>(IN_FLIGHT);
         tokio::spawn(async move {
             let mut waiting = VecDeque::with_capacity(IN_FLIGHT);
@@ -775,8 +776,8 @@ impl Holder {
                 Self::Echo => {
                     let (address, stop, server) = echo_server().await?;
                     let url = format!("ws://{address}/ws");
-                    let per = bytes_per_connection(n, || raw_socket(&url, None, Some(ECHO_BODY)))
-                        .await;
+                    let per =
+                        bytes_per_connection(n, || raw_socket(&url, None, Some(ECHO_BODY))).await;
                     let _ = stop.send(());
                     server.await?;
                     per
@@ -803,8 +804,7 @@ impl Holder {
                                 RemoteOptions::new(&endpoint).encoding(WireEncoding::Bare),
                             );
                             let remote = Counter::get_or_create(&client, ["memory"]).await?;
-                            bytes_per_connection(n, || async { Ok(remote.connect().await?) })
-                                .await
+                            bytes_per_connection(n, || async { Ok(remote.connect().await?) }).await
                         }
                         _ => bytes_per_connection(n, || async { Ok(local.connect().await?) }).await,
                     };
