@@ -435,25 +435,49 @@ impl InProcess {
             *feed() = Subscribers::default();
             close(owner, closing).await;
         });
-        Ok(ActorHandle::from_route(Arc::new(LocalConnection {
-            via,
+        let carrier = LocalConnection {
+            via: via.clone(),
             conn,
             subscribers,
             pump,
-        })))
+        };
+        Ok(Connected::handle(via, carrier))
     }
 }
 
-/// The route of a handle connected in-process: actions carry the connection, anything
-/// else goes through the handle it was opened from. Dropped, it closes the connection.
-struct LocalConnection {
-    via: ActorHandle,
-    conn: Connection,
-    subscribers: Arc<Mutex<Subscribers>>,
-    pump: tokio::task::JoinHandle<()>,
+/// What a connection carries itself: the action calls of the handle connected through
+/// it, and the events it is subscribed to. Anything else the connected handle does
+/// (queue sends, destroy, sleep) goes through the handle it was opened from.
+pub(crate) trait Carrier: Send + Sync + 'static {
+    /// Calls the action `name` over the connection.
+    fn action(
+        &self,
+        name: Cow<'static, str>,
+        payload: Payload,
+    ) -> BoxFuture<'_, Result<Payload, ActorError>>;
+
+    /// Subscribes the connection to the events named `names`.
+    fn events(
+        &self,
+        names: &'static [&'static str],
+    ) -> BoxFuture<'_, Result<RawEvents, ActorError>>;
 }
 
-impl Route for LocalConnection {
+/// The route of a connected handle, in-process or over a socket: actions and events
+/// through its [`Carrier`], the rest through `via`, the handle it was opened from.
+pub(crate) struct Connected<C> {
+    via: ActorHandle,
+    carrier: C,
+}
+
+impl<C: Carrier> Connected<C> {
+    /// The connected handle.
+    pub(crate) fn handle(via: ActorHandle, carrier: C) -> ActorHandle {
+        ActorHandle::from_route(Arc::new(Self { via, carrier }))
+    }
+}
+
+impl<C: Carrier> Route for Connected<C> {
     fn kind(&self) -> &str {
         self.via.kind()
     }
@@ -463,14 +487,10 @@ impl Route for LocalConnection {
     }
 
     fn call(&self, target: Target, payload: Payload) -> BoxFuture<'_, Result<Payload, ActorError>> {
-        let target = match target {
-            Target::Action(name) => Target::Connection(ConnOp::Action {
-                conn: self.conn.clone(),
-                name,
-            }),
-            other => other,
-        };
-        self.via.send(target, payload).boxed()
+        match target {
+            Target::Action(name) => self.carrier.action(name, payload),
+            other => self.via.send(other, payload).boxed(),
+        }
     }
 
     fn destroy(&self) -> BoxFuture<'_, Result<(), ActorError>> {
@@ -479,6 +499,36 @@ impl Route for LocalConnection {
 
     fn sleep(&self) -> BoxFuture<'_, Result<(), ActorError>> {
         self.via.sleep().boxed()
+    }
+
+    fn events(
+        &self,
+        names: &'static [&'static str],
+    ) -> BoxFuture<'_, Result<RawEvents, ActorError>> {
+        self.carrier.events(names)
+    }
+}
+
+/// An in-process connection: its actions carry it to the actor. Dropped, it closes the
+/// connection.
+struct LocalConnection {
+    via: ActorHandle,
+    conn: Connection,
+    subscribers: Arc<Mutex<Subscribers>>,
+    pump: tokio::task::JoinHandle<()>,
+}
+
+impl Carrier for LocalConnection {
+    fn action(
+        &self,
+        name: Cow<'static, str>,
+        payload: Payload,
+    ) -> BoxFuture<'_, Result<Payload, ActorError>> {
+        let action = Target::Connection(ConnOp::Action {
+            conn: self.conn.clone(),
+            name,
+        });
+        self.via.send(action, payload).boxed()
     }
 
     fn events(

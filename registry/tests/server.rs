@@ -553,3 +553,128 @@ impl JsonValue for reqwest::Response {
         serde_json::from_str(&self.text().await.unwrap()).unwrap()
     }
 }
+
+/// `GET /health` over `socket`, as bytes.
+async fn ask_health(socket: &mut tokio::net::TcpStream) {
+    socket
+        .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+}
+
+/// What the server writes on `socket` next: `None` once it closed the connection.
+/// Never waits more than `within` (a generous bound on the paused clock).
+async fn next_answer(socket: &mut tokio::net::TcpStream, within: Duration) -> Option<String> {
+    let mut buffer = vec![0; 4096];
+    match tokio::time::timeout(within, socket.read(&mut buffer)).await {
+        Ok(Ok(0)) | Ok(Err(_)) => None,
+        Ok(Ok(n)) => Some(String::from_utf8_lossy(&buffer[..n]).into_owned()),
+        Err(_) => panic!("the server neither answered nor closed within {within:?}"),
+    }
+}
+
+/// A connection that sends nothing, one kept alive after its answer, and one that
+/// trickles its headers are each closed once `header_timeout` has passed without a
+/// whole request head. (Paused clock: the 10 s pass as soon as nothing else can run.)
+#[tokio::test(start_paused = true)]
+async fn connections_without_a_request_head_in_time_are_closed() {
+    let limit = Duration::from_secs(10);
+    let served = Served::start(ServerOptions::default().header_timeout(limit)).await;
+    let address = served.server.local_addr();
+    let bound = Duration::from_secs(120);
+
+    let mut idle = tokio::net::TcpStream::connect(address).await.unwrap();
+    let opened = tokio::time::Instant::now();
+    assert_eq!(next_answer(&mut idle, bound).await, None);
+    assert!(opened.elapsed() >= limit, "{:?}", opened.elapsed());
+
+    let mut kept = tokio::net::TcpStream::connect(address).await.unwrap();
+    ask_health(&mut kept).await;
+    let answer = next_answer(&mut kept, bound).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let answered = tokio::time::Instant::now();
+    assert_eq!(
+        next_answer(&mut kept, bound).await,
+        None,
+        "kept alive past its idle limit"
+    );
+    assert!(answered.elapsed() >= limit, "{:?}", answered.elapsed());
+
+    let mut slow = tokio::net::TcpStream::connect(address).await.unwrap();
+    let opened = tokio::time::Instant::now();
+    slow.write_all(b"GET /health HTTP/1.1\r\n").await.unwrap();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    slow.write_all(b"host: x\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(bound, slow.read_to_end(&mut answer))
+        .await
+        .expect("the trickling client was never closed")
+        .ok();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(!answer.contains(" 200 "), "{answer}");
+    assert!(opened.elapsed() >= limit, "{:?}", opened.elapsed());
+
+    // The server still serves whoever sends a request in time.
+    let (status, _) = served.post(GATEWAY, r#"{"args":[1]}"#).await;
+    assert_eq!(status, 200);
+    served.stop().await;
+}
+
+/// With `max_connections(1)`, an open WebSocket holds the one place: an HTTP request on
+/// a new connection waits until the socket closes, then is answered; a kept-alive
+/// connection holds it until its idle limit closes it.
+#[tokio::test(start_paused = true)]
+async fn connections_past_max_connections_wait_for_a_place() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let served = Served::start(ServerOptions::default().max_connections(1)).await;
+    let address = served.server.local_addr();
+    let mut request = format!(
+        "ws://{address}/gateway/meter/connect?rvt-namespace=default&rvt-method=getOrCreate&rvt-key=w"
+    )
+    .into_client_request()
+    .unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "rivet, rivet_encoding.json".parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let init = socket.next().await.unwrap().unwrap();
+    assert!(init.to_string().contains("Init"), "{init}");
+
+    let mut waiting = tokio::net::TcpStream::connect(address).await.unwrap();
+    ask_health(&mut waiting).await;
+    let mut buffer = [0; 64];
+    assert!(
+        tokio::time::timeout(Duration::from_secs(5), waiting.read(&mut buffer))
+            .await
+            .is_err(),
+        "answered while the WebSocket held the only place"
+    );
+    socket.close(None).await.unwrap();
+    drop(socket);
+    let answer = next_answer(&mut waiting, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    // Now `waiting` is kept alive and holds the place until its 30 s idle limit.
+    let mut next = tokio::net::TcpStream::connect(address).await.unwrap();
+    ask_health(&mut next).await;
+    let asked = tokio::time::Instant::now();
+    let answer = next_answer(&mut next, Duration::from_secs(120))
+        .await
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        asked.elapsed() >= Duration::from_secs(29),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert_eq!(
+        next_answer(&mut waiting, Duration::from_secs(1)).await,
+        None
+    );
+    served.stop().await;
+}

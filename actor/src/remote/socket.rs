@@ -3,8 +3,8 @@
 //! it pings the server, counts it gone after [`SILENCE`] without a word, reconnects with
 //! backoff, and subscribes again on each new socket.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -14,14 +14,14 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::connection::{Event, RawEvents, Subscribers};
 use crate::error::{ActorError, codes};
 use crate::handle::ActorHandle;
-use crate::key::ActorId;
 use crate::payload::Payload;
 use crate::protocol::{ToClient, ToServer, WireEncoding};
-use crate::route::{Route, Target};
+use crate::route::{Carrier, Connected};
 
 /// How often the connection pings the server.
 const PING_EVERY: Duration = Duration::from_secs(15);
@@ -33,6 +33,9 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Calls that may wait for the connection's task.
 const WAITING: usize = 1024;
+/// What the socket reads into at a time: tungstenite's default is 128 KiB per socket,
+/// and calls and events are small (a larger message is read in several reads).
+const READ_BUFFER: usize = 4 * 1024;
 /// What a `Sec-WebSocket-Protocol` token cannot hold, percent-encoded (RFC 7230 `tchar`
 /// allows letters, digits and ``!#$&'*+-.^_`|~``; `%` itself is encoded).
 const PROTOCOL_TOKEN: &AsciiSet = &NON_ALPHANUMERIC
@@ -77,11 +80,10 @@ pub(crate) struct Dial {
     pub(crate) params: Option<String>,
 }
 
-/// The route of a connected handle: actions over the socket, anything else through
-/// the handle the connection was opened from.
+/// A connection over a socket: what its handle's actions and events travel by (anything
+/// else through the handle the connection was opened from: see [`Connected`]).
 pub(crate) struct SocketRoute {
     requests: mpsc::Sender<Op>,
-    via: ActorHandle,
     encoding: WireEncoding,
 }
 
@@ -93,14 +95,11 @@ impl SocketRoute {
         let (requests, waiting) = mpsc::channel(WAITING);
         let encoding = dial.encoding;
         tokio::spawn(run(dial, socket, waiting));
-        Ok(ActorHandle::from_route(Arc::new(Self {
-            requests,
-            via,
-            encoding,
-        })))
+        Ok(Connected::handle(via, Self { requests, encoding }))
     }
 
-    async fn action(&self, name: &str, payload: Payload) -> Result<Payload, ActorError> {
+    /// The call over the socket, its arguments and answer in the connection's encoding.
+    async fn call(&self, name: &str, payload: Payload) -> Result<Payload, ActorError> {
         let values = self.encoding.values();
         let (encoding, bytes) = payload.into_encoded(values)?;
         let mut args = crate::protocol::transcode(encoding, values, bytes)?;
@@ -156,7 +155,9 @@ async fn attempt(dial: &Dial) -> Result<Socket, ActorError> {
         "sec-websocket-protocol",
         protocols.parse().map_err(|e| unreachable(&e))?,
     );
-    let (mut socket, _) = tokio::time::timeout(SILENCE, tokio_tungstenite::connect_async(request))
+    let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
+    let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), false);
+    let (mut socket, _) = tokio::time::timeout(SILENCE, connecting)
         .await
         .map_err(|e| unreachable(&e))?
         .map_err(|e| unreachable(&e))?;
@@ -383,43 +384,27 @@ async fn subscribe(
     Ok(())
 }
 
-impl Route for SocketRoute {
-    fn kind(&self) -> &str {
-        self.via.kind()
-    }
-
-    fn id(&self) -> ActorId {
-        self.via.id()
-    }
-
-    fn call(&self, target: Target, payload: Payload) -> BoxFuture<'_, Result<Payload, ActorError>> {
+impl Carrier for SocketRoute {
+    fn action(
+        &self,
+        name: Cow<'static, str>,
+        payload: Payload,
+    ) -> BoxFuture<'_, Result<Payload, ActorError>> {
         async move {
-            match target {
-                Target::Action(name) => {
-                    let answer_in = match &payload {
-                        Payload::Encoded(encoding, _) => Some(*encoding),
-                        Payload::Local(_) => None,
-                    };
-                    match (self.action(&name, payload).await?, answer_in) {
-                        (Payload::Encoded(from, bytes), Some(to)) => Ok(Payload::Encoded(
-                            to,
-                            crate::protocol::transcode(from, to, bytes)?,
-                        )),
-                        (answer, _) => Ok(answer),
-                    }
-                }
-                other => self.via.send(other, payload).await,
+            // The answer comes back in the encoding the arguments came in.
+            let answer_in = match &payload {
+                Payload::Encoded(encoding, _) => Some(*encoding),
+                Payload::Local(_) => None,
+            };
+            match (self.call(&name, payload).await?, answer_in) {
+                (Payload::Encoded(from, bytes), Some(to)) => Ok(Payload::Encoded(
+                    to,
+                    crate::protocol::transcode(from, to, bytes)?,
+                )),
+                (answer, _) => Ok(answer),
             }
         }
         .boxed()
-    }
-
-    fn destroy(&self) -> BoxFuture<'_, Result<(), ActorError>> {
-        self.via.destroy().boxed()
-    }
-
-    fn sleep(&self) -> BoxFuture<'_, Result<(), ActorError>> {
-        self.via.sleep().boxed()
     }
 
     fn events(

@@ -24,6 +24,7 @@
 
 mod access;
 mod gateway;
+mod listen;
 mod manager;
 mod reply;
 mod socket;
@@ -69,6 +70,8 @@ pub struct ServerOptions {
     namespace: String,
     queue_wait: Duration,
     body_timeout: Duration,
+    max_connections: usize,
+    header_timeout: Duration,
 }
 
 impl fmt::Debug for ServerOptions {
@@ -82,6 +85,10 @@ impl fmt::Debug for ServerOptions {
             .field("max_incoming", &self.max_incoming)
             .field("max_outgoing", &self.max_outgoing)
             .field("namespace", &self.namespace)
+            .field("queue_wait", &self.queue_wait)
+            .field("body_timeout", &self.body_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("header_timeout", &self.header_timeout)
             .finish()
     }
 }
@@ -89,7 +96,7 @@ impl fmt::Debug for ServerOptions {
 impl Default for ServerOptions {
     /// `127.0.0.1:6420`, no tokens, development mode in debug builds, 64 KiB in and
     /// 1 MiB out, namespace `default`, 30 s for a stalled request body, 60 s for a queue
-    /// send that waits.
+    /// send that waits, 10,000 connections at once, 30 s for a request's head.
     fn default() -> Self {
         Self {
             address: SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_PORT)),
@@ -101,6 +108,8 @@ impl Default for ServerOptions {
             namespace: "default".into(),
             queue_wait: Duration::from_secs(60),
             body_timeout: Duration::from_secs(30),
+            max_connections: 10_000,
+            header_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -170,6 +179,36 @@ impl ServerOptions {
         self
     }
 
+    /// How many connections may be open at once, WebSockets included (default 10,000):
+    /// each holds buffers, so this bounds the memory clients can make the server hold.
+    /// While that many are open, new connections wait in the kernel's backlog until one
+    /// closes (the log says so). At least 1.
+    ///
+    /// ```
+    /// let options = registry::ServerOptions::default().max_connections(2_000);
+    /// # let _ = options;
+    /// ```
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// How long a request's head (its line and headers) may take to arrive, counted
+    /// from when the connection is ready for a request (default 30 s). A client that
+    /// trickles its headers is closed after that long, and so is a kept-alive
+    /// connection left idle that long between requests. WebSockets are not affected:
+    /// they are pinged, and closed after 45 s without a word.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let options = registry::ServerOptions::default().header_timeout(Duration::from_secs(10));
+    /// # let _ = options;
+    /// ```
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.header_timeout = timeout;
+        self
+    }
+
     /// See [`max_incoming`](Self::max_incoming).
     pub fn max_incoming_bytes(&self) -> usize {
         self.max_incoming
@@ -191,7 +230,7 @@ pub struct Server {
     local_addr: SocketAddr,
     closing: tokio::sync::watch::Sender<bool>,
     stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 impl fmt::Debug for Server {
@@ -219,10 +258,8 @@ impl Server {
     pub async fn shutdown(self) {
         self.closing.send_replace(true);
         let _ = self.stop.send(());
-        match self.task.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "the server stopped with an error"),
-            Err(e) => tracing::error!(error = %e, "the server task failed"),
+        if let Err(e) = self.task.await {
+            tracing::error!(error = %e, "the server task failed");
         }
     }
 }
@@ -278,15 +315,13 @@ impl Registry {
             closing: tokio::sync::watch::Sender::new(false),
         });
         let closing = shared.closing.clone();
+        let limits = listen::Limits {
+            max_connections: shared.options.max_connections,
+            header_timeout: shared.options.header_timeout,
+        };
         let app = router(shared);
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .into_future(),
-        );
+        let task = tokio::spawn(listen::serve(listener, app, limits, stopped));
         Ok(Server {
             local_addr,
             closing,

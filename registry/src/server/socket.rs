@@ -26,6 +26,9 @@ use super::Shared;
 use super::gateway::Target;
 use super::reply::{Call, Failure};
 
+/// What a socket reads into at a time. tungstenite's default, 128 KiB, is held by every
+/// open socket; messages here are small, and a larger one is read in several reads.
+const READ_BUFFER: usize = 4 * 1024;
 /// How often the server pings a connected client.
 const PING_EVERY: Duration = Duration::from_secs(15);
 /// How long a client may stay silent (no message, no pong) before it counts as gone.
@@ -93,6 +96,7 @@ pub(crate) async fn connect(
     let max = shared.options.max_incoming;
     Ok(upgrade
         .protocols(["rivet"])
+        .read_buffer_size(READ_BUFFER)
         .max_message_size(max)
         .max_frame_size(max)
         .max_write_buffer_size(shared.options.max_outgoing.saturating_mul(4))
