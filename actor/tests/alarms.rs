@@ -1,7 +1,7 @@
 //! The alarm index across a restart: an alarm a turn set is found due by the registry
 //! that starts on the same data directory, also when it came due while nothing ran.
 
-mod common;
+use actor_test_support as common;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -1,6 +1,6 @@
 //! `&self` actions run concurrently on snapshots; `&mut self` actions take turns.
 
-mod common;
+use actor_test_support as common;
 
 use std::time::Duration;
 

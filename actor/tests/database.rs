@@ -14,7 +14,7 @@ use actor::driver::sqlite::SqliteDriver;
 use actor::prelude::*;
 use registry::{Registry, RegistryBuilder};
 
-mod common;
+use actor_test_support as common;
 
 /// The first deploy: one migration, the `notes` table.
 #[actor(name = "notes", migrations = "tests/migrations/notes_v1")]

@@ -1,6 +1,6 @@
 //! Destroy runs `on_destroy` and removes every stored byte of that actor, nothing else.
 
-mod common;
+use actor_test_support as common;
 
 use actor::codes;
 use actor::prelude::*;

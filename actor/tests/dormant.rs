@@ -2,7 +2,7 @@
 //! after a start with nothing to do): calls run in place, and whatever needs the task (a
 //! call through the inbox, an action that waits, the sleep timeout) starts it again. Counted with tokio's runtime metrics, on the paused clock.
 
-mod common;
+use actor_test_support as common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! A crash is simulated for real: the whole tokio runtime, with every actor task and the
 //! SQLite writer, is dropped mid-flight, then a new one reopens the same data directory.
 
-mod common;
+use actor_test_support as common;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

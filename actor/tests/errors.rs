@@ -1,6 +1,6 @@
 //! Every failure reaches the caller as a structured error and leaves state intact.
 
-mod common;
+use actor_test_support as common;
 
 use std::time::Duration;
 

@@ -7,7 +7,7 @@
 //! released, and that after a reopen every ledger holds exactly what it acknowledged (a
 //! write that failed did not land).
 
-mod common;
+use actor_test_support as common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;

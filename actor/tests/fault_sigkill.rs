@@ -8,7 +8,7 @@
 //! every ledger is consistent and holds at least what it acknowledged (0 lost).
 #![cfg(unix)]
 
-mod common;
+use actor_test_support as common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;

@@ -9,7 +9,7 @@
 //! same registry, and that after a reopen every ledger is consistent and holds at least
 //! what it acknowledged (0 lost).
 
-mod common;
+use actor_test_support as common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

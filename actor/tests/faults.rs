@@ -5,7 +5,7 @@
 //! write applied. (Faults that need another process or a real small filesystem are in
 //! `fault_lock.rs`, `fault_sigkill.rs` and `fault_tmpfs.rs`.)
 
-mod common;
+use actor_test_support as common;
 
 use std::sync::Arc;
 use std::time::Duration;

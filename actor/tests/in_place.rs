@@ -4,7 +4,7 @@
 //! counts in-place calls, other runtimes go through the inbox, and destroy and panics
 //! behave as they do on the actor's task.
 
-mod common;
+use actor_test_support as common;
 
 use std::future::Future;
 use std::pin::pin;

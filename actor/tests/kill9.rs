@@ -2,7 +2,7 @@
 //! value; the parent kills it with SIGKILL mid-load, reopens the data directory and checks
 //! that every acknowledged write is there.
 
-mod common;
+use actor_test_support as common;
 
 use std::collections::HashMap;
 

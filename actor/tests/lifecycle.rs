@@ -1,6 +1,6 @@
 //! Hooks run in RivetKit's order, `on_create` once, `on_state_change` after real changes.
 
-mod common;
+use actor_test_support as common;
 
 use actor::prelude::*;
 use common::{Counter, Watched, memory};

@@ -3,7 +3,7 @@
 //! produced, failures are retried with backoff and then dead-lettered, limits refuse a
 //! send and leave the queue as it was, and messages survive sleep and a crash.
 
-mod common;
+use actor_test_support as common;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};

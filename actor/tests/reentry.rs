@@ -3,7 +3,7 @@
 //! naming the call chain, instead of waiting out its action timeout. Shared actions may
 //! be called from anywhere.
 
-mod common;
+use actor_test_support as common;
 
 use std::time::Duration;
 

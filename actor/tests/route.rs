@@ -1,7 +1,7 @@
 //! Handles on routes: a route written outside the crate backs a generated handle, calls
 //! carry their target, and kinds can be named at run time.
 
-mod common;
+use actor_test_support as common;
 
 use std::sync::{Arc, Mutex};
 

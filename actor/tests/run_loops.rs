@@ -3,7 +3,7 @@
 //! are restarted with backoff when they fail, and get a message they took but did not
 //! complete again after a crash.
 
-mod common;
+use actor_test_support as common;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};

@@ -3,7 +3,7 @@
 //! (with times missed while down handled by their policy), and are limited, checked and
 //! cancellable.
 
-mod common;
+use actor_test_support as common;
 
 use std::time::{Duration, SystemTime};
 

@@ -1,6 +1,6 @@
 //! Sleep timing, keep-awake guards and wake, on tokio's paused clock.
 
-mod common;
+use actor_test_support as common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Each action runs in an `action` span naming it and its access, when a subscriber
 //! listens (and costs nothing when none does).
 
-mod common;
+use actor_test_support as common;
 
 use std::sync::{Arc, Mutex};
 

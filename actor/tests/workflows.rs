@@ -2,7 +2,7 @@
 //! and message waits that let the actor sleep, loops with bounded history, versioning,
 //! and a real crash in the middle of a workflow.
 
-mod common;
+use actor_test_support as common;
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;

@@ -1,7 +1,7 @@
 //! A turn's write set: records a turn stages commit in the same batch as the state it
 //! produced, or neither does, and the reply waits for them.
 
-mod common;
+use actor_test_support as common;
 
 use std::sync::Arc;
 

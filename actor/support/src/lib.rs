@@ -1,5 +1,6 @@
-//! Actor kinds shared by the behaviour tests.
-#![allow(dead_code)]
+//! Actor kinds and helpers shared by `actor`'s integration tests (`actor/tests/`). A
+//! crate of its own, so its actors are compiled once, not into each of the test
+//! binaries that use them; each test file names it `common`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -414,7 +415,14 @@ pub fn report(fault: &str, before: usize, after: usize, lost: usize) {
 /// handlers read it by their key), one value per key.
 pub struct Keyed<T>(LazyLock<Mutex<HashMap<String, Arc<T>>>>);
 
+impl<T: Default> Default for Keyed<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<T: Default> Keyed<T> {
+    /// Empty; `const`, for a `static` in the test.
     pub const fn new() -> Self {
         Self(LazyLock::new(Default::default))
     }
