@@ -280,6 +280,18 @@ impl Connection {
         self.0.closed.borrow().clone()
     }
 
+    /// The answer to an action called through it once it is closed: `actor/stopped`,
+    /// "connect again". `None` while it is open.
+    pub(crate) fn refusal(&self) -> Option<ActorError> {
+        self.closed_reason().map(|reason| {
+            ActorError::stopped(format!(
+                "connection {} is closed ({}); connect again",
+                self.id(),
+                reason.message()
+            ))
+        })
+    }
+
     /// Whether it subscribed to the event `name`.
     ///
     /// ```

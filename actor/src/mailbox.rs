@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 
 use tokio::sync::oneshot;
 
+use crate::connection::{ConnOp, Connection};
 use crate::error::ActorError;
 use crate::instance::cell::InstanceCell;
 use crate::instance::scope::CallChain;
@@ -49,11 +50,14 @@ pub(crate) trait Inlet: Send + Sync + 'static {
 
     /// Runs the call in the caller's task if the actor can take it now without breaking
     /// arrival order; otherwise hands the arguments back for the inbox.
+    /// `conn` is the connection a connected handle calls through (`ctx.conn()` in the
+    /// turn), if any.
     fn call_in_place(
         &self,
         action: &str,
         args: Payload,
         chain: &CallChain,
+        conn: Option<&Connection>,
     ) -> Result<Asked, Payload>;
 
     /// A message for queue `queue` as the inbox carries it: encoded (in the caller's
@@ -145,14 +149,18 @@ impl Mailbox {
         let chain = CallChain::current();
         let in_place = tokio::task::coop::has_budget_remaining();
         let args = match target {
-            Target::Action(action) => {
+            Target::Action(action) | Target::Connection(ConnOp::Action { name: action, .. }) => {
                 if !chain.is_empty()
                     && let Some(err) = self.inlet.refuse_reentry(action, &chain)
                 {
                     return Ok(Asked::Ready(Err(err)));
                 }
+                let conn = match target {
+                    Target::Connection(ConnOp::Action { conn, .. }) => Some(conn),
+                    _ => None,
+                };
                 if in_place {
-                    match self.inlet.call_in_place(action, args, &chain) {
+                    match self.inlet.call_in_place(action, args, &chain, conn) {
                         Ok(asked) => return Ok(asked),
                         Err(args) => args,
                     }

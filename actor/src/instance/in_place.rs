@@ -13,6 +13,7 @@ use std::task::{Context, Poll, Waker};
 
 use tokio::sync::oneshot;
 
+use crate::connection::Connection;
 use crate::definition::{Access, Actor};
 use crate::error::{ActorError, action_not_found};
 use crate::mailbox::{Asked, Inlet};
@@ -57,26 +58,20 @@ impl<A: Actor> Live<A> {
             && current_runtime() == Some(self.runtime.id())
     }
 
-    pub(super) fn exclusive_in_place(
-        &self,
-        index: usize,
-        args: Payload,
-        chain: &CallChain,
-    ) -> Result<Asked, Payload> {
+    pub(super) fn exclusive_in_place(&self, call: Call) -> Result<Asked, Payload> {
         // Calls queued before this one go first, and while the task works through
         // queued calls this one joins them: both seen without touching the lock.
         if self.cell().depth() != 0 || self.cell().draining() {
-            return Err(args);
+            return Err(call.args);
         }
         let (mut core, started) = {
             let Ok(core) = self.core.try_lock() else {
-                return Err(args);
+                return Err(call.args);
             };
             if core.committed.is_none() || self.cell().depth() != 0 || !self.open_to(&core) {
-                return Err(args);
+                return Err(call.args);
             }
-            let chain = chain.clone();
-            self.start_turn(core, Call::action(index, args, chain))
+            self.start_turn(core, call)
         };
         if core.phase.is_retired() {
             // Only after a storage failure stopped the task mid-call: this turn's state
@@ -199,23 +194,17 @@ impl<A: Actor> Live<A> {
         Ok(asked)
     }
 
-    pub(super) fn shared_in_place(
-        &self,
-        index: usize,
-        args: Payload,
-        chain: &CallChain,
-    ) -> Result<Asked, Payload> {
+    pub(super) fn shared_in_place(&self, call: Call) -> Result<Asked, Payload> {
         let begun = {
             let Ok(mut core) = self.core.try_lock() else {
-                return Err(args);
+                return Err(call.args);
             };
             // A reply that would have to wait for a commit goes through the task, which
             // watches commits.
             if !self.open_to(&core) || !core.gate.is_durable(self.needs(&core)) {
-                return Err(args);
+                return Err(call.args);
             }
-            let chain = chain.clone();
-            self.begin_shared(&mut core, Call::action(index, args, chain))
+            self.begin_shared(&mut core, call)
         };
         let mut call = match begun {
             Ok((call, _)) => call,
@@ -303,14 +292,19 @@ impl<A: Actor> Inlet for Live<A> {
         action: &str,
         args: Payload,
         chain: &CallChain,
+        conn: Option<&Connection>,
     ) -> Result<Asked, Payload> {
         let Some(index) = A::ACTIONS.iter().position(|a| a.name == action) else {
             return Ok(Asked::Ready(Err(action_not_found(A::NAME, action))));
         };
+        if let Some(err) = conn.and_then(Connection::refusal) {
+            return Ok(Asked::Ready(Err(err)));
+        }
         let _entered = self.span.as_ref().map(|span| span.enter());
+        let call = Call::action(index, args, chain.clone()).through(conn);
         match A::ACTIONS[index].access {
-            Access::Exclusive => self.exclusive_in_place(index, args, chain),
-            Access::Shared => self.shared_in_place(index, args, chain),
+            Access::Exclusive => self.exclusive_in_place(call),
+            Access::Shared => self.shared_in_place(call),
         }
     }
 }

@@ -151,12 +151,8 @@ impl<A: Actor> Instance<A> {
         };
         // A connection closed (its instance stopped, or the actor closed it) calls no more.
         let found = match &cmd.target {
-            Target::Connection(ConnOp::Action { conn, .. }) => match conn.closed_reason() {
-                Some(reason) => Err(ActorError::stopped(format!(
-                    "connection {} is closed ({}); connect again",
-                    conn.id(),
-                    reason.message()
-                ))),
+            Target::Connection(ConnOp::Action { conn, .. }) => match conn.refusal() {
+                Some(err) => Err(err),
                 None => found,
             },
             _ => found,

@@ -63,6 +63,14 @@ impl Call {
         }
     }
 
+    /// This action call, made through `conn` when it is given (so `ctx.conn()` sees it).
+    pub(super) fn through(self, conn: Option<&Connection>) -> Self {
+        Self {
+            conn: conn.map(|conn| ConnCall::Action(conn.clone())),
+            ..self
+        }
+    }
+
     /// The call `cmd` makes, of action `index` (ignored for a connection's open or close).
     pub(super) fn of(index: usize, cmd: Command) -> (Self, oneshot::Sender<Reply>) {
         let Command {

@@ -3,7 +3,7 @@
 //! `docs/benchmarks.md`.
 //!
 //! ```text
-//! cargo bench -p benches --features peers                  # everything, about 4 minutes
+//! cargo bench -p benches --features peers                  # everything, about 12 minutes
 //! cargo bench -p benches -- ask wake                       # some sections, no peers
 //! ACTORS_BENCH_ONLY="current-thread" cargo bench -p benches -- ask   # some rows
 //! ACTORS_BENCH_ASKS=100000 cargo bench -p benches          # shorter runs
@@ -107,24 +107,34 @@
 //!   Bytes are the sizes asked of the allocator (no malloc overhead); SQLite's own page
 //!   cache is allocated by C code and not counted. For ours, the blocks an awake actor
 //!   keeps alive are listed by size.
-//! - **network**: remote action round trips over HTTP on loopback. The registry serves
-//!   RivetKit's client protocol (`Registry::serve` on `127.0.0.1:0`) on the memory
-//!   driver; this crate's remote client (`Client::remote_with`, reqwest) calls the
-//!   durable exclusive `increment(1)` and the shared `get()` of counters, in BARE and
-//!   JSON, `ACTORS_BENCH_REQUESTS` (20,000) requests per row after a warm-up: one task
-//!   making them one after another, and 64 tasks sharing them (one request in flight
-//!   each), each on its own actor or all on one. The baseline is a minimal axum handler
-//!   in the same process (`POST /echo` answering the body, served the same way) posted
-//!   to by a `reqwest::Client` built as the remote client builds its own, sequential and
-//!   64 in flight. Then the official npm client (`rivetkit` in `conformance/node_modules`)
-//!   calls `increment(1)` from `benches/node/http-bench.mjs`, a child `node` process,
-//!   sequentially and 64 in flight on 64 actors, beside Node's `fetch` posting to the
-//!   same echo, a quarter as many requests per row (left out, with a message, when Node
-//!   or the npm client is missing). The figure is requests per second
-//!   (wall time of the timed requests), its ratio to the echo of the same client at the
-//!   same concurrency (our rate / echo rate: the issue's goal is at least 0.5x), the mean
-//!   latency (wall / requests sequential, 64 / rate in flight) and the runtime's worker
-//!   CPU per request (client and server together, Rust rows only).
+//! - **network**: remote action round trips over HTTP and over one WebSocket on loopback,
+//!   and the memory an open connection holds. The registry serves RivetKit's client
+//!   protocol (`Registry::serve` on `127.0.0.1:0`) on the memory driver; this crate's
+//!   remote client (`Client::remote_with`: reqwest, and tokio-tungstenite for
+//!   `connect()`) calls the durable exclusive `increment(1)` and the shared `get()` of
+//!   counters over HTTP, in BARE and JSON, `ACTORS_BENCH_REQUESTS` (20,000) requests per
+//!   row after a warm-up: one task making them one after another, and 64 tasks sharing
+//!   them (one request in flight each), each on its own actor or all on one; then
+//!   `increment(1)` over one `connect()` that every task of the row shares, sequential
+//!   and 64 in flight. The baselines are a minimal axum echo in the same process, served
+//!   the same way: `POST /echo` answering the body, posted to by a `reqwest::Client` built
+//!   as the remote client builds its own, and `GET /ws`, a WebSocket sending each message
+//!   back, spoken to over one socket by one task that owns it (as our connection's does),
+//!   sequential and 64 in flight. Then the official npm client (`rivetkit` in
+//!   `conformance/node_modules`) calls `increment(1)` from `benches/node/http-bench.mjs`,
+//!   a child `node` process: over HTTP sequentially and 64 in flight on 64 actors, over
+//!   one `connect()` sequentially and 64 in flight, beside Node's `fetch` posting to the
+//!   same echo and the `ws` package on its `/ws`, a quarter as many requests per row
+//!   (left out, with a message, when Node or the npm client is missing). The figure is
+//!   requests per second (wall time of the timed requests), its ratio to the echo of the
+//!   same client over the same transport at the same concurrency (our rate / echo rate:
+//!   the issue's goal is at least 0.5x), the mean latency (wall / requests sequential,
+//!   64 / rate in flight) and the runtime's worker CPU per request (client and server
+//!   together, Rust rows only). The memory table holds `ACTORS_BENCH_CONNECTIONS`
+//!   (1,000) connections open to one actor (after a first one, not counted) and divides
+//!   the growth of the live heap by their number: raw tokio-tungstenite sockets to the
+//!   echo's `/ws` and to our `/connect`, our remote client's `connect()` (both ends in
+//!   this process for those three), and in-process `connect()` (the actor's side alone).
 //!
 //! `ACTORS_BENCH_ONLY=text` runs only the rows whose name contains `text`. Run without
 //! `--bench` (as `cargo test --benches` does), every count is tiny: a smoke test that the
