@@ -280,6 +280,31 @@ impl Connection {
         self.0.closed.borrow().clone()
     }
 
+    /// Waits until the runtime closes it, and says why (as
+    /// [`closed_reason`](Self::closed_reason)).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let (conn, _events) = actor::connection::Connection::open(actor::Encoding::Json, 8);
+    /// let waiting = conn.closed();
+    /// tokio::pin!(waiting);
+    /// assert!(futures_util::poll!(&mut waiting).is_pending(), "open");
+    /// # }
+    /// ```
+    pub async fn closed(&self) -> ActorError {
+        let mut closed = self.0.closed.subscribe();
+        loop {
+            if let Some(reason) = closed.borrow_and_update().clone() {
+                return reason;
+            }
+            if closed.changed().await.is_err() {
+                // Not reached: the sender lives as long as `self`.
+                return ActorError::stopped("the connection closed");
+            }
+        }
+    }
+
     /// The answer to an action called through it once it is closed: `actor/stopped`,
     /// "connect again". `None` while it is open.
     pub(crate) fn refusal(&self) -> Option<ActorError> {

@@ -277,3 +277,147 @@ async fn a_stopping_server_closes_its_sockets_with_going_away() {
         .unwrap();
     registry.shutdown().await;
 }
+
+/// A client that sends far more calls than the server queues answers for, and reads none
+/// until it sent them all, gets every answer: the server stops reading while the answers
+/// it owes fill its outbox (the client is slowed, not disconnected).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_calls_beyond_the_outbox_are_all_answered() {
+    const CALLS: u64 = 2_000;
+    let (registry, server) = start(ServerOptions::default()).await;
+    let (mut socket, _) = open(&server.endpoint(), DIAL).await;
+    assert!(matches!(
+        read(next(&mut socket).await),
+        ToClient::Init { .. }
+    ));
+    for id in 0..CALLS {
+        let request = ToServer::ActionRequest {
+            id,
+            name: "turn".into(),
+            args: args(&(1,)),
+        };
+        socket.feed(send(&request)).await.unwrap();
+    }
+    socket.flush().await.unwrap();
+    let mut answered = std::collections::BTreeSet::new();
+    while answered.len() < CALLS as usize {
+        match read(next(&mut socket).await) {
+            ToClient::ActionResponse { id, .. } => assert!(answered.insert(id), "{id} twice"),
+            other => panic!("an answer, not {other:?}"),
+        }
+    }
+    assert_eq!(
+        answered.into_iter().collect::<Vec<_>>(),
+        (0..CALLS).collect::<Vec<_>>()
+    );
+    let dial = registry.client().get::<Dial>("d").await.unwrap();
+    assert_eq!(dial.turn(0).await.unwrap(), CALLS as i64);
+    server.shutdown().await;
+    registry.shutdown().await;
+}
+
+/// A horn whose connections hear every blast, and which counts the connections that left.
+#[actor(events = HornEvent)]
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Horn {
+    left: u32,
+}
+
+#[derive(Debug, Events)]
+pub enum HornEvent {
+    Blast(String),
+}
+
+#[actor]
+impl Horn {
+    #[action]
+    async fn blast(&self, ctx: &Ctx<Self>, bytes: usize) -> Result<(), ActorError> {
+        ctx.broadcast(HornEvent::Blast("b".repeat(bytes)))
+    }
+
+    #[on_disconnect]
+    async fn gone(&mut self, _ctx: &Ctx<Self>, _conn: &Conn<Self>) -> Result<(), ActorError> {
+        self.left += 1;
+        Ok(())
+    }
+
+    #[action]
+    async fn left(&self) -> u32 {
+        self.left
+    }
+}
+
+/// On the paused clock: a client that subscribes and then reads nothing while its actor
+/// blasts large events is disconnected once the server's outbox and the connection's
+/// channel are full (`#[on_disconnect]` runs once), instead of the server holding every
+/// event; the actor keeps working.
+#[tokio::test(start_paused = true)]
+async fn a_client_that_stops_reading_its_events_is_disconnected() {
+    let (registry, server) = start(ServerOptions::default()).await;
+    let path = "/gateway/horn/connect?rvt-namespace=default&rvt-method=getOrCreate&rvt-key=h";
+    let (mut socket, _) = open(&server.endpoint(), path).await;
+    assert!(matches!(
+        read(next(&mut socket).await),
+        ToClient::Init { .. }
+    ));
+    let subscribe = ToServer::SubscriptionRequest {
+        event_name: "blast".into(),
+        subscribe: true,
+    };
+    socket.send(send(&subscribe)).await.unwrap();
+    // An action after it: once answered, the subscription (read before it) holds.
+    let call = ToServer::ActionRequest {
+        id: 1,
+        name: "left".into(),
+        args: args(&[(); 0]),
+    };
+    socket.send(send(&call)).await.unwrap();
+    assert!(matches!(
+        read(next(&mut socket).await),
+        ToClient::ActionResponse { id: 1, .. }
+    ));
+    let horn = registry.client().get::<Horn>("h").await.unwrap();
+    // Each blast is 64 KiB; the loopback's socket buffers take a few MiB, the outbox and
+    // the channel 256 each.
+    let mut blasts = 0;
+    let began = tokio::time::Instant::now();
+    while horn.left().await.unwrap() == 0 {
+        assert!(
+            blasts < 20_000,
+            "still connected after {blasts} unread blasts"
+        );
+        for _ in 0..50 {
+            horn.blast(64 * 1024).await.unwrap();
+        }
+        blasts += 50;
+        // The paused clock moves on while the server writes what the socket takes, and
+        // past the 5 s a closing socket's last messages may take.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert!(blasts > 256, "closed after only {blasts} blasts");
+    // Closed because the actor closed it, not by the 45 s silence check.
+    assert!(
+        began.elapsed() < Duration::from_secs(30),
+        "closed after {:?}",
+        began.elapsed()
+    );
+    assert_eq!(horn.left().await.unwrap(), 1, "on_disconnect ran once");
+    // The socket was closed: what it holds is read, then it ends.
+    let mut read_back = 0;
+    loop {
+        match socket.next().await {
+            Some(Ok(Message::Binary(_))) => read_back += 1,
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+            Some(Ok(other)) => panic!("{other:?}"),
+        }
+    }
+    assert!(
+        read_back < blasts,
+        "{read_back} of {blasts} blasts reached the client"
+    );
+    horn.blast(1).await.unwrap();
+    assert_eq!(horn.left().await.unwrap(), 1);
+    server.shutdown().await;
+    registry.shutdown().await;
+}

@@ -7,7 +7,10 @@
 //! connection closes on the actor (`#[on_disconnect]`); when the actor closes it, the
 //! socket closes with the reason.
 
+use std::collections::VecDeque;
+use std::future::poll_fn;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use actor::connection::{self, ConnOp, Connection, Event, EventReceiver};
@@ -17,9 +20,9 @@ use axum::extract::FromRequestParts;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::stream::FuturesUnordered;
+use futures_util::{Sink, SinkExt, StreamExt};
 use percent_encoding::percent_decode_str;
-use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
 
 use super::Shared;
@@ -38,6 +41,8 @@ const SILENCE: Duration = Duration::from_secs(45);
 const OUTBOX: usize = 256;
 /// Actions one connection may have running at once; its further requests wait unread.
 const IN_FLIGHT: usize = 64;
+/// How long a closing socket's last messages may take to reach the client.
+const DRAIN: Duration = Duration::from_secs(5);
 
 /// What the client asked for in `Sec-WebSocket-Protocol`: the encoding
 /// (`rivet_encoding.<name>`), and its connection params (`rivet_conn_params.<JSON,
@@ -183,6 +188,99 @@ async fn open(
     Ok((handle, conn, events))
 }
 
+/// Messages waiting to be written to the client, written by the connection's own task
+/// (no writer task: an answer computed in the loop goes out without a hop). At most
+/// [`OUTBOX`] wait; a client that reads slower is disconnected.
+struct Outbox {
+    queue: VecDeque<Message>,
+    /// Sent into the sink and not yet flushed.
+    unflushed: bool,
+}
+
+impl Outbox {
+    fn new() -> Self {
+        Self {
+            queue: VecDeque::new(),
+            unflushed: false,
+        }
+    }
+
+    /// Queues `message`. The loop keeps the queue within [`OUTBOX`]: it takes a request
+    /// or an event only while [`Outbox::has_room`], and pings only an empty queue.
+    fn push(&mut self, message: Message) {
+        self.queue.push_back(message);
+    }
+
+    /// Whether one more request or event may be taken: its message, and the answers of
+    /// every call that may be running, still fit in [`OUTBOX`].
+    fn has_room(&self) -> bool {
+        self.queue.len() + IN_FLIGHT < OUTBOX
+    }
+
+    /// Queues the close, past the bound: it is the last message.
+    fn close(&mut self, message: Message) {
+        self.queue.push_back(message);
+    }
+
+    /// Whether there is something to write or flush.
+    fn busy(&self) -> bool {
+        !self.queue.is_empty() || self.unflushed
+    }
+
+    /// Writes what waits and flushes it. A message leaves the queue only once the sink
+    /// took it, so dropping this future between polls loses nothing.
+    fn poll_write<S>(&mut self, sink: &mut S, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>>
+    where
+        S: Sink<Message> + Unpin,
+    {
+        while !self.queue.is_empty() {
+            ready!(sink.poll_ready_unpin(cx))?;
+            if let Some(message) = self.queue.pop_front() {
+                sink.start_send_unpin(message)?;
+                self.unflushed = true;
+            }
+        }
+        if self.unflushed {
+            ready!(sink.poll_flush_unpin(cx))?;
+            self.unflushed = false;
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// One action over the connection, run by the connection's task (in place on the actor
+/// when it is idle, so a sequential caller's call costs no task hop), and its answer.
+async fn answer(
+    handle: &ActorHandle,
+    conn: &Connection,
+    values: actor::Encoding,
+    id: u64,
+    name: String,
+    args: Vec<u8>,
+) -> ToClient {
+    let target = actor::route::Target::Connection(ConnOp::Action {
+        conn: conn.clone(),
+        name: name.clone().into(),
+    });
+    match handle.send_bytes(target, values, args).await {
+        Ok(output) => ToClient::ActionResponse { id, output },
+        Err(error) => {
+            if codes::is_runtime(error.group())
+                && codes::http_status((error.group(), error.code())) >= 500
+            {
+                tracing::error!(actor = handle.kind(), id = %handle.id(), action = name, error = %error, "an action over a connection failed");
+            }
+            ToClient::Error {
+                error,
+                action_id: Some(id),
+            }
+        }
+    }
+}
+
+/// Serves an opened socket: one task reads the client's messages, runs their actions
+/// (up to [`IN_FLIGHT`] at once, polled by this task), writes answers and events, and
+/// pings. A client that reads slower than its messages come is disconnected.
 async fn serve(
     shared: Arc<Shared>,
     socket: WebSocket,
@@ -214,39 +312,49 @@ async fn serve(
         close(&handle, &conn).await;
         return;
     }
-    let (outbox, mut outgoing) = mpsc::channel::<Message>(OUTBOX);
-    // The writer: whatever the connection's tasks queue, in order, then the close.
-    let writer = tokio::spawn(async move {
-        while let Some(message) = outgoing.recv().await {
-            let closing = matches!(message, Message::Close(_));
-            if sink.send(message).await.is_err() || closing {
-                break;
-            }
-        }
-        let _ = sink.close().await;
-    });
-    let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
-    // Set by a task whose answer found the outbox full: the client reads too slowly.
-    let overflow = Arc::new(tokio::sync::Notify::new());
+    let mut outbox = Outbox::new();
+    let mut calls = FuturesUnordered::new();
     let mut closing = shared.closing.subscribe();
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
     let mut heard = Instant::now();
     let values = encoding.values();
+    let closed = conn.closed();
+    tokio::pin!(closed);
     loop {
         let received = tokio::select! {
-            received = stream.next() => received,
-            event = events.recv() => {
+            biased;
+            Some(answer) = calls.next(), if !calls.is_empty() => {
+                outbox.push(frame(encoding, &answer, max_out));
+                continue;
+            }
+            event = events.recv(), if outbox.has_room() => {
                 let Some(Event { name, args }) = event else {
                     // The actor closed the connection (it stopped, or the client reads
                     // too slowly).
                     let error = conn.closed_reason().unwrap_or_else(|| ActorError::stopped("the connection closed"));
                     tracing::debug!(actor = handle.kind(), id = %handle.id(), error = %error, "the actor closed a connection");
-                    let _ = outbox.try_send(close_for(&error, close_code(&error)));
+                    outbox.close(close_for(&error, close_code(&error)));
                     break;
                 };
                 let event = ToClient::Event { name: name.into_owned(), args };
-                if outbox.try_send(frame(encoding, &event, max_out)).is_err() {
-                    overflow.notify_one();
+                outbox.push(frame(encoding, &event, max_out));
+                continue;
+            }
+            // With the outbox full the events wait in the connection's channel; when that
+            // fills too, the actor closes the connection and the socket closes with it.
+            error = &mut closed, if !outbox.has_room() => {
+                tracing::debug!(actor = handle.kind(), id = %handle.id(), error = %error, "the actor closed a connection");
+                outbox.close(close_for(&error, close_code(&error)));
+                break;
+            }
+            // Read only while the answers of every call that may run fit the outbox:
+            // a client that sends faster than it reads is slowed, not disconnected.
+            received = stream.next(), if calls.len() < IN_FLIGHT && outbox.has_room() => received,
+            // Written when nothing is left to read or run, so answers that come together
+            // go out in one write.
+            written = poll_fn(|cx| outbox.poll_write(&mut sink, cx)), if outbox.busy() => {
+                if written.is_err() {
+                    break;
                 }
                 continue;
             }
@@ -255,20 +363,15 @@ async fn serve(
                     tracing::debug!(actor = handle.kind(), id = %handle.id(), "a client went silent; closing its connection");
                     break;
                 }
-                if outbox.try_send(Message::Ping(Default::default())).is_err() {
-                    break;
+                // A client that has not taken what waits is not pinged on top of it.
+                if outbox.queue.is_empty() {
+                    outbox.push(Message::Ping(Default::default()));
                 }
                 continue;
             }
-            _ = overflow.notified() => {
-                let error = ActorError::of(codes::OVERLOADED, "the client reads its messages slower than they come");
-                tracing::debug!(actor = handle.kind(), id = %handle.id(), "{error}; closing its connection");
-                let _ = outbox.try_send(close_for(&error, 1008));
-                break;
-            }
             _ = closing.changed() => {
                 // RivetKit's client reconnects on `ws.going_away`.
-                let _ = outbox.send(Message::Close(Some(CloseFrame { code: 1001, reason: "ws.going_away".into() }))).await;
+                outbox.close(Message::Close(Some(CloseFrame { code: 1001, reason: "ws.going_away".into() })));
                 break;
             }
         };
@@ -296,7 +399,7 @@ async fn serve(
                             shared.options.max_incoming
                         ),
                     );
-                    let _ = outbox.send(close_for(&error, 1009)).await;
+                    outbox.close(close_for(&error, 1009));
                 }
                 break;
             }
@@ -309,44 +412,13 @@ async fn serve(
                     error,
                     action_id: None,
                 };
-                if outbox.try_send(frame(encoding, &refused, max_out)).is_err() {
-                    break;
-                }
+                outbox.push(frame(encoding, &refused, max_out));
                 continue;
             }
         };
         match request {
             ToServer::ActionRequest { id, name, args } => {
-                let Ok(permit) = in_flight.clone().acquire_owned().await else {
-                    break;
-                };
-                let (handle, outbox, overflow) = (handle.clone(), outbox.clone(), overflow.clone());
-                let conn = conn.clone();
-                tokio::spawn(async move {
-                    let target = actor::route::Target::Connection(ConnOp::Action {
-                        conn,
-                        name: name.clone().into(),
-                    });
-                    let answer = match handle.send_bytes(target, values, args).await {
-                        Ok(output) => ToClient::ActionResponse { id, output },
-                        Err(error) => {
-                            if codes::is_runtime(error.group())
-                                && codes::http_status((error.group(), error.code())) >= 500
-                            {
-                                tracing::error!(actor = handle.kind(), id = %handle.id(), action = name, error = %error, "an action over a connection failed");
-                            }
-                            ToClient::Error {
-                                error,
-                                action_id: Some(id),
-                            }
-                        }
-                    };
-                    // A client too slow to take its answers is disconnected.
-                    if outbox.try_send(frame(encoding, &answer, max_out)).is_err() {
-                        overflow.notify_one();
-                    }
-                    drop(permit);
-                });
+                calls.push(answer(&handle, &conn, values, id, name, args));
             }
             ToServer::SubscriptionRequest {
                 event_name,
@@ -363,15 +435,23 @@ async fn serve(
                         error,
                         action_id: None,
                     };
-                    if outbox.try_send(frame(encoding, &refused, max_out)).is_err() {
-                        break;
-                    }
+                    outbox.push(frame(encoding, &refused, max_out));
                 }
             }
         }
     }
-    drop(outbox);
-    let _ = writer.await;
+    // Calls still running are dropped: one the actor took runs to its end there, its
+    // answer unsent (the client's own connection said it may or may not have run).
+    drop(calls);
+    // What is queued goes out, the close last, unless the client takes longer than
+    // `DRAIN` to read it.
+    let drained = tokio::time::timeout(DRAIN, async {
+        let _ = poll_fn(|cx| outbox.poll_write(&mut sink, cx)).await;
+        let _ = sink.close().await;
+    });
+    if drained.await.is_err() {
+        tracing::debug!(actor = handle.kind(), id = %handle.id(), "a client did not read its last messages within {DRAIN:?}");
+    }
     close(&handle, &conn).await;
 }
 
