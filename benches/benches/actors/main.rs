@@ -125,8 +125,10 @@
 //!   a child `node` process: over HTTP sequentially and 64 in flight on 64 actors, over
 //!   one `connect()` sequentially and 64 in flight, beside Node's `fetch` posting to the
 //!   same echo and the `ws` package on its `/ws`, a quarter as many requests per row
-//!   (left out, with a message, when Node or the npm client is missing). The figure is
-//!   requests per second (wall time of the timed requests), its ratio to the echo of the
+//!   (left out, with a message, when Node or the npm client is missing). Every row runs
+//!   `ACTORS_BENCH_ROUNDS` (3) times, round-robin with its echo, and the median round is
+//!   reported. The figure is requests per second (wall time of the timed requests), its
+//!   ratio to the echo of the
 //!   same client over the same transport at the same concurrency (our rate / echo rate:
 //!   the goal is at least 0.5x), the mean latency (wall / requests sequential,
 //!   64 / rate in flight) and the runtime's worker CPU per request (client and server

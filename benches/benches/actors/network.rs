@@ -612,33 +612,60 @@ pub fn run(config: &Config) -> BenchResult<Vec<Goal>> {
         .into_iter()
         .filter(|row| config.includes(&row.name()))
         .collect();
-    let mut results: Vec<(Row, Measured)> = Vec::new();
-    for row in selected.iter().filter(|r| r.node_arg().is_none()) {
-        let measured = match row.who {
-            Who::RustEcho => rust_echo(row.over, row.shape, n)?,
-            Who::Rust(encoding, call) => rust_remote(encoding, call, row.over, row.shape, n)?,
-            Who::NodeEcho | Who::Node(_) => unreachable!("Node rows run in node_rows"),
-        };
-        progress!(
-            "network: {:<56} {:>8.0}/s",
-            row.name(),
-            measured.per_second()
-        );
-        results.push((*row, measured));
-    }
+    // Every row `rounds` times, round-robin (the echo beside ours in each round), and
+    // the median round of each: this machine's speed drifts within a run.
+    let rust: Vec<Row> = selected
+        .iter()
+        .filter(|r| r.node_arg().is_none())
+        .copied()
+        .collect();
     let node: Vec<Row> = selected
         .iter()
         .filter(|r| r.node_arg().is_some())
         .copied()
         .collect();
-    if !node.is_empty()
-        && let Some(measured) = node_rows(&node, node_requests(n))?
-    {
-        for (row, m) in &measured {
-            progress!("network: {:<56} {:>8.0}/s", row.name(), m.per_second());
+    let mut rounds: Vec<(Row, Vec<Measured>)> = rust
+        .iter()
+        .chain(&node)
+        .map(|row| (*row, Vec::new()))
+        .collect();
+    let mut keep = |row: Row, measured: Measured| {
+        if let Some((_, taken)) = rounds.iter_mut().find(|(r, _)| *r == row) {
+            taken.push(measured);
         }
-        results.extend(measured);
+    };
+    for round in 1..=config.rounds {
+        for row in &rust {
+            let measured = match row.who {
+                Who::RustEcho => rust_echo(row.over, row.shape, n)?,
+                Who::Rust(encoding, call) => rust_remote(encoding, call, row.over, row.shape, n)?,
+                Who::NodeEcho | Who::Node(_) => unreachable!("Node rows run in node_rows"),
+            };
+            progress!(
+                "network: round {round}: {:<56} {:>8.0}/s",
+                row.name(),
+                measured.per_second()
+            );
+            keep(*row, measured);
+        }
+        if !node.is_empty()
+            && let Some(measured) = node_rows(&node, node_requests(n))?
+        {
+            for (row, m) in measured {
+                progress!(
+                    "network: round {round}: {:<56} {:>8.0}/s",
+                    row.name(),
+                    m.per_second()
+                );
+                keep(row, m);
+            }
+        }
     }
+    let results: Vec<(Row, Measured)> = rounds
+        .into_iter()
+        .filter(|(_, taken)| !taken.is_empty())
+        .map(|(row, mut taken)| (row, Measured::median_of(&mut taken).clone()))
+        .collect();
 
     let rate_of = |row: Row| {
         results
@@ -687,9 +714,10 @@ pub fn run(config: &Config) -> BenchResult<Vec<Goal>> {
         }
     }
     println!(
-        "## network: remote action round trips over HTTP and over one WebSocket on loopback, beside an axum echo ({} requests per Rust row, {} per Node row, after a warm-up; mean latency = wall time / requests when sequential, {IN_FLIGHT} / rate when {IN_FLIGHT} are in flight)\n\n{table}",
+        "## network: remote action round trips over HTTP and over one WebSocket on loopback, beside an axum echo ({} requests per Rust row, {} per Node row, after a warm-up; median of {} rounds, round-robin; mean latency = wall time / requests when sequential, {IN_FLIGHT} / rate when {IN_FLIGHT} are in flight)\n\n{table}",
         thousands(n as f64),
-        thousands(node_requests(n) as f64)
+        thousands(node_requests(n) as f64),
+        config.rounds
     );
     connection_memory(config)?;
     Ok(goals)
