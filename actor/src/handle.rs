@@ -13,7 +13,7 @@ use crate::error::ActorError;
 use crate::key::ActorId;
 use crate::payload::{Encoding, Payload};
 use crate::queue::{DeadLetter, DeadLetterOp, MessageId};
-use crate::route::{InProcess, Route, Target};
+use crate::route::{Calling, InProcess, Route, Target};
 use crate::workflow::{WorkflowId, WorkflowOp, WorkflowRun, WorkflowStatus};
 
 /// A handle to one actor, untyped. `#[actor]` wraps it in `<Struct>Handle`, which derefs
@@ -252,11 +252,11 @@ impl ActorHandle {
             .decode()
     }
 
-    /// Delivers `args` to `target` and returns the answer, untyped.
-    pub async fn send(&self, target: Target, args: Payload) -> Result<Payload, ActorError> {
+    /// Delivers `args` to `target` and returns the answer, untyped (see [`Calling`]).
+    pub fn send(&self, target: Target, args: Payload) -> Calling<'_> {
         match &self.via {
-            Via::InProcess(route) => route.call(target, args).await,
-            Via::Route(route) => route.call(target, args).await,
+            Via::InProcess(route) => route.call(target, args),
+            Via::Route(route) => Calling::boxed(route.call(target, args)),
         }
     }
 

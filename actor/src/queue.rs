@@ -8,12 +8,12 @@
 //! handler produced. See `docs/queues.md`.
 
 use std::fmt;
-use std::future::IntoFuture;
+use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
-use futures_util::FutureExt;
-use futures_util::future::BoxFuture;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -21,7 +21,7 @@ use crate::driver::keys;
 use crate::error::ActorError;
 use crate::handle::ActorHandle;
 use crate::payload::{Encoding, Payload};
-use crate::route::Target;
+use crate::route::{Calling, Target};
 
 /// The id of a message, unique among the messages one actor was ever sent: what a send
 /// returns, and how dead letters are replayed and discarded.
@@ -202,22 +202,27 @@ impl<'a, R: DeserializeOwned + Send + 'static> QueueSend<'a, R> {
 
 impl<'a, R: Send + 'static> IntoFuture for QueueSend<'a, R> {
     type Output = Result<MessageId, ActorError>;
-    type IntoFuture = BoxFuture<'a, Self::Output>;
+    type IntoFuture = Sending<'a>;
 
-    fn into_future(self) -> Self::IntoFuture {
-        let Self {
-            handle,
-            queue,
-            message,
-            ..
-        } = self;
-        async move {
-            handle
-                .send(Target::Send(queue.into()), message)
-                .await?
-                .decode()
-        }
-        .boxed()
+    fn into_future(self) -> Sending<'a> {
+        Sending(
+            self.handle
+                .send(Target::Send(self.queue.into()), self.message),
+        )
+    }
+}
+
+/// A send on its way (a [`QueueSend`] awaited): its message's id once the message is
+/// durable.
+#[must_use = "a send does nothing until it is awaited"]
+#[derive(Debug)]
+pub struct Sending<'a>(Calling<'a>);
+
+impl Future for Sending<'_> {
+    type Output = Result<MessageId, ActorError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx).map(|sent| sent?.decode())
     }
 }
 

@@ -10,7 +10,10 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -236,6 +239,121 @@ impl fmt::Debug for InProcess {
     }
 }
 
+/// A call on its way through a handle ([`ActorHandle::send`](crate::ActorHandle::send)):
+/// answered at once (in place, or refused), waiting for the reply of a call the actor's
+/// task took or of a commit, or on a longer path (an actor found again after it stopped,
+/// a route of another kind). A named type, so what is built on it (a queue send) needs no
+/// boxed future; like any future it does nothing until polled.
+///
+/// ```
+/// # use actor::prelude::*;
+/// # #[actor] #[derive(Clone, Default, Serialize, Deserialize)] pub struct Chime { rung: u32 }
+/// # #[actor] impl Chime { #[action] async fn ring(&mut self) -> u32 { self.rung += 1; self.rung } }
+/// # #[tokio::main] async fn main() -> Result<(), ActorError> {
+/// # let registry = registry::Registry::builder().memory().build().await?;
+/// let chime = registry.client().get_or_create::<Chime>("door").await?;
+/// // A typed handle derefs to its `ActorHandle`.
+/// let calling: actor::route::Calling<'_> =
+///     chime.send(actor::route::Target::action("ring"), actor::Payload::local(()));
+/// assert_eq!(calling.await?.decode::<u32>()?, 1);
+/// # registry.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[must_use = "a call does nothing until it is awaited"]
+pub struct Calling<'a>(Step<'a>);
+
+enum Step<'a> {
+    /// Not delivered yet: the next attempt.
+    Ask {
+        route: &'a InProcess,
+        target: Target,
+        args: Payload,
+        attempt: usize,
+    },
+    /// Taken; the answer comes through `reply`.
+    Waiting {
+        route: &'a InProcess,
+        target: Target,
+        reply: oneshot::Receiver<Reply>,
+    },
+    Boxed(BoxFuture<'a, Reply>),
+    Answered(Reply),
+    Done,
+}
+
+impl<'a> Calling<'a> {
+    /// A call on a route that gives its own future.
+    pub(crate) fn boxed(call: BoxFuture<'a, Reply>) -> Self {
+        Self(Step::Boxed(call))
+    }
+}
+
+impl Future for Calling<'_> {
+    type Output = Reply;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Reply> {
+        let step = &mut self.get_mut().0;
+        loop {
+            match std::mem::replace(step, Step::Done) {
+                Step::Ask {
+                    route,
+                    target,
+                    args,
+                    attempt,
+                } => *step = route.ask(target, args, attempt),
+                Step::Waiting {
+                    route,
+                    target,
+                    mut reply,
+                } => {
+                    let Poll::Ready(received) = Pin::new(&mut reply).poll(cx) else {
+                        *step = Step::Waiting {
+                            route,
+                            target,
+                            reply,
+                        };
+                        return Poll::Pending;
+                    };
+                    return Poll::Ready(route.answer(&target, received));
+                }
+                Step::Boxed(mut call) => {
+                    let Poll::Ready(answer) = call.as_mut().poll(cx) else {
+                        *step = Step::Boxed(call);
+                        return Poll::Pending;
+                    };
+                    return Poll::Ready(answer);
+                }
+                Step::Answered(answer) => {
+                    // Answered at once: a unit of the task's cooperative budget, as a
+                    // channel receive would spend, so a loop of calls answered in place
+                    // still yields (see `Mailbox::ask`). The call ran already, in the
+                    // order it was made; only its answer waits.
+                    let Poll::Ready(budget) = tokio::task::coop::poll_proceed(cx) else {
+                        *step = Step::Answered(answer);
+                        return Poll::Pending;
+                    };
+                    budget.made_progress();
+                    return Poll::Ready(answer);
+                }
+                Step::Done => panic!("a `Calling` was polled after it finished"),
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Calling<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let step = match &self.0 {
+            Step::Ask { .. } => "ask",
+            Step::Waiting { .. } => "waiting",
+            Step::Boxed(_) => "boxed",
+            Step::Answered(_) => "answered",
+            Step::Done => "done",
+        };
+        f.debug_tuple("Calling").field(&step).finish()
+    }
+}
+
 /// Waits for `reply` as the yield of a task whose cooperative budget is spent: outside
 /// the budget (which would refuse the wait with tokio's forced yield), and with a plain
 /// `yield_now` if the answer was somehow there without waiting.
@@ -296,58 +414,73 @@ impl InProcess {
         Ok(mailbox)
     }
 
-    /// Delivers one call, following the actor across sleeps.
-    pub async fn call(&self, target: Target, mut args: Payload) -> Result<Payload, ActorError> {
-        for _ in 0..MAX_RESOLVES {
-            // Not under the route's lock: the call may run in place, and its action may
-            // call this same handle.
-            let mailbox = self.mailbox();
-            let asked = mailbox
-                .ask(&target, args)
-                .map_err(|rejected| (rejected, mailbox));
-            match asked {
-                Ok(Asked::Ready(reply)) => {
-                    // Answered in place: spend a unit of the task's cooperative budget, as
-                    // a channel receive would (see `Mailbox::ask`).
-                    tokio::task::consume_budget().await;
-                    return reply;
+    /// Delivers one call, following the actor across sleeps: a named future (no box for
+    /// the common paths), which does nothing until it is polled.
+    pub fn call(&self, target: Target, args: Payload) -> Calling<'_> {
+        Calling(Step::Ask {
+            route: self,
+            target,
+            args,
+            attempt: 0,
+        })
+    }
+
+    /// One attempt at delivering the call: its answer, or what the call waits for next.
+    fn ask(&self, target: Target, args: Payload, attempt: usize) -> Step<'_> {
+        if attempt == MAX_RESOLVES {
+            return Step::Answered(Err(ActorError::of(
+                codes::STOPPED,
+                format!(
+                    "actor `{}` kept stopping while {target} was being delivered",
+                    self.kind
+                ),
+            )));
+        }
+        // Not under the route's lock: the call may run in place, and its action may call
+        // this same handle.
+        let mailbox = self.mailbox();
+        match mailbox.ask(&target, args) {
+            Ok(Asked::Ready(reply)) => Step::Answered(reply),
+            Ok(Asked::Waiting(reply)) => Step::Waiting {
+                route: self,
+                target,
+                reply,
+            },
+            Ok(Asked::Yielding(reply)) => Step::Boxed(
+                async move { self.answer(&target, yield_awaiting(reply).await) }.boxed(),
+            ),
+            Err(Rejected::Overloaded { capacity }) => Step::Answered(Err(ActorError::overloaded(
+                self.kind,
+                &self.id(),
+                capacity,
+                "calls waiting",
+            ))),
+            Err(Rejected::Closed(returned)) => {
+                // A connection lives on one instance: it closed with it.
+                if let Target::Connection(op) = &target
+                    && !matches!(op, ConnOp::Open(_))
+                {
+                    return Step::Answered(Err(ActorError::stopped(format!(
+                        "connection {} to actor `{}` closed when the actor stopped; connect again",
+                        op.conn().id(),
+                        self.kind
+                    ))));
                 }
-                Ok(Asked::Waiting(reply)) => return self.answer(&target, reply.await),
-                Ok(Asked::Yielding(reply)) => {
-                    return self.answer(&target, yield_awaiting(reply).await);
-                }
-                Err((Rejected::Overloaded { capacity }, _)) => {
-                    return Err(ActorError::overloaded(
-                        self.kind,
-                        &self.id(),
-                        capacity,
-                        "calls waiting",
-                    ));
-                }
-                Err((Rejected::Closed(returned), stale)) => {
-                    // A connection lives on one instance: it closed with it.
-                    if let Target::Connection(op) = &target
-                        && !matches!(op, ConnOp::Open(_))
-                    {
-                        return Err(ActorError::stopped(format!(
-                            "connection {} to actor `{}` closed when the actor stopped; \
-                             connect again",
-                            op.conn().id(),
-                            self.kind
-                        )));
+                Step::Boxed(
+                    async move {
+                        self.refresh(&mailbox).await?;
+                        Calling(Step::Ask {
+                            route: self,
+                            target,
+                            args: returned,
+                            attempt: attempt + 1,
+                        })
+                        .await
                     }
-                    args = returned;
-                    self.refresh(&stale).await?;
-                }
+                    .boxed(),
+                )
             }
         }
-        Err(ActorError::of(
-            codes::STOPPED,
-            format!(
-                "actor `{}` kept stopping while {target} was being delivered",
-                self.kind
-            ),
-        ))
     }
 
     /// The answer a queued call received, or `actor/stopped` if the instance dropped it.

@@ -6,6 +6,7 @@
 use actor_test_support as common;
 
 use std::collections::HashMap;
+use std::future::IntoFuture;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -263,6 +264,62 @@ async fn a_send_to_an_idle_actor_is_handled_in_place_but_never_ahead_of_its_queu
         ["where:a", "first#2", "second#1"],
         "in order, each once"
     );
+    registry.shutdown().await;
+}
+
+/// On the paused clock: while a handler holds the state, sends and actions queue in the
+/// inbox; once it finishes, the task runs them one after another (a queued run), in
+/// arrival order, as if each had come alone: a handler that fails is retried after its
+/// backoff, one that waits is finished on the task before the next call.
+#[tokio::test(start_paused = true)]
+async fn sends_queued_behind_a_turn_run_in_arrival_order_among_actions() {
+    let registry = memory().await;
+    let key = "queued-run";
+    let s = script(key);
+    let gate = Arc::new(Semaphore::new(0));
+    *s.gate.lock().unwrap() = Some(gate.clone());
+    s.fail_first.store(1, Ordering::SeqCst);
+    let w = Worker::get_or_create(&registry.client(), [key])
+        .await
+        .unwrap();
+    // Answered once the message is stored; its handler holds the state until a permit.
+    w.slow("hold".into()).await.unwrap();
+    assert_eq!(s.began.load(Ordering::SeqCst), 1);
+    // In one poll, before the actor's task runs again: the holding handler gets its
+    // permit, then the calls are made in this order (each future's first poll queues it),
+    // so they wait in the inbox when the handler's turn ends. `slow:w` gets its own
+    // permit once it began.
+    let open = async {
+        gate.add_permits(1);
+        while s.began.load(Ordering::SeqCst) < 2 {
+            tokio::task::yield_now().await;
+        }
+        gate.add_permits(1);
+        Ok(())
+    };
+    let ((), a, (), c, (), ()) = tokio::try_join!(
+        open,
+        w.run_task(task("a")).into_future(),
+        w.act("b".into()),
+        w.note("c".into()).into_future(),
+        async { w.slow("w".into()).await.map(drop) },
+        w.act("d".into()),
+    )
+    .unwrap();
+    assert!(c > a, "ids grow: {a} {c}");
+    // `a` failed its first attempt (its change thrown away) and backs off for 1 s.
+    s.fail_first.store(0, Ordering::SeqCst);
+    assert_eq!(
+        w.flushed().await.unwrap(),
+        ["slow:hold", "act:b", "note:c", "slow:w", "act:d"]
+    );
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(
+        w.flushed().await.unwrap(),
+        ["slow:hold", "act:b", "note:c", "slow:w", "act:d", "a#2"],
+        "in arrival order, each once"
+    );
+    assert_eq!(s.attempts.lock().unwrap().len(), 2);
     registry.shutdown().await;
 }
 

@@ -3,9 +3,10 @@
 //! read storage off the loop and then change the queues on it, and firing a schedule
 //! (its action's turn commits the schedule's removal or its next time).
 
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 
 use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
@@ -19,10 +20,10 @@ use crate::queue::{self, DeadLetter, DeadLetterOp};
 use crate::route::Target;
 
 use super::intake::{Answer, Work};
-use super::live::{Core, Finished, Live};
+use super::live::{Core, Finished, Live, Started};
 use super::run::{End, Instance};
 use super::schedules::{Book, Firing};
-use super::scope::{CallChain, Scope};
+use super::scope::{CallChain, Scope, Scoped};
 use super::turn::{Call, TurnDone};
 
 /// A call that reads storage off the loop: a dead-letter call, or a workflow's history.
@@ -53,12 +54,18 @@ impl<A: Actor> Instance<A> {
         let mut core = self.live.lock();
         let released = self
             .live
-            .conclude_message(&mut core, id, scope, done)
+            .conclude_message(&mut core, id, scope, done, false)
             .map_err(End::Crash)?;
         for released in released.iter().rev() {
             self.waiting.push_front(Work::Message(*released));
         }
-        Ok(())
+        Self::run_queued(
+            &self.live,
+            core,
+            &self.waiting,
+            &mut self.deferred,
+            &mut self.exclusive,
+        )
     }
 
     /// Ends a turn the run loop asked for: the messages it completes are removed in the
@@ -206,6 +213,7 @@ impl<A: Actor> Live<A> {
         id: u64,
         scope: Option<Arc<dyn Scope>>,
         mut done: TurnDone<A>,
+        defer: bool,
     ) -> Result<Vec<u64>, ActorError> {
         let failure = done.failure();
         let clock = self.host().clock();
@@ -215,7 +223,7 @@ impl<A: Actor> Live<A> {
         let answer = match failure {
             None => {
                 done.staged.extend(outcome.ops);
-                match self.finish_turn(core, done, scope, false) {
+                match self.finish_turn(core, done, scope, defer) {
                     Finished::Reply { needs, result } => Ok((needs, result)),
                     Finished::Crash { result, err } => Err((result, err)),
                 }
@@ -241,6 +249,81 @@ impl<A: Actor> Live<A> {
                 Err(err)
             }
         }
+    }
+}
+
+/// How a message handled as soon as it was sent ([`Live::handle_sent`]) left its send.
+pub(super) enum Handled<A: Actor> {
+    /// The handler finished (or failed, its retry or dead letter recorded): the send is
+    /// answered once commit `needs` is durable.
+    Done(u64),
+    /// The handler waits: its turn goes on on the task, and the send is answered once
+    /// commit `needs` (which stores the message) is durable.
+    Waiting(Scoped<BoxFuture<'static, TurnDone<A>>>, u64),
+    /// The instance stopped, or failed (its phase says why): the send's answer.
+    Failed(ActorError),
+}
+
+impl<A: Actor> Live<A> {
+    /// Runs the handler of a message just sent to queue `index`, on this task, with the
+    /// state taken: the caller's in place (`send_in_place`), or the instance task's in a
+    /// queued run (`run_queued`). Nothing may be queued before it, nor stored before it in
+    /// its queue. The message gets an id and its handler a copy of the body; it is stored
+    /// (as running, on its first attempt) only if the handler fails or has to wait, so a
+    /// message handled at once is never written. With `defer` a durable save is left to
+    /// the end of the task's run, as for its actions; without, it is made now.
+    pub(super) fn handle_sent<'a>(
+        &'a self,
+        mut core: MutexGuard<'a, Core<A>>,
+        index: usize,
+        encoding: Encoding,
+        body: Vec<u8>,
+        defer: bool,
+    ) -> (MutexGuard<'a, Core<A>>, u64, Handled<A>) {
+        let id = core.queues().next_id();
+        let delivery = queue::Delivery {
+            id: queue::MessageId::from(id),
+            queue: A::QUEUES[index].name,
+            attempt: 1,
+            awaited: false,
+        };
+        let message = Payload::Encoded(encoding, body.clone());
+        let (mut core, started) = self.start_turn(core, Call::message(index, message, delivery));
+        if core.phase.is_retired() {
+            // Only after a storage failure stopped the task mid-call: this turn's state
+            // must not reach storage behind the next instance's back.
+            return (core, id, Handled::Failed(self.stopped_error()));
+        }
+        let succeeded = matches!(&started, Started::Done(done, _) if done.failure().is_none());
+        if !succeeded {
+            let now_ms = self.host().clock().now_ms();
+            core.queues().adopt(index, id, encoding, body, now_ms);
+        }
+        let handled = match started {
+            Started::Done(done, scope) => {
+                let concluded = self
+                    .conclude_message(&mut core, id, scope, done, defer)
+                    .and_then(|_| {
+                        if defer {
+                            Ok(())
+                        } else {
+                            self.save_owed(&mut core)
+                        }
+                    });
+                match concluded {
+                    // Deferred, the reply waits for the run's commit if the handler left
+                    // the state to save (`needs`); saved now, for what was submitted.
+                    Ok(()) if defer => Handled::Done(self.needs(&core).max(core.gate.submitted())),
+                    Ok(()) => Handled::Done(core.gate.submitted()),
+                    Err(err) => {
+                        core.phase.fail(err.clone());
+                        Handled::Failed(err)
+                    }
+                }
+            }
+            Started::Waiting(turn) => Handled::Waiting(turn, core.gate.submitted() + 1),
+        };
+        (core, id, handled)
     }
 }
 

@@ -18,9 +18,9 @@ use crate::definition::{Access, Actor};
 use crate::error::{ActorError, action_not_found};
 use crate::mailbox::{Asked, Inlet};
 use crate::payload::{Encoding, Payload, ReplyShape};
-use crate::queue::{Delivery, MessageId};
 
 use super::cell::InstanceCell;
+use super::handlers::Handled;
 use super::intake::Answer;
 use super::live::{Core, Finished, Live, Started};
 use super::queues;
@@ -147,48 +147,18 @@ impl<A: Actor> Live<A> {
             return Err(Payload::Encoded(encoding, body));
         }
         let _entered = self.span.as_ref().map(|span| span.enter());
-        // The message is stored only if its handler does not finish at once with a
-        // success: until then it has an id, and its body is kept aside.
-        let id = core.queues().next_id();
-        let delivery = Delivery {
-            id: MessageId::from(id),
-            queue: A::QUEUES[index].name,
-            attempt: 1,
-            awaited: false,
-        };
-        let message = Payload::Encoded(encoding, body.clone());
-        let (mut core, started) = self.start_turn(core, Call::message(index, message, delivery));
-        if core.phase.is_retired() {
-            return Ok(Asked::Ready(Err(self.stopped_error())));
-        }
-        let succeeded = matches!(&started, Started::Done(done, _) if done.failure().is_none());
-        if !succeeded {
-            let now_ms = self.host().clock().now_ms();
-            core.queues().adopt(index, id, encoding, body, now_ms);
-        }
-        let asked = match started {
-            Started::Done(done, scope) => {
-                let concluded = self
-                    .conclude_message(&mut core, id, scope, done)
-                    .and_then(|_| self.save_owed(&mut core));
-                match concluded {
-                    Ok(()) => {
-                        let needs = core.gate.submitted();
-                        core.gate.deliver(needs, queues::sent(shape, id))
-                    }
-                    Err(err) => {
-                        core.phase.fail(err.clone());
-                        Asked::Ready(Err(err))
-                    }
-                }
-            }
-            Started::Waiting(turn) => {
+        let (core, id, handled) = self.handle_sent(core, index, encoding, body, false);
+        let mut core = core;
+        let asked = match handled {
+            Handled::Done(needs) => core.gate.deliver(needs, queues::sent(shape, id)),
+            Handled::Waiting(turn, needs) => {
                 core.handed.hand_turn(turn, Answer::Message(id));
                 let (reply, rx) = oneshot::channel();
-                let needs = core.gate.submitted() + 1;
                 core.gate.reply(needs, reply, queues::sent(shape, id));
                 Asked::Waiting(rx)
             }
+            Handled::Failed(err) if core.phase.is_retired() => return Ok(Asked::Ready(Err(err))),
+            Handled::Failed(err) => Asked::Ready(Err(err)),
         };
         self.leave(core);
         Ok(asked)

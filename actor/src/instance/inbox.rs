@@ -82,19 +82,15 @@ impl Inbox {
         }
     }
 
-    /// For the task: the call at the head if it is an exclusive action (`exclusive` finds
-    /// its index by name).
-    pub(crate) fn take_exclusive(
+    /// For the task: the call at the head, if `pick` takes its target (and says what it
+    /// is to the task).
+    pub(crate) fn take_head<T>(
         &self,
-        exclusive: impl FnOnce(&str) -> Option<usize>,
-    ) -> Option<(usize, Envelope)> {
+        pick: impl FnOnce(&crate::route::Target) -> Option<T>,
+    ) -> Option<(T, Envelope)> {
         let mut queue = self.lock();
-        let head = queue.items.front()?;
-        let crate::route::Target::Action(name) = &head.target else {
-            return None;
-        };
-        let index = exclusive(name)?;
-        queue.items.pop_front().map(|cmd| (index, cmd))
+        let picked = pick(&queue.items.front()?.target)?;
+        queue.items.pop_front().map(|cmd| (picked, cmd))
     }
 
     /// The next message if one is there.

@@ -20,7 +20,8 @@ use crate::mailbox::{Command, Reply};
 use crate::payload::{Payload, ReplyShape};
 use crate::route::Target;
 
-use super::live::{Core, Finished, Live, PendingTurn, Started};
+use super::handlers::Handled;
+use super::live::{Core, Finished, HandedTurn, Live, Started};
 use super::looping::LoopTurn;
 use super::phase::Stop;
 use super::queues;
@@ -66,7 +67,7 @@ pub(super) enum Ran<A> {
     /// owed.
     Done(u32),
     /// A turn waits on something: it must be finished on the task.
-    Waiting(PendingTurn<A>),
+    Waiting(HandedTurn<A>),
     /// A turn crashed the instance (its phase has failed).
     Crashed,
 }
@@ -224,10 +225,9 @@ impl<A: Actor> Instance<A> {
         let Some(queue) = A::QUEUES.iter().position(|q| q.name == name) else {
             return turn::rejected(target_not_found::<A>(&target), reply);
         };
-        // The mailbox encodes every message before it is queued (`Inlet::prepare_send`).
-        let Payload::Encoded(encoding, body) = args else {
-            let err = ActorError::internal("send", "a message reached the inbox unencoded");
-            return turn::rejected(err, reply);
+        let (encoding, body) = match encoded(args) {
+            Ok(message) => message,
+            Err(err) => return turn::rejected(err, reply),
         };
         let now_ms = self.live.host().clock().now_ms();
         let mut core = self.live.lock();
@@ -264,12 +264,13 @@ impl<A: Actor> Instance<A> {
 }
 
 impl<A: Actor> Live<A> {
-    /// For the task, right after a turn finished: runs the exclusive calls at the head of
-    /// the inbox one after another, up to `limit`, each under one lock and without the
-    /// loop's look between them. Each takes the state from the core, runs outside the lock
-    /// (user code never runs under it) and puts it back with its save deferred, and its
-    /// reply goes to the gate. The caller must have no call taken and not started (they go
-    /// first).
+    /// For the task, right after a turn finished: runs the exclusive turns at the head of
+    /// the inbox one after another, up to `limit`: calls of exclusive actions, and sends to
+    /// a queue with a handler that holds no earlier message (handled as a send in place
+    /// is, `handle_sent`). Each runs under one lock, without the loop's look between them;
+    /// it takes the state from the core, runs outside the lock (user code never runs under
+    /// it) and puts it back with its save deferred, and its reply goes to the gate. The
+    /// caller must have no call taken and not started (they go first).
     pub(super) fn run_queued<'a>(
         &'a self,
         mut core: MutexGuard<'a, Core<A>>,
@@ -281,39 +282,97 @@ impl<A: Actor> Live<A> {
             return (core, Ran::Done(0));
         }
         while ran < limit && core.committed.is_some() && core.phase.takes_calls() {
-            let Some(cmd) = self.cell().inbox.take_exclusive(|name| {
-                A::ACTIONS
+            let queues = core.queues.as_deref();
+            let Some((head, cmd)) = self.cell().inbox.take_head(|target| match target {
+                Target::Action(name) => A::ACTIONS
                     .iter()
-                    .position(|a| a.name == name && a.access == Access::Exclusive)
+                    .position(|a| a.name == *name && a.access == Access::Exclusive)
+                    .map(Head::Action),
+                Target::Send(name) => A::QUEUES
+                    .iter()
+                    .position(|q| q.name == *name && q.handled)
+                    .filter(|&index| !queues.is_some_and(|q| q.holds(index)))
+                    .map(Head::Send),
+                _ => None,
             }) else {
                 break;
             };
             self.cell().set_draining(true);
-            let (
-                index,
-                Command {
-                    args, reply, chain, ..
-                },
-            ) = cmd;
-            let started;
-            (core, started) = self.start_turn(core, Call::action(index, args, chain));
-            // After the state was taken, so no caller slipped in ahead of this call.
-            self.cell().inbox_depth.fetch_sub(1, Ordering::AcqRel);
-            let (done, scope) = match started {
-                Started::Done(done, scope) => (done, scope),
-                Started::Waiting(turn) => return (core, Ran::Waiting((turn, reply))),
-            };
-            ran += 1;
-            match self.finish_turn(&mut core, done, scope, true) {
-                Finished::Reply { needs, result } => core.gate.reply(needs, reply, result),
-                Finished::Crash { result, err } => {
-                    let _ = reply.send(result);
-                    core.phase.fail(err);
-                    return (core, Ran::Crashed);
+            let Command {
+                args, reply, chain, ..
+            } = cmd;
+            match head {
+                Head::Action(index) => {
+                    let started;
+                    (core, started) = self.start_turn(core, Call::action(index, args, chain));
+                    // After the state was taken, so no caller slipped in ahead of this call.
+                    self.cell().inbox_depth.fetch_sub(1, Ordering::AcqRel);
+                    let (done, scope) = match started {
+                        Started::Done(done, scope) => (done, scope),
+                        Started::Waiting(turn) => {
+                            return (core, Ran::Waiting((turn, Answer::Call(reply))));
+                        }
+                    };
+                    match self.finish_turn(&mut core, done, scope, true) {
+                        Finished::Reply { needs, result } => core.gate.reply(needs, reply, result),
+                        Finished::Crash { result, err } => {
+                            let _ = reply.send(result);
+                            core.phase.fail(err);
+                            return (core, Ran::Crashed);
+                        }
+                    }
+                }
+                Head::Send(index) => {
+                    let (encoding, body) = match encoded(args) {
+                        Ok(message) => message,
+                        Err(err) => {
+                            self.cell().inbox_depth.fetch_sub(1, Ordering::AcqRel);
+                            turn::rejected(err, reply);
+                            continue;
+                        }
+                    };
+                    let (handled_core, id, handled) =
+                        self.handle_sent(core, index, encoding, body, true);
+                    core = handled_core;
+                    // After the turn took the state (and here gave it back), as above.
+                    self.cell().inbox_depth.fetch_sub(1, Ordering::AcqRel);
+                    let sent = queues::sent(ReplyShape::Encoded(encoding), id);
+                    match handled {
+                        Handled::Done(needs) => core.gate.reply(needs, reply, sent),
+                        Handled::Waiting(turn, needs) => {
+                            core.gate.reply(needs, reply, sent);
+                            return (core, Ran::Waiting((turn, Answer::Message(id))));
+                        }
+                        Handled::Failed(err) => {
+                            let _ = reply.send(Err(err));
+                            return (core, Ran::Crashed);
+                        }
+                    }
                 }
             }
+            ran += 1;
         }
         (core, Ran::Done(ran))
+    }
+}
+
+/// What the call at the inbox's head is to a queued run.
+enum Head {
+    /// A call of exclusive action `index`.
+    Action(usize),
+    /// A send to queue `index`, which has a handler.
+    Send(usize),
+}
+
+/// A message's body as the inbox holds it: the mailbox encodes every message before it
+/// is queued (`Inlet::prepare_send`).
+fn encoded(args: Payload) -> Result<(crate::payload::Encoding, Vec<u8>), ActorError> {
+    match args {
+        Payload::Encoded(encoding, body) => Ok((encoding, body)),
+        Payload::Local(_) => Err(ActorError::internal(
+            "send",
+            "a message reached the inbox unencoded",
+        )),
     }
 }
 

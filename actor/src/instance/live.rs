@@ -35,11 +35,6 @@ use super::{Host, Slot};
 /// The epoch of the next instance to start: larger than every earlier one in the process.
 static NEXT_EPOCH: AtomicU64 = AtomicU64::new(1);
 
-/// An exclusive turn that waits, and where its answer goes.
-pub(super) type PendingTurn<A> = (
-    Scoped<BoxFuture<'static, TurnDone<A>>>,
-    oneshot::Sender<Reply>,
-);
 /// A shared action that waits, and where its answer goes.
 pub(super) type PendingShared = (
     Scoped<BoxFuture<'static, SharedDone>>,

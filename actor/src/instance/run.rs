@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -25,7 +25,7 @@ use super::dormant;
 use super::handlers::JobDone;
 use super::inbox::Envelope;
 use super::intake::{Answer, Ran, Work};
-use super::live::{Finished, Live};
+use super::live::{Core, Finished, HandedTurn, Live};
 use super::looping::{self, LoopTurn};
 use super::phase::Stop;
 use super::queues::Queues;
@@ -123,7 +123,7 @@ pub(super) struct Instance<A: Actor> {
     pub(super) live: Arc<Live<A>>,
     /// Every call in the inbox has been taken (only after `rx.close()`).
     pub(super) rx_done: bool,
-    pub(super) exclusive: Option<(Scoped<BoxFuture<'static, TurnDone<A>>>, Answer)>,
+    pub(super) exclusive: Option<HandedTurn<A>>,
     pub(super) waiting: VecDeque<Work<A>>,
     /// Shared actions in flight; made on first use, so actors without them carry none.
     pub(super) shared: Option<FuturesUnordered<Answering>>,
@@ -662,21 +662,42 @@ impl<A: Actor> Instance<A> {
                 return Err(End::Crash(err));
             }
         }
-        // The exclusive calls queued next run now, each under one lock, without a look
-        // and a trip through the inbox's other paths between them.
-        if !defer || !self.waiting.is_empty() {
+        if !defer {
             return Ok(());
         }
-        let (mut core, ran) = self.live.run_queued(core, MAX_DEFERRED - self.deferred);
+        Self::run_queued(
+            &self.live,
+            core,
+            &self.waiting,
+            &mut self.deferred,
+            &mut self.exclusive,
+        )
+    }
+
+    /// Right after a turn finished: the exclusive turns queued next run now, each under
+    /// one lock, without a look and a trip through the inbox's other paths between them
+    /// (`Live::run_queued`), unless the task has work taken already (it goes first). An
+    /// associated function over the fields it changes, as `core` borrows `self.live`.
+    pub(super) fn run_queued(
+        live: &Live<A>,
+        core: MutexGuard<'_, Core<A>>,
+        waiting: &VecDeque<Work<A>>,
+        deferred: &mut u32,
+        exclusive: &mut Option<HandedTurn<A>>,
+    ) -> Result<(), End> {
+        if !waiting.is_empty() {
+            return Ok(());
+        }
+        let (mut core, ran) = live.run_queued(core, MAX_DEFERRED - *deferred);
         match ran {
             Ran::Done(turns) => {
-                self.deferred += turns;
-                if self.deferred >= MAX_DEFERRED {
-                    self.deferred = 0;
-                    self.live.save_owed(&mut core).map_err(End::Crash)?;
+                *deferred += turns;
+                if *deferred >= MAX_DEFERRED {
+                    *deferred = 0;
+                    live.save_owed(&mut core).map_err(End::Crash)?;
                 }
             }
-            Ran::Waiting((turn, reply)) => self.exclusive = Some((turn, Answer::Call(reply))),
+            Ran::Waiting(turn) => *exclusive = Some(turn),
             // The next look stops the instance on it.
             Ran::Crashed => {}
         }
