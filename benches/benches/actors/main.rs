@@ -45,7 +45,9 @@
 //!   each, every task awaiting each send's acknowledgement (the message committed, its
 //!   handler still to run) before the next; counted like the durable section, with how
 //!   many messages the handlers had handled once the senders stopped. Beside each, the
-//!   durable action (`increment`) in the same shape, and the ratio sends / actions. Then
+//!   durable action (`increment`) in the same shape, and the ratio sends / actions; each
+//!   of the two runs `ACTORS_BENCH_ROUNDS` (3) times, alternating, and its median round
+//!   is reported. Then
 //!   the latency from a send to its handler's durable result (`push(1).wait(timeout)`,
 //!   one sender, one actor, one send after another for `ACTORS_BENCH_SECS` after the
 //!   warm-up): mean, median, p99 and max, on the memory driver and on SQLite.

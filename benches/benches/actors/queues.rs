@@ -91,25 +91,31 @@ pub fn run(config: &Config) -> BenchResult<Vec<Goal>> {
     for shape in shapes {
         let send_name = shape.name("sends", "sender");
         let action_name = shape.name("actions", "caller");
-        let action = config
-            .includes(&action_name)
-            .then(|| actions(config, STORAGE, shape.actors, shape.writers))
-            .transpose()?;
-        if let Some(acked) = &action {
-            let rate = acked.window.per_second();
-            progress!("queues, {action_name}: {rate:.0}/s");
+        // `rounds` of each, alternating, and the median round of each: this machine's
+        // speed drifts more within a run than the two differ.
+        let (mut action_rounds, mut send_rounds) = (Vec::new(), Vec::new());
+        for round in 1..=config.rounds {
+            if config.includes(&action_name) {
+                let acked = actions(config, STORAGE, shape.actors, shape.writers)?;
+                let rate = acked.window.per_second();
+                progress!("queues, round {round}, {action_name}: {rate:.0}/s");
+                action_rounds.push(acked);
+            }
+            if config.includes(&send_name) {
+                let (acked, handled) = sends(config, shape)?;
+                let rate = acked.window.per_second();
+                progress!(
+                    "queues, round {round}, {send_name}: {rate:.0}/s, {handled} of {} sent handled",
+                    acked.total
+                );
+                send_rounds.push((acked, handled));
+            }
         }
-        let send = config
-            .includes(&send_name)
-            .then(|| sends(config, shape))
-            .transpose()?;
+        let action = median_round(action_rounds, |acked| acked);
+        let send = median_round(send_rounds, |(acked, _)| acked);
         let action_rate = action.as_ref().map(|acked| acked.window.per_second());
         if let Some((acked, handled)) = &send {
             let rate = acked.window.per_second();
-            progress!(
-                "queues, {send_name}: {rate:.0}/s, {handled} of {} sent handled",
-                acked.total
-            );
             table.row([
                 send_name,
                 thousands(rate),
@@ -149,9 +155,10 @@ pub fn run(config: &Config) -> BenchResult<Vec<Goal>> {
         }
     }
     println!(
-        "## queues: durable sends acknowledged per second, beside durable actions ({} s window after {} s warm-up)\n\n{table}",
+        "## queues: durable sends acknowledged per second, beside durable actions ({} s window after {} s warm-up; median of {} rounds, alternating)\n\n{table}",
         config.window.as_secs_f64(),
-        config.warmup.as_secs_f64()
+        config.warmup.as_secs_f64(),
+        config.rounds
     );
 
     let mut table = Table::new([
@@ -189,6 +196,16 @@ pub fn run(config: &Config) -> BenchResult<Vec<Goal>> {
         );
     }
     Ok(goals)
+}
+
+/// The round of median rate among `rounds` (`acked` finds its counts), if any ran.
+fn median_round<T>(mut rounds: Vec<T>, acked: impl Fn(&T) -> &Acked) -> Option<T> {
+    rounds.sort_by(|a, b| {
+        let rate = |r: &T| acked(r).window.per_second();
+        rate(a).total_cmp(&rate(b))
+    });
+    let middle = rounds.len().checked_sub(1)? / 2;
+    Some(rounds.swap_remove(middle))
 }
 
 /// `shape.actors` inboxes on [`STORAGE`], each sent to by `shape.writers` tasks in a
