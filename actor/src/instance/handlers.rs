@@ -21,7 +21,7 @@ use crate::route::Target;
 
 use super::intake::{Answer, Work};
 use super::live::{Core, Finished, Live, Started};
-use super::run::{End, Instance};
+use super::run::{End, Instance, MAX_DEFERRED};
 use super::schedules::{Book, Firing};
 use super::scope::{CallChain, Scope, Scoped};
 use super::turn::{Call, TurnDone};
@@ -49,12 +49,14 @@ impl<A: Actor> Instance<A> {
         scope: Option<Arc<dyn Scope>>,
         done: TurnDone<A>,
     ) -> Result<(), End> {
-        // The commit below carries any deferred state, so a run of turns ends here.
-        self.deferred = 0;
+        // As an action's turn: the save is left to the end of the run, unless the run is
+        // long (or the handler staged records, which commit now).
+        let defer = self.deferred < MAX_DEFERRED;
+        self.deferred = if defer { self.deferred + 1 } else { 0 };
         let mut core = self.live.lock();
         let released = self
             .live
-            .conclude_message(&mut core, id, scope, done, false)
+            .conclude_message(&mut core, id, scope, done, defer)
             .map_err(End::Crash)?;
         for released in released.iter().rev() {
             self.waiting.push_front(Work::Message(*released));

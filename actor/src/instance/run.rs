@@ -40,7 +40,7 @@ const MAX_BURST: u32 = 64;
 /// it, so a long run keeps its first callers waiting for the last turn: with 64 callers
 /// on one actor, runs of 16 answered about 8 % faster than runs of 64 (2 workers, memory
 /// driver), and 16 turns still share one commit.
-const MAX_DEFERRED: u32 = 16;
+pub(super) const MAX_DEFERRED: u32 = 16;
 
 /// How long an idle instance keeps its task before it goes dormant. An actor that needs
 /// its task again soon (a commit to watch after each call on SQLite, calls from another
