@@ -213,7 +213,22 @@ impl<'a, R: Send + 'static> IntoFuture for QueueSend<'a, R> {
 }
 
 /// A send on its way (a [`QueueSend`] awaited): its message's id once the message is
-/// durable.
+/// durable. A named future, so a send allocates none.
+///
+/// ```
+/// # use actor::prelude::*;
+/// # #[actor] #[derive(Clone, Default, Serialize, Deserialize)] pub struct Tray { n: u32 }
+/// # #[actor] impl Tray { #[queue] async fn drop_in(&mut self, n: u32) { self.n += n; } }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), ActorError> {
+/// # let registry = registry::Registry::builder().memory().build().await?;
+/// use std::future::IntoFuture;
+/// let tray = registry.client().get_or_create::<Tray>("t").await?;
+/// let sending: actor::queue::Sending<'_> = tray.drop_in(2).into_future();
+/// let id: actor::MessageId = sending.await?;
+/// # let _ = id;
+/// # registry.shutdown().await;
+/// # Ok(()) }
+/// ```
 #[must_use = "a send does nothing until it is awaited"]
 #[derive(Debug)]
 pub struct Sending<'a>(Calling<'a>);

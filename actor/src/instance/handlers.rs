@@ -21,7 +21,7 @@ use crate::route::Target;
 
 use super::intake::{Answer, Work};
 use super::live::{Core, Finished, Live, Started};
-use super::run::{End, Instance, MAX_DEFERRED};
+use super::run::{End, Instance};
 use super::schedules::{Book, Firing};
 use super::scope::{CallChain, Scope, Scoped};
 use super::turn::{Call, TurnDone};
@@ -49,10 +49,8 @@ impl<A: Actor> Instance<A> {
         scope: Option<Arc<dyn Scope>>,
         done: TurnDone<A>,
     ) -> Result<(), End> {
-        // As an action's turn: the save is left to the end of the run, unless the run is
-        // long (or the handler staged records, which commit now).
-        let defer = self.deferred < MAX_DEFERRED;
-        self.deferred = if defer { self.deferred + 1 } else { 0 };
+        // As an action's turn (records the handler staged still commit now).
+        let defer = self.defer_save();
         let mut core = self.live.lock();
         let released = self
             .live

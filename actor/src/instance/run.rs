@@ -40,7 +40,7 @@ const MAX_BURST: u32 = 64;
 /// it, so a long run keeps its first callers waiting for the last turn: with 64 callers
 /// on one actor, runs of 16 answered about 8 % faster than runs of 64 (2 workers, memory
 /// driver), and 16 turns still share one commit.
-pub(super) const MAX_DEFERRED: u32 = 16;
+const MAX_DEFERRED: u32 = 16;
 
 /// How long an idle instance keeps its task before it goes dormant. An actor that needs
 /// its task again soon (a commit to watch after each call on SQLite, calls from another
@@ -647,10 +647,7 @@ impl<A: Actor> Instance<A> {
                 return self.finish_schedule(id, ops, turn.into_scope(), done);
             }
         };
-        // Leave the save to the end of the run (see `look`), when no call is queued
-        // behind this one, or to the turn that ends a long run.
-        let defer = self.deferred < MAX_DEFERRED;
-        self.deferred = if defer { self.deferred + 1 } else { 0 };
+        let defer = self.defer_save();
         let mut core = self.live.lock();
         match self
             .live
@@ -672,6 +669,15 @@ impl<A: Actor> Instance<A> {
             &mut self.deferred,
             &mut self.exclusive,
         )
+    }
+
+    /// Whether the turn that just finished leaves its save to the end of the run (see
+    /// `look`), when no call is queued behind it, or to the turn that ends a long run;
+    /// counts it.
+    pub(super) fn defer_save(&mut self) -> bool {
+        let defer = self.deferred < MAX_DEFERRED;
+        self.deferred = if defer { self.deferred + 1 } else { 0 };
+        defer
     }
 
     /// Right after a turn finished: the exclusive turns queued next run now, each under
