@@ -280,7 +280,8 @@ async fn a_stopping_server_closes_its_sockets_with_going_away() {
 
 /// A client that sends far more calls than the server queues answers for, and reads none
 /// until it sent them all, gets every answer: the server stops reading while the answers
-/// it owes fill its outbox (the client is slowed, not disconnected).
+/// it owes fill its outbox (the client is slowed, not disconnected). In a debug build the
+/// server asserts its outbox never holds more than its bound.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipelined_calls_beyond_the_outbox_are_all_answered() {
     const CALLS: u64 = 2_000;

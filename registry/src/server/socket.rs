@@ -209,6 +209,10 @@ impl Outbox {
     /// or an event only while [`Outbox::has_room`], and pings only an empty queue.
     fn push(&mut self, message: Message) {
         self.queue.push_back(message);
+        debug_assert!(
+            self.queue.len() <= OUTBOX,
+            "the loop took more than the outbox holds"
+        );
     }
 
     /// Whether one more request or event may be taken: its message, and the answers of
