@@ -147,8 +147,7 @@ impl<A: Actor> Live<A> {
             return Err(Payload::Encoded(encoding, body));
         }
         let _entered = self.span.as_ref().map(|span| span.enter());
-        let (core, id, handled) = self.handle_sent(core, index, encoding, body, false);
-        let mut core = core;
+        let (mut core, id, handled) = self.handle_sent(core, index, encoding, body, false);
         let asked = match handled {
             Handled::Done(needs) => core.gate.deliver(needs, queues::sent(shape, id)),
             Handled::Waiting(turn, needs) => {
