@@ -13,7 +13,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -293,50 +293,46 @@ impl Future for Calling<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Reply> {
         let step = &mut self.get_mut().0;
+        // A step is moved out only to be consumed: a step that waits is polled where it is.
         loop {
-            match std::mem::replace(step, Step::Done) {
-                Step::Ask {
-                    route,
-                    target,
-                    args,
-                    attempt,
-                } => *step = route.ask(target, args, attempt),
+            let answer = match step {
+                Step::Ask { .. } => {
+                    let Step::Ask {
+                        route,
+                        target,
+                        args,
+                        attempt,
+                    } = std::mem::replace(step, Step::Done)
+                    else {
+                        unreachable!("matched as an ask")
+                    };
+                    *step = route.ask(target, args, attempt);
+                    continue;
+                }
                 Step::Waiting {
                     route,
                     target,
-                    mut reply,
+                    reply,
                 } => {
-                    let Poll::Ready(received) = Pin::new(&mut reply).poll(cx) else {
-                        *step = Step::Waiting {
-                            route,
-                            target,
-                            reply,
-                        };
-                        return Poll::Pending;
-                    };
-                    return Poll::Ready(route.answer(&target, received));
+                    let received = ready!(Pin::new(reply).poll(cx));
+                    route.answer(target, received)
                 }
-                Step::Boxed(mut call) => {
-                    let Poll::Ready(answer) = call.as_mut().poll(cx) else {
-                        *step = Step::Boxed(call);
-                        return Poll::Pending;
-                    };
-                    return Poll::Ready(answer);
-                }
-                Step::Answered(answer) => {
+                Step::Boxed(call) => ready!(call.as_mut().poll(cx)),
+                Step::Answered(_) => {
                     // Answered at once: a unit of the task's cooperative budget, as a
                     // channel receive would spend, so a loop of calls answered in place
                     // still yields (see `Mailbox::ask`). The call ran already, in the
                     // order it was made; only its answer waits.
-                    let Poll::Ready(budget) = tokio::task::coop::poll_proceed(cx) else {
-                        *step = Step::Answered(answer);
-                        return Poll::Pending;
+                    ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
+                    let Step::Answered(answer) = std::mem::replace(step, Step::Done) else {
+                        unreachable!("matched as answered")
                     };
-                    budget.made_progress();
                     return Poll::Ready(answer);
                 }
                 Step::Done => panic!("a `Calling` was polled after it finished"),
-            }
+            };
+            *step = Step::Done;
+            return Poll::Ready(answer);
         }
     }
 }

@@ -530,23 +530,25 @@ impl<A: Actor> Live<A> {
             core.dirty = false;
             batch.put(keys::STATE, core.last.clone());
         }
-        if !staged.is_empty() {
-            batch.extend(staged);
-        }
-        let Core {
-            alarm,
-            queues,
-            schedule_due,
-            schedules_moved,
-            ..
-        } = core;
-        let due_before = *schedule_due;
-        if let Some(op) = self.cover(alarm, queues.as_deref(), schedule_due, batch.ops()) {
-            batch.push(op);
-        }
-        *schedules_moved |= *schedule_due != due_before;
         let mut effects = Vec::new();
-        self.take_workflow_records(batch.ops(), &mut effects);
+        // A batch of the state alone (most of them) holds nothing the alarm or a
+        // workflow watches: only records besides it are looked through.
+        if owes || !staged.is_empty() {
+            batch.extend(staged);
+            let Core {
+                alarm,
+                queues,
+                schedule_due,
+                schedules_moved,
+                ..
+            } = core;
+            let due_before = *schedule_due;
+            if let Some(op) = self.cover(alarm, queues.as_deref(), schedule_due, batch.ops()) {
+                batch.push(op);
+            }
+            *schedules_moved |= *schedule_due != due_before;
+            self.take_workflow_records(batch.ops(), &mut effects);
+        }
         let commit = self.driver.commit(batch);
         let submitted = core.gate.submit(commit).map_err(ActorError::from_storage);
         if !effects.is_empty() {

@@ -413,7 +413,6 @@ pub(super) fn exclusive_now<A: Actor>(
     ctx: &Ctx<A>,
     call: Call,
 ) -> (TurnDone<A>, Option<Arc<dyn Scope>>) {
-    let action_conn = call.action_conn();
     let Call {
         index,
         args,
@@ -422,6 +421,12 @@ pub(super) fn exclusive_now<A: Actor>(
         conn,
     } = call;
     let (action, access) = names::<A>(index, delivery.as_ref(), conn.as_ref());
+    // A connection's open or close never runs now (`runs_now`): only the connection of
+    // an action's call is left, and the turn's scope carries it.
+    let action_conn = match conn {
+        Some(ConnCall::Action(conn)) => Some(conn),
+        _ => None,
+    };
     let handler = delivery.is_some();
     let span = action_span(action, access);
     let _entered = span.as_ref().map(tracing::Span::enter);
@@ -429,8 +434,12 @@ pub(super) fn exclusive_now<A: Actor>(
     let outcome = scope::lent(&mut scope, || {
         let st = Arc::make_mut(&mut state);
         std::panic::catch_unwind(AssertUnwindSafe(|| {
-            let mut call = pin!(dispatch(st, ctx, index, args, handler, conn));
-            call.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+            // Each method's future polled as it is, not through `dispatch`'s `Either`.
+            if handler {
+                poll_once(st.call_queue(ctx, index, args))
+            } else {
+                poll_once(st.call_exclusive(ctx, index, args))
+            }
         }))
     });
     let outcome = match outcome {
@@ -447,6 +456,11 @@ pub(super) fn exclusive_now<A: Actor>(
         conclude(action, state, outcome, ended, scratch, &last, handler),
         scope,
     )
+}
+
+/// Polls `turn` once, with a waker that does nothing: a turn that [`runs_now`] ends there.
+fn poll_once<F: Future>(turn: F) -> Poll<F::Output> {
+    pin!(turn).poll(&mut Context::from_waker(Waker::noop()))
 }
 
 /// The end of an exclusive turn that ran: its changes thrown away if it failed to finish
