@@ -17,7 +17,7 @@ use crate::instance::scope::{self, CallChain, Scope, TurnRecord};
 use crate::instance::workflows::Index;
 use crate::key::{ActorId, ActorKey};
 use crate::payload::Payload;
-use crate::queue::Delivery;
+use crate::queue::{Delivery, MessageId};
 use crate::route::Target;
 use crate::schedule::{
     self, Meta, Missed, ScheduleId, ScheduleInfo, ScheduleOwner, ScheduledCall, Schedules,
@@ -345,7 +345,7 @@ impl<A: ActorOptions> Ctx<A> {
     pub(crate) fn begin_turn(
         &self,
         chain: CallChain,
-        delivery: Option<Delivery>,
+        delivery: Option<(usize, Delivery)>,
         conn: Option<Connection>,
         reuse: Option<Arc<dyn Scope>>,
     ) -> Arc<dyn Scope> {
@@ -456,27 +456,6 @@ impl<A: ActorOptions> Ctx<A> {
     /// This instance's key.
     pub fn key(&self) -> &ActorKey {
         &self.inner.key
-    }
-
-    /// The message the running queue handler is working on: its id, its queue and the
-    /// attempt (1 the first time). `None` outside a queue handler's turn.
-    ///
-    /// ```
-    /// # use actor::prelude::*;
-    /// # #[actor] #[derive(Clone, Default, Serialize, Deserialize)] pub struct Mailer { sent: u32 }
-    /// # #[actor] impl Mailer {
-    /// #[queue]
-    /// async fn send_mail(&mut self, ctx: &Ctx<Self>, to: String) {
-    ///     let delivery = ctx.delivery().expect("inside a handler");
-    ///     if delivery.attempt > 1 {
-    ///         // The mail may have gone out already: check before sending it again.
-    ///     }
-    ///     self.sent += 1;
-    /// }
-    /// # }
-    /// ```
-    pub fn delivery(&self) -> Option<Delivery> {
-        self.inner.turn.delivery()
     }
 
     /// The actor's schedules: make one to call an action or send a message later, once
@@ -671,6 +650,36 @@ impl<A: ActorOptions> Ctx<A> {
     /// still waiting get `actor/destroyed`, `on_destroy` runs, and all its storage is removed.
     pub fn destroy(&self) {
         self.inner.cell.request_destroy();
+    }
+}
+
+// What needs the kind's `Actor` impl (its queues), not only its options.
+impl<A: Actor> Ctx<A> {
+    /// The message the running queue handler is working on: its id, its queue and the
+    /// attempt (1 the first time). `None` outside a queue handler's turn.
+    ///
+    /// ```
+    /// # use actor::prelude::*;
+    /// # #[actor] #[derive(Clone, Default, Serialize, Deserialize)] pub struct Mailer { sent: u32 }
+    /// # #[actor] impl Mailer {
+    /// #[queue]
+    /// async fn send_mail(&mut self, ctx: &Ctx<Self>, to: String) {
+    ///     let delivery = ctx.delivery().expect("inside a handler");
+    ///     if delivery.attempt > 1 {
+    ///         // The mail may have gone out already: check before sending it again.
+    ///     }
+    ///     self.sent += 1;
+    /// }
+    /// # }
+    /// ```
+    pub fn delivery(&self) -> Option<Delivery> {
+        let (id, queue, attempt, awaited) = self.inner.turn.delivery()?;
+        Some(Delivery {
+            id: MessageId::from(id),
+            queue: A::QUEUES.get(queue)?.name,
+            attempt,
+            awaited,
+        })
     }
 }
 

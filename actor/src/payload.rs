@@ -272,6 +272,8 @@ inline_values!(
     U32 / U32Single: u32,
     F64 / F64Single: f64,
     Bool / BoolSingle: bool,
+    // What a queue send is answered with.
+    Message / MessageSingle: crate::queue::MessageId,
 );
 
 /// Arguments or a result on their way through a mailbox.
@@ -490,6 +492,7 @@ mod tests {
         round_trip((2u32,));
         round_trip(1.5f64);
         round_trip((true,));
+        round_trip(crate::MessageId::from(9));
         // Boxed: other types, and tuples of more than one value.
         round_trip(String::from("hé, \"quoted\""));
         round_trip((String::new(),));

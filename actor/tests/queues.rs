@@ -96,6 +96,21 @@ impl Worker {
         self.log.push(format!("where:{tag}"));
     }
 
+    /// Logs the message it runs on, as its delivery tells it, and returns its id.
+    #[queue]
+    async fn stamp(&mut self, ctx: &Ctx<Self>, tag: String) -> u64 {
+        let d = ctx.delivery().expect("a handler has its delivery");
+        self.log
+            .push(format!("stamp:{tag}:{}:{}:{}", d.queue, d.id, d.attempt));
+        d.id.get()
+    }
+
+    /// Whether an action sees no delivery: none outside a handler's turn.
+    #[action]
+    async fn sees_no_delivery(&mut self, ctx: &Ctx<Self>) -> bool {
+        ctx.delivery().is_none()
+    }
+
     #[action]
     async fn act(&mut self, text: String) {
         self.log.push(format!("act:{text}"));
@@ -137,6 +152,33 @@ async fn handlers_run_in_arrival_order_among_actions() {
     assert_eq!(
         w.log().await.unwrap(),
         ["a#1", "act:b", "note:c", "act:d", "e#1"]
+    );
+    registry.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_handler_reads_its_own_message_and_queue_and_an_action_after_it_none() {
+    let registry = memory().await;
+    let w = Worker::get_or_create(&registry.client(), ["delivery"])
+        .await
+        .unwrap();
+    // Handled in place (the actor is idle), then through the actor's task (a sender
+    // that waits always goes through it), each turn followed by an action's.
+    let first = w.stamp("a".into()).await.unwrap();
+    assert!(w.sees_no_delivery().await.unwrap());
+    let second = w
+        .stamp("b".into())
+        .wait(Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(w.sees_no_delivery().await.unwrap());
+    assert!(second > first.get(), "{first} {second}");
+    assert_eq!(
+        w.log().await.unwrap(),
+        [
+            format!("stamp:a:stamp:{first}:1"),
+            format!("stamp:b:stamp:{second}:1"),
+        ]
     );
     registry.shutdown().await;
 }
@@ -433,7 +475,7 @@ async fn unknown_queues_and_missing_actors_are_refused() {
     assert!(err.is(codes::QUEUE_NOT_FOUND), "{err}");
     assert_eq!(
         err.metadata().unwrap()["declared"],
-        serde_json::json!(["runTask", "noteDown", "slow", "whereAmI"])
+        serde_json::json!(["runTask", "noteDown", "slow", "whereAmI", "stamp"])
     );
     assert!(driver.scan(&w.id(), b"q/").await.unwrap().is_empty());
     let missing = registry

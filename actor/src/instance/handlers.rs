@@ -301,15 +301,24 @@ impl<A: Actor> Live<A> {
         }
         let handled = match started {
             Started::Done(done, scope) => {
-                let concluded = self
-                    .conclude_message(&mut core, id, scope, done, defer)
-                    .and_then(|_| {
-                        if defer {
-                            Ok(())
-                        } else {
-                            self.save_owed(&mut core)
-                        }
-                    });
+                // A message handled at once was never stored, nor has a waiter: only a
+                // failed one (adopted above) has a record to conclude.
+                let concluded = if succeeded {
+                    match self.finish_turn(&mut core, done, scope, defer) {
+                        Finished::Reply { .. } => Ok(()),
+                        Finished::Crash { err, .. } => Err(err),
+                    }
+                } else {
+                    self.conclude_message(&mut core, id, scope, done, defer)
+                        .map(drop)
+                };
+                let concluded = concluded.and_then(|()| {
+                    if defer {
+                        Ok(())
+                    } else {
+                        self.save_owed(&mut core)
+                    }
+                });
                 match concluded {
                     // Deferred, the reply waits for the run's commit if the handler left
                     // the state to save (`needs`); saved now, for what was submitted.

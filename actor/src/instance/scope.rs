@@ -26,7 +26,7 @@ use std::cell::Cell;
 use std::fmt;
 use std::mem::ManuallyDrop;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -61,22 +61,34 @@ pub(crate) trait Scope: Send + Sync + 'static {
 /// The exclusive turn an instance is running: where it was called from and what it
 /// staged. One per instance (see the module docs); only the running turn reaches it,
 /// through the thread's slot while its future is polled. Most turns are called from
-/// outside any turn and stage nothing: then `begin` and `end` touch only a flag.
+/// outside any turn and stage nothing: then `begin` and `end` touch only a flag. A queue
+/// handler's message is kept in two words beside it, without the entries' lock.
 #[derive(Default)]
 pub(crate) struct TurnRecord {
     /// Set while `entries` holds something: a chain or staged records.
     used: AtomicBool,
+    /// The running handler's message: its attempt (never 0 for a message, so 0 means no
+    /// handler runs), its queue's index and whether a sender waits for it, packed by
+    /// [`pack`].
+    delivery: AtomicU64,
+    /// The id of that message.
+    message: AtomicU64,
     /// Allocated only for a turn that has a chain or stages: every awake instance
     /// carries the record, few of them use it.
     entries: Mutex<Option<Box<Entries>>>,
+}
+
+/// A message's attempt (bits 0-31), queue index (32-62) and whether it is awaited (63)
+/// in one word.
+fn pack(queue: usize, delivery: &Delivery) -> u64 {
+    let queue = u64::try_from(queue).unwrap_or(0) & (u64::MAX >> 33);
+    u64::from(delivery.attempt) | queue << 32 | u64::from(delivery.awaited) << 63
 }
 
 #[derive(Default)]
 struct Entries {
     chain: CallChain,
     staged: Vec<SaveOp>,
-    /// The message of a queue handler's turn.
-    delivery: Option<Delivery>,
     /// The connection the call came from.
     conn: Option<Connection>,
     /// Events sent in the turn, released when its writes are durable.
@@ -84,16 +96,24 @@ struct Entries {
 }
 
 impl TurnRecord {
-    /// Begins an exclusive turn called from `chain` (a queue handler's, on `delivery`),
-    /// dropping whatever a turn that never finished (timed out, panicked, dropped) left
-    /// behind.
+    /// Begins an exclusive turn called from `chain` (a handler's of queue `index`, on
+    /// `delivery`), dropping whatever a turn that never finished (timed out, panicked,
+    /// dropped) left behind.
     pub(crate) fn begin(
         &self,
         chain: CallChain,
-        delivery: Option<Delivery>,
+        delivery: Option<(usize, Delivery)>,
         conn: Option<Connection>,
     ) {
-        let used = !chain.is_empty() || delivery.is_some() || conn.is_some();
+        match delivery {
+            Some((queue, delivery)) => {
+                self.message.store(delivery.id.get(), Ordering::Relaxed);
+                self.delivery
+                    .store(pack(queue, &delivery), Ordering::Relaxed);
+            }
+            None => self.clear_delivery(),
+        }
+        let used = !chain.is_empty() || conn.is_some();
         if !used && !self.used.load(Ordering::Relaxed) {
             return;
         }
@@ -104,7 +124,6 @@ impl TurnRecord {
             (true, Some(kept)) => {
                 kept.chain = chain;
                 kept.staged.clear();
-                kept.delivery = delivery;
                 kept.conn = conn;
                 kept.events.clear();
             }
@@ -112,7 +131,6 @@ impl TurnRecord {
                 *entries = Some(Box::new(Entries {
                     chain,
                     staged: Vec::new(),
-                    delivery,
                     conn,
                     events: Vec::new(),
                 }));
@@ -121,9 +139,23 @@ impl TurnRecord {
         }
     }
 
-    /// The message of the running queue handler's turn.
-    pub(crate) fn delivery(&self) -> Option<Delivery> {
-        self.lock().as_ref().and_then(|e| e.delivery)
+    fn clear_delivery(&self) {
+        // A load first: nearly every turn has no message, and the word is 0 already.
+        if self.delivery.load(Ordering::Relaxed) != 0 {
+            self.delivery.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// The message of the running queue handler's turn: its id, its queue's index, its
+    /// attempt and whether a sender waits for its result.
+    pub(crate) fn delivery(&self) -> Option<(u64, usize, u32, bool)> {
+        let packed = self.delivery.load(Ordering::Relaxed);
+        let attempt = u32::try_from(packed & u64::from(u32::MAX)).unwrap_or(0);
+        (attempt != 0).then(|| {
+            let queue = usize::try_from((packed >> 32) & (u64::MAX >> 33)).unwrap_or(0);
+            let id = self.message.load(Ordering::Relaxed);
+            (id, queue, attempt, packed >> 63 == 1)
+        })
     }
 
     /// The connection the running turn's call came from.
@@ -155,20 +187,20 @@ impl TurnRecord {
 
     /// Ends the running turn and returns what it staged and the events it sent.
     pub(crate) fn end(&self) -> (Vec<SaveOp>, Vec<Staged>) {
+        self.clear_delivery();
         // A load first: a swap is a locked instruction, and nearly every turn left the
         // record unused.
         if !self.used.load(Ordering::Relaxed) {
             return (Vec::new(), Vec::new());
         }
         self.used.store(false, Ordering::Relaxed);
-        // The entries stay, emptied, for the instance's next turn that needs them: a
-        // queue's handler turns each have a delivery, and would allocate them every time.
+        // The entries stay, emptied, for the instance's next turn that needs them: the
+        // calls of a connection each carry it, and would allocate them every time.
         let mut entries = self.lock();
         let Some(kept) = entries.as_deref_mut() else {
             return (Vec::new(), Vec::new());
         };
         kept.chain = CallChain::default();
-        kept.delivery = None;
         kept.conn = None;
         (
             std::mem::take(&mut kept.staged),

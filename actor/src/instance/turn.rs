@@ -328,7 +328,7 @@ pub(super) fn exclusive<A: Actor>(
     let (action, access) = names::<A>(index, delivery.as_ref(), conn.as_ref());
     let handler = delivery.is_some();
     let span = action_span(action, access);
-    let scope = ctx.begin_turn(chain, delivery, action_conn, scope);
+    let scope = ctx.begin_turn(chain, delivery.map(|d| (index, d)), action_conn, scope);
     let turn = async move {
         let outcome = {
             let st = Arc::make_mut(&mut state);
@@ -430,7 +430,7 @@ pub(super) fn exclusive_now<A: Actor>(
     let handler = delivery.is_some();
     let span = action_span(action, access);
     let _entered = span.as_ref().map(tracing::Span::enter);
-    let mut scope = Some(ctx.begin_turn(chain, delivery, action_conn, scope));
+    let mut scope = Some(ctx.begin_turn(chain, delivery.map(|d| (index, d)), action_conn, scope));
     let outcome = scope::lent(&mut scope, || {
         let st = Arc::make_mut(&mut state);
         std::panic::catch_unwind(AssertUnwindSafe(|| {
