@@ -10,7 +10,7 @@ use crate::connection::{ConnOp, Connection};
 use crate::error::ActorError;
 use crate::instance::cell::InstanceCell;
 use crate::instance::scope::CallChain;
-use crate::payload::{Payload, ReplyShape};
+use crate::payload::{Encoding, Payload, ReplyShape};
 use crate::route::Target;
 
 /// The answer to one call.
@@ -60,17 +60,17 @@ pub(crate) trait Inlet: Send + Sync + 'static {
         conn: Option<&Connection>,
     ) -> Result<Asked, Payload>;
 
-    /// A message for queue `queue` as the inbox carries it: encoded (in the caller's
-    /// task, so the instance only stores bytes) and within the queue's size limit;
-    /// `queue/not_found` or `queue/message_too_large` otherwise, before anything is queued.
-    /// A send that `waits` for its handler to a queue the run loop takes (which has no
-    /// handler) is `queue/no_handler`.
+    /// A message for queue `queue`, checked and encoded in the caller's task (so the
+    /// instance only stores bytes) and within the queue's size limit; `queue/not_found`
+    /// or `queue/message_too_large` otherwise, before anything is queued. A send that
+    /// `waits` for its handler to a queue the run loop takes (which has no handler) is
+    /// `queue/no_handler`.
     fn prepare_send(
         &self,
         queue: &str,
         waits: bool,
         message: Payload,
-    ) -> Result<Payload, ActorError>;
+    ) -> Result<Prepared, ActorError>;
 
     /// The error for an exclusive call from inside an exclusive turn of this same actor
     /// (the caller's call chain holds it), which would wait for itself.
@@ -83,12 +83,27 @@ pub(crate) trait Inlet: Send + Sync + 'static {
     /// task if the actor can take it now without breaking arrival order; otherwise hands
     /// the message back for the inbox.
     /// The send is answered in `shape` (the shape of the message as the sender gave it).
-    fn send_in_place(
-        &self,
-        queue: &str,
-        message: Payload,
-        shape: ReplyShape,
-    ) -> Result<Asked, Payload>;
+    fn send_in_place(&self, message: Prepared, shape: ReplyShape) -> Result<Asked, Prepared>;
+}
+
+/// A message checked against its queue by [`Inlet::prepare_send`].
+pub struct Prepared {
+    /// The queue's index among the kind's queues.
+    pub(crate) queue: usize,
+    /// The message's encoding: the sender's for encoded bytes, JSON for a typed value.
+    pub(crate) encoding: Encoding,
+    /// The message as it is stored.
+    pub(crate) body: Vec<u8>,
+    /// The value of a typed send: a handler run in place takes it as it is, instead of
+    /// decoding `body` (which is kept, to store the message should the handler fail).
+    pub(crate) typed: Option<Payload>,
+}
+
+impl Prepared {
+    /// The message as the inbox carries it: its bytes.
+    fn into_payload(self) -> Payload {
+        Payload::Encoded(self.encoding, self.body)
+    }
 }
 
 /// Why a call was not accepted.
@@ -177,11 +192,11 @@ impl Mailbox {
                     Err(err) => return Ok(Asked::Ready(Err(err))),
                 };
                 if !in_place || waits {
-                    message
+                    message.into_payload()
                 } else {
-                    match self.inlet.send_in_place(queue, message, shape) {
+                    match self.inlet.send_in_place(message, shape) {
                         Ok(asked) => return Ok(asked),
-                        Err(message) => message,
+                        Err(message) => message.into_payload(),
                     }
                 }
             }

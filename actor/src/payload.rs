@@ -174,7 +174,8 @@ impl LocalValue {
         out
     }
 
-    fn encode(&self, encoding: Encoding) -> Result<Vec<u8>, ActorError> {
+    /// The value encoded in `encoding`; the value stays.
+    pub(crate) fn encode(&self, encoding: Encoding) -> Result<Vec<u8>, ActorError> {
         match &self.0 {
             Local::Inline(inline) => inline.encode(encoding),
             Local::Boxed(boxed) => boxed.encode(encoding),

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use crate::definition::{Access, Actor};
 use crate::driver::{Record, SaveOp, StorageError, keys};
 use crate::error::ActorError;
-use crate::mailbox::Reply;
+use crate::mailbox::{Prepared, Reply};
 use crate::payload::{Encoding, Payload};
 use crate::queue::{self, DeadLetter, DeadLetterOp};
 use crate::route::Target;
@@ -265,19 +265,23 @@ pub(super) enum Handled<A: Actor> {
 }
 
 impl<A: Actor> Live<A> {
-    /// Runs the handler of a message just sent to queue `index`, on this task, with the
-    /// state taken: the caller's in place (`send_in_place`), or the instance task's in a
-    /// queued run (`run_queued`). Nothing may be queued before it, nor stored before it in
-    /// its queue. The message gets an id and its handler a copy of the body; it is stored
-    /// (as running, on its first attempt) only if the handler fails or has to wait, so a
-    /// message handled at once is never written. With `defer` a durable save is left to
-    /// the end of the task's run, as for its actions; without, it is made now.
+    /// Runs the handler of a message just sent, on this task, with the state taken: the
+    /// caller's in place (`send_in_place`), or the instance task's in a queued run
+    /// (`run_queued`). Nothing may be queued before it, nor stored before it in its
+    /// queue. The message gets an id, and its handler the sender's typed value (or a copy
+    /// of the body); it is stored (as running, on its first attempt) only if the handler
+    /// fails or has to wait, so a message handled at once is never written. With `defer` a
+    /// durable save is left to the end of the task's run, as for its actions; without, it
+    /// is made now.
     pub(super) fn handle_sent<'a>(
         &'a self,
         mut core: MutexGuard<'a, Core<A>>,
-        index: usize,
-        encoding: Encoding,
-        body: Vec<u8>,
+        Prepared {
+            queue: index,
+            encoding,
+            body,
+            typed,
+        }: Prepared,
         defer: bool,
     ) -> (MutexGuard<'a, Core<A>>, u64, Handled<A>) {
         let id = core.queues().next_id();
@@ -287,7 +291,7 @@ impl<A: Actor> Live<A> {
             attempt: 1,
             awaited: false,
         };
-        let message = Payload::Encoded(encoding, body.clone());
+        let message = typed.unwrap_or_else(|| Payload::Encoded(encoding, body.clone()));
         let (mut core, started) = self.start_turn(core, Call::message(index, message, delivery));
         if core.phase.is_retired() {
             // Only after a storage failure stopped the task mid-call: this turn's state

@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 use crate::connection::Connection;
 use crate::definition::{Access, Actor};
 use crate::error::{ActorError, action_not_found};
-use crate::mailbox::{Asked, Inlet};
+use crate::mailbox::{Asked, Inlet, Prepared};
 use crate::payload::{Encoding, Payload, ReplyShape};
 
 use super::cell::InstanceCell;
@@ -126,28 +126,25 @@ impl<A: Actor> Live<A> {
     /// that waits is handed to the task, and the send is answered once the message is.
     pub(super) fn send_in_place(
         &self,
-        index: usize,
-        message: Payload,
+        message: Prepared,
         shape: ReplyShape,
-    ) -> Result<Asked, Payload> {
+    ) -> Result<Asked, Prepared> {
+        let index = message.queue;
         if !A::QUEUES[index].handled || self.cell().depth() != 0 || self.cell().draining() {
             return Err(message);
         }
-        let Payload::Encoded(encoding, body) = message else {
-            return Err(message);
-        };
         let Ok(mut core) = self.core.try_lock() else {
-            return Err(Payload::Encoded(encoding, body));
+            return Err(message);
         };
         if core.committed.is_none()
             || self.cell().depth() != 0
             || !self.open_to(&core)
             || core.queues().holds(index)
         {
-            return Err(Payload::Encoded(encoding, body));
+            return Err(message);
         }
         let _entered = self.span.as_ref().map(|span| span.enter());
-        let (mut core, id, handled) = self.handle_sent(core, index, encoding, body, false);
+        let (mut core, id, handled) = self.handle_sent(core, message, false);
         let asked = match handled {
             Handled::Done(needs) => core.gate.deliver(needs, queues::sent(shape, id)),
             Handled::Waiting(turn, needs) => {
@@ -217,43 +214,47 @@ impl<A: Actor> Inlet for Live<A> {
         queue: &str,
         waits: bool,
         message: Payload,
-    ) -> Result<Payload, ActorError> {
-        let Some(info) = A::QUEUES.iter().find(|q| q.name == queue) else {
+    ) -> Result<Prepared, ActorError> {
+        let Some(index) = A::QUEUES.iter().position(|q| q.name == queue) else {
             return Err(ActorError::queue_not_found(
                 A::NAME,
                 queue,
                 &super::queues::queue_names::<A>(),
             ));
         };
+        let info = &A::QUEUES[index];
         if waits && !info.handled {
             return Err(ActorError::no_handler(A::NAME, queue));
         }
-        let (encoding, bytes) = message.into_encoded(Encoding::Json)?;
-        if bytes.len() > info.max_message_size {
+        let (encoding, body, typed) = match message {
+            Payload::Encoded(encoding, body) => (encoding, body, None),
+            Payload::Local(value) => {
+                let body = value.encode(Encoding::Json)?;
+                (Encoding::Json, body, Some(Payload::Local(value)))
+            }
+        };
+        if body.len() > info.max_message_size {
             return Err(ActorError::message_too_large(
                 A::NAME,
                 queue,
-                bytes.len(),
+                body.len(),
                 info.max_message_size,
             ));
         }
-        Ok(Payload::Encoded(encoding, bytes))
+        Ok(Prepared {
+            queue: index,
+            encoding,
+            body,
+            typed,
+        })
     }
 
     fn destroy_failure(&self) -> Option<ActorError> {
         self.lock().destroy_failed.clone()
     }
 
-    fn send_in_place(
-        &self,
-        queue: &str,
-        message: Payload,
-        shape: ReplyShape,
-    ) -> Result<Asked, Payload> {
-        match A::QUEUES.iter().position(|q| q.name == queue) {
-            Some(index) => self.send_in_place(index, message, shape),
-            None => Err(message),
-        }
+    fn send_in_place(&self, message: Prepared, shape: ReplyShape) -> Result<Asked, Prepared> {
+        self.send_in_place(message, shape)
     }
 
     fn call_in_place(

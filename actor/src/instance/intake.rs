@@ -16,7 +16,7 @@ use crate::connection::{ConnOp, Events, event_not_found};
 use crate::definition::{Access, Actor};
 use crate::error::{ActorError, action_not_found};
 use crate::key::ActorId;
-use crate::mailbox::{Command, Reply};
+use crate::mailbox::{Command, Prepared, Reply};
 use crate::payload::{Payload, ReplyShape};
 use crate::route::Target;
 
@@ -331,8 +331,13 @@ impl<A: Actor> Live<A> {
                             continue;
                         }
                     };
-                    let (handled_core, id, handled) =
-                        self.handle_sent(core, index, encoding, body, true);
+                    let message = Prepared {
+                        queue: index,
+                        encoding,
+                        body,
+                        typed: None,
+                    };
+                    let (handled_core, id, handled) = self.handle_sent(core, message, true);
                     core = handled_core;
                     // After the turn took the state (and here gave it back), as above.
                     self.cell().inbox_depth.fetch_sub(1, Ordering::AcqRel);
