@@ -26,6 +26,10 @@ pub struct Command {
     pub reply: oneshot::Sender<Reply>,
     /// The exclusive turns the call was made from, for deadlock detection.
     pub(crate) chain: CallChain,
+    /// For a typed send, its message's bytes (JSON): the mailbox encodes a message in the
+    /// caller's task, so the instance only stores bytes, and keeps `args` typed for a
+    /// handler that runs at once. `None` for any other call, and for encoded messages.
+    pub(crate) body: Option<Vec<u8>>,
 }
 
 /// An accepted call: answered already, or answered later through a channel.
@@ -100,9 +104,29 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// The message as the inbox carries it: its bytes.
-    fn into_payload(self) -> Payload {
-        Payload::Encoded(self.encoding, self.body)
+    /// The message of a send queued as `args` and `body` ([`Command::body`]), for
+    /// queue `queue`.
+    pub(crate) fn queued(
+        queue: usize,
+        args: Payload,
+        body: Option<Vec<u8>>,
+    ) -> Result<Self, ActorError> {
+        let (encoding, body, typed) = match (args, body) {
+            (typed, Some(body)) => (Encoding::Json, body, Some(typed)),
+            (Payload::Encoded(encoding, body), None) => (encoding, body, None),
+            (Payload::Local(_), None) => {
+                return Err(ActorError::internal(
+                    "send",
+                    "a typed message reached the inbox without its bytes",
+                ));
+            }
+        };
+        Ok(Self {
+            queue,
+            encoding,
+            body,
+            typed,
+        })
     }
 }
 
@@ -163,7 +187,7 @@ impl Mailbox {
         // One thread-local read; outside any turn (nearly every call) nothing more.
         let chain = CallChain::current();
         let in_place = tokio::task::coop::has_budget_remaining();
-        let args = match target {
+        let (args, body) = match target {
             Target::Action(action) | Target::Connection(ConnOp::Action { name: action, .. }) => {
                 if !chain.is_empty()
                     && let Some(err) = self.inlet.refuse_reentry(action, &chain)
@@ -177,10 +201,10 @@ impl Mailbox {
                 if in_place {
                     match self.inlet.call_in_place(action, args, &chain, conn) {
                         Ok(asked) => return Ok(asked),
-                        Err(args) => args,
+                        Err(args) => (args, None),
                     }
                 } else {
-                    args
+                    (args, None)
                 }
             }
             Target::Send(queue) | Target::SendAndWait { queue, .. } => {
@@ -191,16 +215,20 @@ impl Mailbox {
                     Ok(message) => message,
                     Err(err) => return Ok(Asked::Ready(Err(err))),
                 };
-                if !in_place || waits {
-                    message.into_payload()
-                } else {
+                let message = if in_place && !waits {
                     match self.inlet.send_in_place(message, shape) {
                         Ok(asked) => return Ok(asked),
-                        Err(message) => message.into_payload(),
+                        Err(message) => message,
                     }
+                } else {
+                    message
+                };
+                match message.typed {
+                    Some(typed) => (typed, Some(message.body)),
+                    None => (Payload::Encoded(message.encoding, message.body), None),
                 }
             }
-            _ => args,
+            _ => (args, None),
         };
         let cell = self.cell();
         let depth = cell.inbox_depth.fetch_add(1, Ordering::AcqRel);
@@ -216,6 +244,7 @@ impl Mailbox {
             args,
             reply,
             chain,
+            body,
         }) {
             Ok(()) if in_place => Ok(Asked::Waiting(rx)),
             Ok(()) => Ok(Asked::Yielding(rx)),

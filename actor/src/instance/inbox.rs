@@ -47,16 +47,17 @@ impl Inbox {
         self.queue.lock().expect("inbox lock poisoned")
     }
 
-    /// Queues `envelope`, or hands it back if the inbox is closed.
+    /// Queues `envelope`, or hands it back if the inbox is closed (boxed: a command is
+    /// large, and only a call racing a stop comes back).
     ///
     /// Only a message that finds the inbox empty wakes the task: the task waits (registers
     /// its waker) only after finding it empty, so while messages are queued it is awake
     /// or already woken, and it takes every one before it waits again.
-    pub(crate) fn send(&self, envelope: Envelope) -> Result<(), Envelope> {
+    pub(crate) fn send(&self, envelope: Envelope) -> Result<(), Box<Envelope>> {
         let was_empty = {
             let mut queue = self.lock();
             if queue.closed {
-                return Err(envelope);
+                return Err(Box::new(envelope));
             }
             queue.items.push_back(envelope);
             queue.items.len() == 1
@@ -155,6 +156,7 @@ mod tests {
             args: crate::payload::Payload::local(()),
             reply,
             chain: Default::default(),
+            body: None,
         }
     }
 

@@ -17,7 +17,7 @@ use crate::definition::{Access, Actor};
 use crate::error::{ActorError, action_not_found};
 use crate::key::ActorId;
 use crate::mailbox::{Command, Prepared, Reply};
-use crate::payload::{Payload, ReplyShape};
+use crate::payload::Payload;
 use crate::route::Target;
 
 use super::handlers::Handled;
@@ -216,8 +216,11 @@ impl<A: Actor> Instance<A> {
             target,
             args,
             reply,
+            body,
             ..
         } = cmd;
+        // A typed send is answered typed.
+        let shape = args.reply_shape();
         let (name, wait) = match &target {
             Target::SendAndWait { queue, timeout } => (queue.as_ref(), Some(*timeout)),
             other => (other.name(), None),
@@ -225,7 +228,7 @@ impl<A: Actor> Instance<A> {
         let Some(queue) = A::QUEUES.iter().position(|q| q.name == name) else {
             return turn::rejected(target_not_found::<A>(&target), reply);
         };
-        let (encoding, body) = match encoded(args) {
+        let Prepared { encoding, body, .. } = match Prepared::queued(queue, args, body) {
             Ok(message) => message,
             Err(err) => return turn::rejected(err, reply),
         };
@@ -244,11 +247,7 @@ impl<A: Actor> Instance<A> {
         match wait {
             None => {
                 let needs = core.gate.submitted() + 1;
-                core.gate.reply(
-                    needs,
-                    reply,
-                    queues::sent(ReplyShape::Encoded(encoding), id),
-                );
+                core.gate.reply(needs, reply, queues::sent(shape, id));
             }
             Some(timeout) => {
                 core.queues()
@@ -299,7 +298,11 @@ impl<A: Actor> Live<A> {
             };
             self.cell().set_draining(true);
             let Command {
-                args, reply, chain, ..
+                args,
+                reply,
+                chain,
+                body,
+                ..
             } = cmd;
             match head {
                 Head::Action(index) => {
@@ -323,7 +326,8 @@ impl<A: Actor> Live<A> {
                     }
                 }
                 Head::Send(index) => {
-                    let (encoding, body) = match encoded(args) {
+                    let shape = args.reply_shape();
+                    let message = match Prepared::queued(index, args, body) {
                         Ok(message) => message,
                         Err(err) => {
                             self.cell().inbox_depth.fetch_sub(1, Ordering::AcqRel);
@@ -331,17 +335,11 @@ impl<A: Actor> Live<A> {
                             continue;
                         }
                     };
-                    let message = Prepared {
-                        queue: index,
-                        encoding,
-                        body,
-                        typed: None,
-                    };
                     let (handled_core, id, handled) = self.handle_sent(core, message, true);
                     core = handled_core;
                     // After the turn took the state (and here gave it back), as above.
                     self.cell().inbox_depth.fetch_sub(1, Ordering::AcqRel);
-                    let sent = queues::sent(ReplyShape::Encoded(encoding), id);
+                    let sent = queues::sent(shape, id);
                     match handled {
                         Handled::Done(needs) => core.gate.reply(needs, reply, sent),
                         Handled::Waiting(turn, needs) => {
@@ -367,18 +365,6 @@ enum Head {
     Action(usize),
     /// A send to queue `index`, which has a handler.
     Send(usize),
-}
-
-/// A message's body as the inbox holds it: the mailbox encodes every message before it
-/// is queued (`Inlet::prepare_send`).
-fn encoded(args: Payload) -> Result<(crate::payload::Encoding, Vec<u8>), ActorError> {
-    match args {
-        Payload::Encoded(encoding, body) => Ok((encoding, body)),
-        Payload::Local(_) => Err(ActorError::internal(
-            "send",
-            "a message reached the inbox unencoded",
-        )),
-    }
 }
 
 /// The workflow a call names, for `workflow/not_found`.

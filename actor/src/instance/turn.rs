@@ -78,6 +78,7 @@ impl Call {
             args,
             reply,
             chain,
+            ..
         } = cmd;
         let conn = match target {
             Target::Connection(ConnOp::Action { conn, .. }) => Some(ConnCall::Action(conn)),
