@@ -63,13 +63,18 @@ struct CtxInner<A: ActorOptions> {
     /// The stored schedules and workflows, once the instance has any (see
     /// `instance::schedules`, `instance::workflows`).
     durable: Mutex<Option<Box<Durable>>>,
-    /// The open connections that receive events, each holding the actor awake.
-    conns: Mutex<Vec<(Connection, KeepAwake)>>,
+    /// The open connections that receive events, each holding the actor awake (boxed,
+    /// and only while there are any: every awake instance carries the field).
+    conns: Mutex<Option<Box<Conns>>>,
     /// The actor's SQL database, for a kind that declares one (boxed: every awake
     /// instance carries the field, few kinds have a database).
     #[cfg(feature = "sqlite")]
     db: Option<Box<crate::database::instance::InstanceDb>>,
 }
+
+/// An instance's open connections that receive events, each with the guard that holds the
+/// actor awake for it.
+type Conns = Vec<(Connection, KeepAwake)>;
 
 impl<A: ActorOptions> Scope for CtxInner<A> {
     fn chain(&self) -> CallChain {
@@ -324,7 +329,7 @@ impl<A: ActorOptions> Ctx<A> {
                 host,
                 turn: TurnRecord::default(),
                 durable: Mutex::new(None),
-                conns: Mutex::new(Vec::new()),
+                conns: Mutex::new(None),
                 #[cfg(feature = "sqlite")]
                 db,
             }),
@@ -363,7 +368,7 @@ impl<A: ActorOptions> Ctx<A> {
         self.inner.turn.end()
     }
 
-    fn conns(&self) -> std::sync::MutexGuard<'_, Vec<(Connection, KeepAwake)>> {
+    fn conns(&self) -> std::sync::MutexGuard<'_, Option<Box<Conns>>> {
         // Never held across user code.
         self.inner
             .conns
@@ -375,20 +380,28 @@ impl<A: ActorOptions> Ctx<A> {
     /// until [`unregister`](Self::unregister).
     pub(crate) fn register(&self, conn: Connection) {
         let guard = self.keep_awake();
-        self.conns().push((conn, guard));
+        self.conns().get_or_insert_default().push((conn, guard));
     }
 
     /// Takes `conn` out of the open connections; `false` if it was not among them.
     pub(crate) fn unregister(&self, conn: &Connection) -> bool {
         let mut conns = self.conns();
-        let before = conns.len();
-        conns.retain(|(c, _)| c != conn);
-        conns.len() != before
+        let Some(open) = conns.as_deref_mut() else {
+            return false;
+        };
+        let before = open.len();
+        open.retain(|(c, _)| c != conn);
+        let taken = open.len() != before;
+        if open.is_empty() {
+            *conns = None;
+        }
+        taken
     }
 
     /// Takes every open connection out (the instance is stopping).
     pub(crate) fn take_conns(&self) -> Vec<Connection> {
-        self.conns().drain(..).map(|(conn, _)| conn).collect()
+        let open = self.conns().take().map(|open| *open).unwrap_or_default();
+        open.into_iter().map(|(conn, _)| conn).collect()
     }
 
     pub(crate) fn cell(&self) -> &Arc<InstanceCell> {
@@ -612,6 +625,7 @@ impl<A: ActorOptions> Ctx<A> {
         let to: Vec<Connection> = self
             .conns()
             .iter()
+            .flat_map(|open| open.iter())
             .filter(|(conn, _)| conn.is_subscribed(name))
             .map(|(conn, _)| conn.clone())
             .collect();
@@ -637,6 +651,7 @@ impl<A: ActorOptions> Ctx<A> {
     {
         self.conns()
             .iter()
+            .flat_map(|open| open.iter())
             .map(|(conn, _)| Conn::new(conn.clone()))
             .collect()
     }
