@@ -104,8 +104,20 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// The message of a send queued as `args` and `body` ([`Command::body`]), for
-    /// queue `queue`.
+    /// The message as the inbox carries it ([`Command::args`] and [`Command::body`]):
+    /// a typed send's value and its bytes, or the bytes of an encoded one.
+    fn into_queued(self) -> (Payload, Option<Vec<u8>>) {
+        match self.typed {
+            Some(typed) => {
+                debug_assert_eq!(self.encoding, Encoding::Json, "typed values encode as JSON");
+                (typed, Some(self.body))
+            }
+            None => (Payload::Encoded(self.encoding, self.body), None),
+        }
+    }
+
+    /// The message of a send queued as `args` and `body` ([`into_queued`](Self::into_queued)),
+    /// for queue `queue`.
     pub(crate) fn queued(
         queue: usize,
         args: Payload,
@@ -223,10 +235,7 @@ impl Mailbox {
                 } else {
                     message
                 };
-                match message.typed {
-                    Some(typed) => (typed, Some(message.body)),
-                    None => (Payload::Encoded(message.encoding, message.body), None),
-                }
+                message.into_queued()
             }
             _ => (args, None),
         };
