@@ -118,48 +118,6 @@ impl<A: Actor> Live<A> {
         }
     }
 
-    /// A send to queue `index`, handled in place: with nothing queued before it, no turn
-    /// holding the state and no earlier message of its queue stored, the message is
-    /// recorded (owed to the next commit) and its handler runs on the caller's task, so a
-    /// message handled at once is never written; the send is answered with its id once the
-    /// commit that carries it (the handler's, or its retry record's) is durable. A handler
-    /// that waits is handed to the task, and the send is answered once the message is.
-    pub(super) fn send_in_place(
-        &self,
-        message: Prepared,
-        shape: ReplyShape,
-    ) -> Result<Asked, Prepared> {
-        let index = message.queue;
-        if !A::QUEUES[index].handled || self.cell().depth() != 0 || self.cell().draining() {
-            return Err(message);
-        }
-        let Ok(mut core) = self.core.try_lock() else {
-            return Err(message);
-        };
-        if core.committed.is_none()
-            || self.cell().depth() != 0
-            || !self.open_to(&core)
-            || core.queues().holds(index)
-        {
-            return Err(message);
-        }
-        let _entered = self.span.as_ref().map(|span| span.enter());
-        let (mut core, id, handled) = self.handle_sent(core, message, false);
-        let asked = match handled {
-            Handled::Done(needs) => core.gate.deliver(needs, queues::sent(shape, id)),
-            Handled::Waiting(turn, needs) => {
-                core.handed.hand_turn(turn, Answer::Message(id));
-                let (reply, rx) = oneshot::channel();
-                core.gate.reply(needs, reply, queues::sent(shape, id));
-                Asked::Waiting(rx)
-            }
-            Handled::Failed(err) if core.phase.is_retired() => return Ok(Asked::Ready(Err(err))),
-            Handled::Failed(err) => Asked::Ready(Err(err)),
-        };
-        self.leave(core);
-        Ok(asked)
-    }
-
     pub(super) fn shared_in_place(&self, call: Call) -> Result<Asked, Payload> {
         let begun = {
             let Ok(mut core) = self.core.try_lock() else {
@@ -253,8 +211,42 @@ impl<A: Actor> Inlet for Live<A> {
         self.lock().destroy_failed.clone()
     }
 
+    /// A send to its queue (`Prepared::queue`), handled in place: with nothing queued before it, no turn
+    /// holding the state and no earlier message of its queue stored, the message is
+    /// recorded (owed to the next commit) and its handler runs on the caller's task, so a
+    /// message handled at once is never written; the send is answered with its id once the
+    /// commit that carries it (the handler's, or its retry record's) is durable. A handler
+    /// that waits is handed to the task, and the send is answered once the message is.
     fn send_in_place(&self, message: Prepared, shape: ReplyShape) -> Result<Asked, Prepared> {
-        self.send_in_place(message, shape)
+        let index = message.queue;
+        if !A::QUEUES[index].handled || self.cell().depth() != 0 || self.cell().draining() {
+            return Err(message);
+        }
+        let Ok(mut core) = self.core.try_lock() else {
+            return Err(message);
+        };
+        if core.committed.is_none()
+            || self.cell().depth() != 0
+            || !self.open_to(&core)
+            || core.queues().holds(index)
+        {
+            return Err(message);
+        }
+        let _entered = self.span.as_ref().map(|span| span.enter());
+        let (mut core, id, handled) = self.handle_sent(core, message, false);
+        let asked = match handled {
+            Handled::Done(needs) => core.gate.deliver(needs, queues::sent(shape, id)),
+            Handled::Waiting(turn, needs) => {
+                core.handed.hand_turn(turn, Answer::Message(id));
+                let (reply, rx) = oneshot::channel();
+                core.gate.reply(needs, reply, queues::sent(shape, id));
+                Asked::Waiting(rx)
+            }
+            Handled::Failed(err) if core.phase.is_retired() => return Ok(Asked::Ready(Err(err))),
+            Handled::Failed(err) => Asked::Ready(Err(err)),
+        };
+        self.leave(core);
+        Ok(asked)
     }
 
     fn call_in_place(
