@@ -141,6 +141,15 @@ impl Client {
         }
     }
 
+    /// The registry's transport, for a client in this process.
+    pub(crate) fn transport(&self) -> Option<&Arc<dyn Transport>> {
+        match &self.reach {
+            Reach::InProcess(transport) => Some(transport),
+            #[cfg(feature = "client")]
+            Reach::Remote(_) => None,
+        }
+    }
+
     /// A client over a server (see [`crate::remote`]).
     #[cfg(feature = "client")]
     pub(crate) fn over(remote: Arc<crate::remote::Remote>) -> Self {

@@ -54,9 +54,8 @@ struct CtxInner<A: ActorOptions> {
     key: ActorKey,
     vars: A::Vars,
     cell: Arc<InstanceCell>,
-    /// The registry that runs it: its directory, timers and clock.
-    host: Arc<dyn Transport>,
-    /// `host` as a client, for `ctx.client()`.
+    /// A client of the registry that runs it, for `ctx.client()`: its transport is the
+    /// instance's host (directory, timers and clock), so the context keeps it once.
     client: Client,
     /// The exclusive turn running, if any (see `instance::scope`).
     turn: TurnRecord,
@@ -99,21 +98,53 @@ impl<A: ActorOptions> Scope for CtxInner<A> {
     }
 }
 
-/// What the instance knows of its stored schedules and workflows, made on first use.
+/// What the instance knows of its stored schedules and workflows: boxed only while it
+/// holds any, so an instance without them (most of them) keeps no allocation for it.
 #[derive(Default)]
 struct Durable {
     book: Book,
     workflows: Index,
 }
 
+impl Durable {
+    fn is_empty(&self) -> bool {
+        self.book.is_empty() && self.workflows.is_empty()
+    }
+}
+
 impl<A: ActorOptions> CtxInner<A> {
+    fn host(&self) -> &dyn Transport {
+        &**self
+            .client
+            .transport()
+            .expect("an instance's client is built on its registry's transport")
+    }
+
     fn with_durable<R>(&self, f: impl FnOnce(&mut Durable) -> R) -> R {
         // Never held across user code: a poisoned lock only means a panic in the book.
         let mut durable = self
             .durable
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(durable.get_or_insert_default())
+        // An empty one is made on the stack (empty maps allocate nothing), boxed only if
+        // `f` leaves something in it, and unboxed once `f` leaves it empty.
+        match durable.as_deref_mut() {
+            Some(working) => {
+                let result = f(working);
+                if working.is_empty() {
+                    *durable = None;
+                }
+                result
+            }
+            None => {
+                let mut working = Durable::default();
+                let result = f(&mut working);
+                if !working.is_empty() {
+                    *durable = Some(Box::new(working));
+                }
+                result
+            }
+        }
     }
 
     fn with_book<R>(&self, f: impl FnOnce(&mut Book) -> R) -> R {
@@ -158,7 +189,7 @@ impl<A: Actor> StartOwner for CtxInner<A> {
                 A::NAME
             ))
         };
-        let now_ms = self.host.clock().now_ms();
+        let now_ms = self.host().clock().now_ms();
         scope::in_write_set(|actor, staged| {
             if actor != &self.id {
                 return Err(outside());
@@ -193,7 +224,7 @@ impl<A: Actor> ScheduleOwner for CtxInner<A> {
         args: Payload,
     ) -> Result<ScheduleId, ActorError> {
         let config = A::config();
-        let now_ms = self.host.clock().now_ms();
+        let now_ms = self.host().clock().now_ms();
         let call = match &target {
             Target::Action(name) if A::ACTIONS.iter().any(|a| a.name == *name) => {
                 ScheduledCall::Action(name.to_string())
@@ -325,8 +356,7 @@ impl<A: ActorOptions> Ctx<A> {
                 key,
                 vars: A::Vars::default(),
                 cell,
-                client: Client::new(host.clone()),
-                host,
+                client: Client::new(host),
                 turn: TurnRecord::default(),
                 durable: Mutex::new(None),
                 conns: Mutex::new(None),
@@ -559,7 +589,7 @@ impl<A: ActorOptions> Ctx<A> {
 
     /// The registry that runs the actor: its directory, timers and clock.
     pub(crate) fn host(&self) -> &dyn Transport {
-        &*self.inner.host
+        self.inner.host()
     }
 
     /// Holds the actor awake until the guard is dropped, for background work the

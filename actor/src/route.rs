@@ -227,7 +227,20 @@ const MAX_RESOLVES: usize = 8;
 pub struct InProcess {
     transport: Arc<dyn Transport>,
     kind: &'static str,
-    current: Mutex<Resolved>,
+    /// The instance it reaches now (its kind is `kind`, kept once).
+    current: Mutex<Reached>,
+}
+
+/// The instance an [`InProcess`] route reaches now.
+struct Reached {
+    id: ActorId,
+    mailbox: Mailbox,
+}
+
+impl From<Resolved> for Reached {
+    fn from(Resolved { id, mailbox, .. }: Resolved) -> Self {
+        Self { id, mailbox }
+    }
 }
 
 impl fmt::Debug for InProcess {
@@ -373,7 +386,7 @@ impl InProcess {
         Self {
             transport,
             kind: resolved.kind,
-            current: Mutex::new(resolved),
+            current: Mutex::new(resolved.into()),
         }
     }
 
@@ -387,7 +400,7 @@ impl InProcess {
         self.lock().id.clone()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Resolved> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Reached> {
         self.current.lock().expect("route lock poisoned")
     }
 
@@ -406,7 +419,7 @@ impl InProcess {
         let address = Address::Id(self.id());
         let resolved = self.transport.resolve(self.kind, &address).await?;
         let mailbox = resolved.mailbox.clone();
-        *self.lock() = resolved;
+        *self.lock() = resolved.into();
         Ok(mailbox)
     }
 

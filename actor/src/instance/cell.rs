@@ -1,6 +1,7 @@
 //! The flags and counters an awake instance shares with its context, guards and mailbox.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use tokio::sync::Notify;
@@ -28,7 +29,9 @@ pub(crate) struct InstanceCell {
     /// number back to 0 does (see `dormant.rs`).
     pub(crate) dormant: AtomicU32,
     stopped: AtomicBool,
-    stopped_notify: Notify,
+    /// What callers waiting for the stop wait on: made by the first of them (few
+    /// instances ever have one), and notified under the lock that sets `stopped`.
+    stop_waiters: Mutex<Option<Arc<Notify>>>,
 }
 
 impl InstanceCell {
@@ -43,7 +46,7 @@ impl InstanceCell {
             nudged: AtomicBool::new(false),
             dormant: AtomicU32::new(0),
             stopped: AtomicBool::new(false),
-            stopped_notify: Notify::new(),
+            stop_waiters: Mutex::new(None),
         }
     }
 
@@ -126,18 +129,32 @@ impl InstanceCell {
         self.draining.load(Ordering::Acquire)
     }
 
+    fn stop_waiters(&self) -> std::sync::MutexGuard<'_, Option<Arc<Notify>>> {
+        // Nothing panics under this lock.
+        self.stop_waiters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     pub(crate) fn mark_stopped(&self) {
+        let waiters = self.stop_waiters();
         self.stopped.store(true, Ordering::Release);
-        self.stopped_notify.notify_waiters();
+        if let Some(notify) = &*waiters {
+            notify.notify_waiters();
+        }
     }
 
     pub(crate) async fn stopped(&self) {
-        loop {
-            let notified = self.stopped_notify.notified();
+        let notified = {
+            let mut waiters = self.stop_waiters();
             if self.stopped.load(Ordering::Acquire) {
                 return;
             }
-            notified.await;
-        }
+            // Registered before the lock is let go (a `Notified` receives
+            // `notify_waiters` from its creation on), so the stop cannot slip between
+            // the look at the flag and the wait.
+            waiters.get_or_insert_default().clone().notified_owned()
+        };
+        notified.await;
     }
 }

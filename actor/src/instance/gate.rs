@@ -25,6 +25,15 @@ pub(super) struct Gate {
     submitted: u64,
     /// Every commit up to this sequence number is durable.
     durable: u64,
+    /// What waits on commits, allocated on the first commit that does not complete at
+    /// once and kept while the instance works (so a run of commits allocates it once);
+    /// [`compact`](Self::compact) frees it when the instance goes idle.
+    flight: Option<Box<Flight>>,
+}
+
+/// The part of a [`Gate`] that only a commit in flight uses.
+#[derive(Default)]
+struct Flight {
     pending: VecDeque<(u64, Commit)>,
     held: Vec<(u64, oneshot::Sender<Reply>, Reply)>,
     /// Events sent by exclusive turns, each released with the commit its turn needs.
@@ -33,17 +42,35 @@ pub(super) struct Gate {
     failed: Option<(u64, ActorError)>,
 }
 
+impl Flight {
+    /// Whether it holds nothing: no commit, reply or event waits, and none failed.
+    fn is_idle(&self) -> bool {
+        self.pending.is_empty()
+            && self.held.is_empty()
+            && self.events.is_empty()
+            && self.failed.is_none()
+    }
+}
+
 impl Gate {
     /// The sequence number a reply must wait for to be sure of what it saw now.
     pub(super) fn submitted(&self) -> u64 {
         self.submitted
     }
 
+    fn flight(&mut self) -> &mut Flight {
+        self.flight.get_or_insert_default()
+    }
+
     /// Hands a commit over; an immediate failure comes straight back (and is recorded).
     pub(super) fn submit(&mut self, commit: Commit) -> Result<(), StorageError> {
         self.submitted += 1;
+        let clear = self
+            .flight
+            .as_ref()
+            .is_none_or(|f| f.pending.is_empty() && f.failed.is_none());
         match commit {
-            Commit::Done(Ok(())) if self.pending.is_empty() && self.failed.is_none() => {
+            Commit::Done(Ok(())) if clear => {
                 self.durable = self.submitted;
                 self.release();
                 Ok(())
@@ -53,7 +80,8 @@ impl Gate {
                 Err(err)
             }
             commit => {
-                self.pending.push_back((self.submitted, commit));
+                let seq = self.submitted;
+                self.flight().pending.push_back((seq, commit));
                 Ok(())
             }
         }
@@ -66,7 +94,7 @@ impl Gate {
 
     /// The error for a reply that needs commit `needs`, if that or an earlier commit failed.
     fn doomed(&self, needs: u64) -> Option<ActorError> {
-        match &self.failed {
+        match self.flight.as_ref().and_then(|f| f.failed.as_ref()) {
             Some((from, err)) if needs >= *from => Some(err.clone()),
             _ => None,
         }
@@ -79,7 +107,7 @@ impl Gate {
         } else if self.is_durable(needs) {
             let _ = reply.send(result);
         } else {
-            self.held.push((needs, reply, result));
+            self.flight().held.push((needs, reply, result));
         }
     }
 
@@ -92,7 +120,9 @@ impl Gate {
         if self.is_durable(needs) {
             events.into_iter().for_each(Staged::release);
         } else {
-            self.events.extend(events.into_iter().map(|e| (needs, e)));
+            self.flight()
+                .events
+                .extend(events.into_iter().map(|e| (needs, e)));
         }
     }
 
@@ -105,32 +135,28 @@ impl Gate {
             Asked::Ready(result)
         } else {
             let (reply, rx) = oneshot::channel();
-            self.held.push((needs, reply, result));
+            self.flight().held.push((needs, reply, result));
             Asked::Waiting(rx)
         }
     }
 
-    /// Frees the buffers of commits in flight and held replies if none are left.
+    /// Frees what commits in flight used, if nothing waits on one any more.
     pub(super) fn compact(&mut self) {
-        if self.pending.is_empty() {
-            self.pending = VecDeque::new();
-        }
-        if self.held.is_empty() {
-            self.held = Vec::new();
-        }
-        if self.events.is_empty() {
-            self.events = Vec::new();
+        if self.flight.as_ref().is_some_and(|f| f.is_idle()) {
+            self.flight = None;
         }
     }
 
     /// Whether commits are in flight.
     pub(super) fn has_pending(&self) -> bool {
-        !self.pending.is_empty()
+        self.flight.as_ref().is_some_and(|f| !f.pending.is_empty())
     }
 
     /// Whether anything is in flight or held.
     pub(super) fn busy(&self) -> bool {
-        !self.pending.is_empty() || !self.held.is_empty()
+        self.flight
+            .as_ref()
+            .is_some_and(|f| !f.pending.is_empty() || !f.held.is_empty())
     }
 
     /// Polls the oldest commit in flight.
@@ -138,7 +164,7 @@ impl Gate {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<(u64, Result<(), StorageError>)> {
-        let Some((seq, commit)) = self.pending.front_mut() else {
+        let Some((seq, commit)) = self.flight.as_mut().and_then(|f| f.pending.front_mut()) else {
             return Poll::Pending;
         };
         let seq = *seq;
@@ -147,7 +173,9 @@ impl Gate {
 
     /// Records that the commit `seq` is durable and releases the replies that waited for it.
     pub(super) fn advance(&mut self, seq: u64) {
-        self.pending.pop_front();
+        if let Some(flight) = &mut self.flight {
+            flight.pending.pop_front();
+        }
         self.durable = seq;
         self.release();
     }
@@ -155,23 +183,28 @@ impl Gate {
     /// Sends the held replies whose commit is now durable.
     fn release(&mut self) {
         let durable = self.durable;
+        let Some(flight) = &mut self.flight else {
+            return;
+        };
         let mut i = 0;
-        while i < self.held.len() {
-            if self.held[i].0 <= durable {
-                let (_, reply, result) = self.held.swap_remove(i);
+        while i < flight.held.len() {
+            if flight.held[i].0 <= durable {
+                let (_, reply, result) = flight.held.swap_remove(i);
                 let _ = reply.send(result);
             } else {
                 i += 1;
             }
         }
-        if self
+        if flight
             .events
             .first()
             .is_some_and(|(needs, _)| *needs <= durable)
         {
             // In the order they were sent: held events are in order of their commits.
-            let later = self.events.partition_point(|(needs, _)| *needs <= durable);
-            for (_, events) in self.events.drain(..later) {
+            let later = flight
+                .events
+                .partition_point(|(needs, _)| *needs <= durable);
+            for (_, events) in flight.events.drain(..later) {
                 events.release();
             }
         }
@@ -180,29 +213,33 @@ impl Gate {
     /// Records that commit `seq` failed with `err`: the replies that need it or a later
     /// commit get `err`, and the later commits are no longer watched.
     pub(super) fn fail_from(&mut self, seq: u64, err: &ActorError) {
-        if self.failed.as_ref().is_some_and(|(from, _)| *from <= seq) {
+        let flight = self.flight();
+        if flight.failed.as_ref().is_some_and(|(from, _)| *from <= seq) {
             return;
         }
-        self.failed = Some((seq, err.clone()));
-        self.pending.retain(|(s, _)| *s < seq);
+        flight.failed = Some((seq, err.clone()));
+        flight.pending.retain(|(s, _)| *s < seq);
         let mut i = 0;
-        while i < self.held.len() {
-            if self.held[i].0 >= seq {
-                let (_, reply, _) = self.held.swap_remove(i);
+        while i < flight.held.len() {
+            if flight.held[i].0 >= seq {
+                let (_, reply, _) = flight.held.swap_remove(i);
                 let _ = reply.send(Err(err.clone()));
             } else {
                 i += 1;
             }
         }
         // Events of writes that were lost are never sent.
-        self.events.retain(|(needs, _)| *needs < seq);
+        flight.events.retain(|(needs, _)| *needs < seq);
     }
 
     /// Answers every held reply with `err`: their writes may not be durable.
     pub(super) fn fail_all(&mut self, err: &ActorError) {
-        self.pending.clear();
-        self.events.clear();
-        for (_, reply, _) in self.held.drain(..) {
+        let Some(flight) = &mut self.flight else {
+            return;
+        };
+        flight.pending.clear();
+        flight.events.clear();
+        for (_, reply, _) in flight.held.drain(..) {
             let _ = reply.send(Err(err.clone()));
         }
     }

@@ -69,8 +69,6 @@ pub(super) struct Core<A: Actor> {
     turn_snapshot: Option<Arc<A>>,
     /// The committed state, serialized.
     pub(super) last: Arc<[u8]>,
-    /// Where turns serialize the state; kept so a turn allocates nothing for it.
-    scratch: Vec<u8>,
     /// Changed since the last save (debounced mode).
     pub(super) dirty: bool,
     /// Debounced mode: the task has armed its save timer.
@@ -221,7 +219,6 @@ impl<A: Actor> Live<A> {
                 committed: None,
                 turn_snapshot: None,
                 last: Arc::from(&[][..]),
-                scratch: Vec::new(),
                 dirty: false,
                 save_armed: false,
                 gate: Gate::default(),
@@ -466,7 +463,6 @@ impl<A: Actor> Live<A> {
     ) -> Finished {
         core.turn_scope = scope;
         core.turn_snapshot = None;
-        core.scratch = done.scratch;
         let Some(state) = done.state else {
             // Timed out, panicked or unserializable: throw its changes away.
             return match decode_state::<A>(&core.last) {
@@ -614,7 +610,6 @@ impl<A: Actor> Live<A> {
     pub(super) fn compact(&self) {
         if let Ok(mut core) = self.core.try_lock() {
             core.gate.compact();
-            core.scratch = Vec::new();
         }
         self.cell().inbox.compact();
     }
@@ -669,7 +664,6 @@ impl<A: Actor> Core<A> {
             state: self.committed.take().expect("no turn is running"),
             scope: self.turn_scope.take(),
             last: self.last.clone(),
-            scratch: std::mem::take(&mut self.scratch),
         }
     }
 

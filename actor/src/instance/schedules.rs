@@ -48,6 +48,11 @@ impl Book {
         book
     }
 
+    /// Whether it holds no schedule, not even one being fired.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty() && self.firing.is_empty()
+    }
+
     fn insert(&mut self, id: u64, stored: StoredSchedule) {
         self.by_due.insert((stored.meta.next_ms, id));
         if let Some(old) = self.entries.insert(id, stored) {

@@ -122,8 +122,6 @@ pub(super) struct Taken<A> {
     pub(super) scope: Option<Arc<dyn Scope>>,
     /// The state as last saved, to tell whether the turn changed it.
     pub(super) last: Arc<[u8]>,
-    /// The buffer the turn serializes the state into.
-    pub(super) scratch: Vec<u8>,
 }
 
 /// A finished exclusive turn.
@@ -133,8 +131,6 @@ pub(super) struct TurnDone<A> {
     pub(super) state: Option<Arc<A>>,
     /// The new serialized state, when the turn changed it.
     pub(super) changed: Option<Arc<[u8]>>,
-    /// The buffer the state was serialized into, for the next turn.
-    pub(super) scratch: Vec<u8>,
     /// The records the turn staged, committed with its state.
     pub(super) staged: Vec<SaveOp>,
     /// The events it sent, released once its commit is durable.
@@ -312,7 +308,6 @@ pub(super) fn exclusive<A: Actor>(
         mut state,
         scope,
         last,
-        scratch,
     }: Taken<A>,
     ctx: Ctx<A>,
     call: Call,
@@ -342,7 +337,7 @@ pub(super) fn exclusive<A: Actor>(
             Err(_) => Err(timed_out(action, timeout)),
         };
         let ended = ctx.end_turn();
-        let mut done = conclude(action, state, outcome, ended, scratch, &last, handler);
+        let mut done = conclude(action, state, outcome, ended, &last, handler);
         if A::HAS_ON_STATE_CHANGE
             && done.changed.is_some()
             && let Some(state) = &done.state
@@ -371,7 +366,6 @@ pub(super) fn closure<A: Actor>(
         mut state,
         scope,
         last,
-        scratch,
     }: Taken<A>,
     ctx: Ctx<A>,
     change: LoopFn<A>,
@@ -385,7 +379,7 @@ pub(super) fn closure<A: Actor>(
         }
         .map_err(|panic| panicked(WHAT, panic));
         let ended = ctx.end_turn();
-        conclude(WHAT, state, outcome, ended, scratch, &last, false)
+        conclude(WHAT, state, outcome, ended, &last, false)
     };
     Scoped::exclusive(scope, turn.boxed())
 }
@@ -409,7 +403,6 @@ pub(super) fn exclusive_now<A: Actor>(
         mut state,
         scope,
         last,
-        scratch,
     }: Taken<A>,
     ctx: &Ctx<A>,
     call: Call,
@@ -454,7 +447,7 @@ pub(super) fn exclusive_now<A: Actor>(
     };
     let ended = ctx.end_turn();
     (
-        conclude(action, state, outcome, ended, scratch, &last, handler),
+        conclude(action, state, outcome, ended, &last, handler),
         scope,
     )
 }
@@ -467,38 +460,38 @@ fn poll_once<F: Future>(turn: F) -> Poll<F::Output> {
 /// The end of an exclusive turn that ran: its changes thrown away if it failed to finish
 /// (`Err`: it panicked or timed out), if it returned an error and `discard_errors` (a
 /// queue handler's turn), or if its state does not serialize; otherwise the state
-/// serialized into `scratch` and compared with `last`, the bytes last saved.
+/// serialized and compared with `last`, the bytes last saved.
 fn conclude<A: Actor>(
     action: &'static str,
     state: Arc<A>,
     outcome: Result<Reply, ActorError>,
     (staged, events): (Vec<SaveOp>, Vec<Staged>),
-    mut scratch: Vec<u8>,
     last: &[u8],
     discard_errors: bool,
 ) -> TurnDone<A> {
-    let discarded = |err, scratch| TurnDone {
+    let discarded = |err| TurnDone {
         state: None,
         changed: None,
         staged: Vec::new(),
         events: Vec::new(),
         result: Err(err),
-        scratch,
     };
     let result = match outcome {
-        Ok(Err(err)) if discard_errors => return discarded(err, scratch),
+        Ok(Err(err)) if discard_errors => return discarded(err),
         Ok(result) => result,
-        Err(err) => return discarded(err, scratch),
+        Err(err) => return discarded(err),
     };
-    // A panicking `Serialize` impl is caught like a panicking action.
-    let encoded =
-        std::panic::catch_unwind(AssertUnwindSafe(|| encode_state(&*state, &mut scratch)))
-            .unwrap_or_else(|panic| Err(panicked(action, panic)));
-    let changed = match encoded {
-        Ok(()) => (scratch[..] != last[..]).then(|| Arc::from(&scratch[..])),
+    let changed = with_scratch(|scratch| {
+        // A panicking `Serialize` impl is caught like a panicking action.
+        std::panic::catch_unwind(AssertUnwindSafe(|| encode_state(&*state, scratch)))
+            .unwrap_or_else(|panic| Err(panicked(action, panic)))
+            .map(|()| (scratch[..] != last[..]).then(|| Arc::from(&scratch[..])))
+    });
+    let changed = match changed {
+        Ok(changed) => changed,
         Err(err) => {
             tracing::error!(action, error = %err, "state could not be serialized; the turn's changes were discarded");
-            return discarded(err, scratch);
+            return discarded(err);
         }
     };
     log_result(action, &result);
@@ -508,8 +501,30 @@ fn conclude<A: Actor>(
         staged,
         events,
         result,
-        scratch,
     }
+}
+
+/// The largest buffer a thread keeps for serializing states between turns: a larger one
+/// (a turn of a very large state) is freed after its turn.
+const SCRATCH_KEPT: usize = 64 * 1024;
+
+thread_local! {
+    /// Where turns on this thread serialize the state before it is compared with the
+    /// last saved bytes: kept per thread, not per instance, so an idle instance holds no
+    /// buffer and a turn allocates none for it.
+    static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's serialization buffer. A `Cell`, not a `RefCell`: a use
+/// nested inside `f` (a `Serialize` impl that serializes another actor's state) gets an
+/// empty buffer of its own instead of a panic.
+fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    let mut scratch = SCRATCH.take();
+    let result = f(&mut scratch);
+    if scratch.capacity() <= SCRATCH_KEPT {
+        SCRATCH.set(scratch);
+    }
+    result
 }
 
 /// Runs shared action `index` on a snapshot.

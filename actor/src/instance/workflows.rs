@@ -135,6 +135,11 @@ pub(super) enum Effect {
 }
 
 impl Index {
+    /// Whether the actor keeps no workflow.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+
     /// The index of the records `wf/…` a wake read.
     pub(super) fn load<A: Actor>(records: Vec<Record>) -> Self {
         let mut index = Self::default();
