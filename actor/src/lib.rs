@@ -88,7 +88,7 @@ pub mod __private;
 #[doc(hidden)]
 pub mod __runtime {
     pub use crate::client::{Resolved, Transport};
-    pub use crate::instance::{Host, Slot, Spawn, Start, Timers};
+    pub use crate::instance::{Host, Slot, Spawn, Start, Timers, give_back_room};
     pub use crate::mailbox::Mailbox;
 }
 

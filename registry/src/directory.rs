@@ -384,6 +384,8 @@ impl Host for Directory {
         let mut slots = self.slots.lock().expect("slots lock");
         if slots.get(id).is_some_and(|s| Arc::ptr_eq(s, slot)) {
             slots.remove(id);
+            // A sleeping actor leaves nothing here, also after a burst of them woke.
+            actor::__runtime::give_back_room(&mut slots);
         }
         drop(slots);
         self.alarms_changed.notify_one();

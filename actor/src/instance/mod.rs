@@ -8,11 +8,11 @@
 //! | `live.rs` | the state, phase and gate shared by the task and callers that run turns in place, and saving |
 //! | `in_place.rs` | the in-place path: a call to an idle actor runs on the caller's task |
 //! | `start.rs` | create and wake: loading state, `on_create`, `on_wake` |
-//! | `turn.rs` | one exclusive or shared action as a future |
+//! | `turn.rs` | one exclusive or shared action (or a connection's open and close) as a future |
 //! | `scope.rs` | what a turn carries: its write set and its call chain |
 //! | `gate.rs` | the output gate: replies wait for the writes they saw |
 //! | `events.rs` | events on their way to connections, held by their turn until durable |
-//! | `connections.rs` | a connection's open, actions, subscriptions and close, as the task runs them |
+//! | `database.rs` | the instance's SQL database: migrated at the start, each turn's transaction ended with the turn |
 //! | `queues.rs` | the messages of the instance's queues: waiting, running, backing off |
 //! | `handlers.rs` | the task's side of queues and schedules: ending a handler's or a scheduled call's turn, dead-letter calls |
 //! | `schedules.rs` | the instance's schedules: the stored ones by time, firing them |
@@ -51,7 +51,7 @@ mod turn;
 pub(crate) mod workflow_run;
 pub(crate) mod workflows;
 
-pub use timers::Timers;
+pub use timers::{Timers, give_back_room};
 
 use std::sync::Arc;
 

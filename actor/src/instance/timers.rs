@@ -32,10 +32,30 @@ impl Due {
     /// Gives back the owner map's room once most of it is empty: after many instances
     /// went dormant at once and stopped, it would keep room for all of them.
     fn compact(&mut self) {
-        let (len, room) = (self.by_owner.len(), self.by_owner.capacity());
-        if room > 64 && len < room / 4 {
-            self.by_owner.shrink_to(len * 2);
-        }
+        give_back_room(&mut self.by_owner);
+    }
+}
+
+/// Shrinks a map of per-instance entries once fewer than a quarter of its slots are used,
+/// to twice what it holds: a map that held every instance of a burst would otherwise
+/// keep room for all of them after they stopped. Halving at most each time keeps the
+/// cost of the rehash amortized over the removals that led to it.
+///
+/// ```
+/// let mut map: std::collections::HashMap<u64, u64> = (0..1_000).map(|i| (i, i)).collect();
+/// map.retain(|&k, _| k < 10);
+/// actor::__runtime::give_back_room(&mut map);
+/// assert!(map.capacity() < 100);
+/// ```
+#[doc(hidden)]
+pub fn give_back_room<K, V, S>(map: &mut HashMap<K, V, S>)
+where
+    K: Eq + std::hash::Hash,
+    S: std::hash::BuildHasher,
+{
+    let (len, room) = (map.len(), map.capacity());
+    if room > 64 && len < room / 4 {
+        map.shrink_to(len * 2);
     }
 }
 

@@ -108,9 +108,9 @@ pub fn run(config: &Config) -> BenchResult<Vec<Goal>> {
     if let Some((_, cost)) = rows.iter().find(|(name, _)| name == "ours: SQLite") {
         goals.push(Goal {
             what: "memory: awake idle actor (SQLite)".into(),
-            goal: "< 2 KiB".into(),
+            goal: "<= 1 KiB".into(),
             figure: format!("{:.0} B", cost.awake),
-            met: cost.awake < 2048.0,
+            met: cost.awake <= 1024.0,
         });
         if let Some(asleep) = cost.asleep {
             goals.push(Goal {
