@@ -442,4 +442,37 @@ pub trait Actor: ActorOptions + ActorState {
         let _ = (ctx, args);
         async move { Err(crate::error::action_not_found(Self::NAME, index)) }
     }
+
+    /// Whether the shared action at `index` never waits, like
+    /// [`exclusive_now`](Self::exclusive_now) for exclusive ones: a call that finds the
+    /// actor idle runs it to its end on the caller's stack, without boxing a future or
+    /// cloning the context. `#[actor]` derives it from the method bodies; a hand-written
+    /// impl that answers `true` for an action that does wait gets that call failed as an
+    /// internal error.
+    ///
+    /// ```
+    /// use actor::prelude::*;
+    ///
+    /// #[actor]
+    /// #[derive(Clone, Default, Serialize, Deserialize)]
+    /// pub struct Gauge { level: u64 }
+    ///
+    /// #[actor]
+    /// impl Gauge {
+    ///     #[action]
+    ///     async fn level(&self) -> u64 { self.level }
+    ///     #[action]
+    ///     async fn level_later(&self) -> u64 {
+    ///         tokio::task::yield_now().await;
+    ///         self.level
+    ///     }
+    /// }
+    ///
+    /// assert!(Gauge::shared_now(0));
+    /// assert!(!Gauge::shared_now(1));
+    /// ```
+    fn shared_now(index: usize) -> bool {
+        let _ = index;
+        false
+    }
 }

@@ -299,8 +299,8 @@ async fn every_error_code_is_documented() {
     }
 }
 
-/// A kind whose `Actor` impl is written by hand, and wrongly says its one action never
-/// waits (`exclusive_now`) while it does.
+/// A kind whose `Actor` impl is written by hand, and wrongly says its actions never wait
+/// (`exclusive_now`, `shared_now`) while they do.
 #[actor(name = "misdeclared")]
 #[derive(Clone, Default, Serialize, Deserialize)]
 pub struct Misdeclared {
@@ -312,13 +312,33 @@ impl actor::Actor for Misdeclared {
     type ConnState = ();
     type Schedule = actor::schedule::Scheduling;
     type Workflows = actor::workflow::Starting;
-    const ACTIONS: &'static [actor::ActionInfo] = &[actor::ActionInfo {
-        name: "bump",
-        access: actor::Access::Exclusive,
-    }];
+    const ACTIONS: &'static [actor::ActionInfo] = &[
+        actor::ActionInfo {
+            name: "bump",
+            access: actor::Access::Exclusive,
+        },
+        actor::ActionInfo {
+            name: "peek",
+            access: actor::Access::Shared,
+        },
+    ];
 
     fn exclusive_now(_: usize) -> bool {
         true
+    }
+
+    fn shared_now(_: usize) -> bool {
+        true
+    }
+
+    async fn call_shared(
+        &self,
+        _: &actor::Ctx<Self>,
+        _: usize,
+        _: actor::Payload,
+    ) -> Result<actor::Payload, ActorError> {
+        tokio::task::yield_now().await;
+        Ok(actor::Payload::local(self.n))
     }
 
     async fn call_exclusive(
@@ -356,4 +376,19 @@ async fn an_action_that_waits_though_declared_never_to_is_an_internal_error_and_
         stored, br#"{"n":0}"#,
         "the half-run turn's change was discarded"
     );
+}
+
+#[tokio::test]
+async fn a_shared_action_that_waits_though_declared_never_to_is_an_internal_error() {
+    let registry = memory().await;
+    let h = Misdeclared::get_or_create(&registry.client(), ["s"])
+        .await
+        .unwrap();
+    // Twice: the first call leaves nothing behind that the second trips over.
+    for _ in 0..2 {
+        let err = h.call::<(), i64>("peek", ()).await.unwrap_err();
+        assert!(err.is(codes::INTERNAL), "{err}");
+        assert!(err.message().contains("shared_now"), "{err}");
+    }
+    registry.shutdown().await;
 }

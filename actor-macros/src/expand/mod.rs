@@ -375,19 +375,24 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
     let call_shared = dispatch(false);
     // Exclusive actions whose bodies never wait: the runtime runs their turns to the end
     // at once. No user type appears here, so it adds no diagnostics.
-    let now: Vec<usize> = actions
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| m.is_exclusive() && !m.waits)
-        .map(|(i, _)| i)
-        .collect();
-    let exclusive_now = (!now.is_empty()).then(|| {
-        quote! {
-            fn exclusive_now(#index: usize) -> bool {
-                ::core::matches!(#index, #(#now)|*)
+    // Shared ones likewise, run on the caller's stack without a boxed future.
+    let never_waits = |exclusive: bool, method: proc_macro2::TokenStream| {
+        let now: Vec<usize> = actions
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.is_exclusive() == exclusive && !m.waits)
+            .map(|(i, _)| i)
+            .collect();
+        (!now.is_empty()).then(|| {
+            quote! {
+                fn #method(#index: usize) -> bool {
+                    ::core::matches!(#index, #(#now)|*)
+                }
             }
-        }
-    });
+        })
+    };
+    let exclusive_now = never_waits(true, quote!(exclusive_now));
+    let shared_now = never_waits(false, quote!(shared_now));
 
     let hooks = actor.methods.iter().filter_map(|m| match m.role.expansion {
         Expansion::Hook { method, arg, flag } => {
@@ -517,6 +522,7 @@ pub(crate) fn actor_impl(actor: &ActorImpl) -> TokenStream {
                 #call_exclusive
                 #exclusive_now
                 #call_shared
+                #shared_now
                 #call_queue
                 #queue_now
                 #run

@@ -25,7 +25,7 @@ use super::intake::Answer;
 use super::live::{Core, Finished, Live, Started};
 use super::queues;
 use super::scope::{self, CallChain};
-use super::turn::Call;
+use super::turn::{self, Call};
 
 /// The runtime the current task runs on. Asking tokio clones its handle, an atomic
 /// increment on a line that every worker shares, on every call; a task never changes
@@ -119,7 +119,7 @@ impl<A: Actor> Live<A> {
     }
 
     pub(super) fn shared_in_place(&self, call: Call) -> Result<Asked, Payload> {
-        let begun = {
+        let read = {
             let Ok(mut core) = self.core.try_lock() else {
                 return Err(call.args);
             };
@@ -128,12 +128,19 @@ impl<A: Actor> Live<A> {
             if !self.open_to(&core) || !core.gate.is_durable(self.needs(&core)) {
                 return Err(call.args);
             }
-            self.begin_shared(&mut core, call)
+            self.shared_snapshot(&mut core)
         };
-        let mut call = match begun {
-            Ok((call, _)) => call,
+        let (snapshot, needs) = match read {
+            Ok(read) => read,
             Err(err) => return Ok(Asked::Ready(Err(err))),
         };
+        // One that never waits runs to its end here, the lock let go.
+        if A::shared_now(call.index) {
+            let result = turn::shared_now(&*snapshot, &self.ctx, call);
+            self.touch();
+            return Ok(Asked::Ready(result));
+        }
+        let mut call = self.shared_turn(snapshot, needs, call);
         let asked = match call.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
             Poll::Ready(done) => Asked::Ready(done.result),
             Poll::Pending => {

@@ -421,6 +421,29 @@ impl<A: Actor> Live<A> {
         core: &mut Core<A>,
         call: Call,
     ) -> Result<(Scoped<BoxFuture<'static, SharedDone>>, u64), ActorError> {
+        let (snapshot, needs) = self.shared_snapshot(core)?;
+        Ok((self.shared_turn(snapshot, needs, call), needs))
+    }
+
+    /// Shared action `call` on `snapshot` as a future, its reply needing commit `needs`.
+    pub(super) fn shared_turn(
+        &self,
+        snapshot: Arc<A>,
+        needs: u64,
+        call: Call,
+    ) -> Scoped<BoxFuture<'static, SharedDone>> {
+        turn::shared(
+            snapshot,
+            needs,
+            self.ctx.clone(),
+            call,
+            self.config().action_timeout,
+        )
+    }
+
+    /// What a shared action reads, and the commit its reply needs: `actor/overloaded` if
+    /// `max_shared` of them already wait.
+    pub(super) fn shared_snapshot(&self, core: &mut Core<A>) -> Result<(Arc<A>, u64), ActorError> {
         let max = self.config().max_shared;
         if core.shared_waiting as usize >= max {
             return Err(ActorError::overloaded(
@@ -430,16 +453,7 @@ impl<A: Actor> Live<A> {
                 "shared actions running",
             ));
         }
-        let snapshot = core.snapshot()?;
-        let needs = self.needs(core);
-        let call = turn::shared(
-            snapshot,
-            needs,
-            self.ctx.clone(),
-            call,
-            self.config().action_timeout,
-        );
-        Ok((call, needs))
+        Ok((core.snapshot()?, self.needs(core)))
     }
 
     /// Answers a shared action the task ran, through the gate.

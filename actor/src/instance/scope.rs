@@ -279,9 +279,10 @@ impl<F: Future + Unpin> Scoped<F> {
     /// `turn` run as a shared action called from `chain` (and from `conn`): with no
     /// scope when called from outside any turn and connection, as nearly every call is.
     pub(super) fn shared(chain: CallChain, conn: Option<Connection>, turn: F) -> Self {
-        let scope = (!chain.is_empty() || conn.is_some())
-            .then(|| Arc::new(PassedOn(chain, conn)) as Arc<dyn Scope>);
-        Self { scope, turn }
+        Self {
+            scope: passed_on(chain, conn),
+            turn,
+        }
     }
 
     /// The scope back from a finished turn, for the instance's next exclusive turn
@@ -294,6 +295,12 @@ impl<F: Future + Unpin> Scoped<F> {
     pub(super) fn as_mut(&mut self) -> Pin<&mut Self> {
         Pin::new(self)
     }
+}
+
+/// The scope of a shared action called from `chain` (and from `conn`): none when called
+/// from outside any turn and connection, as nearly every call is.
+pub(super) fn passed_on(chain: CallChain, conn: Option<Connection>) -> Option<Arc<dyn Scope>> {
+    (!chain.is_empty() || conn.is_some()).then(|| Arc::new(PassedOn(chain, conn)) as Arc<dyn Scope>)
 }
 
 /// Gives a lent scope back to its turn, also when the poll unwinds.

@@ -438,10 +438,13 @@ pub(super) fn exclusive_now<A: Actor>(
     });
     let outcome = match outcome {
         Ok(Poll::Ready(result)) => Ok(result),
-        Ok(Poll::Pending) => Err(ActorError::internal(
-            &format!("`{action}`"),
-            "it waited, though `Actor::exclusive_now` (or `queue_now`) says it never does; \
-             its changes were discarded",
+        Ok(Poll::Pending) => Err(never_waits_but_did(
+            action,
+            if handler {
+                "queue_now"
+            } else {
+                "exclusive_now"
+            },
         )),
         Err(panic) => Err(panicked(action, panic)),
     };
@@ -552,6 +555,43 @@ pub(super) fn shared<A: Actor>(
         SharedDone { seq, result }
     };
     Scoped::shared(chain, conn, turn.instrument_if_enabled(span))
+}
+
+/// Runs `call`, a shared action that never waits (`Actor::shared_now`), to its end on the
+/// caller's stack: the same action as [`shared`] without a future to box or a context to
+/// clone. It cannot outlast its timeout: it never waits.
+pub(super) fn shared_now<A: Actor>(snapshot: &A, ctx: &Ctx<A>, call: Call) -> Reply {
+    let conn = call.action_conn();
+    let Call {
+        index, args, chain, ..
+    } = call;
+    let action = A::ACTIONS[index].name;
+    let span = action_span(action, "shared");
+    let _entered = span.as_ref().map(tracing::Span::enter);
+    let mut scope = scope::passed_on(chain, conn);
+    let outcome = scope::lent(&mut scope, || {
+        std::panic::catch_unwind(AssertUnwindSafe(|| {
+            poll_once(snapshot.call_shared(ctx, index, args))
+        }))
+    });
+    let result = match outcome {
+        Ok(Poll::Ready(result)) => result,
+        Ok(Poll::Pending) => Err(never_waits_but_did(action, "shared_now")),
+        Err(panic) => Err(panicked(action, panic)),
+    };
+    log_result(action, &result);
+    result
+}
+
+/// The error for a turn run at once (`declared` says it never waits) that waited.
+fn never_waits_but_did(action: &str, declared: &str) -> ActorError {
+    ActorError::internal(
+        &format!("`{action}`"),
+        format_args!(
+            "it waited, though `Actor::{declared}` says it never does; the call failed and \
+             changed nothing"
+        ),
+    )
 }
 
 /// The span of one action, made only if something listens: with tracing's `log` feature
