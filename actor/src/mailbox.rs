@@ -52,6 +52,11 @@ pub(crate) trait Inlet: Send + Sync + 'static {
     /// The instance's flags and inbox.
     fn cell(&self) -> &InstanceCell;
 
+    /// How many calls its inbox takes (`inbox` in the kind's options): asked only by a
+    /// call that queues, so a mailbox (one in every handle and directory slot) is a
+    /// single pointer.
+    fn capacity(&self) -> usize;
+
     /// Runs the call in the caller's task if the actor can take it now without breaking
     /// arrival order; otherwise hands the arguments back for the inbox.
     /// `conn` is the connection a connected handle calls through (`ctx.conn()` in the
@@ -161,21 +166,20 @@ pub enum Rejected {
 #[derive(Clone)]
 pub struct Mailbox {
     inlet: Arc<dyn Inlet>,
-    capacity: usize,
 }
 
 impl fmt::Debug for Mailbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Mailbox")
             .field("depth", &self.depth())
-            .field("capacity", &self.capacity)
+            .field("capacity", &self.inlet.capacity())
             .finish()
     }
 }
 
 impl Mailbox {
-    pub(crate) fn new(inlet: Arc<dyn Inlet>, capacity: usize) -> Self {
-        Self { inlet, capacity }
+    pub(crate) fn new(inlet: Arc<dyn Inlet>) -> Self {
+        Self { inlet }
     }
 
     fn cell(&self) -> &InstanceCell {
@@ -241,11 +245,10 @@ impl Mailbox {
         };
         let cell = self.cell();
         let depth = cell.inbox_depth.fetch_add(1, Ordering::AcqRel);
-        if depth >= self.capacity {
+        let capacity = self.inlet.capacity();
+        if depth >= capacity {
             cell.inbox_depth.fetch_sub(1, Ordering::AcqRel);
-            return Err(Rejected::Overloaded {
-                capacity: self.capacity,
-            });
+            return Err(Rejected::Overloaded { capacity });
         }
         let (reply, rx) = oneshot::channel();
         match cell.inbox.send(Command {

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use tokio::sync::oneshot;
@@ -227,8 +228,12 @@ const MAX_RESOLVES: usize = 8;
 pub struct InProcess {
     transport: Arc<dyn Transport>,
     kind: &'static str,
-    /// The instance it reaches now (its kind is `kind`, kept once).
-    current: Mutex<Reached>,
+    /// The instance it reaches now (its kind is `kind`, kept once). Every call reads it
+    /// and only a refresh after the instance stopped replaces it: an `ArcSwap`, so a
+    /// call takes neither a lock nor a reference count, atomic writes to lines that
+    /// every caller of the actor shares (at 64 callers on two workers they were a tenth
+    /// of the time).
+    current: ArcSwap<Reached>,
 }
 
 /// The instance an [`InProcess`] route reaches now.
@@ -386,7 +391,7 @@ impl InProcess {
         Self {
             transport,
             kind: resolved.kind,
-            current: Mutex::new(resolved.into()),
+            current: ArcSwap::from_pointee(resolved.into()),
         }
     }
 
@@ -397,21 +402,17 @@ impl InProcess {
 
     /// The id of the instance this route reaches.
     pub fn id(&self) -> ActorId {
-        self.lock().id.clone()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Reached> {
-        self.current.lock().expect("route lock poisoned")
+        self.current.load().id.clone()
     }
 
     fn mailbox(&self) -> Mailbox {
-        self.lock().mailbox.clone()
+        self.current.load().mailbox.clone()
     }
 
     /// Finds the instance again after the one in `stale` stopped.
     async fn refresh(&self, stale: &Mailbox) -> Result<Mailbox, ActorError> {
         {
-            let current = self.lock();
+            let current = self.current.load();
             if !current.mailbox.is_closed() && !current.mailbox.same_instance(stale) {
                 return Ok(current.mailbox.clone());
             }
@@ -419,7 +420,7 @@ impl InProcess {
         let address = Address::Id(self.id());
         let resolved = self.transport.resolve(self.kind, &address).await?;
         let mailbox = resolved.mailbox.clone();
-        *self.lock() = resolved.into();
+        self.current.store(Arc::new(resolved.into()));
         Ok(mailbox)
     }
 
@@ -445,10 +446,10 @@ impl InProcess {
                 ),
             )));
         }
-        // Not under the route's lock: the call may run in place, and its action may call
-        // this same handle.
-        let mailbox = self.mailbox();
-        match mailbox.ask(&target, args) {
+        // The call may run in place, and its action may call this same handle: a load
+        // inside it reads the route again, as this one does.
+        let current = self.current.load();
+        match current.mailbox.ask(&target, args) {
             Ok(Asked::Ready(reply)) => Step::Answered(reply),
             Ok(Asked::Waiting(reply)) => Step::Waiting {
                 route: self,
@@ -465,6 +466,7 @@ impl InProcess {
                 "calls waiting",
             ))),
             Err(Rejected::Closed(returned)) => {
+                let mailbox = current.mailbox.clone();
                 // A connection lives on one instance: it closed with it.
                 if let Target::Connection(op) = &target
                     && !matches!(op, ConnOp::Open(_))

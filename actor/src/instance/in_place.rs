@@ -167,6 +167,10 @@ impl<A: Actor> Inlet for Live<A> {
         self.cell()
     }
 
+    fn capacity(&self) -> usize {
+        self.config().inbox_capacity
+    }
+
     fn refuse_reentry(&self, action: &str, chain: &CallChain) -> Option<ActorError> {
         // The chain first: outside any turn of this actor the action table is not searched.
         let err = scope::reentry(A::NAME, self.id(), action, chain)?;

@@ -136,7 +136,6 @@ pub struct Spawn {
 
 /// Starts an instance of `A` on the current tokio runtime and returns its mailbox.
 pub fn spawn<A: Actor>(spawn: Spawn) -> Mailbox {
-    let capacity = A::config().inbox_capacity;
     let cell = Arc::new(cell::InstanceCell::new());
     // ERROR level: whenever errors are logged, they carry the actor they came from.
     let span = tracing::error_span!("actor", kind = A::NAME, key = %spawn.key, id = %spawn.id);
@@ -154,7 +153,7 @@ pub fn spawn<A: Actor>(spawn: Spawn) -> Mailbox {
         span.clone(),
         spawn.slot.clone(),
     ));
-    let mailbox = Mailbox::new(live.clone(), capacity);
+    let mailbox = Mailbox::new(live.clone());
     let task = run::run::<A>(spawn, live);
     // An instrumented future enters its span on every poll: skip that when nobody listens.
     if span.is_disabled() {
