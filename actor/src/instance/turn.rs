@@ -538,12 +538,14 @@ pub(super) fn shared<A: Actor>(
     call: Call,
     timeout: Duration,
 ) -> Scoped<BoxFuture<'static, SharedDone>> {
-    let conn = call.action_conn();
-    let Call {
-        index, args, chain, ..
-    } = call;
-    let action = A::ACTIONS[index].name;
-    let span = action_span(action, "shared");
+    let SharedCall {
+        index,
+        args,
+        chain,
+        conn,
+        action,
+        span,
+    } = SharedCall::of::<A>(call);
     let turn = async move {
         let call = AssertUnwindSafe(snapshot.call_shared(&ctx, index, args)).catch_unwind();
         let result = match within(timeout, call).await {
@@ -557,16 +559,46 @@ pub(super) fn shared<A: Actor>(
     Scoped::shared(chain, conn, turn.instrument_if_enabled(span))
 }
 
+/// A shared action's call taken apart for its run, as a future or at once.
+struct SharedCall {
+    index: usize,
+    args: Payload,
+    chain: CallChain,
+    conn: Option<Connection>,
+    action: &'static str,
+    span: Option<tracing::Span>,
+}
+
+impl SharedCall {
+    fn of<A: Actor>(call: Call) -> Self {
+        let conn = call.action_conn();
+        let Call {
+            index, args, chain, ..
+        } = call;
+        let action = A::ACTIONS[index].name;
+        Self {
+            index,
+            args,
+            chain,
+            conn,
+            action,
+            span: action_span(action, "shared"),
+        }
+    }
+}
+
 /// Runs `call`, a shared action that never waits (`Actor::shared_now`), to its end on the
 /// caller's stack: the same action as [`shared`] without a future to box or a context to
 /// clone. It cannot outlast its timeout: it never waits.
 pub(super) fn shared_now<A: Actor>(snapshot: &A, ctx: &Ctx<A>, call: Call) -> Reply {
-    let conn = call.action_conn();
-    let Call {
-        index, args, chain, ..
-    } = call;
-    let action = A::ACTIONS[index].name;
-    let span = action_span(action, "shared");
+    let SharedCall {
+        index,
+        args,
+        chain,
+        conn,
+        action,
+        span,
+    } = SharedCall::of::<A>(call);
     let _entered = span.as_ref().map(tracing::Span::enter);
     let mut scope = scope::passed_on(chain, conn);
     let outcome = scope::lent(&mut scope, || {
