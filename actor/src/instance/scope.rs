@@ -276,13 +276,9 @@ impl<F: Future + Unpin> Scoped<F> {
         }
     }
 
-    /// `turn` run as a shared action called from `chain` (and from `conn`): with no
-    /// scope when called from outside any turn and connection, as nearly every call is.
-    pub(super) fn shared(chain: CallChain, conn: Option<Connection>, turn: F) -> Self {
-        Self {
-            scope: passed_on(chain, conn),
-            turn,
-        }
+    /// `turn` run as a shared action in `scope` (see [`passed_on`]).
+    pub(super) fn shared(scope: Option<Arc<dyn Scope>>, turn: F) -> Self {
+        Self { scope, turn }
     }
 
     /// The scope back from a finished turn, for the instance's next exclusive turn

@@ -541,8 +541,7 @@ pub(super) fn shared<A: Actor>(
     let SharedCall {
         index,
         args,
-        chain,
-        conn,
+        scope,
         action,
         span,
     } = SharedCall::of::<A>(call);
@@ -556,15 +555,16 @@ pub(super) fn shared<A: Actor>(
         log_result(action, &result);
         SharedDone { seq, result }
     };
-    Scoped::shared(chain, conn, turn.instrument_if_enabled(span))
+    Scoped::shared(scope, turn.instrument_if_enabled(span))
 }
 
-/// A shared action's call taken apart for its run, as a future or at once.
+/// A shared action's call taken apart for its run, as a future or at once: its
+/// scope passes the caller's chain and connection on (none from outside any turn and
+/// connection, as nearly every call is).
 struct SharedCall {
     index: usize,
     args: Payload,
-    chain: CallChain,
-    conn: Option<Connection>,
+    scope: Option<Arc<dyn Scope>>,
     action: &'static str,
     span: Option<tracing::Span>,
 }
@@ -579,8 +579,7 @@ impl SharedCall {
         Self {
             index,
             args,
-            chain,
-            conn,
+            scope: scope::passed_on(chain, conn),
             action,
             span: action_span(action, "shared"),
         }
@@ -594,13 +593,11 @@ pub(super) fn shared_now<A: Actor>(snapshot: &A, ctx: &Ctx<A>, call: Call) -> Re
     let SharedCall {
         index,
         args,
-        chain,
-        conn,
+        mut scope,
         action,
         span,
     } = SharedCall::of::<A>(call);
     let _entered = span.as_ref().map(tracing::Span::enter);
-    let mut scope = scope::passed_on(chain, conn);
     let outcome = scope::lent(&mut scope, || {
         std::panic::catch_unwind(AssertUnwindSafe(|| {
             poll_once(snapshot.call_shared(ctx, index, args))
